@@ -113,3 +113,13 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
     throw new AbortedError('the operation was cancelled', { cause: signal.reason })
   }
 }
+
+/** Too many requests from one client in the current window; retry after `details.retryAfterSeconds`. */
+export class RateLimitedError extends CairnError {
+  static override readonly code = 'ERR_RATE_LIMITED'
+}
+
+/** A request or upload is larger than the configured limit. */
+export class TooLargeError extends CairnError {
+  static override readonly code = 'ERR_TOO_LARGE'
+}
