@@ -1,0 +1,12 @@
+/** GF(2^8) has 256 elements; with distinct Cauchy points for every shard, at most 255 shards fit in one stripe. */
+export const MAX_ERASURE_SHARDS = 255
+
+/** Which kernel `createErasureCoder` uses when `init.implementation` is not given. */
+export const DEFAULT_ERASURE_IMPLEMENTATION = 'auto'
+
+/** Reducing polynomial of the field: x^8 + x^4 + x^3 + x^2 + 1 (0x11d), with 2 as generator. */
+export const GF256_POLYNOMIAL = 0x11d
+
+/** How many distinct erasure patterns a coder keeps its recovery matrix for (the pipeline decodes many segments
+ * with the same nodes missing, so the matrix is usually reused). */
+export const DEFAULT_RECOVERY_CACHE_SIZE = 32
