@@ -1,0 +1,177 @@
+import { parseArgs } from 'node:util'
+import { InvalidArgumentError } from '../errors.ts'
+
+type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
+
+const CLIENT_OPTIONS: Record<string, OptionSpec> = {
+  devnet: { type: 'string' },
+  bootstrap: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+}
+
+/** Every command, its flags, and its one-line usage. */
+export const COMMANDS = {
+  devnet: {
+    usage: 'cairn devnet [--dir DIR] [--nodes N] [--heartbeat-ms MS]',
+    summary: 'start N local storage nodes (default 6) as separate processes; Ctrl-C stops them',
+    positionals: 0,
+    options: {
+      dir: { type: 'string' },
+      nodes: { type: 'string' },
+      'heartbeat-ms': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  },
+  'node start': {
+    usage:
+      'cairn node start [--dir DIR] [--listen ADDR]... [--bootstrap ADDR]... [--quota SIZE] [--api-port PORT] [--no-mdns]',
+    summary: 'run one storage node (settings from flags, then DIR/config.json, then defaults)',
+    positionals: 0,
+    options: {
+      dir: { type: 'string' },
+      listen: { type: 'string', multiple: true },
+      bootstrap: { type: 'string', multiple: true },
+      quota: { type: 'string' },
+      'api-port': { type: 'string' },
+      devnet: { type: 'boolean' },
+      mdns: { type: 'boolean' },
+      'no-mdns': { type: 'boolean' },
+      'heartbeat-ms': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  },
+  put: {
+    usage: 'cairn put FILE|- [--k K --n N] [--name NAME] [--json] [--devnet DIR]',
+    summary: 'store a file (or stdin) on the network and print its capability',
+    positionals: 1,
+    options: { ...CLIENT_OPTIONS, k: { type: 'string' }, n: { type: 'string' }, name: { type: 'string' } },
+  },
+  get: {
+    usage: 'cairn get CAPABILITY [-o OUT] [--prefer PEER]... [--devnet DIR]',
+    summary: 'fetch a file by its capability and write the exact bytes (stdout by default)',
+    positionals: 1,
+    options: {
+      ...CLIENT_OPTIONS,
+      output: { type: 'string', short: 'o' },
+      prefer: { type: 'string', multiple: true },
+    },
+  },
+  status: {
+    usage: 'cairn status CAPABILITY [--json] [--devnet DIR]',
+    summary: 'show which node holds each slot of a file and whether it is alive',
+    positionals: 1,
+    options: CLIENT_OPTIONS,
+  },
+  nodes: {
+    usage: 'cairn nodes [--json] [--devnet DIR]',
+    summary: 'list the storage nodes with their failure-detector state',
+    positionals: 0,
+    options: CLIENT_OPTIONS,
+  },
+  ls: {
+    usage: 'cairn ls [--json] [--devnet DIR]',
+    summary: 'list the files this machine put',
+    positionals: 0,
+    options: CLIENT_OPTIONS,
+  },
+} satisfies Record<string, { usage: string; summary: string; positionals: number; options: Record<string, OptionSpec> }>
+
+export type CommandName = keyof typeof COMMANDS
+
+export interface ParsedCommandLine {
+  command: CommandName | 'help' | 'version'
+  /** The command named after `help`, if any. */
+  topic?: CommandName
+  positionals: string[]
+  values: Record<string, string | boolean | string[] | undefined>
+}
+
+/**
+ * Splits `argv` (without node and script) into a command, its positionals and its flags. Unknown commands and flags
+ * throw `InvalidArgumentError` with a message naming the fix.
+ *
+ * @example
+ * ```ts
+ * parseCommandLine(['put', 'a.txt', '--k', '2', '--n', '6'])
+ * // { command: 'put', positionals: ['a.txt'], values: { k: '2', n: '6' } }
+ * ```
+ */
+export function parseCommandLine(argv: string[]): ParsedCommandLine {
+  const [first, second] = argv
+  if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
+    const topic = second === undefined ? undefined : commandName(second === 'node' ? 'node start' : second)
+    return topic === undefined
+      ? { command: 'help', positionals: [], values: {} }
+      : { command: 'help', topic, positionals: [], values: {} }
+  }
+  if (first === '--version' || first === 'version') return { command: 'version', positionals: [], values: {} }
+  let name: CommandName
+  let rest: string[]
+  if (first === 'node') {
+    if (second !== 'start') {
+      throw new InvalidArgumentError(
+        `unknown command "${`node ${second ?? ''}`.trim()}": did you mean "cairn node start"?`,
+      )
+    }
+    name = 'node start'
+    rest = argv.slice(2)
+  } else {
+    const found = commandName(first)
+    if (found === undefined) {
+      throw new InvalidArgumentError(`unknown command "${first}": run "cairn help" for the list of commands`)
+    }
+    name = found
+    rest = argv.slice(1)
+  }
+  const spec = COMMANDS[name]
+  let parsed: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] }
+  try {
+    parsed = parseArgs({ args: rest, options: spec.options, allowPositionals: true, strict: true }) as typeof parsed
+  } catch (err) {
+    const message = (err as Error).message.split('\n')[0]?.replace(/\. To specify a positional.*$/, '') ?? ''
+    throw new InvalidArgumentError(`${message.replace(/\.$/, '')}: usage: ${spec.usage}`, { cause: err })
+  }
+  if (parsed.values.help === true) return { command: 'help', topic: name, positionals: [], values: {} }
+  if (parsed.positionals.length !== spec.positionals) {
+    throw new InvalidArgumentError(
+      spec.positionals === 0
+        ? `"${name}" takes no arguments, got "${parsed.positionals.join(' ')}": usage: ${spec.usage}`
+        : `"${name}" takes ${spec.positionals} argument, got ${parsed.positionals.length}: usage: ${spec.usage}`,
+    )
+  }
+  return { command: name, positionals: parsed.positionals, values: parsed.values }
+}
+
+function commandName(text: string): CommandName | undefined {
+  return Object.hasOwn(COMMANDS, text) ? (text as CommandName) : undefined
+}
+
+/** The text of `cairn help [COMMAND]`. */
+export function helpText(topic?: CommandName): string {
+  if (topic !== undefined) return `${COMMANDS[topic].summary}\nusage: ${COMMANDS[topic].usage}\n`
+  const lines = ['cairn: a decentralized storage network', '', 'commands:']
+  for (const spec of Object.values(COMMANDS)) lines.push(`  ${spec.usage}`, `      ${spec.summary}`)
+  lines.push(
+    '',
+    'Client commands find the network through --devnet DIR or the CAIRN_DEVNET env var (default .cairn-devnet),',
+    'or through --bootstrap ADDR. Exit codes: 0 ok, 1 failure, 2 usage, 3 not enough nodes, 4 unreachable, 5 bad data.',
+  )
+  return `${lines.join('\n')}\n`
+}
+
+/** Reads an integer flag, with a message naming the flag when it is not one. */
+export function integerFlag(
+  values: ParsedCommandLine['values'],
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const raw = values[name]
+  if (raw === undefined) return undefined
+  const value = Number(raw)
+  if (typeof raw !== 'string' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(`--${name} must be a whole number from ${min} to ${max}, got "${String(raw)}"`)
+  }
+  return value
+}

@@ -1,0 +1,208 @@
+/**
+ * The node layer's contract: the storage node daemon (provider role) and the client (put, get, status).
+ * Implementations live beside this file and are created through the factories exported by ./index.ts.
+ */
+
+export interface AbortOptions {
+  signal?: AbortSignal
+}
+
+/** A peer's state in a failure detector's view. */
+export type PeerState = 'alive' | 'suspect' | 'dead'
+
+/** One peer as a node (or the client) sees it. */
+export interface PeerView {
+  peerId: string
+  state: PeerState
+  /** Unix time in ms of the last heartbeat or message from the peer (0 when never heard). */
+  lastSeenMs: number
+  phi?: number
+  multiaddrs: string[]
+  freeSpace?: number
+  version?: string
+}
+
+/** The settings of one storage node: flags override the data dir's config.json, which overrides the defaults. */
+export interface NodeConfig {
+  /** Multiaddrs to listen on. */
+  listen: string[]
+  /** Multiaddrs (with /p2p/) of nodes to join through. */
+  bootstrap: string[]
+  /** Disk quota of the piece store in bytes; `Infinity` for none. */
+  quota: number
+  /** Port of the HTTP control API on 127.0.0.1 (0 picks a free one). */
+  apiPort: number
+  /** Local discovery with mDNS. */
+  mdns: boolean
+  /** Devnet mode: loopback addresses allowed in the DHT, fast timers. */
+  devnet: boolean
+  /** Heartbeat interval in ms; the network's default when absent. */
+  heartbeatIntervalMs?: number
+}
+
+/** What a started node publishes about itself (the data dir's node.json and the ready line on stdout). */
+export interface NodeInfo {
+  peerId: string
+  pid: number
+  multiaddrs: string[]
+  /** Base URL of the control API, e.g. `http://127.0.0.1:41234`. */
+  api: string
+  dataDir: string
+  startedAt: number
+  version: string
+}
+
+/** Space used by a node's piece store. */
+export interface NodeUsage {
+  pieces: number
+  bytes: number
+  /** `null` when there is no quota. */
+  quota: number | null
+}
+
+/** A running storage node: piece store + libp2p network + control API. */
+export interface StorageNode {
+  readonly peerId: string
+  start(options?: AbortOptions): Promise<NodeInfo>
+  stop(): Promise<void>
+  info(): NodeInfo
+}
+
+/** One node of a devnet as recorded in devnet.json. */
+export interface DevnetNode {
+  peerId: string
+  pid: number
+  multiaddrs: string[]
+  api: string
+  dataDir: string
+}
+
+/** The devnet's state file (DIR/devnet.json). */
+export interface DevnetState {
+  nodes: DevnetNode[]
+  dir: string
+  startedAt: number
+}
+
+/** The devnet process manager. */
+export interface Devnet {
+  start(options?: AbortOptions): Promise<DevnetState>
+  stop(): Promise<void>
+  state(): DevnetState
+}
+
+/** The part of the network the client uses (satisfied by src/net's Network). */
+export interface ClientNetwork {
+  readonly peerId: string
+  storePiece(peer: string, cid: CIDLike, bytes: Uint8Array, options?: AbortOptions): Promise<void>
+  fetchPiece(peer: string, cid: CIDLike, options?: AbortOptions): Promise<Uint8Array>
+  hasPieces(peer: string, cids: CIDLike[], options?: AbortOptions): Promise<boolean[]>
+  peers(): PeerView[]
+  findProviders?(cid: CIDLike, options?: AbortOptions): AsyncIterable<string>
+}
+
+/** A CID as the storage layer hands it out (multiformats CID). */
+export interface CIDLike {
+  toString(): string
+  readonly bytes: Uint8Array
+}
+
+/** Where a file's slot lives. */
+export interface SlotPlacement {
+  index: number
+  peerId: string
+}
+
+/** The outcome of a put: the file is stored on every slot. */
+export interface PutResult {
+  capability: string
+  manifestCid: string
+  size: number
+  k: number
+  n: number
+  slots: SlotPlacement[]
+}
+
+export interface PutInit {
+  /** Pieces needed to read a segment (1 = replication). */
+  k?: number
+  /** Pieces stored per segment, each on a different node. */
+  n?: number
+  segmentSize?: number
+  metadata?: { name?: string; type?: string; mtime?: number }
+  onProgress?: (event: ClientProgressEvent) => void
+}
+
+export interface GetInit {
+  offset?: number
+  length?: number
+  /** Peer IDs to ask first (e.g. a nearby node). */
+  prefer?: string[]
+  onProgress?: (event: ClientProgressEvent) => void
+}
+
+/** One slot of a file in a status report. */
+export interface SlotStatus {
+  index: number
+  /** `null` when no node is known to hold the slot. */
+  peerId: string | null
+  state: PeerState
+  /** Pieces of the slot the holder confirmed it has (of `pieces`); 0 when it could not be asked. */
+  held: number
+  pieces: number
+}
+
+export interface FileStatus {
+  capability: string
+  manifestCid: string
+  size: number
+  k: number
+  n: number
+  /** True when at least k slots are held in full by alive nodes. */
+  readable: boolean
+  slots: SlotStatus[]
+}
+
+/** A file in the client's local record (`cairn ls`). */
+export interface FileRecord {
+  capability: string
+  manifestCid: string
+  size: number
+  k: number
+  n: number
+  slots: SlotPlacement[]
+  name?: string
+  storedAt: number
+}
+
+/** The client's local record of files put. */
+export interface FileRecordStore {
+  add(record: FileRecord): Promise<void>
+  find(manifestCid: string): Promise<FileRecord | undefined>
+  list(): Promise<FileRecord[]>
+}
+
+/** Progress of client operations; only cli/ draws them. */
+export type ClientProgressEvent =
+  | { type: 'put:placement'; slots: SlotPlacement[] }
+  | { type: 'put:read'; bytes: number }
+  | { type: 'put:piece'; segment: number; slot: number; peerId: string; bytes: number }
+  | { type: 'put:retry'; slot: number; from: string; to: string; error: string }
+  | { type: 'put:manifest'; manifestCid: string }
+  | { type: 'get:manifest'; size: number; k: number; n: number; holders: number }
+  | { type: 'get:bytes'; bytes: number; total: number }
+  | { type: 'get:corrupt'; peerId: string; cid: string; segment: number; slot: number }
+  | { type: 'get:fallback'; peerId: string; cid: string; error: string }
+
+/** The client: put, get and status of files over the network. */
+export interface Client {
+  /** Live storage nodes as the client sees them right now. */
+  nodes(options?: AbortOptions): Promise<PeerView[]>
+  put(
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    init?: PutInit,
+    options?: AbortOptions,
+  ): Promise<PutResult>
+  get(capability: string, init?: GetInit, options?: AbortOptions): AsyncIterable<Uint8Array>
+  status(capability: string, options?: AbortOptions): Promise<FileStatus>
+}
