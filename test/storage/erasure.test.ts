@@ -6,6 +6,7 @@ import { generatorRow, parityMatrix } from '../../src/storage/erasure/coding-mat
 import { createErasureCoder } from '../../src/storage/erasure/index.ts'
 import { erasureCoderComplianceTests } from './erasure-compliance.ts'
 
+erasureCoderComplianceTests('wasm-simd', (init) => createErasureCoder({ ...init, implementation: 'wasm-simd' }))
 erasureCoderComplianceTests('js', (init) => createErasureCoder({ ...init, implementation: 'js' }))
 
 /** Product in GF(2^8) mod 0x11d by shift-and-add, independent of the code's tables. */

@@ -10,3 +10,7 @@ export const GF256_POLYNOMIAL = 0x11d
 /** How many distinct erasure patterns a coder keeps its recovery matrix for (the pipeline decodes many segments
  * with the same nodes missing, so the matrix is usually reused). */
 export const DEFAULT_RECOVERY_CACHE_SIZE = 32
+
+/** Bytes of wasm memory the SIMD kernel uses per pass for input and output blocks (all n rows of one column block):
+ * small enough to stay in L2, large enough that per-block call overhead vanishes. */
+export const WASM_BLOCK_BUDGET = 512 * 1024

@@ -6,6 +6,7 @@ import { DEFAULT_ERASURE_IMPLEMENTATION, MAX_ERASURE_SHARDS } from './constants.
 import type { ErasureCoderInit, ErasureImplementation, GaloisKernel, ReedSolomonCoder } from './interface.ts'
 import { createJsKernel } from './js-kernel.ts'
 import { ReedSolomonErasureCoder } from './reed-solomon-coder.ts'
+import { createWasmSimdKernel, wasmSimdAvailable } from './wasm-kernel.ts'
 
 export type { ErasureCoder } from '../interface.ts'
 export { DEFAULT_ERASURE_IMPLEMENTATION, MAX_ERASURE_SHARDS } from './constants.ts'
@@ -48,8 +49,16 @@ export function createErasureCoder(init: ErasureCoderInit): ReedSolomonCoder {
 function selectKernel(implementation: ErasureImplementation): GaloisKernel {
   switch (implementation) {
     case 'js':
-    case 'auto':
       return createJsKernel()
+    case 'auto':
+      return wasmSimdAvailable() ? createWasmSimdKernel() : createJsKernel()
+    case 'wasm-simd':
+      if (!wasmSimdAvailable()) {
+        throw new InvalidArgumentError(
+          "WebAssembly SIMD is not available in this runtime: use implementation 'auto' or 'js'",
+        )
+      }
+      return createWasmSimdKernel()
     default:
       throw new InvalidArgumentError(
         `unknown erasure implementation '${implementation}': use 'auto', 'wasm-simd' or 'js'`,
