@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
+import fc from 'fast-check'
 import { InvalidArgumentError } from '../../src/errors.ts'
 import { generatorRow, parityMatrix } from '../../src/storage/erasure/coding-matrix.ts'
 import { createErasureCoder } from '../../src/storage/erasure/index.ts'
@@ -101,8 +102,48 @@ describe('createErasureCoder', () => {
 
   it('picks an implementation automatically and reports it', () => {
     const coder = createErasureCoder({ k: 2, n: 3 })
-    assert.ok(['wasm-simd', 'js'].includes(coder.implementation))
+    assert.equal(coder.implementation, 'wasm-simd', 'Node 24 has WebAssembly SIMD, so auto must pick it')
     const data = randomBytes(10)
     assert.deepEqual(coder.decode([undefined, ...coder.encode(data).slice(1)], 10), new Uint8Array(data))
+  })
+})
+
+describe('wasm-simd kernel', () => {
+  it('is built from the current WAT source (rerun `npx node scripts/build-erasure-wasm.ts` if this fails)', async () => {
+    const { assembleErasureKernel } = await import('../../scripts/build-erasure-wasm.ts')
+    const { GF256_KERNEL_WASM_BASE64 } = await import('../../src/storage/erasure/gf256-kernel-wasm.ts')
+    const fresh = await assembleErasureKernel()
+    assert.ok(
+      Buffer.from(fresh).equals(Buffer.from(GF256_KERNEL_WASM_BASE64, 'base64')),
+      'src/storage/erasure/gf256-kernel-wasm.ts is stale: run `npx node scripts/build-erasure-wasm.ts`',
+    )
+  })
+
+  it('produces exactly the shards of the TypeScript kernel, and rebuilds the same bytes (property)', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 2, max: 40 })
+          .chain((n) =>
+            fc.tuple(
+              fc.constant(n),
+              fc.integer({ min: 1, max: n - 1 }),
+              fc.uint8Array({ maxLength: 5000 }),
+              fc.integer({ min: 0, max: 2 ** 31 }),
+            ),
+          ),
+        ([n, k, data, seed]) => {
+          const wasm = createErasureCoder({ k, n, implementation: 'wasm-simd' })
+          const js = createErasureCoder({ k, n, implementation: 'js' })
+          const a = wasm.encode(data)
+          const b = js.encode(data)
+          assert.deepEqual(a, b)
+          const lose = (shards: Uint8Array[]) => shards.map((s, i) => ((i * 7919 + seed) % n < n - k ? undefined : s))
+          assert.deepEqual(wasm.reconstruct(lose(a)), js.reconstruct(lose(b)))
+          assert.deepEqual(wasm.decode(lose(a), data.length), js.decode(lose(b), data.length))
+        },
+      ),
+      { numRuns: 100 },
+    )
   })
 })

@@ -12,8 +12,6 @@ import { GF_MUL_TABLE } from './galois-field.ts'
 import { GF256_KERNEL_WASM_BASE64 } from './gf256-kernel-wasm.ts'
 import type { GaloisKernel } from './interface.ts'
 
-/** Must equal MAX_GROUP_WIDTH in scripts/build-erasure-wasm.ts (the test checks the exports). */
-const MAX_GROUP_WIDTH = 8
 const PAGE = 65536
 
 type GroupFunction = (
@@ -39,7 +37,9 @@ interface WasmApi {
 
 interface KernelInstance {
   memory: WasmMemory
+  /** groups[w] computes w outputs per pass, for w = 1..maxWidth. */
   groups: GroupFunction[]
+  maxWidth: number
   view: Uint8Array
 }
 
@@ -61,8 +61,13 @@ function instantiate(): KernelInstance | null {
     const memory = new wasm.Memory({ initial: 1 })
     const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory } })
     const groups: GroupFunction[] = []
-    for (let w = 1; w <= MAX_GROUP_WIDTH; w++) groups[w] = instance.exports[`mul_w${w}`] as GroupFunction
-    shared = { memory, groups, view: new Uint8Array(memory.buffer) }
+    let maxWidth = 0
+    while (typeof instance.exports[`mul_w${maxWidth + 1}`] === 'function') {
+      maxWidth++
+      groups[maxWidth] = instance.exports[`mul_w${maxWidth}`] as GroupFunction
+    }
+    if (maxWidth === 0) return (shared = null)
+    shared = { memory, groups, maxWidth, view: new Uint8Array(memory.buffer) }
   } catch {
     shared = null
   }
@@ -75,18 +80,19 @@ export function wasmSimdAvailable(): boolean {
 }
 
 /** Group widths covering `rows` outputs: as many full groups as possible, then the remainder. */
-function groupWidths(rows: number): number[] {
+function groupWidths(rows: number, maxWidth: number): number[] {
   const widths: number[] = []
-  for (let left = rows; left > 0; left -= MAX_GROUP_WIDTH) widths.push(Math.min(left, MAX_GROUP_WIDTH))
+  for (let left = rows; left > 0; left -= maxWidth) widths.push(Math.min(left, maxWidth))
   return widths
 }
 
 /** Nibble tables laid out group by group, as the kernel reads them. */
-function buildTables(coefficients: Uint8Array, k: number, rows: number): Uint8Array {
+function buildTables(coefficients: Uint8Array, k: number, widths: ReadonlyArray<number>): Uint8Array {
+  const rows = widths.reduce((a, b) => a + b, 0)
   const tables = new Uint8Array(rows * k * 32)
   let offset = 0
   let first = 0
-  for (const width of groupWidths(rows)) {
+  for (const width of widths) {
     for (let j = 0; j < k; j++) {
       for (let w = 0; w < width; w++) {
         const row = (coefficients[(first + w) * k + j] ?? 0) * 256
@@ -115,9 +121,10 @@ export function createWasmSimdKernel(): GaloisKernel {
       const rows = outputs.length
       const size = inputs[0]?.length ?? 0
       if (rows === 0 || size === 0) return
+      const widths = groupWidths(rows, kernel.maxWidth)
       let tables = tableCache.get(coefficients)
       if (tables === undefined) {
-        tables = buildTables(coefficients, k, rows)
+        tables = buildTables(coefficients, k, widths)
         tableCache.set(coefficients, tables)
       }
       const block = Math.min(
@@ -134,7 +141,6 @@ export function createWasmSimdKernel(): GaloisKernel {
       }
       const memory = kernel.view
       memory.set(tables, tablesAt)
-      const widths = groupWidths(rows)
       for (let offset = 0; offset < size; offset += block) {
         const length = Math.min(block, size - offset)
         for (let j = 0; j < k; j++) {
