@@ -49,3 +49,135 @@ export interface ErasureCoder {
   /** Rebuilds every missing shard in place (for repair). */
   reconstruct(shards: Array<Uint8Array | undefined>): Uint8Array[]
 }
+
+/** Bit flags of a segment, recorded in the manifest and bound into the segment's authenticated data. */
+export type SegmentFlags = number
+
+/** One segment in a manifest. */
+export interface ManifestSegment {
+  /** Ciphertext bytes (compressed or raw plaintext plus the 16-byte tag): the length the erasure decoder returns. */
+  size: number
+  /** `SEGMENT_COMPRESSED` (1) when the plaintext was zstd-compressed before encryption; 0 when stored raw. */
+  flags: SegmentFlags
+  /** The n piece CIDs; `pieces[slot]`. */
+  pieces: CID[]
+}
+
+/** One slot in a manifest: what the node holding it commits to. */
+export interface ManifestSlot {
+  /** Merkle root (32 bytes) over the slot's pieces concatenated in segment order (see merkle.ts). */
+  root: Uint8Array
+  /** Total bytes of the slot's pieces. */
+  size: number
+}
+
+/**
+ * What a file is made of. Stored as DAG-CBOR under its own CID. It reveals sizes and layout, never content or names:
+ * the name, media type and modification time are inside `metadata`, encrypted under the file key.
+ */
+export interface Manifest {
+  /** Format version (`MANIFEST_VERSION`); it fixes the algorithms: zstd, AES-256-GCM, RS over GF(2^8), sha2-256. */
+  version: number
+  /** Plaintext bytes of the file. */
+  size: number
+  /** Plaintext bytes per segment (the last one is shorter). */
+  segmentSize: number
+  /** Any k of the n pieces of a segment rebuild it. */
+  k: number
+  n: number
+  /** Random per-file salt: derives the file's subkey and names the file in every segment's authenticated data. */
+  salt: Uint8Array
+  /** 16 bytes derived from the key; lets a reader tell a wrong key from damaged data. Reveals nothing of the key. */
+  keyCheck: Uint8Array
+  /** Encrypted, padded metadata (`decryptMetadata` opens it). */
+  metadata: Uint8Array
+  segments: ManifestSegment[]
+  /** `slots[j]` commits to piece j of every segment. */
+  slots: ManifestSlot[]
+}
+
+/** What the encrypted metadata holds. */
+export interface FileMetadata {
+  name?: string
+  /** Media type, e.g. `text/plain`. */
+  type?: string
+  /** Modification time, milliseconds since the Unix epoch. */
+  mtime?: number
+}
+
+export type EncodeProgressEvent =
+  | { type: 'segment-encoded'; segment: number; plaintextBytes: number; pieceBytes: number; compressed: boolean }
+  | { type: 'done'; size: number; segments: number; manifestCid: CID }
+
+export interface EncodeInit {
+  /** Pieces needed to rebuild a segment; default `DEFAULT_K`. */
+  k?: number
+  /** Pieces (slots) per segment; default `DEFAULT_N`. */
+  n?: number
+  segmentSize?: number
+  /** zstd level 1..19; default 3. */
+  compressionLevel?: number
+  /** 32-byte file key; a fresh random one by default. */
+  key?: Uint8Array
+  metadata?: FileMetadata
+  /** Worker threads that code segments in parallel; 0 (default) codes on the calling thread. */
+  workers?: number
+  /** Segments the encoder may run ahead of the consumer of `pieces` (default `DEFAULT_ENCODE_AHEAD`). */
+  ahead?: number
+  onProgress?: (event: EncodeProgressEvent) => void
+}
+
+/** One piece as the encoder produces it: piece `slot` of segment `segment`. */
+export interface EncodedPiece {
+  segment: number
+  slot: number
+  cid: CID
+  bytes: Uint8Array
+}
+
+export interface EncodedFile {
+  manifest: Manifest
+  manifestCid: CID
+  manifestBytes: Uint8Array
+  key: Uint8Array
+  /** `cairn:<manifest CID>#<key>`: everything needed to read the file. */
+  capability: string
+  /** Plaintext bytes read from the source. */
+  size: number
+}
+
+export interface EncodeResult {
+  /** Every piece in segment order, slots 0..n-1 within a segment. Consume it fully for `done` to resolve. */
+  pieces: AsyncIterable<EncodedPiece>
+  /** Resolves after `pieces` has been fully consumed; rejects if encoding failed. */
+  done: Promise<EncodedFile>
+}
+
+export interface PieceRequest {
+  segment: number
+  slot: number
+  cid: CID
+}
+
+/** Fetches one piece; it may return wrong bytes (they are verified) and should honour `signal`. */
+export type PieceFetcher = (request: PieceRequest, options: { signal: AbortSignal }) => Promise<Uint8Array>
+
+export type DecodeProgressEvent =
+  | { type: 'segment-decoded'; segment: number; plaintextBytes: number; slots: number[] }
+  | { type: 'piece-failed'; segment: number; slot: number; reason: string }
+
+export interface DecodeInit {
+  /** First plaintext byte to return (default 0). */
+  offset?: number
+  /** Bytes to return from `offset` (default: to the end). */
+  length?: number
+  /** Segments fetched in parallel (default `DEFAULT_DECODE_CONCURRENCY`). */
+  concurrency?: number
+  /** Slots to ask first, in order of preference; the rest follow, data slots first. */
+  slotOrder?: number[]
+  /** A request slower than this (ms) is raced by a request to another slot (default `DEFAULT_PIECE_HEDGE_MS`). */
+  hedgeAfter?: number
+  /** Called for every piece whose bytes do not match its CID, so a node can repair that slot. */
+  onCorruptPiece?: (request: PieceRequest, error: Error) => void
+  onProgress?: (event: DecodeProgressEvent) => void
+}

@@ -84,6 +84,24 @@ export class MerkleRootBuilder {
     return this
   }
 
+  /**
+   * Appends whole leaves given by their hashes (32 bytes each, concatenated), e.g. hashed in a worker thread with
+   * `merkleLeafHash`. Only on a leaf boundary: the bytes fed so far must be a whole number of leaves.
+   */
+  appendLeafHashes(leafHashes: Uint8Array): this {
+    if (leafHashes.byteLength % 32 !== 0) throw new InvalidArgumentError('leaf hashes are 32 bytes each')
+    if (this.#pendingLength === this.#leafSize) {
+      this.#pushLeaf(merkleLeafHash(this.#pending))
+      this.#pendingLength = 0
+    }
+    if (this.#pendingLength !== 0) {
+      throw new InvalidArgumentError('appendLeafHashes needs a leaf boundary, but part of a leaf is pending')
+    }
+    for (let i = 0; i < leafHashes.byteLength; i += 32) this.#pushLeaf(leafHashes.subarray(i, i + 32))
+    this.#bytes += (leafHashes.byteLength / 32) * this.#leafSize
+    return this
+  }
+
   /** Total bytes fed so far. */
   get size(): number {
     return this.#bytes

@@ -1,0 +1,44 @@
+/**
+ * Cairn's storage layer: the data path (segment, compress, encrypt, erasure code, address, commit) and local
+ * persistence of pieces. No network, no chain. See docs/architecture.md.
+ */
+
+export type { Capability } from './capability.ts'
+export { formatCapability, parseCapability } from './capability.ts'
+export { compressSegment, decompressSegment, SEGMENT_COMPRESSED } from './compression.ts'
+export * from './constants.ts'
+export { decodeFile } from './decode-file.ts'
+export { encodeFile } from './encode-file.ts'
+export { createErasureCoder } from './erasure/index.ts'
+export type { FsPieceStore, FsPieceStoreInit } from './fs-piece-store.ts'
+export { createFsPieceStore } from './fs-piece-store.ts'
+export type * from './interface.ts'
+export {
+  decodeManifest,
+  encodeManifest,
+  isManifestCid,
+  pieceSize,
+  segmentCount,
+  segmentPlaintextSize,
+  slotPieces,
+} from './manifest.ts'
+export type { MemoryPieceStoreInit } from './memory-piece-store.ts'
+export { createMemoryPieceStore } from './memory-piece-store.ts'
+export {
+  assertMerkleProof,
+  type Hash,
+  MerkleRootBuilder,
+  merkleLeafCount,
+  merkleLeafHash,
+  merkleLeafHashes,
+  merkleLeafLength,
+  merkleLevels,
+  merkleNodeHash,
+  merkleProof,
+  merkleRoot,
+  merkleVerify,
+} from './merkle.ts'
+export { decryptMetadata } from './metadata.ts'
+export { isPieceCid, pieceCid, verifyPiece } from './piece-cid.ts'
+export { type ByteSource, type Segment, segmenter } from './segmenter.ts'
+export { slotMerkleLevels } from './slot-merkle.ts'

@@ -1,0 +1,55 @@
+/**
+ * Piece addressing: CIDv1, raw codec (0x55), sha2-256 multihash. Hashing uses node:crypto (SHA-NI, about 2 GB/s)
+ * and builds the same CID multiformats' sha256 hasher would.
+ */
+import { hash } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { create as createDigest } from 'multiformats/hashes/digest'
+import { CorruptDataError, InvalidArgumentError } from '../errors.ts'
+
+/** Multihash code of sha2-256. */
+export const SHA2_256_CODE = 0x12
+export const RAW_CODE = raw.code
+
+/**
+ * The CID of a piece.
+ *
+ * @example
+ * ```ts
+ * const cid = pieceCid(new TextEncoder().encode('hello'))
+ * cid.toString() // 'bafkrei...'
+ * ```
+ */
+export function pieceCid(bytes: Uint8Array): CID {
+  const digest = hash('sha256', bytes, 'buffer')
+  return CID.createV1(raw.code, createDigest(SHA2_256_CODE, new Uint8Array(digest.buffer, digest.byteOffset, 32)))
+}
+
+/** True when `cid` has the shape of a piece CID (v1, raw, sha2-256, 32-byte digest). */
+export function isPieceCid(cid: CID): boolean {
+  return cid.version === 1 && cid.code === raw.code && cid.multihash.code === SHA2_256_CODE && cid.multihash.size === 32
+}
+
+/**
+ * Throws `CorruptDataError` (details: `cid`, `size`) unless `bytes` hash to `cid`.
+ *
+ * @example
+ * ```ts
+ * verifyPiece(cid, bytes) // returns quietly, or throws CorruptDataError
+ * ```
+ */
+export function verifyPiece(cid: CID, bytes: Uint8Array): void {
+  if (!isPieceCid(cid)) {
+    throw new InvalidArgumentError(`${cid.toString()} is not a piece CID (expected CIDv1, raw codec, sha2-256)`)
+  }
+  const digest = hash('sha256', bytes, 'buffer')
+  if (Buffer.compare(digest, cid.multihash.digest) !== 0) {
+    throw new CorruptDataError(
+      `piece ${cid.toString()} is corrupt: its ${bytes.byteLength} bytes hash to another CID`,
+      {
+        details: { cid: cid.toString(), size: bytes.byteLength },
+      },
+    )
+  }
+}

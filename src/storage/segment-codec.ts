@@ -1,0 +1,136 @@
+/**
+ * The per-segment work, synchronous so it can run on the calling thread or in a worker:
+ * encode = compress -> encrypt (zero-padded to k x 1 KiB) -> erasure code -> hash each piece (CID digest and its
+ * Merkle leaf hashes); decode = erasure decode -> decrypt -> decompress.
+ * With k = 1 every piece is the padded ciphertext itself (replication): no coding, one hash for all n pieces.
+ */
+import { hash } from 'node:crypto'
+import { CorruptDataError } from '../errors.ts'
+import { compressSegment, decompressSegment } from './compression.ts'
+import { MERKLE_LEAF_SIZE, TAG_SIZE } from './constants.ts'
+import { createErasureCoder } from './erasure/index.ts'
+import type { ErasureCoder, ManifestSegment } from './interface.ts'
+import { paddedCiphertextSize, pieceSize } from './manifest.ts'
+import { decryptSegment, encryptSegment, type FileKeys } from './segment-cipher.ts'
+
+export interface SegmentCodecInit {
+  k: number
+  n: number
+  compressionLevel: number
+  keys: FileKeys
+}
+
+/** A coded segment: n pieces with their sha256 digests and Merkle leaf hashes (32 bytes per 1 KiB leaf). */
+export interface CodedSegment {
+  index: number
+  plaintextSize: number
+  flags: number
+  /** Ciphertext bytes including the tag, without padding. */
+  ciphertextSize: number
+  pieces: Uint8Array[]
+  /** sha256 of each piece. */
+  digests: Uint8Array[]
+  /** Leaf hashes of each piece, concatenated. */
+  leafHashes: Uint8Array[]
+}
+
+/** Hashes of the 1 KiB leaves of a leaf-aligned piece, concatenated (leaf hash = sha256(0x00 || leaf)). */
+export function pieceLeafHashes(piece: Uint8Array): Uint8Array {
+  const leaves = Math.ceil(piece.byteLength / MERKLE_LEAF_SIZE)
+  const out = new Uint8Array(leaves * 32)
+  const scratch = new Uint8Array(MERKLE_LEAF_SIZE + 1)
+  for (let i = 0; i < leaves; i++) {
+    const leaf = piece.subarray(i * MERKLE_LEAF_SIZE, (i + 1) * MERKLE_LEAF_SIZE)
+    scratch.set(leaf, 1)
+    out.set(
+      hash(
+        'sha256',
+        leaf.byteLength === MERKLE_LEAF_SIZE ? scratch : scratch.subarray(0, leaf.byteLength + 1),
+        'buffer',
+      ),
+      i * 32,
+    )
+  }
+  return out
+}
+
+export class SegmentCodec {
+  readonly k: number
+  readonly n: number
+  readonly #level: number
+  readonly #keys: FileKeys
+  readonly #coder: ErasureCoder | undefined
+
+  constructor(init: SegmentCodecInit) {
+    this.k = init.k
+    this.n = init.n
+    this.#level = init.compressionLevel
+    this.#keys = init.keys
+    // Validates k and n even for k = 1, which then replicates without the coder.
+    const coder = createErasureCoder({ k: init.k, n: init.n })
+    this.#coder = init.k === 1 ? undefined : coder
+  }
+
+  encode(index: number, plaintext: Uint8Array, final: boolean): CodedSegment {
+    const { flags, bytes } = compressSegment(plaintext, this.#level)
+    const ciphertextSize = bytes.byteLength + TAG_SIZE
+    const padded = paddedCiphertextSize(ciphertextSize, this.k)
+    const sealed = encryptSegment(this.#keys, index, flags, final, bytes, padded - ciphertextSize)
+    const coded: CodedSegment = {
+      index,
+      plaintextSize: plaintext.byteLength,
+      flags,
+      ciphertextSize,
+      pieces: [],
+      digests: [],
+      leafHashes: [],
+    }
+    if (this.#coder === undefined) {
+      const digest = hash('sha256', sealed, 'buffer')
+      const leaves = pieceLeafHashes(sealed)
+      for (let slot = 0; slot < this.n; slot++) {
+        coded.pieces.push(sealed)
+        coded.digests.push(digest)
+        coded.leafHashes.push(leaves)
+      }
+      return coded
+    }
+    coded.pieces = this.#coder.encode(sealed)
+    for (const piece of coded.pieces) {
+      coded.digests.push(hash('sha256', piece, 'buffer'))
+      coded.leafHashes.push(pieceLeafHashes(piece))
+    }
+    return coded
+  }
+
+  /** Rebuilds segment `index` from verified pieces (`pieces[slot]`, at least k present). */
+  decode(
+    index: number,
+    segment: Pick<ManifestSegment, 'size' | 'flags'>,
+    final: boolean,
+    plaintextSize: number,
+    pieces: ReadonlyArray<Uint8Array | undefined>,
+  ): Uint8Array {
+    const expected = pieceSize(segment.size, this.k)
+    for (const piece of pieces) {
+      if (piece !== undefined && piece.byteLength !== expected) {
+        throw new CorruptDataError(
+          `segment ${index} has a ${piece.byteLength}-byte piece, the manifest implies ${expected}`,
+          {
+            details: { segment: index },
+          },
+        )
+      }
+    }
+    let padded: Uint8Array
+    if (this.#coder === undefined) {
+      const piece = pieces.find((p) => p !== undefined)
+      if (piece === undefined) throw new CorruptDataError(`segment ${index} has no piece to decode`)
+      padded = piece
+    } else {
+      padded = this.#coder.decode(pieces, paddedCiphertextSize(segment.size, this.k))
+    }
+    const plain = decryptSegment(this.#keys, index, segment.flags, final, padded.subarray(0, segment.size))
+    return decompressSegment(plain, segment.flags, plaintextSize, index)
+  }
+}
