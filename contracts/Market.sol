@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {PermitSignature, PermitLib} from "./PermitSignature.sol";
+import {Registry} from "./Registry.sol";
+import {SlotMerkle} from "./SlotMerkle.sol";
+
+interface IMintableToken is IERC20 {
+    function mint(address to, uint256 amount) external;
+}
+
+/// @title Market: storage deals, per-epoch proofs of storage, payments, slashing, repair and the emission (the bank)
+/// @notice A user opens a deal for n slots (each slot = one node's share of a file, committed by its Merkle root and
+/// byte size) and escrows price x bytes x epochs for every slot. Every epoch a seed drawn from the chain's randomness
+/// picks one leaf of every slot; the holder proves it before the epoch ends. A valid proof releases that slot's
+/// payment for the epoch and a share of the epoch's emission in proportion to the bytes proven. A missing proof,
+/// reported by anyone after the epoch, slashes the holder's stake into the slot's repair bounty; after `maxMisses`
+/// consecutive misses the slot is open, and any other active node takes it by proving against the same root.
+/// Epoch e covers [genesis + e * epochSeconds, genesis + (e + 1) * epochSeconds); its proofs are due before its end.
+/// This contract's token balance always equals `totalLiabilities` = escrow of all deals + earnings not yet withdrawn
+/// + repair bounties (rewards are minted at withdrawal, so they are not part of the balance).
+contract Market is ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    enum SlotState {
+        Pending,
+        Active,
+        Open
+    }
+
+    struct MarketParams {
+        uint64 epochSeconds;
+        uint64 genesis;
+        uint16 maxMisses;
+        uint256 slashPerMiss;
+        uint256 initialEmission;
+        uint64 halvingEpochs;
+    }
+
+    struct DealParams {
+        bytes manifestCid;
+        uint64 size;
+        uint8 k;
+        bytes32[] slotRoots;
+        uint64[] slotSizes;
+        address[] nodes;
+        uint32 durationEpochs;
+        uint128 maxPricePerByteEpoch;
+    }
+
+    struct Deal {
+        address owner;
+        uint40 startEpoch;
+        uint40 endEpoch;
+        uint8 k;
+        uint8 n;
+        uint256 escrow;
+        uint128 paymentPerEpoch;
+        uint128 maxPricePerByteEpoch;
+        uint64 size;
+        bool closed;
+        bytes manifestCid;
+    }
+
+    struct Slot {
+        bytes32 root;
+        address node;
+        uint40 nextEpoch;
+        SlotState state;
+        uint16 misses;
+        uint64 size;
+        uint128 pricePerByteEpoch;
+        uint256 bounty;
+    }
+
+    struct NodeAccount {
+        uint40 lastEpoch;
+        bool proved;
+        uint128 epochBytes;
+    }
+
+    struct DealView {
+        uint256 id;
+        address owner;
+        bytes manifestCid;
+        uint64 size;
+        uint8 k;
+        uint8 n;
+        uint40 startEpoch;
+        uint40 endEpoch;
+        uint256 escrow;
+        uint128 paymentPerEpoch;
+        uint128 maxPricePerByteEpoch;
+        bool closed;
+    }
+
+    struct SlotView {
+        bytes32 root;
+        address node;
+        uint40 nextEpoch;
+        SlotState state;
+        uint16 misses;
+        uint64 size;
+        uint128 pricePerByteEpoch;
+        uint256 bounty;
+    }
+
+    uint256 public constant MAX_SLOTS = 64;
+    uint256 public constant MAX_MANIFEST_CID_LENGTH = 128;
+
+    IMintableToken public immutable token;
+    Registry public immutable registry;
+    uint64 public immutable epochSeconds;
+    uint64 public immutable genesis;
+    uint16 public immutable maxMisses;
+    uint256 public immutable slashPerMiss;
+    uint256 public immutable initialEmission;
+    uint64 public immutable halvingEpochs;
+
+    uint256 public dealCount;
+    uint256 public totalLiabilities;
+    mapping(uint256 => Deal) private _deals;
+    mapping(uint256 => mapping(uint256 => Slot)) private _slots;
+    mapping(uint256 => bytes32) public epochSeed;
+    mapping(uint256 => uint256) public provenBytes;
+    mapping(address => NodeAccount) private _accounts;
+    mapping(address => uint256) public earnings;
+    mapping(address => uint256) public rewards;
+
+    event SeedDrawn(uint256 indexed epoch, bytes32 seed);
+    event DealCreated(
+        uint256 indexed dealId,
+        address indexed owner,
+        bytes manifestCid,
+        uint64 size,
+        uint8 k,
+        uint8 n,
+        uint40 startEpoch,
+        uint40 endEpoch,
+        uint256 escrow
+    );
+    event SlotAssigned(uint256 indexed dealId, uint256 indexed slot, address indexed node, bytes32 root, uint64 size);
+    event SlotConfirmed(uint256 indexed dealId, uint256 indexed slot, address indexed node, uint40 fromEpoch);
+    event ProofAccepted(
+        uint256 indexed dealId, uint256 indexed slot, address indexed node, uint256 epoch, uint256 payment
+    );
+    event ProofMissed(
+        uint256 indexed dealId, uint256 indexed slot, address indexed node, uint256 epoch, uint256 slashed, uint16 misses
+    );
+    event SlotOpened(uint256 indexed dealId, uint256 indexed slot, address indexed formerNode);
+    event SlotRepaired(
+        uint256 indexed dealId, uint256 indexed slot, address indexed node, address formerNode, uint256 bounty
+    );
+    event DealToppedUp(uint256 indexed dealId, address indexed payer, uint256 amount, uint40 endEpoch);
+    event DealEnded(uint256 indexed dealId, uint40 endEpoch, uint256 refund);
+    event DealClosed(uint256 indexed dealId, uint256 escrowRefund, uint256 bountyRefund);
+    event RewardSettled(address indexed node, uint256 indexed epoch, uint256 amount);
+    event Withdrawn(address indexed node, uint256 earnings, uint256 rewards);
+
+    error InvalidParams(string reason);
+    error DealNotFound(uint256 dealId);
+    error SlotNotFound(uint256 dealId, uint256 slot);
+    error InvalidRedundancy(uint256 k, uint256 n);
+    error SlotCountMismatch(uint256 roots, uint256 sizes, uint256 nodes);
+    error InvalidManifestCid(uint256 length);
+    error ZeroDuration();
+    error NodeNotActive(address node);
+    error DuplicateNode(address node);
+    error PriceAboveMax(address node, uint256 price, uint256 maxPrice);
+    error NotSlotHolder(uint256 dealId, uint256 slot, address caller);
+    error WrongSlotState(uint256 dealId, uint256 slot, SlotState state);
+    error DealHasEnded(uint256 dealId, uint256 endEpoch);
+    error DealNotStarted(uint256 dealId, uint256 startEpoch);
+    error DealNotEnded(uint256 dealId, uint256 endEpoch);
+    error DealAlreadyClosed(uint256 dealId);
+    error NotDealOwner(uint256 dealId, address caller);
+    error NothingToShorten(uint256 dealId, uint256 endEpoch);
+    error SeedNotDrawn(uint256 epoch);
+    error EpochAlreadyProven(uint256 dealId, uint256 slot, uint256 epoch);
+    error MissedEpochsUnreported(uint256 dealId, uint256 slot, uint256 fromEpoch, uint256 toEpoch);
+    error InvalidLeafLength(uint256 expected, uint256 actual);
+    error InvalidProof(uint256 dealId, uint256 slot, uint256 epoch, uint256 leafIndex);
+    error NothingToReport(uint256 dealId, uint256 slot, uint256 nextEpoch);
+    error FormerHolderCannotRepair(uint256 dealId, uint256 slot, address node);
+    error NothingToWithdraw(address account);
+
+    constructor(IMintableToken token_, Registry registry_, MarketParams memory p) {
+        if (p.epochSeconds == 0) revert InvalidParams("epochSeconds is zero");
+        if (p.maxMisses == 0) revert InvalidParams("maxMisses is zero");
+        if (p.halvingEpochs == 0) revert InvalidParams("halvingEpochs is zero");
+        token = token_;
+        registry = registry_;
+        epochSeconds = p.epochSeconds;
+        genesis = p.genesis == 0 ? uint64(block.timestamp) : p.genesis;
+        if (genesis > block.timestamp) revert InvalidParams("genesis is in the future");
+        maxMisses = p.maxMisses;
+        slashPerMiss = p.slashPerMiss;
+        initialEmission = p.initialEmission;
+        halvingEpochs = p.halvingEpochs;
+    }
+
+    // ---------------------------------------------------------------- epochs and challenges
+
+    /// @notice The current epoch: (block.timestamp - genesis) / epochSeconds.
+    function currentEpoch() public view returns (uint256) {
+        return (block.timestamp - genesis) / epochSeconds;
+    }
+
+    /// @notice Tokens minted for epoch `epoch`, split among its proofs by bytes: halves every `halvingEpochs`.
+    function emission(uint256 epoch) public view returns (uint256) {
+        uint256 halvings = epoch / halvingEpochs;
+        return halvings >= 256 ? 0 : initialEmission >> halvings;
+    }
+
+    /// @notice Draws the current epoch's challenge seed from the chain's randomness (once per epoch; later calls
+    /// return the drawn seed). Anyone may call it; provers call it when `challenge` reports no seed yet.
+    function drawSeed() external returns (bytes32 seed) {
+        uint256 e = currentEpoch();
+        seed = epochSeed[e];
+        if (seed == bytes32(0)) {
+            seed = keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1), block.chainid, e));
+            epochSeed[e] = seed;
+            emit SeedDrawn(e, seed);
+        }
+    }
+
+    /// @notice The leaf that slot `slotIndex` of deal `dealId` must prove in the current epoch.
+    function challenge(uint256 dealId, uint256 slotIndex)
+        external
+        view
+        returns (uint256 epoch, uint256 leafIndex, uint256 leafLength, uint256 leafCount)
+    {
+        _deal(dealId);
+        Slot storage s = _slot(dealId, slotIndex);
+        epoch = currentEpoch();
+        bytes32 seed = epochSeed[epoch];
+        if (seed == bytes32(0)) revert SeedNotDrawn(epoch);
+        leafCount = SlotMerkle.leafCount(s.size);
+        leafIndex = _leafIndex(seed, dealId, slotIndex, epoch, leafCount);
+        leafLength = SlotMerkle.leafLength(s.size, leafIndex);
+    }
+
+    /// @notice Checks a slot Merkle proof exactly as `submitProof` does (for clients and tests).
+    function verifySlotProof(
+        bytes32 root,
+        uint256 leafIndex,
+        uint256 leafCount,
+        bytes calldata leaf,
+        bytes32[] calldata proof
+    ) external view returns (bool) {
+        return SlotMerkle.verify(root, leafIndex, leafCount, leaf, proof);
+    }
+
+    // ---------------------------------------------------------------- deals
+
+    /// @notice Opens a deal and pulls its escrow: sum over slots of (node price x slot bytes) x durationEpochs.
+    /// The deal runs from the next epoch for `durationEpochs` epochs; each named node must `confirmSlot`.
+    function createDeal(DealParams calldata p) external nonReentrant returns (uint256 dealId) {
+        return _createDeal(p);
+    }
+
+    /// @notice `createDeal` with an EIP-2612 permit for the escrow: approve and pay in one transaction.
+    function createDealWithPermit(DealParams calldata p, PermitSignature calldata permit)
+        external
+        nonReentrant
+        returns (uint256 dealId)
+    {
+        PermitLib.apply_(address(token), msg.sender, address(this), permit);
+        return _createDeal(p);
+    }
+
+    /// @notice Extends a running deal by `extraEpochs`, pulling paymentPerEpoch x extraEpochs from the caller.
+    function topUp(uint256 dealId, uint32 extraEpochs) external nonReentrant {
+        _topUp(dealId, extraEpochs);
+    }
+
+    /// @notice `topUp` with an EIP-2612 permit.
+    function topUpWithPermit(uint256 dealId, uint32 extraEpochs, PermitSignature calldata permit)
+        external
+        nonReentrant
+    {
+        PermitLib.apply_(address(token), msg.sender, address(this), permit);
+        _topUp(dealId, extraEpochs);
+    }
+
+    /// @notice The owner ends the deal after the current epoch and gets back the escrow no node can still earn
+    /// (the current epoch stays payable to slots that have not proved it yet).
+    function endDeal(uint256 dealId) external nonReentrant {
+        Deal storage d = _deal(dealId);
+        if (msg.sender != d.owner) revert NotDealOwner(dealId, msg.sender);
+        uint256 e = currentEpoch();
+        if (d.closed || e >= d.endEpoch) revert DealHasEnded(dealId, d.endEpoch);
+        uint256 newEnd = e + 1 > d.startEpoch ? e + 1 : d.startEpoch;
+        if (newEnd >= d.endEpoch) revert NothingToShorten(dealId, d.endEpoch);
+        uint256 reserve = 0;
+        for (uint256 i = 0; i < d.n; i++) {
+            Slot storage s = _slots[dealId][i];
+            if (s.nextEpoch <= e) reserve += uint256(s.size) * s.pricePerByteEpoch;
+        }
+        uint256 refund = d.escrow - reserve;
+        d.escrow = reserve;
+        d.endEpoch = uint40(newEnd);
+        totalLiabilities -= refund;
+        emit DealEnded(dealId, uint40(newEnd), refund);
+        if (refund > 0) IERC20(token).safeTransfer(d.owner, refund);
+    }
+
+    /// @notice After a deal's last epoch: reports its remaining missed epochs, frees its slots and pays the owner
+    /// the unspent escrow plus the unclaimed repair bounties. Anyone may call it; the money goes to the owner.
+    function closeDeal(uint256 dealId) external nonReentrant {
+        Deal storage d = _deal(dealId);
+        if (d.closed) revert DealAlreadyClosed(dealId);
+        if (currentEpoch() < d.endEpoch) revert DealNotEnded(dealId, d.endEpoch);
+        uint256 bounties = 0;
+        for (uint256 i = 0; i < d.n; i++) {
+            Slot storage s = _slots[dealId][i];
+            _processMisses(dealId, i, s, d.endEpoch);
+            if (s.state == SlotState.Active) registry.slotReleased(s.node);
+            bounties += s.bounty;
+            s.bounty = 0;
+        }
+        uint256 escrow = d.escrow;
+        d.escrow = 0;
+        d.closed = true;
+        totalLiabilities -= escrow + bounties;
+        emit DealClosed(dealId, escrow, bounties);
+        if (escrow + bounties > 0) IERC20(token).safeTransfer(d.owner, escrow + bounties);
+    }
+
+    // ---------------------------------------------------------------- slots and proofs
+
+    /// @notice The node named for a pending slot accepts it (it holds the data). Epochs that passed unconfirmed are
+    /// written off (not paid, refunded to the owner at the end); the node must prove from the current epoch on.
+    function confirmSlot(uint256 dealId, uint256 slotIndex) external nonReentrant {
+        Deal storage d = _deal(dealId);
+        uint256 e = currentEpoch();
+        if (d.closed || e >= d.endEpoch) revert DealHasEnded(dealId, d.endEpoch);
+        Slot storage s = _slot(dealId, slotIndex);
+        if (s.state != SlotState.Pending) revert WrongSlotState(dealId, slotIndex, s.state);
+        if (s.node != msg.sender) revert NotSlotHolder(dealId, slotIndex, msg.sender);
+        if (!registry.isActive(msg.sender)) revert NodeNotActive(msg.sender);
+        if (s.nextEpoch < e) s.nextEpoch = uint40(e);
+        s.misses = 0;
+        s.state = SlotState.Active;
+        registry.slotTaken(msg.sender);
+        emit SlotConfirmed(dealId, slotIndex, msg.sender, s.nextEpoch);
+    }
+
+    /// @notice The holder proves the current epoch's challenged leaf of its slot: releases the slot's payment for
+    /// the epoch and counts its bytes toward the epoch's emission.
+    function submitProof(uint256 dealId, uint256 slotIndex, bytes calldata leaf, bytes32[] calldata proof)
+        external
+        nonReentrant
+    {
+        Deal storage d = _deal(dealId);
+        uint256 e = currentEpoch();
+        if (e >= d.endEpoch) revert DealHasEnded(dealId, d.endEpoch);
+        if (e < d.startEpoch) revert DealNotStarted(dealId, d.startEpoch);
+        Slot storage s = _slot(dealId, slotIndex);
+        if (s.state != SlotState.Active) revert WrongSlotState(dealId, slotIndex, s.state);
+        if (s.node != msg.sender) revert NotSlotHolder(dealId, slotIndex, msg.sender);
+        uint256 next = s.nextEpoch;
+        if (next > e) revert EpochAlreadyProven(dealId, slotIndex, e);
+        if (next < e) revert MissedEpochsUnreported(dealId, slotIndex, next, e - 1);
+        _verifyChallenge(dealId, slotIndex, e, s, leaf, proof);
+        s.nextEpoch = uint40(e + 1);
+        s.misses = 0;
+        _pay(d, dealId, slotIndex, s, e, 0);
+    }
+
+    /// @notice Records every closed, unproven epoch of a slot (at most until it opens): each one slashes the holder
+    /// (`slashPerMiss`, into the slot's repair bounty); after `maxMisses` in a row the slot opens for repair. Anyone
+    /// may call it. Pending (never confirmed) slots count misses without slashing.
+    function reportMissed(uint256 dealId, uint256 slotIndex) external nonReentrant returns (uint256 reported) {
+        Deal storage d = _deal(dealId);
+        if (d.closed) revert DealAlreadyClosed(dealId);
+        Slot storage s = _slot(dealId, slotIndex);
+        if (s.state == SlotState.Open) revert WrongSlotState(dealId, slotIndex, s.state);
+        uint256 e = currentEpoch();
+        reported = _processMisses(dealId, slotIndex, s, e < d.endEpoch ? e : d.endEpoch);
+        if (reported == 0) revert NothingToReport(dealId, slotIndex, s.nextEpoch);
+    }
+
+    /// @notice Takes an open slot by proving the current epoch's challenge against the slot's root: the caller
+    /// becomes the holder, is paid this epoch, and receives the slot's repair bounty (the stake slashed from the
+    /// former holder).
+    function repairSlot(uint256 dealId, uint256 slotIndex, bytes calldata leaf, bytes32[] calldata proof)
+        external
+        nonReentrant
+    {
+        Deal storage d = _deal(dealId);
+        uint256 e = currentEpoch();
+        if (d.closed || e >= d.endEpoch) revert DealHasEnded(dealId, d.endEpoch);
+        Slot storage s = _slot(dealId, slotIndex);
+        if (s.state != SlotState.Open) revert WrongSlotState(dealId, slotIndex, s.state);
+        if (s.node == msg.sender) revert FormerHolderCannotRepair(dealId, slotIndex, msg.sender);
+        if (!registry.isActive(msg.sender)) revert NodeNotActive(msg.sender);
+        _verifyChallenge(dealId, slotIndex, e, s, leaf, proof);
+        address former = s.node;
+        uint256 bounty = s.bounty;
+        s.node = msg.sender;
+        s.state = SlotState.Active;
+        s.misses = 0;
+        s.nextEpoch = uint40(e + 1);
+        s.bounty = 0;
+        registry.slotTaken(msg.sender);
+        emit SlotRepaired(dealId, slotIndex, msg.sender, former, bounty);
+        _pay(d, dealId, slotIndex, s, e, bounty);
+    }
+
+    // ---------------------------------------------------------------- earnings
+
+    /// @notice Credits `node`'s share of its last proved epoch's emission once that epoch has closed.
+    function settleRewards(address node) external {
+        _settle(node, _accounts[node], currentEpoch());
+    }
+
+    /// @notice Pays the caller its earnings (deal payments and repair bounties) and mints its settled rewards.
+    function withdraw() external nonReentrant returns (uint256 paid, uint256 minted) {
+        _settle(msg.sender, _accounts[msg.sender], currentEpoch());
+        paid = earnings[msg.sender];
+        minted = rewards[msg.sender];
+        if (paid == 0 && minted == 0) revert NothingToWithdraw(msg.sender);
+        earnings[msg.sender] = 0;
+        rewards[msg.sender] = 0;
+        totalLiabilities -= paid;
+        emit Withdrawn(msg.sender, paid, minted);
+        if (paid > 0) IERC20(token).safeTransfer(msg.sender, paid);
+        if (minted > 0) token.mint(msg.sender, minted);
+    }
+
+    /// @notice What `withdraw` would pay now: earnings, and rewards including the not yet settled share.
+    function withdrawable(address node) external view returns (uint256 earned, uint256 reward) {
+        earned = earnings[node];
+        reward = rewards[node];
+        NodeAccount storage a = _accounts[node];
+        if (a.proved && a.epochBytes > 0 && a.lastEpoch < currentEpoch()) reward += _share(a);
+    }
+
+    /// @notice The last epoch `node` proved any slot in (`proved` false when never).
+    function lastProvedEpoch(address node) external view returns (uint64 epoch, bool proved) {
+        NodeAccount storage a = _accounts[node];
+        return (a.lastEpoch, a.proved);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    function getDeal(uint256 dealId) external view returns (DealView memory v) {
+        Deal storage d = _deal(dealId);
+        v = DealView({
+            id: dealId,
+            owner: d.owner,
+            manifestCid: d.manifestCid,
+            size: d.size,
+            k: d.k,
+            n: d.n,
+            startEpoch: d.startEpoch,
+            endEpoch: d.endEpoch,
+            escrow: d.escrow,
+            paymentPerEpoch: d.paymentPerEpoch,
+            maxPricePerByteEpoch: d.maxPricePerByteEpoch,
+            closed: d.closed
+        });
+    }
+
+    function getSlot(uint256 dealId, uint256 slotIndex) external view returns (SlotView memory) {
+        _deal(dealId);
+        Slot storage s = _slot(dealId, slotIndex);
+        return SlotView(s.root, s.node, s.nextEpoch, s.state, s.misses, s.size, s.pricePerByteEpoch, s.bounty);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _createDeal(DealParams calldata p) private returns (uint256 dealId) {
+        uint256 n = p.slotRoots.length;
+        if (p.slotSizes.length != n || p.nodes.length != n) {
+            revert SlotCountMismatch(n, p.slotSizes.length, p.nodes.length);
+        }
+        if (p.k == 0 || p.k > n || n > MAX_SLOTS) revert InvalidRedundancy(p.k, n);
+        if (p.manifestCid.length == 0 || p.manifestCid.length > MAX_MANIFEST_CID_LENGTH) {
+            revert InvalidManifestCid(p.manifestCid.length);
+        }
+        if (p.durationEpochs == 0) revert ZeroDuration();
+        dealId = ++dealCount;
+        uint40 start = uint40(currentEpoch() + 1);
+        uint256 perEpoch = 0;
+        for (uint256 i = 0; i < n; i++) {
+            address node = p.nodes[i];
+            for (uint256 j = 0; j < i; j++) {
+                if (p.nodes[j] == node) revert DuplicateNode(node);
+            }
+            (Registry.Status status, uint128 price) = registry.offer(node);
+            if (status != Registry.Status.Active) revert NodeNotActive(node);
+            if (price > p.maxPricePerByteEpoch) revert PriceAboveMax(node, price, p.maxPricePerByteEpoch);
+            perEpoch += uint256(p.slotSizes[i]) * price;
+            Slot storage s = _slots[dealId][i];
+            s.root = p.slotRoots[i];
+            s.node = node;
+            s.nextEpoch = start;
+            s.size = p.slotSizes[i];
+            s.pricePerByteEpoch = price;
+            emit SlotAssigned(dealId, i, node, p.slotRoots[i], p.slotSizes[i]);
+        }
+        uint256 escrow = perEpoch * p.durationEpochs;
+        Deal storage d = _deals[dealId];
+        d.owner = msg.sender;
+        d.startEpoch = start;
+        d.endEpoch = start + p.durationEpochs;
+        d.k = p.k;
+        d.n = uint8(n);
+        d.escrow = escrow;
+        d.paymentPerEpoch = uint128(perEpoch);
+        d.maxPricePerByteEpoch = p.maxPricePerByteEpoch;
+        d.size = p.size;
+        d.manifestCid = p.manifestCid;
+        totalLiabilities += escrow;
+        emit DealCreated(dealId, msg.sender, p.manifestCid, p.size, p.k, uint8(n), start, d.endEpoch, escrow);
+        if (escrow > 0) IERC20(token).safeTransferFrom(msg.sender, address(this), escrow);
+    }
+
+    function _topUp(uint256 dealId, uint32 extraEpochs) private {
+        Deal storage d = _deal(dealId);
+        if (d.closed || currentEpoch() >= d.endEpoch) revert DealHasEnded(dealId, d.endEpoch);
+        if (extraEpochs == 0) revert ZeroDuration();
+        uint256 amount = uint256(d.paymentPerEpoch) * extraEpochs;
+        d.escrow += amount;
+        d.endEpoch += extraEpochs;
+        totalLiabilities += amount;
+        emit DealToppedUp(dealId, msg.sender, amount, d.endEpoch);
+        if (amount > 0) IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    function _processMisses(uint256 dealId, uint256 slotIndex, Slot storage s, uint256 until)
+        private
+        returns (uint256 count)
+    {
+        while (s.nextEpoch < until && s.state != SlotState.Open) {
+            uint256 epoch = s.nextEpoch;
+            s.nextEpoch = uint40(epoch + 1);
+            s.misses += 1;
+            count++;
+            uint256 slashed = 0;
+            if (s.state == SlotState.Active) {
+                slashed = registry.slash(s.node, slashPerMiss);
+                s.bounty += slashed;
+                totalLiabilities += slashed;
+            }
+            emit ProofMissed(dealId, slotIndex, s.node, epoch, slashed, s.misses);
+            if (s.misses >= maxMisses) {
+                if (s.state == SlotState.Active) {
+                    registry.slotReleased(s.node);
+                    registry.jail(s.node);
+                }
+                s.state = SlotState.Open;
+                emit SlotOpened(dealId, slotIndex, s.node);
+            }
+        }
+    }
+
+    function _verifyChallenge(
+        uint256 dealId,
+        uint256 slotIndex,
+        uint256 epoch,
+        Slot storage s,
+        bytes calldata leaf,
+        bytes32[] calldata proof
+    ) private view {
+        bytes32 seed = epochSeed[epoch];
+        if (seed == bytes32(0)) revert SeedNotDrawn(epoch);
+        uint256 size = s.size;
+        uint256 count = SlotMerkle.leafCount(size);
+        uint256 index = _leafIndex(seed, dealId, slotIndex, epoch, count);
+        uint256 expected = SlotMerkle.leafLength(size, index);
+        if (leaf.length != expected) revert InvalidLeafLength(expected, leaf.length);
+        if (!SlotMerkle.verify(s.root, index, count, leaf, proof)) revert InvalidProof(dealId, slotIndex, epoch, index);
+    }
+
+    function _pay(Deal storage d, uint256 dealId, uint256 slotIndex, Slot storage s, uint256 epoch, uint256 extra)
+        private
+    {
+        uint256 size = s.size;
+        uint256 payment = size * s.pricePerByteEpoch;
+        d.escrow -= payment;
+        earnings[msg.sender] += payment + extra;
+        NodeAccount storage a = _accounts[msg.sender];
+        _settle(msg.sender, a, epoch);
+        a.lastEpoch = uint40(epoch);
+        a.proved = true;
+        a.epochBytes += uint128(size);
+        provenBytes[epoch] += size;
+        emit ProofAccepted(dealId, slotIndex, msg.sender, epoch, payment);
+    }
+
+    /// @dev Credits the share of the account's last proved epoch if that epoch is before `epoch` (thus closed).
+    function _settle(address node, NodeAccount storage a, uint256 epoch) private {
+        if (!a.proved || a.lastEpoch >= epoch || a.epochBytes == 0) return;
+        uint256 amount = _share(a);
+        a.epochBytes = 0;
+        if (amount > 0) {
+            rewards[node] += amount;
+            emit RewardSettled(node, a.lastEpoch, amount);
+        }
+    }
+
+    function _share(NodeAccount storage a) private view returns (uint256) {
+        return (emission(a.lastEpoch) * a.epochBytes) / provenBytes[a.lastEpoch];
+    }
+
+    function _leafIndex(bytes32 seed, uint256 dealId, uint256 slotIndex, uint256 epoch, uint256 count)
+        private
+        view
+        returns (uint256)
+    {
+        return uint256(keccak256(abi.encode(seed, block.chainid, address(this), dealId, slotIndex, epoch))) % count;
+    }
+
+    function _deal(uint256 dealId) private view returns (Deal storage d) {
+        d = _deals[dealId];
+        if (d.owner == address(0)) revert DealNotFound(dealId);
+    }
+
+    function _slot(uint256 dealId, uint256 slotIndex) private view returns (Slot storage s) {
+        if (slotIndex >= _deals[dealId].n) revert SlotNotFound(dealId, slotIndex);
+        s = _slots[dealId][slotIndex];
+    }
+}
