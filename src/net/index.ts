@@ -1,0 +1,41 @@
+/**
+ * Cairn's network layer: the libp2p host, discovery, heartbeats with a phi-accrual failure detector, the piece wire
+ * protocols and DHT provider records.
+ */
+import type { PieceStore } from '../storage/interface.ts'
+import type { Network, NetworkInit } from './interface.ts'
+import { CairnNetwork } from './network.ts'
+
+export * from './constants.ts'
+export { encodeFrame, FrameReader } from './frame-codec.ts'
+export { decodeHeartbeat, encodeHeartbeat, type Heartbeat } from './heartbeat-message.ts'
+export type {
+  AbortOptions,
+  Network,
+  NetworkComponents,
+  NetworkEvents,
+  NetworkInit,
+  PeerState,
+  PeerView,
+} from './interface.ts'
+export { type CairnHostInit, type CairnLibp2p, type CairnServices, createCairnLibp2p } from './libp2p-host.ts'
+export { PhiAccrualDetector, type PhiAccrualDetectorInit } from './phi-accrual-detector.ts'
+export { isPieceCid, pieceCidOf } from './piece-cid.ts'
+export { decodePieceMessage, encodePieceMessage, type PieceMessage } from './piece-messages.ts'
+
+/**
+ * Creates a node's network (not started). Call `start()` before use and `stop()` at shutdown.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair } from '@libp2p/crypto/keys'
+ * const network = createNetwork({ pieceStore }, { privateKey: await generateKeyPair('Ed25519'), devnet: true })
+ * await network.start()
+ * await network.storePiece(otherPeerId, cid, bytes)
+ * const copy = await network.fetchPiece(otherPeerId, cid)
+ * await network.stop()
+ * ```
+ */
+export function createNetwork(components: { pieceStore: PieceStore }, init: NetworkInit): Network {
+  return new CairnNetwork(components, init)
+}

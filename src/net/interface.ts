@@ -1,0 +1,102 @@
+/**
+ * The network layer's contract: the libp2p host, peer discovery, heartbeats with a phi-accrual failure detector,
+ * and the piece wire protocols. Created through `createNetwork` in ./index.ts.
+ */
+import type { Libp2p, PrivateKey, TypedEventTarget } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
+import type { AbortOptions, PieceStore } from '../storage/interface.ts'
+
+export type { AbortOptions }
+
+/** Liveness of a peer as judged by the phi-accrual failure detector. */
+export type PeerState = 'alive' | 'suspect' | 'dead'
+
+/** What this node knows about one storage peer. */
+export interface PeerView {
+  peerId: string
+  state: PeerState
+  /** Milliseconds since the last heartbeat from this peer arrived. */
+  lastSeenMs: number
+  /** Current suspicion level (0 = just heard from it); capped at 100. */
+  phi: number
+  multiaddrs: string[]
+  /** Free bytes the peer reported in its last heartbeat. */
+  freeSpace?: number
+  /** Software version the peer reported. */
+  version?: string
+  /** Misbehaviour score of the peer on the piece protocol (0 = clean; at -100 it is banned). */
+  score: number
+}
+
+export interface NetworkInit {
+  /** Ed25519 key of the node (the daemon persists it). */
+  privateKey: PrivateKey
+  /** Default `['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws']` (devnet: 127.0.0.1). */
+  listen?: string[]
+  /** Multiaddrs with `/p2p/<id>`. */
+  bootstrap?: string[]
+  /** Allow loopback/private addresses in the DHT, mDNS off, short timers. */
+  devnet?: boolean
+  /** Default true unless devnet. */
+  mdns?: boolean
+  /** Where the peer store snapshot is persisted (omit = memory only). */
+  dataDir?: string
+  /** Default 2000 (devnet 1000). */
+  heartbeatIntervalMs?: number
+  /** Default 8. */
+  phiThreshold?: number
+  version?: string
+  /** Bytes free, sent in heartbeats. */
+  freeSpace?: () => number
+  /** False for a client-only host (CLI/gateway): no piece handlers, DHT client mode, no presence. Default true. */
+  serveStore?: boolean
+  /** Seam for the chain registry: extra multiaddrs to dial (called at start and on every reconnect round). */
+  peerSources?: Array<() => Promise<string[]>>
+  /** Deadline of a store or fetch exchange. Default 60 s. */
+  transferTimeoutMs?: number
+  /** Deadline of has-pieces and heartbeat exchanges. Default 10 s. */
+  controlTimeoutMs?: number
+  /** Inbound piece streams one peer may hold open at once. Default 16. */
+  maxStreamsPerPeer?: number
+  /** Piece bytes one peer may have in flight towards this node. Default 64 MiB. */
+  maxBytesInFlightPerPeer?: number
+  /** Piece bytes all peers together may have in flight towards this node. Default 256 MiB. */
+  maxBytesInFlightTotal?: number
+  /** How long a peer whose score fell to -100 stays banned. Default 10 min. */
+  banDurationMs?: number
+}
+
+export interface NetworkComponents {
+  pieceStore: PieceStore
+}
+
+export interface NetworkEvents {
+  /** A peer changed state (alive, suspect, dead), or was heard from for the first time. */
+  'peer:state': CustomEvent<PeerView>
+}
+
+export interface Network extends TypedEventTarget<NetworkEvents> {
+  readonly peerId: string
+  /** The libp2p host (escape hatch for tests and benchmarks); throws before `start()`. */
+  readonly libp2p: Libp2p
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** Addresses this node listens on, each ending in `/p2p/<peerId>`. */
+  multiaddrs(): string[]
+  /** Sends a piece; resolves once the remote verified it and reported it durable. */
+  storePiece(peer: string, cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
+  /** Fetches a piece; the bytes are verified against `cid` (`CorruptDataError` otherwise). */
+  fetchPiece(peer: string, cid: CID, options?: AbortOptions): Promise<Uint8Array>
+  /** Asks which of `cids` the peer holds (at most 1024 per call). */
+  hasPieces(peer: string, cids: CID[], options?: AbortOptions): Promise<boolean[]>
+  /** Announces in the DHT that this node holds `cid`. */
+  provide(cid: CID, options?: AbortOptions): Promise<void>
+  /** Peer IDs that announced `cid` in the DHT. */
+  findProviders(cid: CID, options?: AbortOptions): AsyncIterable<string>
+  /** Every known storage peer with its liveness. */
+  peers(): PeerView[]
+  /** Adds heartbeat targets (peers we share files with); presence gossip covers the rest. */
+  watch(peerIds: string[]): void
+  /** Removes heartbeat targets. */
+  unwatch(peerIds: string[]): void
+}

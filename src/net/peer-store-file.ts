@@ -1,0 +1,56 @@
+/**
+ * The peer store snapshot persisted in the node's data folder (`peers.json`), so a restarted node can rejoin even
+ * when every bootstrap address is gone. Written atomically (temporary file + rename); a missing or damaged file
+ * reads as empty.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { MAX_PERSISTED_PEERS, PEERS_FILE } from './constants.ts'
+
+export interface PersistedPeer {
+  id: string
+  addrs: string[]
+}
+
+interface PeersFile {
+  format: 1
+  savedAt: string
+  peers: PersistedPeer[]
+}
+
+/**
+ * @example
+ * ```ts
+ * const peers = await loadPersistedPeers('/var/lib/cairn')
+ * ```
+ */
+export async function loadPersistedPeers(dataDir: string): Promise<PersistedPeer[]> {
+  let text: string
+  try {
+    text = await readFile(join(dataDir, PEERS_FILE), 'utf8')
+  } catch {
+    return []
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<PeersFile>
+    if (parsed.format !== 1 || !Array.isArray(parsed.peers)) return []
+    return parsed.peers
+      .filter(
+        (peer): peer is PersistedPeer =>
+          typeof peer?.id === 'string' && Array.isArray(peer.addrs) && peer.addrs.every((a) => typeof a === 'string'),
+      )
+      .slice(0, MAX_PERSISTED_PEERS)
+  } catch {
+    return []
+  }
+}
+
+/** Writes the snapshot (at most 1000 peers, in the given order of preference). */
+export async function savePersistedPeers(dataDir: string, peers: PersistedPeer[]): Promise<void> {
+  await mkdir(dataDir, { recursive: true })
+  const file: PeersFile = { format: 1, savedAt: new Date().toISOString(), peers: peers.slice(0, MAX_PERSISTED_PEERS) }
+  const target = join(dataDir, PEERS_FILE)
+  const temporary = `${target}.${process.pid}.tmp`
+  await writeFile(temporary, `${JSON.stringify(file, null, 1)}\n`)
+  await rename(temporary, target)
+}

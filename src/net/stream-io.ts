@@ -1,0 +1,58 @@
+/**
+ * Small helpers for libp2p v3 streams: writing with backpressure and deadlines that combine a timeout with the
+ * caller's signal and abort the stream when they fire.
+ */
+import type { Stream } from '@libp2p/interface'
+import { AbortedError, CairnError, TimeoutError } from '../errors.ts'
+
+/** Sends `data`, waiting for the stream to drain when its buffer is full. */
+export async function writeAll(stream: Stream, data: Uint8Array, signal?: AbortSignal): Promise<void> {
+  if (!stream.send(data)) await stream.onDrain(signal === undefined ? {} : { signal })
+}
+
+/** A deadline for one exchange: `signal` fires on timeout or caller abort; `error(cause)` names which one fired. */
+export interface Deadline {
+  signal: AbortSignal
+  /** Maps whatever the stream threw after the deadline fired into TimeoutError / AbortedError (else the cause). */
+  error(cause: unknown, what: string): unknown
+  /** Aborts `stream` when the deadline fires; returns a function that detaches the listener. */
+  guard(stream: Stream): () => void
+}
+
+/**
+ * @example
+ * ```ts
+ * const deadline = createDeadline(10_000, options.signal)
+ * const stream = await libp2p.dialProtocol(peer, protocol, { signal: deadline.signal })
+ * const detach = deadline.guard(stream)
+ * ```
+ */
+export function createDeadline(timeoutMs: number, callerSignal?: AbortSignal): Deadline {
+  const timeout = AbortSignal.timeout(timeoutMs)
+  const signal = callerSignal === undefined ? timeout : AbortSignal.any([timeout, callerSignal])
+  return {
+    signal,
+    error(cause, what) {
+      if (callerSignal?.aborted === true) return new AbortedError(`${what} was cancelled`, { cause })
+      if (timeout.aborted) return new TimeoutError(`${what} timed out after ${timeoutMs} ms`, { cause })
+      return cause
+    },
+    guard(stream) {
+      const onAbort = () => {
+        stream.abort(
+          callerSignal?.aborted === true
+            ? new AbortedError('cancelled')
+            : new TimeoutError(`no answer within ${timeoutMs} ms`),
+        )
+      }
+      if (signal.aborted) onAbort()
+      signal.addEventListener('abort', onAbort, { once: true })
+      return () => signal.removeEventListener('abort', onAbort)
+    },
+  }
+}
+
+/** True when `error` is one of Cairn's own errors (as opposed to a libp2p or system error). */
+export function isCairnError(error: unknown): error is CairnError {
+  return error instanceof CairnError
+}
