@@ -151,7 +151,7 @@ async function storeRequested(
   signal: AbortSignal,
 ): Promise<[ResponseStatusCode, string]> {
   if (!isPieceCid(cid)) return [ResponseStatus.BadRequest, 'only CIDv1 raw sha2-256 piece addresses are accepted']
-  if (!(piecesMatch(cid, bytes))) {
+  if (!piecesMatch(cid, bytes)) {
     init.scores.penalize(remotePeer, PENALTY_CORRUPT_DATA)
     return [ResponseStatus.CorruptData, `bytes do not hash to ${cid}`]
   }
@@ -310,7 +310,7 @@ export async function fetchPieceFromPeer(
       const response = await readResponse(stream, MAX_PIECE_FRAME_SIZE)
       if (response.type !== 'fetch-response') throw protocolError('unexpected', 'expected a fetch response')
       if (response.status !== ResponseStatus.Ok) throw statusError(response.status, response.message, peer, cid)
-      if (!(piecesMatch(cid, response.bytes))) {
+      if (!piecesMatch(cid, response.bytes)) {
         throw new CorruptDataError(`peer ${peer} sent bytes that do not hash to ${cid}`, {
           details: { peer, cid: cid.toString() },
         })
