@@ -5,9 +5,15 @@ import fc from 'fast-check'
 import { InvalidArgumentError } from '../../src/errors.ts'
 import { generatorRow, parityMatrix } from '../../src/storage/erasure/coding-matrix.ts'
 import { createErasureCoder } from '../../src/storage/erasure/index.ts'
+import { ReedSolomonErasureCoder } from '../../src/storage/erasure/reed-solomon-coder.ts'
+import { createWasmSimdKernel, wasmSimdVariant } from '../../src/storage/erasure/wasm-kernel.ts'
 import { erasureCoderComplianceTests } from './erasure-compliance.ts'
 
 erasureCoderComplianceTests('wasm-simd', (init) => createErasureCoder({ ...init, implementation: 'wasm-simd' }))
+erasureCoderComplianceTests(
+  'wasm-simd portable (no relaxed SIMD)',
+  ({ k, n }) => new ReedSolomonErasureCoder(k, n, createWasmSimdKernel('portable')),
+)
 erasureCoderComplianceTests('js', (init) => createErasureCoder({ ...init, implementation: 'js' }))
 
 /** Product in GF(2^8) mod 0x11d by shift-and-add, independent of the code's tables. */
@@ -110,13 +116,22 @@ describe('createErasureCoder', () => {
 
 describe('wasm-simd kernel', () => {
   it('is built from the current WAT source (rerun `npx node scripts/build-erasure-wasm.ts` if this fails)', async () => {
-    const { assembleErasureKernel } = await import('../../scripts/build-erasure-wasm.ts')
-    const { GF256_KERNEL_WASM_BASE64 } = await import('../../src/storage/erasure/gf256-kernel-wasm.ts')
-    const fresh = await assembleErasureKernel()
-    assert.ok(
-      Buffer.from(fresh).equals(Buffer.from(GF256_KERNEL_WASM_BASE64, 'base64')),
-      'src/storage/erasure/gf256-kernel-wasm.ts is stale: run `npx node scripts/build-erasure-wasm.ts`',
+    const { assembleErasureKernel, PORTABLE_VARIANT, RELAXED_VARIANT } = await import(
+      '../../scripts/build-erasure-wasm.ts'
     )
+    const checkedIn = await import('../../src/storage/erasure/gf256-kernel-wasm.ts')
+    for (const [variant, base64] of [
+      [RELAXED_VARIANT, checkedIn.GF256_KERNEL_RELAXED_WASM_BASE64],
+      [PORTABLE_VARIANT, checkedIn.GF256_KERNEL_PORTABLE_WASM_BASE64],
+    ] as const) {
+      const fresh = await assembleErasureKernel(variant)
+      assert.ok(
+        Buffer.from(fresh).equals(Buffer.from(base64, 'base64')),
+        `the ${variant.swizzle} kernel in src/storage/erasure/gf256-kernel-wasm.ts is stale: run \`npx node scripts/build-erasure-wasm.ts\``,
+      )
+      assert.ok(fresh.length < 4096, 'browsers refuse synchronous compilation of modules over 4 KB on the main thread')
+    }
+    assert.equal(wasmSimdVariant(), 'relaxed', 'Node 24 supports relaxed SIMD')
   })
 
   it('produces exactly the shards of the TypeScript kernel, and rebuilds the same bytes (property)', () => {

@@ -6,7 +6,7 @@ import { DEFAULT_ERASURE_IMPLEMENTATION, MAX_ERASURE_SHARDS } from './constants.
 import type { ErasureCoderInit, ErasureImplementation, GaloisKernel, ReedSolomonCoder } from './interface.ts'
 import { createJsKernel } from './js-kernel.ts'
 import { ReedSolomonErasureCoder } from './reed-solomon-coder.ts'
-import { createWasmSimdKernel, wasmSimdAvailable } from './wasm-kernel.ts'
+import { createWasmSimdKernel, wasmSimdVariant } from './wasm-kernel.ts'
 
 export type { ErasureCoder } from '../interface.ts'
 export { DEFAULT_ERASURE_IMPLEMENTATION, MAX_ERASURE_SHARDS } from './constants.ts'
@@ -51,9 +51,9 @@ function selectKernel(implementation: ErasureImplementation): GaloisKernel {
     case 'js':
       return createJsKernel()
     case 'auto':
-      return wasmSimdAvailable() ? createWasmSimdKernel() : createJsKernel()
+      return wasmSimdVariant() !== null ? createWasmSimdKernel() : createJsKernel()
     case 'wasm-simd':
-      if (!wasmSimdAvailable()) {
+      if (wasmSimdVariant() === null) {
         throw new InvalidArgumentError(
           "WebAssembly SIMD is not available in this runtime: use implementation 'auto' or 'js'",
         )

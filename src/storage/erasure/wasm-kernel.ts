@@ -9,7 +9,7 @@
  */
 import { WASM_BLOCK_BUDGET } from './constants.ts'
 import { GF_MUL_TABLE } from './galois-field.ts'
-import { GF256_KERNEL_WASM_BASE64 } from './gf256-kernel-wasm.ts'
+import { GF256_KERNEL_PORTABLE_WASM_BASE64, GF256_KERNEL_RELAXED_WASM_BASE64 } from './gf256-kernel-wasm.ts'
 import type { GaloisKernel } from './interface.ts'
 
 const PAGE = 65536
@@ -43,7 +43,17 @@ interface KernelInstance {
   view: Uint8Array
 }
 
-let shared: KernelInstance | null | undefined
+/** `relaxed` uses i8x16.relaxed_swizzle (Wasm 3.0), `portable` only SIMD 128. Both give identical bytes. */
+export type WasmKernelVariant = 'relaxed' | 'portable'
+
+const MODULES: Record<WasmKernelVariant, string> = {
+  relaxed: GF256_KERNEL_RELAXED_WASM_BASE64,
+  portable: GF256_KERNEL_PORTABLE_WASM_BASE64,
+}
+/** Kernels process positions in steps of this many bytes (16-byte vectors x unroll 2). */
+const STEP = 32
+
+const shared = new Map<WasmKernelVariant, KernelInstance | null>()
 
 function decodeBase64(base64: string): Uint8Array {
   const binary = atob(base64)
@@ -52,38 +62,42 @@ function decodeBase64(base64: string): Uint8Array {
   return bytes
 }
 
-function instantiate(): KernelInstance | null {
-  if (shared !== undefined) return shared
+function instantiate(variant: WasmKernelVariant): KernelInstance | null {
+  let kernel = shared.get(variant)
+  if (kernel !== undefined) return kernel
+  kernel = null
   try {
     const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly
-    const bytes = decodeBase64(GF256_KERNEL_WASM_BASE64)
-    if (wasm === undefined || !wasm.validate(bytes)) return (shared = null)
-    const memory = new wasm.Memory({ initial: 1 })
-    const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory } })
-    const groups: GroupFunction[] = []
-    let maxWidth = 0
-    while (typeof instance.exports[`mul_w${maxWidth + 1}`] === 'function') {
-      maxWidth++
-      groups[maxWidth] = instance.exports[`mul_w${maxWidth}`] as GroupFunction
+    const bytes = decodeBase64(MODULES[variant])
+    if (wasm?.validate(bytes) === true) {
+      const memory = new wasm.Memory({ initial: 1 })
+      const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory } })
+      const groups: GroupFunction[] = []
+      let maxWidth = 0
+      while (typeof instance.exports[`mul_w${maxWidth + 1}`] === 'function') {
+        maxWidth++
+        groups[maxWidth] = instance.exports[`mul_w${maxWidth}`] as GroupFunction
+      }
+      if (maxWidth > 0) kernel = { memory, groups, maxWidth, view: new Uint8Array(memory.buffer) }
     }
-    if (maxWidth === 0) return (shared = null)
-    shared = { memory, groups, maxWidth, view: new Uint8Array(memory.buffer) }
   } catch {
-    shared = null
+    // No WebAssembly, no SIMD, or a browser main thread refusing synchronous compilation: use another kernel.
   }
-  return shared
+  shared.set(variant, kernel)
+  return kernel
 }
 
-/** True when this runtime can run the WebAssembly SIMD kernel. */
-export function wasmSimdAvailable(): boolean {
-  return instantiate() !== null
+/** The best wasm kernel this runtime runs, or null when WebAssembly SIMD is unavailable. */
+export function wasmSimdVariant(): WasmKernelVariant | null {
+  if (instantiate('relaxed') !== null) return 'relaxed'
+  if (instantiate('portable') !== null) return 'portable'
+  return null
 }
 
-/** Group widths covering `rows` outputs: as many full groups as possible, then the remainder. */
+/** Group widths covering `rows` outputs in as few groups as possible, split evenly (5 -> 3 + 2, not 4 + 1). */
 function groupWidths(rows: number, maxWidth: number): number[] {
-  const widths: number[] = []
-  for (let left = rows; left > 0; left -= maxWidth) widths.push(Math.min(left, maxWidth))
-  return widths
+  const groups = Math.ceil(rows / maxWidth)
+  return Array.from({ length: groups }, (_, g) => Math.floor(rows / groups) + (g < rows % groups ? 1 : 0))
 }
 
 /** Nibble tables laid out group by group, as the kernel reads them. */
@@ -108,10 +122,10 @@ function buildTables(coefficients: Uint8Array, k: number, widths: ReadonlyArray<
   return tables
 }
 
-/** Throws when WebAssembly SIMD is unavailable (check `wasmSimdAvailable()` first). */
-export function createWasmSimdKernel(): GaloisKernel {
-  const kernel = instantiate()
-  if (kernel === null) throw new Error('WebAssembly SIMD is not available in this runtime')
+/** Throws when the variant is unavailable (check `wasmSimdVariant()` first); default: the best available. */
+export function createWasmSimdKernel(variant: WasmKernelVariant | null = wasmSimdVariant()): GaloisKernel {
+  const kernel = variant === null ? null : instantiate(variant)
+  if (kernel === null) throw new Error(`WebAssembly SIMD (${variant ?? 'any'}) is not available in this runtime`)
   const tableCache = new WeakMap<Uint8Array, Uint8Array>()
 
   return {
@@ -128,7 +142,7 @@ export function createWasmSimdKernel(): GaloisKernel {
         tableCache.set(coefficients, tables)
       }
       const block = Math.min(
-        Math.ceil(size / 16) * 16,
+        Math.ceil(size / STEP) * STEP,
         Math.max(256, Math.floor(WASM_BLOCK_BUDGET / (k + rows) / 256) * 256),
       )
       const tablesAt = 0
@@ -155,7 +169,7 @@ export function createWasmSimdKernel(): GaloisKernel {
             k,
             outputsAt + first * block,
             block,
-            Math.ceil(length / 16) * 16,
+            Math.ceil(length / STEP) * STEP,
           )
           first += width
         }
