@@ -1,3 +1,5 @@
+import type { CID } from 'multiformats/cid'
+
 /**
  * The node layer's contract: the storage node daemon (provider role) and the client (put, get, status).
  * Implementations live beside this file and are created through the factories exported by ./index.ts.
@@ -14,9 +16,11 @@ export type PeerState = 'alive' | 'suspect' | 'dead'
 export interface PeerView {
   peerId: string
   state: PeerState
-  /** Unix time in ms of the last heartbeat or message from the peer (0 when never heard). */
+  /** Milliseconds since the peer was last heard from (its last heartbeat). */
   lastSeenMs: number
   phi?: number
+  /** Misbehaviour score on the piece protocol (0 = clean). */
+  score?: number
   multiaddrs: string[]
   freeSpace?: number
   version?: string
@@ -94,17 +98,12 @@ export interface Devnet {
 /** The part of the network the client uses (satisfied by src/net's Network). */
 export interface ClientNetwork {
   readonly peerId: string
-  storePiece(peer: string, cid: CIDLike, bytes: Uint8Array, options?: AbortOptions): Promise<void>
-  fetchPiece(peer: string, cid: CIDLike, options?: AbortOptions): Promise<Uint8Array>
-  hasPieces(peer: string, cids: CIDLike[], options?: AbortOptions): Promise<boolean[]>
+  storePiece(peer: string, cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
+  /** Resolves with bytes verified against `cid`; `CorruptDataError` when the peer sent others. */
+  fetchPiece(peer: string, cid: CID, options?: AbortOptions): Promise<Uint8Array>
+  hasPieces(peer: string, cids: CID[], options?: AbortOptions): Promise<boolean[]>
   peers(): PeerView[]
-  findProviders?(cid: CIDLike, options?: AbortOptions): AsyncIterable<string>
-}
-
-/** A CID as the storage layer hands it out (multiformats CID). */
-export interface CIDLike {
-  toString(): string
-  readonly bytes: Uint8Array
+  findProviders?(cid: CID, options?: AbortOptions): AsyncIterable<string>
 }
 
 /** Where a file's slot lives. */

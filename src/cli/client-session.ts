@@ -1,0 +1,109 @@
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createNetwork } from '../net/index.ts'
+import {
+  type Client,
+  controlRequest,
+  createClient,
+  createFileRecordStore,
+  DEFAULT_DEVNET_DIR,
+  type DevnetState,
+  FILES_RECORD,
+  type PeerView,
+  readDevnetState,
+} from '../node/index.ts'
+import { createMemoryPieceStore } from '../storage/index.ts'
+import type { ParsedCommandLine } from './command-line.ts'
+
+/** Where a client command finds the network. */
+export interface NetworkLocation {
+  /** The devnet folder, when the network is a local devnet. */
+  devnetDir?: string
+  devnet?: DevnetState
+  bootstrap: string[]
+  /** Control API URLs of nodes the client may ask for peer views. */
+  apis: string[]
+  /** Folder of the client's own state (its record of files put). */
+  home: string
+}
+
+/**
+ * Resolves `--devnet DIR` / `CAIRN_DEVNET` / `--bootstrap ADDR` into the network to use. Without any of them, the
+ * default devnet folder (.cairn-devnet) is tried.
+ */
+export async function locateNetwork(values: ParsedCommandLine['values']): Promise<NetworkLocation> {
+  const bootstrap = (values.bootstrap as string[] | undefined) ?? []
+  const explicit = (values.devnet as string | undefined) ?? process.env.CAIRN_DEVNET
+  if (bootstrap.length > 0 && explicit === undefined) {
+    return { bootstrap, apis: [], home: process.env.CAIRN_HOME ?? join(homedir(), '.cairn') }
+  }
+  const devnetDir = resolve(explicit ?? DEFAULT_DEVNET_DIR)
+  const devnet = await readDevnetState(devnetDir)
+  return {
+    devnetDir,
+    devnet,
+    bootstrap: [...bootstrap, ...devnet.nodes.flatMap((n) => n.multiaddrs)],
+    apis: devnet.nodes.map((n) => n.api),
+    home: process.env.CAIRN_HOME ?? join(devnetDir, 'client'),
+  }
+}
+
+/**
+ * Asks every known control API for its failure-detector view; a node that answers counts itself alive.
+ */
+export async function controlApiViews(apis: string[], options: { signal?: AbortSignal } = {}): Promise<PeerView[][]> {
+  const views = await Promise.all(
+    apis.map(async (api): Promise<PeerView[]> => {
+      try {
+        const [health, peers] = await Promise.all([
+          controlRequest<{ peerId: string; multiaddrs: string[]; version?: string }>(api, '/health', {
+            ...options,
+            timeoutMs: 1_500,
+          }),
+          controlRequest<PeerView[]>(api, '/peers', { ...options, timeoutMs: 1_500 }),
+        ])
+        const self: PeerView = { peerId: health.peerId, state: 'alive', lastSeenMs: 0, multiaddrs: health.multiaddrs }
+        return [self, ...peers]
+      } catch {
+        return []
+      }
+    }),
+  )
+  return views.filter((v) => v.length > 0)
+}
+
+export interface ClientSession {
+  client: Client
+  location: NetworkLocation
+  close(): Promise<void>
+}
+
+/** Starts an ephemeral client-only libp2p host and a client over it. */
+export async function openClientSession(location: NetworkLocation): Promise<ClientSession> {
+  const network = createNetwork(
+    { pieceStore: createMemoryPieceStore() },
+    {
+      privateKey: await generateKeyPair('Ed25519'),
+      listen: [],
+      bootstrap: location.bootstrap,
+      devnet: location.devnet !== undefined,
+      mdns: false,
+      serveStore: false,
+    },
+  )
+  await network.start()
+  const client = createClient(
+    {
+      network,
+      records: createFileRecordStore({ path: join(location.home, FILES_RECORD) }),
+      peerViews: (options) => controlApiViews(location.apis, options),
+    },
+    {},
+  )
+  return {
+    client,
+    location,
+    close: () => network.stop(),
+  }
+}

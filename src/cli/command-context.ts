@@ -1,0 +1,8 @@
+/** What a command runs with: its streams, whether to draw progress, and the signal that Ctrl-C aborts. */
+export interface CommandContext {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean }
+  stderr: NodeJS.WriteStream
+  /** Draw progress bars (stderr and stdout are terminals). */
+  showProgress: boolean
+  signal: AbortSignal
+}

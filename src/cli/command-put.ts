@@ -1,0 +1,70 @@
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { InvalidArgumentError } from '../errors.ts'
+import type { ClientProgressEvent } from '../node/index.ts'
+import { locateNetwork, openClientSession } from './client-session.ts'
+import type { CommandContext } from './command-context.ts'
+import { integerFlag, type ParsedCommandLine } from './command-line.ts'
+import { shortPeerId } from './output.ts'
+import { ProgressBar } from './progress-bar.ts'
+
+/** `cairn put FILE|- [--k K --n N] [--name NAME] [--json]` */
+export async function runPut(parsed: ParsedCommandLine, context: CommandContext): Promise<number> {
+  const path = parsed.positionals[0]!
+  const k = integerFlag(parsed.values, 'k', 1, 255)
+  const n = integerFlag(parsed.values, 'n', 1, 255)
+  if (k !== undefined && n === undefined && k > 1) {
+    throw new InvalidArgumentError(`--k ${k} needs --n as well (for example --k ${k} --n ${k * 3})`)
+  }
+  if (k !== undefined && n !== undefined && k > n) {
+    throw new InvalidArgumentError(`--k ${k} is larger than --n ${n}: k pieces of n are needed to read, so k <= n`)
+  }
+  let size: number | undefined
+  let source: AsyncIterable<Uint8Array>
+  let metadata: { name?: string; mtime?: number } = {}
+  if (path === '-') {
+    source = process.stdin
+  } else {
+    const info = await stat(path)
+    if (info.isDirectory()) throw new InvalidArgumentError(`${path} is a folder: put takes one file (or - for stdin)`)
+    size = info.size
+    metadata = { name: basename(path), mtime: Math.round(info.mtimeMs) }
+    source = createReadStream(path, { highWaterMark: 1024 * 1024 })
+  }
+  if (typeof parsed.values.name === 'string') metadata.name = parsed.values.name
+  const location = await locateNetwork(parsed.values)
+  const session = await openClientSession(location)
+  const bar = context.showProgress
+    ? new ProgressBar({ label: 'put', stream: context.stderr, ...(size === undefined ? {} : { total: size }) })
+    : undefined
+  let read = 0
+  const onProgress = (event: ClientProgressEvent) => {
+    if (event.type === 'put:read') bar?.update((read += event.bytes))
+    else if (event.type === 'put:retry') {
+      bar?.clear()
+      context.stderr.write(
+        `warning: node ${shortPeerId(event.from)} failed slot ${event.slot} (${event.error}); moved it to ${shortPeerId(event.to)}\n`,
+      )
+    } else if (event.type === 'put:manifest') bar?.note('storing manifest')
+  }
+  try {
+    const result = await session.client.put(
+      source,
+      { ...(k === undefined ? {} : { k }), ...(n === undefined ? {} : { n }), metadata, onProgress },
+      { signal: context.signal },
+    )
+    bar?.finish()
+    if (parsed.values.json === true) {
+      context.stdout.write(`${JSON.stringify(result)}\n`)
+    } else {
+      context.stdout.write(`${result.capability}\n`)
+    }
+    return 0
+  } catch (err) {
+    bar?.clear()
+    throw err
+  } finally {
+    await session.close()
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * `cairn`: the command line. It parses flags, runs the command and draws; the work is done by src/node.
+ * Errors print as one line (`error: ...`) with a stable exit code (see error-message.ts), never a stack trace.
+ */
+import { CAIRN_VERSION } from '../node/index.ts'
+import type { CommandContext } from './command-context.ts'
+import { runDevnet } from './command-devnet.ts'
+import { runGet } from './command-get.ts'
+import { helpText, parseCommandLine } from './command-line.ts'
+import { runLs } from './command-ls.ts'
+import { runNodeStart } from './command-node-start.ts'
+import { runNodes } from './command-nodes.ts'
+import { runPut } from './command-put.ts'
+import { runStatus } from './command-status.ts'
+import { describeError, EXIT_INTERRUPTED } from './error-message.ts'
+
+/**
+ * Runs one `cairn` command line and resolves with its exit code.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(['nodes', '--json'], context)
+ * ```
+ */
+export async function runCli(argv: string[], context: CommandContext): Promise<number> {
+  try {
+    const parsed = parseCommandLine(argv)
+    switch (parsed.command) {
+      case 'help':
+        context.stdout.write(helpText(parsed.topic))
+        return 0
+      case 'version':
+        context.stdout.write(`cairn ${CAIRN_VERSION}\n`)
+        return 0
+      case 'devnet':
+        return await runDevnet(parsed, context)
+      case 'node start':
+        return await runNodeStart(parsed, context)
+      case 'put':
+        return await runPut(parsed, context)
+      case 'get':
+        return await runGet(parsed, context)
+      case 'status':
+        return await runStatus(parsed, context)
+      case 'nodes':
+        return await runNodes(parsed, context)
+      case 'ls':
+        return await runLs(parsed, context)
+    }
+  } catch (err) {
+    const { line, exitCode } = context.signal.aborted
+      ? { line: 'error: interrupted', exitCode: EXIT_INTERRUPTED }
+      : describeError(err)
+    context.stderr.write(`${line}\n`)
+    if (process.env.CAIRN_DEBUG === '1') context.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`)
+    return exitCode
+  }
+}
+
+/** Runs `cairn` as a program: wires signals and stdio, sets the exit code. */
+export async function main(argv: string[]): Promise<void> {
+  const controller = new AbortController()
+  let signals = 0
+  const onSignal = (name: NodeJS.Signals) => {
+    signals++
+    if (signals > 1) {
+      process.stderr.write(`cairn: second ${name}, exiting now\n`)
+      process.exit(EXIT_INTERRUPTED)
+    }
+    controller.abort(new Error(`received ${name}`))
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0)
+  })
+  const code = await runCli(argv, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    showProgress: process.stdout.isTTY === true && process.stderr.isTTY === true,
+    signal: controller.signal,
+  })
+  process.exitCode = code
+  // Lingering sockets or timers of a library must not keep a finished command alive.
+  setTimeout(() => process.exit(code), 2_000).unref()
+}
+
+if (import.meta.main) await main(process.argv.slice(2))

@@ -1,0 +1,639 @@
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import {
+  AbortedError,
+  CairnError,
+  InvalidArgumentError,
+  InvalidCapabilityError,
+  NotEnoughNodesError,
+  NotEnoughPiecesError,
+  UnreachableError,
+} from '../errors.ts'
+import { createErasureCoder, decodeFile, decodeManifest, encodeFile, parseCapability } from '../storage/index.ts'
+import type { Manifest, PieceRequest } from '../storage/interface.ts'
+import {
+  DEFAULT_GET_CONCURRENCY,
+  DEFAULT_K,
+  DEFAULT_N,
+  DEFAULT_PIECE_TIMEOUT_MS,
+  DEFAULT_PROBE_TIMEOUT_MS,
+  DEFAULT_PUT_CONCURRENCY,
+  DEFAULT_PUT_MAX_IN_FLIGHT_BYTES,
+  DEFAULT_SLOT_ATTEMPTS,
+} from './constants.ts'
+import { createMemoryFileRecordStore } from './file-records.ts'
+import type {
+  AbortOptions,
+  Client,
+  ClientNetwork,
+  ClientProgressEvent,
+  FileRecord,
+  FileRecordStore,
+  FileStatus,
+  GetInit,
+  PeerState,
+  PeerView,
+  PutInit,
+  PutResult,
+  SlotPlacement,
+  SlotStatus,
+} from './interface.ts'
+import { orderForPlacement } from './node-selection.ts'
+import { mergePeerViews } from './peer-views.ts'
+
+export interface ClientComponents {
+  network: ClientNetwork
+  /** The client's record of files put; in memory when absent. */
+  records?: FileRecordStore
+  /**
+   * Other views of the storage peers (e.g. the detector states a node's control API reports), merged with the
+   * network's own view. Faster than waiting for heartbeats right after the client starts.
+   */
+  peerViews?: (options: AbortOptions) => Promise<PeerView[][]>
+}
+
+export interface ClientInit {
+  /** Pieces in flight at once during a put. */
+  putConcurrency?: number
+  /** Bytes of piece data in flight at once during a put. */
+  putMaxInFlightBytes?: number
+  /** Nodes tried for one slot (the first and its replacements) before the put fails. */
+  slotAttempts?: number
+  /** Segments decoded in parallel during a get. */
+  getConcurrency?: number
+  pieceTimeoutMs?: number
+  probeTimeoutMs?: number
+  /** Default segment size of puts (the storage layer's default when absent). */
+  segmentSize?: number
+}
+
+/**
+ * Creates the client: put, get and status of files, over any network that can store, fetch and list pieces.
+ *
+ * @example
+ * ```ts
+ * const client = createClient({ network }, {})
+ * const { capability } = await client.put([bytes], { k: 1, n: 3 })
+ * for await (const chunk of client.get(capability)) process.stdout.write(chunk)
+ * ```
+ */
+export function createClient(components: ClientComponents, init: ClientInit = {}): Client {
+  return new NetworkClient(components, init)
+}
+
+/**
+ * The raw-codec CID under which a manifest's bytes are stored on nodes (piece stores hold raw pieces; the multihash
+ * is the manifest CID's, so the bytes are still checked against the manifest CID).
+ */
+export function manifestPieceCid(manifestCid: CID): CID {
+  return CID.createV1(raw.code, manifestCid.multihash)
+}
+
+interface LocatedFile {
+  manifest: Manifest
+  manifestCid: CID
+  /** Peers that confirmed holding each slot's first piece, fastest first. */
+  holders: string[][]
+  /** Round-trip time of each peer's has-pieces answer. */
+  latency: Map<string, number>
+  record: FileRecord | undefined
+  views: PeerView[]
+}
+
+class NetworkClient implements Client {
+  readonly #network: ClientNetwork
+  readonly #records: FileRecordStore
+  readonly #peerViews: ClientComponents['peerViews']
+  readonly #putConcurrency: number
+  readonly #putMaxInFlightBytes: number
+  readonly #slotAttempts: number
+  readonly #getConcurrency: number
+  readonly #pieceTimeoutMs: number
+  readonly #probeTimeoutMs: number
+  readonly #segmentSize: number | undefined
+
+  constructor(components: ClientComponents, init: ClientInit) {
+    this.#network = components.network
+    this.#records = components.records ?? createMemoryFileRecordStore()
+    this.#peerViews = components.peerViews
+    this.#putConcurrency = init.putConcurrency ?? DEFAULT_PUT_CONCURRENCY
+    this.#putMaxInFlightBytes = init.putMaxInFlightBytes ?? DEFAULT_PUT_MAX_IN_FLIGHT_BYTES
+    this.#slotAttempts = init.slotAttempts ?? DEFAULT_SLOT_ATTEMPTS
+    this.#getConcurrency = init.getConcurrency ?? DEFAULT_GET_CONCURRENCY
+    this.#pieceTimeoutMs = init.pieceTimeoutMs ?? DEFAULT_PIECE_TIMEOUT_MS
+    this.#probeTimeoutMs = init.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS
+    this.#segmentSize = init.segmentSize
+  }
+
+  async nodes(options: AbortOptions = {}): Promise<PeerView[]> {
+    const extra = this.#peerViews === undefined ? [] : await this.#peerViews(options)
+    return mergePeerViews([this.#network.peers(), ...extra]).filter((p) => p.peerId !== this.#network.peerId)
+  }
+
+  async put(
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    init: PutInit = {},
+    options: AbortOptions = {},
+  ): Promise<PutResult> {
+    const k = init.k ?? DEFAULT_K
+    const n = init.n ?? DEFAULT_N
+    if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < k || n > 255) {
+      throw new InvalidArgumentError(`invalid redundancy k=${k}, n=${n}: need whole numbers with 1 <= k <= n <= 255`)
+    }
+    const live = (await this.nodes(options)).filter((p) => p.state === 'alive')
+    if (live.length < n) {
+      throw new NotEnoughNodesError(
+        `only ${live.length} live node${live.length === 1 ? ' is' : 's are'} known but --n ${n} needs ${n} distinct nodes: start more nodes or lower --n`,
+        { details: { live: live.length, n } },
+      )
+    }
+    const upload = new SlotUpload(this.#network, orderForPlacement(live), n, {
+      attempts: this.#slotAttempts,
+      timeoutMs: this.#pieceTimeoutMs,
+      onProgress: init.onProgress,
+      signal: options.signal,
+    })
+    init.onProgress?.({ type: 'put:placement', slots: upload.placement() })
+
+    const segmentSize = init.segmentSize ?? this.#segmentSize
+    const encoded = encodeFile(
+      source,
+      {
+        k,
+        n,
+        ...(segmentSize === undefined ? {} : { segmentSize }),
+        ...(init.metadata === undefined ? {} : { metadata: init.metadata }),
+        onProgress: (event) => {
+          if (event.type === 'segment-encoded') init.onProgress?.({ type: 'put:read', bytes: event.plaintextBytes })
+        },
+      },
+      upload.signalOption(),
+    )
+    // Surface an encoder failure even if the piece loop below stops first.
+    encoded.done.catch(() => {})
+    try {
+      const inFlight = new Set<Promise<void>>()
+      let bytesInFlight = 0
+      for await (const piece of encoded.pieces) {
+        while (
+          inFlight.size > 0 &&
+          (inFlight.size >= this.#putConcurrency || bytesInFlight + piece.bytes.byteLength > this.#putMaxInFlightBytes)
+        ) {
+          await Promise.race(inFlight)
+        }
+        upload.throwIfFailed()
+        bytesInFlight += piece.bytes.byteLength
+        const task = upload.storeEncodedPiece(piece).finally(() => {
+          bytesInFlight -= piece.bytes.byteLength
+          inFlight.delete(task)
+        })
+        inFlight.add(task)
+      }
+      await Promise.all(inFlight)
+      upload.throwIfFailed()
+      const file = await encoded.done
+      init.onProgress?.({ type: 'put:manifest', manifestCid: file.manifestCid.toString() })
+      await upload.finish(file.manifest, file.manifestCid, file.manifestBytes)
+      const result: PutResult = {
+        capability: file.capability,
+        manifestCid: file.manifestCid.toString(),
+        size: file.size,
+        k,
+        n,
+        slots: upload.placement(),
+      }
+      await this.#records.add({
+        ...result,
+        ...(init.metadata?.name === undefined ? {} : { name: init.metadata.name }),
+        storedAt: Date.now(),
+      })
+      return result
+    } catch (err) {
+      upload.abort(err)
+      throw upload.failure() ?? err
+    }
+  }
+
+  async *get(capability: string, init: GetInit = {}, options: AbortOptions = {}): AsyncGenerator<Uint8Array> {
+    const parsed = parseCapability(capability)
+    if (parsed.key === undefined) {
+      throw new InvalidCapabilityError(
+        'this capability has no file key (it can verify, not read): ask for the full cairn:<cid>#<key> capability',
+      )
+    }
+    const located = await this.#locate(parsed.manifestCid, init.prefer ?? [], options)
+    const { manifest } = located
+    const preferred = new Set(init.prefer ?? [])
+    const rank = (peer: string): number => (preferred.has(peer) ? -1 : (located.latency.get(peer) ?? 1e9))
+    init.onProgress?.({
+      type: 'get:manifest',
+      size: manifest.size,
+      k: manifest.k,
+      n: manifest.n,
+      holders: new Set(located.holders.flat()).size,
+    })
+    const slotOrder = [...manifest.slots.keys()]
+      .filter((slot) => (located.holders[slot]?.length ?? 0) > 0)
+      .sort((a, b) => rank(located.holders[a]![0]!) - rank(located.holders[b]![0]!))
+    const corrupt = new Set<string>()
+    const network = this.#network
+    const timeoutMs = this.#pieceTimeoutMs
+    const fetchPiece = async (request: PieceRequest, { signal }: { signal: AbortSignal }): Promise<Uint8Array> => {
+      const candidates = holdersForPiece(located, request).sort((a, b) => rank(a) - rank(b))
+      let lastError: unknown
+      for (const peer of candidates) {
+        if (corrupt.has(peer)) continue
+        try {
+          return await network.fetchPiece(peer, request.cid, {
+            signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+          })
+        } catch (err) {
+          if (signal.aborted) throw err
+          lastError = err
+          if ((err as CairnError).code === 'ERR_CORRUPT_DATA') {
+            corrupt.add(peer)
+            init.onProgress?.({
+              type: 'get:corrupt',
+              peerId: peer,
+              cid: request.cid.toString(),
+              segment: request.segment,
+              slot: request.slot,
+            })
+          } else {
+            init.onProgress?.({ type: 'get:fallback', peerId: peer, cid: request.cid.toString(), error: message(err) })
+          }
+        }
+      }
+      throw new NotEnoughPiecesError(
+        `no holder of slot ${request.slot} served piece ${request.cid} of segment ${request.segment}`,
+        { cause: lastError },
+      )
+    }
+    const total = init.length ?? Math.max(0, manifest.size - (init.offset ?? 0))
+    let bytes = 0
+    try {
+      for await (const chunk of decodeFile(
+        manifest,
+        parsed.key,
+        fetchPiece,
+        {
+          ...(init.offset === undefined ? {} : { offset: init.offset }),
+          ...(init.length === undefined ? {} : { length: init.length }),
+          concurrency: this.#getConcurrency,
+          slotOrder,
+        },
+        options,
+      )) {
+        bytes += chunk.byteLength
+        init.onProgress?.({ type: 'get:bytes', bytes, total })
+        yield chunk
+      }
+    } catch (err) {
+      if (err instanceof NotEnoughPiecesError) {
+        const alive = located.holders.filter((h) => h.length > 0).length
+        throw new NotEnoughPiecesError(
+          `the file cannot be read: ${alive} of its ${manifest.n} slots have a reachable holder and ${manifest.k} are needed (${err.message})`,
+          { cause: err },
+        )
+      }
+      throw err
+    }
+  }
+
+  async status(capability: string, options: AbortOptions = {}): Promise<FileStatus> {
+    const parsed = parseCapability(capability)
+    const located = await this.#locate(parsed.manifestCid, [], options)
+    const { manifest, record, views } = located
+    const stateOf = new Map(views.map((v) => [v.peerId, v.state]))
+    const assigned = new Set<string>()
+    const slots: SlotStatus[] = []
+    const pieces = manifest.segments.length
+    for (let slot = 0; slot < manifest.n; slot++) {
+      const found = located.holders[slot] ?? []
+      const recorded = record?.slots.find((s) => s.index === slot)?.peerId
+      let peerId: string | null = null
+      if (recorded !== undefined && (found.includes(recorded) || !found.some((p) => !assigned.has(p)))) {
+        peerId = recorded
+      } else {
+        peerId = found.find((p) => !assigned.has(p)) ?? recorded ?? null
+      }
+      if (peerId !== null) assigned.add(peerId)
+      let held = 0
+      let state: PeerState = peerId === null ? 'dead' : (stateOf.get(peerId) ?? 'dead')
+      if (peerId !== null && found.includes(peerId)) {
+        if (state === 'dead') state = 'suspect'
+        held = await this.#countHeld(peerId, manifest, slot, options)
+      }
+      slots.push({ index: slot, peerId, state, held, pieces })
+    }
+    const complete = slots.filter((s) => s.state === 'alive' && s.held === s.pieces).length
+    return {
+      capability: capability.trim(),
+      manifestCid: located.manifestCid.toString(),
+      size: manifest.size,
+      k: manifest.k,
+      n: manifest.n,
+      readable: complete >= manifest.k,
+      slots,
+    }
+  }
+
+  async #countHeld(peer: string, manifest: Manifest, slot: number, options: AbortOptions): Promise<number> {
+    const cids = manifest.segments.map((s) => s.pieces[slot]!)
+    let held = 0
+    try {
+      for (let i = 0; i < cids.length; i += 1024) {
+        const answer = await this.#network.hasPieces(peer, cids.slice(i, i + 1024), this.#probeSignal(options))
+        held += answer.filter(Boolean).length
+      }
+    } catch {
+      return 0
+    }
+    return held
+  }
+
+  #probeSignal(options: AbortOptions): { signal: AbortSignal } {
+    const timeout = AbortSignal.timeout(this.#probeTimeoutMs)
+    return { signal: options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]) }
+  }
+
+  /** Finds the manifest and which peers hold each slot: recorded holders, preferred peers and live nodes. */
+  async #locate(manifestCid: CID, prefer: string[], options: AbortOptions): Promise<LocatedFile> {
+    const record = await this.#records.find(manifestCid.toString())
+    const views = await this.nodes(options)
+    const candidates = unique([
+      ...prefer,
+      ...(record?.slots.map((s) => s.peerId) ?? []),
+      ...views.filter((v) => v.state !== 'dead').map((v) => v.peerId),
+    ]).filter((p) => p !== this.#network.peerId)
+    const providers = this.#network.findProviders
+    if (candidates.length === 0 && providers !== undefined) {
+      try {
+        for await (const peer of providers.call(
+          this.#network,
+          manifestPieceCid(manifestCid),
+          this.#probeSignal(options),
+        )) {
+          candidates.push(peer)
+        }
+      } catch {}
+    }
+    if (candidates.length === 0) {
+      throw new UnreachableError('no storage node is known: start a devnet or pass --devnet DIR / --bootstrap ADDR')
+    }
+    const manifest = await this.#fetchManifest(manifestCid, candidates, options)
+    const firstPieces = manifest.segments[0]!.pieces
+    const latency = new Map<string, number>()
+    const holders: string[][] = firstPieces.map(() => [])
+    await Promise.all(
+      candidates.map(async (peer) => {
+        const started = performance.now()
+        try {
+          const answer = await this.#network.hasPieces(peer, firstPieces, this.#probeSignal(options))
+          latency.set(peer, performance.now() - started)
+          answer.forEach((has, slot) => {
+            if (has) holders[slot]!.push(peer)
+          })
+        } catch {}
+      }),
+    )
+    if (options.signal?.aborted === true) throw new AbortedError('the operation was cancelled')
+    for (const list of holders) list.sort((a, b) => (latency.get(a) ?? 1e9) - (latency.get(b) ?? 1e9))
+    return { manifest, manifestCid, holders, latency, record, views }
+  }
+
+  async #fetchManifest(manifestCid: CID, candidates: string[], options: AbortOptions): Promise<Manifest> {
+    const cid = manifestPieceCid(manifestCid)
+    let lastError: unknown
+    // A few at a time: the first holders are the likeliest (recorded ones come first).
+    for (let i = 0; i < candidates.length; i += 3) {
+      const batch = candidates.slice(i, i + 3)
+      const controller = new AbortController()
+      const signal = AbortSignal.any([
+        controller.signal,
+        AbortSignal.timeout(this.#pieceTimeoutMs),
+        ...(options.signal === undefined ? [] : [options.signal]),
+      ])
+      try {
+        const bytes = await Promise.any(
+          batch.map(async (peer) => {
+            const has = await this.#network.hasPieces(peer, [cid], { signal })
+            if (has[0] !== true) throw new UnreachableError(`${peer} does not hold the manifest`)
+            return await this.#network.fetchPiece(peer, cid, { signal })
+          }),
+        )
+        controller.abort()
+        return decodeManifest(bytes, manifestCid)
+      } catch (err) {
+        controller.abort()
+        if (options.signal?.aborted === true) throw new AbortedError('the operation was cancelled')
+        lastError = err instanceof AggregateError ? err.errors.at(-1) : err
+        if (lastError instanceof CairnError && lastError.code === 'ERR_INVALID_MANIFEST') throw lastError
+      }
+    }
+    throw new UnreachableError(
+      `none of the ${candidates.length} reachable nodes holds the manifest ${manifestCid}: the file is unknown here or all its holders are down`,
+      { cause: lastError },
+    )
+  }
+}
+
+/** Holders of a piece: those of its slot, plus those of every slot whose piece has the same CID (replication). */
+function holdersForPiece(located: LocatedFile, request: PieceRequest): string[] {
+  const segment = located.manifest.segments[request.segment]
+  const first = located.manifest.segments[0]!.pieces
+  const out = new Set(located.holders[request.slot] ?? [])
+  if (segment !== undefined) {
+    segment.pieces.forEach((cid, slot) => {
+      if (slot !== request.slot && cid.equals(request.cid) && first[slot]!.equals(first[request.slot]!)) {
+        for (const peer of located.holders[slot] ?? []) out.add(peer)
+      }
+    })
+  }
+  return [...out]
+}
+
+interface SlotUploadInit {
+  attempts: number
+  timeoutMs: number
+  onProgress: ((event: ClientProgressEvent) => void) | undefined
+  signal: AbortSignal | undefined
+}
+
+/**
+ * The slots of one put: which node holds each slot, which pieces it acknowledged, and moving a slot to a spare node
+ * when its node fails (the pieces it had acknowledged are then rebuilt from the other slots and sent again).
+ */
+class SlotUpload {
+  readonly #network: ClientNetwork
+  readonly #holders: string[]
+  readonly #spares: string[]
+  readonly #attemptsLeft: number[]
+  /** `#acked[slot]`: segment -> the peer that acknowledged that piece. */
+  readonly #acked: Array<Map<number, string>>
+  readonly #init: SlotUploadInit
+  readonly #controller = new AbortController()
+  readonly #signal: AbortSignal
+  #failure: Error | undefined
+
+  constructor(network: ClientNetwork, ordered: PeerView[], n: number, init: SlotUploadInit) {
+    this.#network = network
+    this.#holders = ordered.slice(0, n).map((p) => p.peerId)
+    this.#spares = ordered.slice(n).map((p) => p.peerId)
+    this.#attemptsLeft = this.#holders.map(() => init.attempts - 1)
+    this.#acked = this.#holders.map(() => new Map())
+    this.#init = init
+    this.#signal =
+      init.signal === undefined ? this.#controller.signal : AbortSignal.any([init.signal, this.#controller.signal])
+  }
+
+  placement(): SlotPlacement[] {
+    return this.#holders.map((peerId, index) => ({ index, peerId }))
+  }
+
+  signalOption(): { signal: AbortSignal } {
+    return { signal: this.#signal }
+  }
+
+  failure(): Error | undefined {
+    return this.#failure
+  }
+
+  throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure
+    if (this.#signal.aborted) throw new AbortedError('the put was cancelled', { cause: this.#signal.reason })
+  }
+
+  abort(err: unknown): void {
+    this.#failure ??= err instanceof Error ? err : new Error(String(err))
+    this.#controller.abort(err)
+  }
+
+  /** Stores piece `slot` of `segment` on the slot's node, moving the slot on failure. Never rejects. */
+  async storeEncodedPiece(piece: { segment: number; slot: number; cid: CID; bytes: Uint8Array }): Promise<void> {
+    try {
+      while (true) {
+        const peer = this.#holders[piece.slot]!
+        try {
+          await this.#store(peer, piece.cid, piece.bytes)
+          if (this.#holders[piece.slot] === peer) {
+            this.#acked[piece.slot]!.set(piece.segment, peer)
+            this.#init.onProgress?.({
+              type: 'put:piece',
+              segment: piece.segment,
+              slot: piece.slot,
+              peerId: peer,
+              bytes: piece.bytes.byteLength,
+            })
+            return
+          }
+          // The slot moved while this piece was in flight: send it to the new node.
+        } catch (err) {
+          this.throwIfFailed()
+          this.#moveSlot(piece.slot, peer, err)
+        }
+      }
+    } catch (err) {
+      this.abort(err)
+    }
+  }
+
+  /** After the encoder is done: rebuild what moved slots miss, then store the manifest on every slot's node. */
+  async finish(manifest: Manifest, manifestCid: CID, manifestBytes: Uint8Array): Promise<void> {
+    const manifestCidRaw = manifestPieceCid(manifestCid)
+    const coder = manifest.k > 1 ? createErasureCoder({ k: manifest.k, n: manifest.n }) : undefined
+    await Promise.all(
+      this.#holders.map(async (_, slot) => {
+        while (true) {
+          const peer = this.#holders[slot]!
+          try {
+            for (let segment = 0; segment < manifest.segments.length; segment++) {
+              if (this.#acked[slot]!.get(segment) === peer) continue
+              const bytes = await this.#rebuild(manifest, segment, slot, coder)
+              await this.#store(peer, manifest.segments[segment]!.pieces[slot]!, bytes)
+              this.#acked[slot]!.set(segment, peer)
+            }
+            await this.#store(peer, manifestCidRaw, manifestBytes)
+            return
+          } catch (err) {
+            this.throwIfFailed()
+            if (err instanceof NotEnoughPiecesError) throw err
+            this.#moveSlot(slot, peer, err)
+          }
+        }
+      }),
+    )
+  }
+
+  async #store(peer: string, cid: CID, bytes: Uint8Array): Promise<void> {
+    this.throwIfFailed()
+    await this.#network.storePiece(peer, cid, bytes, {
+      signal: AbortSignal.any([this.#signal, AbortSignal.timeout(this.#init.timeoutMs)]),
+    })
+  }
+
+  #moveSlot(slot: number, failed: string, err: unknown): void {
+    if (this.#holders[slot] !== failed) return // another piece of this slot already moved it
+    const next = this.#spares.shift()
+    const left = this.#attemptsLeft[slot]!
+    if (next === undefined || left <= 0) {
+      throw new NotEnoughNodesError(
+        `node ${failed} failed to store slot ${slot} (${message(err)}) and ${next === undefined ? 'no other live node is left' : 'the slot ran out of retries'}: start more nodes or lower --n`,
+        { cause: err },
+      )
+    }
+    this.#attemptsLeft[slot] = left - 1
+    this.#holders[slot] = next
+    this.#init.onProgress?.({ type: 'put:retry', slot, from: failed, to: next, error: message(err) })
+  }
+
+  /** Piece `slot` of `segment`, from a copy (same CID on another slot) or rebuilt from k other slots. */
+  async #rebuild(
+    manifest: Manifest,
+    segment: number,
+    slot: number,
+    coder: ReturnType<typeof createErasureCoder> | undefined,
+  ): Promise<Uint8Array> {
+    const pieces = manifest.segments[segment]!.pieces
+    const wanted = pieces[slot]!
+    const sources = this.#holders
+      .map((peer, index) => ({ peer, index }))
+      .filter(({ peer, index }) => index !== slot && this.#acked[index]!.get(segment) === peer)
+    for (const { peer, index } of sources) {
+      if (!pieces[index]!.equals(wanted)) continue
+      try {
+        return await this.#network.fetchPiece(peer, wanted, this.#fetchSignal())
+      } catch {}
+    }
+    if (coder !== undefined) {
+      const shards: Array<Uint8Array | undefined> = pieces.map(() => undefined)
+      let have = 0
+      for (const { peer, index } of sources) {
+        if (have >= manifest.k) break
+        try {
+          shards[index] = await this.#network.fetchPiece(peer, pieces[index]!, this.#fetchSignal())
+          have++
+        } catch {}
+      }
+      if (have >= manifest.k) {
+        const rebuilt = coder.reconstruct(shards)[slot]
+        if (rebuilt !== undefined) return rebuilt
+      }
+    }
+    throw new NotEnoughPiecesError(
+      `piece ${slot} of segment ${segment} was lost with a failed node and could not be rebuilt from the other slots`,
+    )
+  }
+
+  #fetchSignal(): { signal: AbortSignal } {
+    return { signal: AbortSignal.any([this.#signal, AbortSignal.timeout(this.#init.timeoutMs)]) }
+  }
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)]
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

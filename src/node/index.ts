@@ -1,0 +1,17 @@
+/**
+ * The node layer: the storage node daemon (provider role), the client (put, get, status) and the devnet.
+ */
+export { formatByteSize, parseByteSize } from './byte-size.ts'
+export { type ClientComponents, type ClientInit, createClient, manifestPieceCid } from './client.ts'
+export * from './constants.ts'
+export { type ControlApi, type ControlApiComponents, type ControlApiInit, createControlApi } from './control-api.ts'
+export { controlRequest } from './control-client.ts'
+export { createDevnet, type DevnetEvent, type DevnetInit, readDevnetState } from './devnet.ts'
+export { createFileRecordStore, createMemoryFileRecordStore, type FileRecordStoreInit } from './file-records.ts'
+export type * from './interface.ts'
+export { defaultNodeConfig, loadNodeConfig } from './node-config.ts'
+export { addressRange, orderForPlacement } from './node-selection.ts'
+export { loadOrCreatePeerKey } from './peer-key.ts'
+export { mergePeerViews } from './peer-views.ts'
+export { createStorageNode, type StorageNodeInit } from './storage-node.ts'
+export { CAIRN_VERSION } from './version.ts'

@@ -1,0 +1,189 @@
+import { statfsSync } from 'node:fs'
+import { rename, rm, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { UnreachableError } from '../errors.ts'
+import { createNetwork } from '../net/index.ts'
+import { createFsPieceStore } from '../storage/index.ts'
+import type { PieceStore } from '../storage/interface.ts'
+import { DEFAULT_PEER_SAVE_INTERVAL_MS, PIECES_DIR, READY_FILE } from './constants.ts'
+import { type ControlApi, createControlApi } from './control-api.ts'
+import type { AbortOptions, NodeConfig, NodeInfo, StorageNode } from './interface.ts'
+import { loadOrCreatePeerKey } from './peer-key.ts'
+import { readSavedPeers, type SavedPeer, savedPeerAddresses, writeSavedPeers } from './saved-peers.ts'
+import { CAIRN_VERSION } from './version.ts'
+
+export interface StorageNodeInit {
+  /** The node's data dir: peer.key, config.json, pieces/, peers.json, node.json. */
+  dataDir: string
+  config: NodeConfig
+  /** How often the known peers are saved to peers.json. */
+  peerSaveIntervalMs?: number
+  /**
+   * Fault injection for tests only: the node serves every piece with one byte flipped (as a faulty disk or a
+   * dishonest node would), so clients' verification and fallback can be exercised end to end.
+   */
+  corruptServedPieces?: boolean
+}
+
+type StartedStore = PieceStore & { start?: () => Promise<void>; stop?: () => Promise<void> }
+
+/**
+ * Creates a storage node: a disk piece store under the data dir, the libp2p network serving it, and the local
+ * control API. `start()` writes `dataDir/node.json` (the node's peer ID, addresses and API URL); `stop()` removes it.
+ *
+ * @example
+ * ```ts
+ * const config = await loadNodeConfig(dataDir, { devnet: true })
+ * const node = createStorageNode({ dataDir, config })
+ * const info = await node.start()
+ * process.once('SIGTERM', () => node.stop())
+ * ```
+ */
+export function createStorageNode(init: StorageNodeInit): StorageNode {
+  return new DaemonStorageNode(init)
+}
+
+class DaemonStorageNode implements StorageNode {
+  readonly #init: StorageNodeInit
+  readonly #dataDir: string
+  #peerId = ''
+  #info: NodeInfo | undefined
+  #store: StartedStore | undefined
+  #network: ReturnType<typeof createNetwork> | undefined
+  #api: ControlApi | undefined
+  #saveTimer: NodeJS.Timeout | undefined
+  #savedPeers: SavedPeer[] = []
+  #freeSpaceCache = { at: 0, value: 0 }
+
+  constructor(init: StorageNodeInit) {
+    this.#init = init
+    this.#dataDir = resolve(init.dataDir)
+  }
+
+  get peerId(): string {
+    return this.#peerId
+  }
+
+  info(): NodeInfo {
+    if (this.#info === undefined) throw new UnreachableError('the node is not started')
+    return this.#info
+  }
+
+  async start(_options: AbortOptions = {}): Promise<NodeInfo> {
+    const { config } = this.#init
+    const privateKey = await loadOrCreatePeerKey(this.#dataDir)
+    const store: StartedStore = createFsPieceStore({
+      path: join(this.#dataDir, PIECES_DIR),
+      ...(Number.isFinite(config.quota) ? { quota: config.quota } : {}),
+    })
+    await store.start?.()
+    this.#store = store
+    this.#savedPeers = await readSavedPeers(this.#dataDir)
+    const served = this.#init.corruptServedPieces === true ? corruptingStore(store) : store
+    const network = createNetwork(
+      { pieceStore: served },
+      {
+        privateKey,
+        listen: config.listen,
+        bootstrap: config.bootstrap,
+        devnet: config.devnet,
+        mdns: config.mdns,
+        dataDir: this.#dataDir,
+        ...(config.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: config.heartbeatIntervalMs }),
+        version: CAIRN_VERSION,
+        freeSpace: () => this.#freeSpace(),
+        serveStore: true,
+        peerSources: [async () => savedPeerAddresses(this.#savedPeers)],
+      },
+    )
+    await network.start()
+    this.#network = network
+    this.#peerId = network.peerId
+    const startedAt = Date.now()
+    const api = createControlApi(
+      {
+        pieceStore: store,
+        peers: () => network.peers(),
+        health: () => ({
+          peerId: network.peerId,
+          version: CAIRN_VERSION,
+          pid: process.pid,
+          uptimeMs: Date.now() - startedAt,
+          multiaddrs: network.multiaddrs(),
+          dataDir: this.#dataDir,
+        }),
+      },
+      { port: config.apiPort },
+    )
+    const url = await api.start()
+    this.#api = api
+    this.#info = {
+      peerId: network.peerId,
+      pid: process.pid,
+      multiaddrs: network.multiaddrs(),
+      api: url,
+      dataDir: this.#dataDir,
+      startedAt,
+      version: CAIRN_VERSION,
+    }
+    const path = join(this.#dataDir, READY_FILE)
+    await writeFile(`${path}.tmp`, `${JSON.stringify(this.#info, null, 2)}\n`)
+    await rename(`${path}.tmp`, path)
+    this.#saveTimer = setInterval(() => {
+      this.#savePeers().catch(() => {})
+    }, this.#init.peerSaveIntervalMs ?? DEFAULT_PEER_SAVE_INTERVAL_MS)
+    this.#saveTimer.unref()
+    return this.#info
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#saveTimer)
+    await rm(join(this.#dataDir, READY_FILE), { force: true }).catch(() => {})
+    await this.#savePeers().catch(() => {})
+    await this.#api?.stop()
+    await this.#network?.stop()
+    await this.#store?.stop?.()
+    this.#api = undefined
+    this.#network = undefined
+    this.#store = undefined
+  }
+
+  async #savePeers(): Promise<void> {
+    const network = this.#network
+    if (network === undefined) return
+    const seen = network.peers().filter((p) => p.state !== 'dead')
+    this.#savedPeers = await writeSavedPeers(this.#dataDir, seen, this.#savedPeers)
+  }
+
+  /** Bytes this node can still take: the quota left, capped by the disk's free space (cached for 5 s). */
+  #freeSpace(): number {
+    const now = Date.now()
+    if (now - this.#freeSpaceCache.at > 5_000) {
+      let disk = Number.MAX_SAFE_INTEGER
+      try {
+        const stats = statfsSync(this.#dataDir)
+        disk = stats.bavail * stats.bsize
+      } catch {}
+      const usage = this.#store?.usage()
+      const left = usage === undefined ? disk : usage.quota - usage.bytes
+      this.#freeSpaceCache = { at: now, value: Math.max(0, Math.min(disk, left)) }
+    }
+    return this.#freeSpaceCache.value
+  }
+}
+
+/** Test-only fault: a store whose reads return the piece with its first byte flipped. */
+function corruptingStore(store: PieceStore): PieceStore {
+  return {
+    put: (cid, bytes, options) => store.put(cid, bytes, options),
+    has: (cid, options) => store.has(cid, options),
+    delete: (cid, options) => store.delete(cid, options),
+    list: (options) => store.list(options),
+    usage: () => store.usage(),
+    get: async (cid, options) => {
+      const bytes = new Uint8Array(await store.get(cid, options))
+      if (bytes.byteLength > 0) bytes[0] = bytes[0]! ^ 0xff
+      return bytes
+    },
+  }
+}
