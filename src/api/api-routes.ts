@@ -1,0 +1,284 @@
+/**
+ * `/api/v1` on Fastify: streaming upload, Range download, file list and status, nodes, deals, wallet, bank and the
+ * server-sent event stream. Route paths come from the shared table in routes.ts.
+ */
+import { timingSafeEqual } from 'node:crypto'
+import { Readable } from 'node:stream'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import {
+  InvalidArgumentError,
+  InvalidCapabilityError,
+  NotFoundError,
+  TooLargeError,
+  UnauthorizedError,
+} from '../errors.ts'
+import { contentRange, parseRange } from './byte-range.ts'
+import { SSE_KEEPALIVE_MS } from './constants.ts'
+import type { EventHub } from './event-hub.ts'
+import type { GatewayIndex } from './gateway-index.ts'
+import type { FileService, GatewayInfo, PutInit } from './interface.ts'
+import type { CairnMetrics } from './metrics.ts'
+import { ROUTES, type RouteDefinition, type RouteResponses } from './routes.ts'
+import { meterUpload } from './upload-meter.ts'
+
+export interface ApiComponents {
+  files: FileService
+  index: GatewayIndex
+  hub: EventHub
+  metrics: CairnMetrics
+}
+
+export interface ApiInit {
+  token: string
+  publicReads: boolean
+  maxUploadBytes: number
+  info: () => GatewayInfo
+}
+
+/** `cairn:<cid>#<key>` → `<cid>`; throws `InvalidCapabilityError` on anything else. */
+export function manifestOf(capability: string): string {
+  const match = /^cairn:([a-z0-9]+)(?:#[A-Za-z0-9_-]*)?$/.exec(capability)
+  if (match?.[1] === undefined) {
+    throw new InvalidCapabilityError(`'${capability.slice(0, 80)}' is not a capability (expected cairn:<cid>#<key>)`)
+  }
+  return match[1]
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+function parseRedundancy(query: Record<string, string | undefined>): Pick<PutInit, 'k' | 'n'> {
+  const out: Pick<PutInit, 'k' | 'n'> = {}
+  for (const name of ['k', 'n'] as const) {
+    const text = query[name]
+    if (text === undefined || text === '') continue
+    const value = Number(text)
+    if (!Number.isInteger(value) || value < 1 || value > 255) {
+      throw new InvalidArgumentError(`${name} must be an integer from 1 to 255, got '${text}'`)
+    }
+    out[name] = value
+  }
+  if (out.k !== undefined && out.n !== undefined && out.k > out.n) {
+    throw new InvalidArgumentError(`k (${out.k}) cannot exceed n (${out.n})`)
+  }
+  return out
+}
+
+/**
+ * Registers `/api/v1` on `app`.
+ *
+ * @example
+ * ```ts
+ * registerApiRoutes(app, { files, index, hub, metrics }, { token, publicReads: false, maxUploadBytes, info })
+ * ```
+ */
+export function registerApiRoutes(app: FastifyInstance, components: ApiComponents, init: ApiInit): void {
+  const { files, index, hub, metrics } = components
+
+  function tokenOf(request: FastifyRequest): string | undefined {
+    const header = request.headers.authorization
+    if (header?.startsWith('Bearer ') === true) return header.slice('Bearer '.length).trim()
+    const query = request.query as Record<string, string | undefined>
+    return query.access_token
+  }
+
+  function guard(route: RouteDefinition) {
+    return async (request: FastifyRequest): Promise<void> => {
+      if (route.auth === 'none') return
+      if (route.auth === 'token-or-public' && init.publicReads) return
+      const token = tokenOf(request)
+      if (token === undefined) {
+        throw new UnauthorizedError(
+          'this call needs the gateway token: send "Authorization: Bearer <token>" (the token is in the gateway data folder, file api-token)',
+        )
+      }
+      if (!sameSecret(token, init.token)) throw new UnauthorizedError('the bearer token is wrong')
+    }
+  }
+
+  function capabilityParam(request: FastifyRequest): string {
+    const { capability } = request.params as { capability: string }
+    manifestOf(capability)
+    return capability
+  }
+
+  function signalOf(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+    const abort = new AbortController()
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) abort.abort(new Error('client went away'))
+    })
+    request.raw.on('aborted', () => abort.abort(new Error('client went away')))
+    return abort.signal
+  }
+
+  const routes = ROUTES
+  const on = (route: RouteDefinition, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
+    app.route({ method: route.method, url: route.path, preHandler: guard(route), handler })
+  }
+
+  on(routes.health, async (): Promise<RouteResponses['health']> => ({ ok: true }))
+  on(routes.info, async (): Promise<RouteResponses['info']> => init.info())
+
+  on(routes.upload, async (request, reply) => {
+    const query = request.query as Record<string, string | undefined>
+    const putInit: PutInit = parseRedundancy(query)
+    if (query.name !== undefined && query.name !== '') putInit.name = query.name
+    const type = request.headers['content-type']
+    if (type !== undefined && type !== '') putInit.type = type
+    const declared = request.headers['content-length']
+    if (declared !== undefined && Number(declared) > init.maxUploadBytes) {
+      throw new TooLargeError(`the upload is larger than this gateway's limit of ${init.maxUploadBytes} bytes`, {
+        details: { maxBytes: init.maxUploadBytes },
+      })
+    }
+    const signal = signalOf(request, reply)
+    const { source } = meterUpload(request.raw, {
+      maxBytes: init.maxUploadBytes,
+      onBytes: (n) => metrics.bytesIn.inc({ kind: 'api' }, n),
+    })
+    const endTimer = metrics.putSeconds.startTimer()
+    let result: Awaited<ReturnType<FileService['put']>>
+    try {
+      result = await files.put(source, putInit, { signal })
+    } catch (err) {
+      request.raw.resume()
+      throw err
+    }
+    endTimer()
+    const manifest = manifestOf(result.capability)
+    const stored = {
+      capability: result.capability,
+      manifest,
+      size: result.size,
+      k: result.k,
+      n: result.n,
+      createdAt: Date.now(),
+      ...(putInit.name === undefined ? {} : { name: putInit.name }),
+      ...(putInit.type === undefined ? {} : { type: putInit.type }),
+    }
+    index.addFile(stored)
+    hub.publish({
+      type: 'file:stored',
+      at: stored.createdAt,
+      manifest,
+      size: result.size,
+      ...(putInit.name === undefined ? {} : { name: putInit.name }),
+    })
+    const body: RouteResponses['upload'] = { ...result, manifest }
+    if (putInit.name !== undefined) body.name = putInit.name
+    if (putInit.type !== undefined) body.type = putInit.type
+    return reply.code(201).send(body)
+  })
+
+  on(routes.listFiles, async (): Promise<RouteResponses['listFiles']> => ({ files: index.listFiles() }))
+
+  on(routes.fileStatus, async (request, reply): Promise<RouteResponses['fileStatus']> => {
+    const capability = capabilityParam(request)
+    const status = await files.status(capability, { signal: signalOf(request, reply) })
+    const known = index.getFile(capability)
+    const body: RouteResponses['fileStatus'] = { ...status }
+    if (known?.name !== undefined) body.name = known.name
+    if (known?.type !== undefined) body.type = known.type
+    return body
+  })
+
+  on(routes.forgetFile, async (request): Promise<RouteResponses['forgetFile']> => {
+    const capability = capabilityParam(request)
+    if (!index.forgetFile(capability)) throw new NotFoundError('this gateway has no such file in its list')
+    return { ok: true }
+  })
+
+  const download = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const capability = capabilityParam(request)
+    const signal = signalOf(request, reply)
+    const etag = `"${manifestOf(capability)}"`
+    const stat = await files.stat(capability, { signal })
+    const query = request.query as Record<string, string | undefined>
+    reply.header('accept-ranges', 'bytes')
+    reply.header('etag', etag)
+    reply.header('cache-control', 'private, max-age=31536000, immutable')
+    reply.header('content-type', stat.type ?? 'application/octet-stream')
+    const name = query.filename ?? stat.name
+    if (name !== undefined) {
+      const disposition = query.download === undefined ? 'inline' : 'attachment'
+      reply.header('content-disposition', `${disposition}; filename*=UTF-8''${encodeURIComponent(name)}`)
+    }
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send()
+    const range = parseRange(request.headers.range, stat.size)
+    if (range.kind === 'unsatisfiable') {
+      return reply
+        .code(416)
+        .header('content-range', `bytes */${stat.size}`)
+        .type('application/json')
+        .send({
+          error: {
+            code: 'ERR_RANGE_NOT_SATISFIABLE',
+            message: `the range '${request.headers.range}' is outside the file (${stat.size} bytes)`,
+            details: { size: stat.size },
+          },
+        })
+    }
+    const offset = range.kind === 'partial' ? range.offset : 0
+    const length = range.kind === 'partial' ? range.length : stat.size
+    if (range.kind === 'partial') reply.code(206).header('content-range', contentRange(offset, length, stat.size))
+    reply.header('content-length', String(length))
+    if (request.method === 'HEAD' || length === 0) return reply.send()
+    const endTimer = metrics.getSeconds.startTimer()
+    const { stream } = await files.get(capability, { offset, length }, { signal })
+    const readable = Readable.from(stream)
+    readable.on('data', (chunk: Buffer) => metrics.bytesOut.inc({ kind: 'api' }, chunk.byteLength))
+    readable.on('end', () => endTimer())
+    return reply.send(readable)
+  }
+  on(routes.download, download)
+  on(routes.head, download)
+
+  on(routes.nodes, async (request, reply): Promise<RouteResponses['nodes']> => {
+    const nodes = await files.nodes({ signal: signalOf(request, reply) })
+    return { nodes }
+  })
+  on(routes.deals, async (request, reply): Promise<RouteResponses['deals']> => {
+    if (files.deals === undefined) return { deals: [] }
+    return { deals: await files.deals({ signal: signalOf(request, reply) }) }
+  })
+  on(routes.wallet, async (request, reply): Promise<RouteResponses['wallet']> => {
+    if (files.wallet === undefined) throw new NotFoundError('this gateway has no wallet (no chain is configured)')
+    return files.wallet({ signal: signalOf(request, reply) })
+  })
+  on(routes.bank, async (request, reply): Promise<RouteResponses['bank']> => {
+    if (files.bank === undefined) throw new NotFoundError('this gateway has no chain view (no chain is configured)')
+    return files.bank({ signal: signalOf(request, reply) })
+  })
+
+  on(routes.events, async (request, reply) => {
+    const query = request.query as Record<string, string | undefined>
+    const wanted = query.types === undefined || query.types === '' ? undefined : new Set(query.types.split(','))
+    const lastId = Number(request.headers['last-event-id'] ?? query.lastEventId ?? 0)
+    reply.hijack()
+    const raw = reply.raw
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    })
+    raw.write(`retry: 2000\n: connected\n\n`)
+    const send = ({ id, event }: { id: number; event: { type: string } }): void => {
+      if (wanted !== undefined && !wanted.has(event.type)) return
+      raw.write(`id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`)
+    }
+    if (Number.isInteger(lastId) && lastId > 0) for (const past of hub.since(lastId)) send(past)
+    const unsubscribe = hub.subscribe(send)
+    const keepalive = setInterval(() => raw.write(': keepalive\n\n'), SSE_KEEPALIVE_MS)
+    keepalive.unref()
+    const close = (): void => {
+      clearInterval(keepalive)
+      unsubscribe()
+    }
+    raw.on('close', close)
+    request.raw.on('close', close)
+  })
+}

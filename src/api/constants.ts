@@ -1,0 +1,33 @@
+/** Named defaults of the API layer, applied as `init.x ?? DEFAULT_X`. */
+
+/** Port of the devnet's gateway and dashboard (`npm start` prints http://127.0.0.1:7070/). */
+export const DEFAULT_GATEWAY_PORT = 7070
+/** Port of the devnet's S3-compatible endpoint. */
+export const DEFAULT_S3_PORT = 7071
+export const DEFAULT_HOST = '127.0.0.1'
+export const DEFAULT_S3_REGION = 'us-east-1'
+export const API_PREFIX = '/api/v1'
+
+/** Largest upload: 64 GiB. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 ** 3
+/** Requests per client address per window. */
+export const DEFAULT_RATE_LIMIT_MAX = 3000
+export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000
+export const DEFAULT_NODE_POLL_MS = 2000
+/** SSE comment sent this often to keep proxies from closing an idle stream. */
+export const SSE_KEEPALIVE_MS = 15_000
+
+/** Files in the gateway's data folder. */
+export const API_TOKEN_FILE = 'api-token'
+export const S3_CREDENTIALS_FILE = 's3-credentials.json'
+export const GATEWAY_STATE_FILE = 'gateway.json'
+export const INDEX_DATABASE_FILE = 'index.sqlite'
+
+/** S3: a multipart upload may have parts 1..10000, each (except the last) at least 5 MiB as AWS requires. */
+export const S3_MAX_PARTS = 10_000
+export const S3_MIN_PART_BYTES = 5 * 1024 * 1024
+export const S3_MAX_KEYS = 1000
+/** Clock skew accepted on signed S3 requests. */
+export const S3_MAX_CLOCK_SKEW_MS = 15 * 60_000
+/** Presigned URLs may live at most 7 days, as in AWS. */
+export const S3_MAX_PRESIGN_SECONDS = 7 * 24 * 3600

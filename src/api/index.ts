@@ -1,0 +1,19 @@
+/**
+ * The API layer: the HTTP gateway (`/api/v1`, S3-compatible endpoint, dashboard, `/metrics`), its typed client,
+ * Prometheus metrics and the credentials the CLI prints.
+ */
+export {
+  type ApiClient,
+  type ApiClientInit,
+  createApiClient,
+  type DownloadResult,
+  type UploadSource,
+} from './client.ts'
+export * from './constants.ts'
+export { type GatewayState, loadApiToken, readGatewayState, s3Credentials } from './credentials.ts'
+export { statusForCode } from './error-status.ts'
+export { createGateway, GATEWAY_VERSION } from './gateway.ts'
+export type * from './interface.ts'
+export { type CairnMetrics, createMetrics, METRIC_NAMES, type MetricsInit } from './metrics.ts'
+export { createMetricsServer, type MetricsServer, type MetricsServerInit } from './metrics-server.ts'
+export { ROUTES, type RouteName, type RouteResponses, routePath } from './routes.ts'
