@@ -121,7 +121,7 @@ class CairnGateway implements Gateway {
           }
 
     // API, metrics and dashboard
-    const api = Fastify({ forceCloseConnections: true, maxParamLength: 2048, logger: false })
+    const api = Fastify({ forceCloseConnections: true, exposeHeadRoutes: false, maxParamLength: 2048, logger: false })
     this.#api = api
     api.removeAllContentTypeParsers()
     api.addContentTypeParser('*', (_request, payload, done) => done(null, payload))

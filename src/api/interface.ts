@@ -168,7 +168,15 @@ export interface BankInfo {
 export type CairnEvent =
   | { type: 'node:state'; at: number; peerId: string; state: PeerState; previous?: PeerState }
   | { type: 'file:stored'; at: number; manifest: string; size: number; name?: string }
-  | { type: 'piece:stored'; at: number; manifest: string; slot: number; peerId?: string; segment?: number }
+  | {
+      type: 'piece:stored'
+      at: number
+      manifest?: string
+      slot: number
+      peerId?: string
+      segment?: number
+      bytes?: number
+    }
   | { type: 'repair:started'; at: number; manifest: string; slot: number; from?: string; to?: string }
   | { type: 'repair:finished'; at: number; manifest: string; slot: number; to?: string; ok: boolean }
   | { type: 'proof:submitted'; at: number; dealId?: string; slot?: number; peerId?: string; epoch?: number }
