@@ -84,16 +84,24 @@ export function parseCapability(text: string): Capability {
     const bad = [...keyText].find((c) => !BASE64URL.test(c))
     throw new InvalidCapabilityError(`the key is not base64url: character '${bad}' is not allowed (no padding '=')`)
   }
+  if (keyText.length % 4 === 1) {
+    throw new InvalidCapabilityError(
+      `the key '${keyText}' is not valid base64url: ${keyText.length} characters is an impossible length`,
+    )
+  }
+  const keyBytes = Math.floor((keyText.length * 6) / 8)
+  if (keyBytes !== FILE_KEY_SIZE) {
+    throw new InvalidCapabilityError(`the key is ${keyBytes} bytes, a file key is ${FILE_KEY_SIZE}`)
+  }
   let key: Uint8Array
   try {
     key = base64url.baseDecode(keyText)
   } catch (cause) {
-    throw new InvalidCapabilityError(`the key '${keyText}' is not valid base64url`, { cause })
+    throw new InvalidCapabilityError('the key is not in canonical base64url (its unused trailing bits are not zero)', {
+      cause,
+    })
   }
-  if (key.byteLength !== FILE_KEY_SIZE) {
-    throw new InvalidCapabilityError(`the key is ${key.byteLength} bytes, a file key is ${FILE_KEY_SIZE}`)
-  }
-  if (base64url.baseEncode(key) !== keyText) {
+  if (key.byteLength !== FILE_KEY_SIZE || base64url.baseEncode(key) !== keyText) {
     throw new InvalidCapabilityError('the key is not in canonical base64url (its unused trailing bits are not zero)')
   }
   return { manifestCid, key }

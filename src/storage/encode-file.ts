@@ -181,7 +181,7 @@ export function encodeFile(source: ByteSource, init: EncodeInit = {}, options: A
         keyCheck: keys.keyCheck,
         metadata,
         segments: manifestSegments,
-        slots: slotSizes.map((slotSize, slot) => ({ root: rootOf(slot), size: slotSize })),
+        slots: slotSizes.map((slotSize, slot) => ({ root: new Uint8Array(rootOf(slot)), size: slotSize })),
       }
       const { bytes: manifestBytes, cid: manifestCid } = encodeManifest(manifest)
       finished = true

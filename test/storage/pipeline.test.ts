@@ -148,7 +148,7 @@ describe('encode/decode round trips', () => {
       for (let slot = 0; slot < n; slot++) {
         const cids = slotPieces(file.manifest, slot)
         const bytes = cids.map((_, segment) => file.pieces.get(`${segment}/${slot}`)!)
-        cids.forEach((cid, i) => assert.equal(cid.toString(), pieceCid(bytes[i]!).toString()))
+        for (const [i, cid] of cids.entries()) assert.equal(cid.toString(), pieceCid(bytes[i]!).toString())
         const levels = await slotMerkleLevels(bytes)
         assert.deepEqual(Buffer.from(levels.at(-1)![0]!), Buffer.from(file.manifest.slots[slot]!.root))
         const all = Buffer.concat(bytes)
