@@ -5,7 +5,7 @@ import { type Libp2p, type PeerId, TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
-import { InvalidArgumentError, NotFoundError } from '../errors.ts'
+import { InvalidArgumentError, NotFoundError, ProtocolError } from '../errors.ts'
 import type { AbortOptions, PieceStore } from '../storage/interface.ts'
 import {
   DEFAULT_CONTROL_TIMEOUT_MS,
@@ -75,7 +75,10 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
     this.#scores = new PeerScores({
       ...(init.banDurationMs === undefined ? {} : { banDurationMs: init.banDurationMs }),
       onBan: (peer) => {
-        this.#libp2p?.hangUp(peerIdFromString(peer)).catch(() => {})
+        // abort rather than hang up: a graceful close waits for every open stream of the misbehaving peer
+        for (const connection of this.#libp2p?.getConnections(peerIdFromString(peer)) ?? []) {
+          connection.abort(new ProtocolError(`peer ${peer} is banned for misbehaving`))
+        }
       },
     })
     this.#limits = new PeerLimits({

@@ -42,9 +42,12 @@ export class PeerScores {
     const entry = this.#entries.get(peerId)
     if (entry === undefined) return undefined
     const now = this.#now()
-    const recovered = ((now - entry.updatedMs) / 60_000) * SCORE_RECOVERY_PER_MINUTE
-    entry.score = Math.min(0, entry.score + recovered)
-    entry.updatedMs = now
+    // recover in whole minutes so a burst of penalties adds up exactly
+    const minutes = Math.floor((now - entry.updatedMs) / 60_000)
+    if (minutes > 0) {
+      entry.score = Math.min(0, entry.score + minutes * SCORE_RECOVERY_PER_MINUTE)
+      entry.updatedMs += minutes * 60_000
+    }
     if (entry.score === 0 && entry.bannedUntilMs <= now) {
       this.#entries.delete(peerId)
       return undefined
