@@ -1,7 +1,9 @@
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { createNetwork } from '../net/index.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createNetwork, type Network } from '../net/index.ts'
 import {
   type Client,
   controlRequest,
@@ -93,6 +95,8 @@ export async function openClientSession(location: NetworkLocation): Promise<Clie
     },
   )
   await network.start()
+  // The bootstrap list is dialled in the background; record the known addresses now so the first request can dial.
+  await seedAddresses(network, location.bootstrap)
   const client = createClient(
     {
       network,
@@ -105,5 +109,20 @@ export async function openClientSession(location: NetworkLocation): Promise<Clie
     client,
     location,
     close: () => network.stop(),
+  }
+}
+
+/** Adds `/p2p/`-terminated addresses to the host's peer store (invalid ones are skipped). */
+async function seedAddresses(network: Network, addrs: string[]): Promise<void> {
+  const byPeer = new Map<string, string[]>()
+  for (const addr of addrs) {
+    const id = /\/p2p\/([^/]+)$/.exec(addr)?.[1]
+    if (id === undefined) continue
+    byPeer.set(id, [...(byPeer.get(id) ?? []), addr.slice(0, -`/p2p/${id}`.length)])
+  }
+  for (const [id, list] of byPeer) {
+    try {
+      await network.libp2p.peerStore.merge(peerIdFromString(id), { multiaddrs: list.map((a) => multiaddr(a)) })
+    } catch {}
   }
 }

@@ -63,7 +63,8 @@ export async function main(argv: string[]): Promise<void> {
   let signals = 0
   const onSignal = (name: NodeJS.Signals) => {
     signals++
-    if (signals > 1) {
+    // A process group signal and a parent's signal often arrive together: only a third one forces the exit.
+    if (signals > 2) {
       process.stderr.write(`cairn: second ${name}, exiting now\n`)
       process.exit(EXIT_INTERRUPTED)
     }
@@ -81,8 +82,12 @@ export async function main(argv: string[]): Promise<void> {
     signal: controller.signal,
   })
   process.exitCode = code
-  // Lingering sockets or timers of a library must not keep a finished command alive.
-  setTimeout(() => process.exit(code), 2_000).unref()
+  // Lingering sockets or timers of a library must not keep a finished command alive: exit once stdout is flushed.
+  await new Promise<void>((resolve) => {
+    if (process.stdout.writableLength === 0) resolve()
+    else process.stdout.once('drain', () => resolve())
+  })
+  process.exit(code)
 }
 
 if (import.meta.main) await main(process.argv.slice(2))
