@@ -121,7 +121,12 @@ class CairnGateway implements Gateway {
           }
 
     // API, metrics and dashboard
-    const api = Fastify({ forceCloseConnections: true, exposeHeadRoutes: false, maxParamLength: 2048, logger: false })
+    const api = Fastify({
+      forceCloseConnections: true,
+      exposeHeadRoutes: false,
+      routerOptions: { maxParamLength: 2048 },
+      logger: false,
+    })
     this.#api = api
     api.removeAllContentTypeParsers()
     api.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
@@ -181,7 +186,12 @@ class CairnGateway implements Gateway {
 
     // S3
     if (init.s3Port !== false) {
-      const s3 = Fastify({ forceCloseConnections: true, exposeHeadRoutes: false, maxParamLength: 2048, logger: false })
+      const s3 = Fastify({
+        forceCloseConnections: true,
+        exposeHeadRoutes: false,
+        routerOptions: { maxParamLength: 2048 },
+        logger: false,
+      })
       this.#s3 = s3
       if (rateLimit !== undefined) {
         await s3.register(fastifyRateLimit, {
