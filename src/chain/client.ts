@@ -1,0 +1,72 @@
+import { type Chain, createPublicClient, createWalletClient, defineChain, type Hex, http, publicActions } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { InvalidArgumentError } from '../errors.ts'
+import { DEFAULT_POLLING_INTERVAL_MS, LOCAL_POLLING_INTERVAL_MS } from './constants.ts'
+import type { ChainClient, ChainClientInit, ChainReader, ChainReaderInit } from './interface.ts'
+
+function chainOf(rpcUrl: string, chainId: number): Chain {
+  if (!Number.isInteger(chainId) || chainId <= 0) throw new InvalidArgumentError(`invalid chain ID ${chainId}`)
+  return defineChain({
+    id: chainId,
+    name: `cairn-${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  })
+}
+
+function pollingOf(rpcUrl: string, pollingInterval: number | undefined): number {
+  if (pollingInterval !== undefined) return pollingInterval
+  const host = new URL(rpcUrl).hostname
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]'
+    ? LOCAL_POLLING_INTERVAL_MS
+    : DEFAULT_POLLING_INTERVAL_MS
+}
+
+function checkKey(privateKey: Hex): void {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(privateKey)) {
+    throw new InvalidArgumentError('the private key must be 32 bytes of hex with a 0x prefix')
+  }
+}
+
+/**
+ * A client that signs with `privateKey` and talks to any EVM chain: a viem wallet client extended with public
+ * actions and the Cairn contract addresses. Every action in this folder takes it as its first argument.
+ *
+ * @example
+ * ```ts
+ * const client = createChainClient({ rpcUrl: devchain.rpcUrl, chainId: devchain.chainId,
+ *   privateKey: devchain.accounts[1]!, contracts: devchain.contracts })
+ * const balances = await getBalances(client)
+ * ```
+ */
+export function createChainClient(init: ChainClientInit): ChainClient {
+  checkKey(init.privateKey)
+  const chain = chainOf(init.rpcUrl, init.chainId)
+  const client = createWalletClient({
+    account: privateKeyToAccount(init.privateKey),
+    chain,
+    transport: http(init.rpcUrl, { retryCount: 2 }),
+    pollingInterval: pollingOf(init.rpcUrl, init.pollingInterval),
+  })
+    .extend(publicActions)
+    .extend(() => ({ contracts: init.contracts }))
+  return client as unknown as ChainClient
+}
+
+/**
+ * A read-only client (no key): for views and event subscriptions.
+ *
+ * @example
+ * ```ts
+ * const reader = createChainReader({ rpcUrl, chainId, contracts })
+ * const nodes = await listActiveNodes(reader)
+ * ```
+ */
+export function createChainReader(init: ChainReaderInit): ChainReader {
+  const client = createPublicClient({
+    chain: chainOf(init.rpcUrl, init.chainId),
+    transport: http(init.rpcUrl, { retryCount: 2 }),
+    pollingInterval: pollingOf(init.rpcUrl, init.pollingInterval),
+  }).extend(() => ({ contracts: init.contracts }))
+  return client as unknown as ChainReader
+}

@@ -1,0 +1,65 @@
+/**
+ * Named defaults of the chain layer. Token amounts are in the token's smallest unit (18 decimals), times in seconds.
+ * Production values first; `DEVNET_*` values are what the embedded devchain deploys with.
+ */
+
+/** CAIRN has 18 decimals, like ether. */
+export const TOKEN_DECIMALS = 18
+export const TOKEN_SYMBOL = 'CAIRN'
+const CAIRN = 10n ** 18n
+
+/** Epoch length on a production network: one hour. */
+export const DEFAULT_EPOCH_SECONDS = 3600
+/** Minimum stake to register a node: 1,000 CAIRN. */
+export const DEFAULT_MIN_STAKE = 1_000n * CAIRN
+/** Unbonding delay on a production network: 7 days. */
+export const DEFAULT_UNBONDING_DELAY_SECONDS = 7 * 24 * 3600
+/** Consecutive missed proofs after which a slot opens for repair. */
+export const DEFAULT_MAX_MISSES = 3
+/** Stake slashed per missed proof: 50 CAIRN (5% of the minimum stake). */
+export const DEFAULT_SLASH_PER_MISS = 50n * CAIRN
+/** Emission of epoch 0 (the bank): 100 CAIRN per epoch, split among that epoch's proofs by bytes proven. */
+export const DEFAULT_INITIAL_EMISSION = 100n * CAIRN
+/** The emission halves every 17,520 epochs (two years of one-hour epochs). */
+export const DEFAULT_HALVING_EPOCHS = 17_520
+/** A suggested node price: 1e6 units per byte per epoch, about 0.75 CAIRN per GiB per 30 days of hourly epochs. */
+export const DEFAULT_PRICE_PER_BYTE_EPOCH = 1_000_000n
+
+/** Devchain epoch length: 20 seconds, so a devnet shows proofs, misses and repairs within minutes. */
+export const DEVNET_EPOCH_SECONDS = 20
+/** Devchain unbonding delay: one minute. */
+export const DEVNET_UNBONDING_DELAY_SECONDS = 60
+/** CAIRN given to every funded devchain account at deployment (the genesis allocation). */
+export const DEVNET_ACCOUNT_TOKENS = 1_000_000n * CAIRN
+/** Ether given to every funded devchain account (anvil `--balance`). */
+export const DEVNET_ACCOUNT_ETHER = 10_000
+/** Funded devchain accounts. */
+export const DEVNET_ACCOUNTS = 10
+/** Devchain chain ID (anvil's default). */
+export const DEVNET_CHAIN_ID = 31_337
+/** anvil's block time on the devchain, in seconds (with mixed mining: transactions are also mined at once). */
+export const DEVNET_BLOCK_TIME = 1
+/** anvil writes its state file this often (seconds), so even a SIGKILL loses at most this much. */
+export const DEVNET_STATE_INTERVAL = 1
+/** The well-known test mnemonic anvil and Hardhat use: devchain keys are public, never use them elsewhere. */
+export const DEVNET_MNEMONIC = 'test test test test test test test test test test test junk'
+/** How long startDevchain waits for anvil to listen. */
+export const DEVCHAIN_START_TIMEOUT_MS = 30_000
+
+/** How often clients poll for receipts and events on a local chain (ms). */
+export const LOCAL_POLLING_INTERVAL_MS = 50
+/** How often clients poll on a remote chain (ms). */
+export const DEFAULT_POLLING_INTERVAL_MS = 2_000
+/** Deadline for one transaction to be mined (ms). */
+export const DEFAULT_TRANSACTION_TIMEOUT_MS = 120_000
+
+/** Leaf size of the slot Merkle tree (must equal the storage layer's MERKLE_LEAF_SIZE and SlotMerkle.LEAF_SIZE). */
+export const SLOT_LEAF_SIZE = 1024
+
+/** File names inside a devchain folder. */
+export const DEVCHAIN_FILES = {
+  state: 'anvil-state.json',
+  pid: 'anvil.pid',
+  deployment: 'contracts.json',
+  log: 'anvil.log',
+} as const

@@ -1,0 +1,351 @@
+import { type Address, bytesToString, type Hex, hexToBytes, parseEventLogs, stringToBytes, toHex } from 'viem'
+import { InvalidArgumentError } from '../errors.ts'
+import { toCairnError } from './contract-errors.ts'
+import { marketAbi, registryAbi } from './generated/index.ts'
+import type {
+  ChainCallOptions,
+  ChainClient,
+  ChainReader,
+  DealRecord,
+  PaymentMethod,
+  SlotRecord,
+  SlotState,
+} from './interface.ts'
+import { signPermit } from './token-actions.ts'
+import { sendTransaction } from './transaction.ts'
+
+const SLOT_STATE: SlotState[] = ['pending', 'active', 'open']
+
+export interface CreateDealParams {
+  /** The manifest's CID in text form. */
+  manifestCid: string
+  /** Plaintext size of the file, bytes. */
+  size: bigint
+  k: number
+  /** One Merkle root per slot (n = slots.length), its byte size, and the node the client uploaded it to. */
+  slots: Array<{ root: Hex | Uint8Array; size: bigint; node: Address }>
+  durationEpochs: number
+  maxPricePerByteEpoch: bigint
+  /** 'permit' (default): one transaction with a signed permit; 'allowance': uses a prior `approve`. */
+  payment?: PaymentMethod
+}
+
+export interface CreatedDeal {
+  dealId: bigint
+  escrow: bigint
+  startEpoch: number
+  endEpoch: number
+  transactionHash: Hex
+}
+
+/**
+ * The escrow `createDeal` will pull: sum over slots of (the named node's current price x slot bytes) x epochs.
+ *
+ * @example
+ * ```ts
+ * const escrow = await quoteDeal(reader, params)
+ * ```
+ */
+export async function quoteDeal(
+  client: ChainReader,
+  params: Pick<CreateDealParams, 'slots' | 'durationEpochs'>,
+  options: ChainCallOptions = {},
+): Promise<bigint> {
+  try {
+    const offers = await Promise.all(
+      params.slots.map((slot) =>
+        client.readContract({
+          address: client.contracts.registry,
+          abi: registryAbi,
+          functionName: 'offer',
+          args: [slot.node],
+        }),
+      ),
+    )
+    let perEpoch = 0n
+    params.slots.forEach((slot, i) => {
+      perEpoch += slot.size * offers[i]![1]
+    })
+    return perEpoch * BigInt(params.durationEpochs)
+  } catch (error) {
+    throw toCairnError(error, 'quoteDeal', options.signal)
+  }
+}
+
+/**
+ * Opens a storage deal and pays its escrow. The deal starts at the next epoch; every named node must then
+ * `confirmSlot`.
+ *
+ * @example
+ * ```ts
+ * const { dealId } = await createDeal(client, { manifestCid: cid.toString(), size: 5_000_000n, k: 1,
+ *   slots: roots.map((root, i) => ({ root, size: slotSizes[i]!, node: nodes[i]! })),
+ *   durationEpochs: 720, maxPricePerByteEpoch: 2_000_000n })
+ * ```
+ */
+export async function createDeal(
+  client: ChainClient,
+  params: CreateDealParams,
+  options: ChainCallOptions = {},
+): Promise<CreatedDeal> {
+  if (!Number.isInteger(params.k) || params.k < 1 || params.k > 255) {
+    throw new InvalidArgumentError(`invalid k ${params.k}`)
+  }
+  if (!Number.isInteger(params.durationEpochs) || params.durationEpochs < 0 || params.durationEpochs >= 2 ** 32) {
+    throw new InvalidArgumentError(`invalid duration ${params.durationEpochs}`)
+  }
+  const dealParams = {
+    manifestCid: toHex(stringToBytes(params.manifestCid)),
+    size: params.size,
+    k: params.k,
+    slotRoots: params.slots.map((s) => (typeof s.root === 'string' ? s.root : toHex(s.root))),
+    slotSizes: params.slots.map((s) => s.size),
+    nodes: params.slots.map((s) => s.node),
+    durationEpochs: params.durationEpochs,
+    maxPricePerByteEpoch: params.maxPricePerByteEpoch,
+  }
+  const market = client.contracts.market
+  let receipt: Awaited<ReturnType<typeof sendTransaction>>
+  if ((params.payment ?? 'permit') === 'permit') {
+    const value = await quoteDeal(client, params, options)
+    const permit = await signPermit(client, { spender: 'market', value }, options)
+    receipt = await sendTransaction(
+      client,
+      'createDeal',
+      { address: market, abi: marketAbi, functionName: 'createDealWithPermit', args: [dealParams, permit] },
+      options,
+    )
+  } else {
+    receipt = await sendTransaction(
+      client,
+      'createDeal',
+      { address: market, abi: marketAbi, functionName: 'createDeal', args: [dealParams] },
+      options,
+    )
+  }
+  const [created] = parseEventLogs({ abi: marketAbi, eventName: 'DealCreated', logs: receipt.logs })
+  if (created === undefined) throw new InvalidArgumentError('createDeal: the receipt has no DealCreated event')
+  return {
+    dealId: created.args.dealId,
+    escrow: created.args.escrow,
+    startEpoch: Number(created.args.startEpoch),
+    endEpoch: Number(created.args.endEpoch),
+    transactionHash: receipt.transactionHash,
+  }
+}
+
+/**
+ * The named node accepts its slot (it holds the slot's data and will prove it every epoch).
+ *
+ * @example
+ * ```ts
+ * await confirmSlot(nodeClient, { dealId, slotIndex: 2 })
+ * ```
+ */
+export async function confirmSlot(
+  client: ChainClient,
+  params: { dealId: bigint; slotIndex: number },
+  options: ChainCallOptions = {},
+) {
+  return sendTransaction(
+    client,
+    'confirmSlot',
+    {
+      address: client.contracts.market,
+      abi: marketAbi,
+      functionName: 'confirmSlot',
+      args: [params.dealId, BigInt(params.slotIndex)],
+    },
+    options,
+  )
+}
+
+/**
+ * Extends a running deal by `extraEpochs`, paying paymentPerEpoch x extraEpochs.
+ *
+ * @example
+ * ```ts
+ * await topUpDeal(client, { dealId, extraEpochs: 24 })
+ * ```
+ */
+export async function topUpDeal(
+  client: ChainClient,
+  params: { dealId: bigint; extraEpochs: number; payment?: PaymentMethod },
+  options: ChainCallOptions = {},
+) {
+  const market = client.contracts.market
+  const args = [params.dealId, params.extraEpochs] as const
+  if ((params.payment ?? 'permit') === 'permit') {
+    const deal = await getDeal(client, { dealId: params.dealId }, options)
+    const value = deal.paymentPerEpoch * BigInt(params.extraEpochs)
+    const permit = await signPermit(client, { spender: 'market', value }, options)
+    return sendTransaction(
+      client,
+      'topUp',
+      { address: market, abi: marketAbi, functionName: 'topUpWithPermit', args: [...args, permit] },
+      options,
+    )
+  }
+  return sendTransaction(client, 'topUp', { address: market, abi: marketAbi, functionName: 'topUp', args }, options)
+}
+
+/**
+ * The owner ends a deal after the current epoch and gets the unspent escrow back.
+ *
+ * @example
+ * ```ts
+ * await endDeal(client, { dealId })
+ * ```
+ */
+export async function endDeal(client: ChainClient, params: { dealId: bigint }, options: ChainCallOptions = {}) {
+  return sendTransaction(
+    client,
+    'endDeal',
+    { address: client.contracts.market, abi: marketAbi, functionName: 'endDeal', args: [params.dealId] },
+    options,
+  )
+}
+
+/**
+ * After a deal's last epoch: settles its missed proofs, frees its slots and refunds the owner. Anyone may call it.
+ *
+ * @example
+ * ```ts
+ * await closeDeal(client, { dealId })
+ * ```
+ */
+export async function closeDeal(client: ChainClient, params: { dealId: bigint }, options: ChainCallOptions = {}) {
+  return sendTransaction(
+    client,
+    'closeDeal',
+    { address: client.contracts.market, abi: marketAbi, functionName: 'closeDeal', args: [params.dealId] },
+    options,
+  )
+}
+
+/**
+ * Pays the client its earnings and mints its rewards (pull payment).
+ *
+ * @example
+ * ```ts
+ * await withdrawEarnings(nodeClient)
+ * ```
+ */
+export async function withdrawEarnings(client: ChainClient, options: ChainCallOptions = {}) {
+  return sendTransaction(
+    client,
+    'withdraw',
+    { address: client.contracts.market, abi: marketAbi, functionName: 'withdraw', args: [] },
+    options,
+  )
+}
+
+/**
+ * A deal's state.
+ *
+ * @example
+ * ```ts
+ * const deal = await getDeal(reader, { dealId: 1n })
+ * ```
+ */
+export async function getDeal(
+  client: ChainReader,
+  params: { dealId: bigint },
+  options: ChainCallOptions = {},
+): Promise<DealRecord> {
+  try {
+    const d = await client.readContract({
+      address: client.contracts.market,
+      abi: marketAbi,
+      functionName: 'getDeal',
+      args: [params.dealId],
+    })
+    return {
+      id: d.id,
+      owner: d.owner,
+      manifestCid: bytesToString(hexToBytes(d.manifestCid)),
+      size: d.size,
+      k: d.k,
+      n: d.n,
+      startEpoch: d.startEpoch,
+      endEpoch: d.endEpoch,
+      escrow: d.escrow,
+      paymentPerEpoch: d.paymentPerEpoch,
+      maxPricePerByteEpoch: d.maxPricePerByteEpoch,
+      closed: d.closed,
+    }
+  } catch (error) {
+    throw toCairnError(error, 'getDeal', options.signal)
+  }
+}
+
+/**
+ * One slot of a deal.
+ *
+ * @example
+ * ```ts
+ * const slot = await getSlot(reader, { dealId, slotIndex: 0 })
+ * ```
+ */
+export async function getSlot(
+  client: ChainReader,
+  params: { dealId: bigint; slotIndex: number },
+  options: ChainCallOptions = {},
+): Promise<SlotRecord> {
+  try {
+    const s = await client.readContract({
+      address: client.contracts.market,
+      abi: marketAbi,
+      functionName: 'getSlot',
+      args: [params.dealId, BigInt(params.slotIndex)],
+    })
+    return {
+      index: params.slotIndex,
+      root: s.root,
+      node: s.node,
+      nextEpoch: s.nextEpoch,
+      state: SLOT_STATE[s.state] ?? 'pending',
+      misses: s.misses,
+      size: s.size,
+      pricePerByteEpoch: s.pricePerByteEpoch,
+      bounty: s.bounty,
+    }
+  } catch (error) {
+    throw toCairnError(error, 'getSlot', options.signal)
+  }
+}
+
+/**
+ * All slots of a deal.
+ *
+ * @example
+ * ```ts
+ * const slots = await getSlots(reader, { dealId })
+ * ```
+ */
+export async function getSlots(
+  client: ChainReader,
+  params: { dealId: bigint },
+  options: ChainCallOptions = {},
+): Promise<SlotRecord[]> {
+  const deal = await getDeal(client, params, options)
+  return Promise.all(
+    Array.from({ length: deal.n }, (_, slotIndex) => getSlot(client, { dealId: params.dealId, slotIndex }, options)),
+  )
+}
+
+/**
+ * Number of deals ever created (deal IDs run from 1 to this).
+ *
+ * @example
+ * ```ts
+ * const count = await getDealCount(reader)
+ * ```
+ */
+export async function getDealCount(client: ChainReader, options: ChainCallOptions = {}): Promise<bigint> {
+  try {
+    return await client.readContract({ address: client.contracts.market, abi: marketAbi, functionName: 'dealCount' })
+  } catch (error) {
+    throw toCairnError(error, 'getDealCount', options.signal)
+  }
+}

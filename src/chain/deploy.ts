@@ -1,0 +1,162 @@
+import type { Address } from 'viem'
+import { InvalidArgumentError } from '../errors.ts'
+import {
+  DEFAULT_EPOCH_SECONDS,
+  DEFAULT_HALVING_EPOCHS,
+  DEFAULT_INITIAL_EMISSION,
+  DEFAULT_MAX_MISSES,
+  DEFAULT_MIN_STAKE,
+  DEFAULT_SLASH_PER_MISS,
+  DEFAULT_UNBONDING_DELAY_SECONDS,
+} from './constants.ts'
+import { toCairnError } from './contract-errors.ts'
+import {
+  cairnTokenAbi,
+  cairnTokenBytecode,
+  marketAbi,
+  marketBytecode,
+  registryAbi,
+  registryBytecode,
+} from './generated/index.ts'
+import type { ChainCallOptions, ChainClient, ChainParams, Deployment } from './interface.ts'
+import { sendTransaction } from './transaction.ts'
+
+export interface DeployInit {
+  params?: Partial<ChainParams>
+  /** Genesis allocation of CAIRN (the only tokens not minted by the Market). */
+  allocation?: Array<{ account: Address; amount: bigint }>
+  /** Progress: one event per deployed contract or configuration transaction. */
+  onProgress?: (event: { type: 'chain:deploy'; step: string }) => void
+}
+
+/** The production defaults, overridden by `params`. */
+export function chainParams(params: Partial<ChainParams> = {}): ChainParams {
+  const p: ChainParams = {
+    epochSeconds: params.epochSeconds ?? DEFAULT_EPOCH_SECONDS,
+    minStake: params.minStake ?? DEFAULT_MIN_STAKE,
+    unbondingDelaySeconds: params.unbondingDelaySeconds ?? DEFAULT_UNBONDING_DELAY_SECONDS,
+    maxMisses: params.maxMisses ?? DEFAULT_MAX_MISSES,
+    slashPerMiss: params.slashPerMiss ?? DEFAULT_SLASH_PER_MISS,
+    initialEmission: params.initialEmission ?? DEFAULT_INITIAL_EMISSION,
+    halvingEpochs: params.halvingEpochs ?? DEFAULT_HALVING_EPOCHS,
+  }
+  if (!Number.isInteger(p.epochSeconds) || p.epochSeconds < 1) {
+    throw new InvalidArgumentError(`epochSeconds must be a positive integer, got ${p.epochSeconds}`)
+  }
+  if (!Number.isInteger(p.maxMisses) || p.maxMisses < 1 || p.maxMisses > 65_535) {
+    throw new InvalidArgumentError(`maxMisses must be 1..65535, got ${p.maxMisses}`)
+  }
+  if (!Number.isInteger(p.halvingEpochs) || p.halvingEpochs < 1) {
+    throw new InvalidArgumentError(`halvingEpochs must be a positive integer, got ${p.halvingEpochs}`)
+  }
+  return p
+}
+
+async function deploy(
+  client: ChainClient,
+  step: string,
+  request: Parameters<ChainClient['deployContract']>[0],
+  options: ChainCallOptions,
+) {
+  try {
+    const hash = await client.deployContract(request)
+    const receipt = await client.waitForTransactionReceipt({ hash })
+    if (receipt.status !== 'success' || receipt.contractAddress == null) {
+      throw new InvalidArgumentError(`${step}: deployment transaction ${hash} failed`)
+    }
+    return receipt
+  } catch (error) {
+    throw toCairnError(error, step, options.signal)
+  }
+}
+
+/**
+ * Deploys Token, Registry and Market on any EVM chain from the client's account, links them (the Market becomes the
+ * token's only minter and the Registry's slasher) and returns the addresses to save.
+ *
+ * @example
+ * ```ts
+ * const deployment = await deployContracts(client, { params: { epochSeconds: 3600 },
+ *   allocation: [{ account: treasury, amount: 10n ** 27n }] })
+ * ```
+ */
+export async function deployContracts(
+  client: ChainClient,
+  init: DeployInit = {},
+  options: ChainCallOptions = {},
+): Promise<Deployment> {
+  const params = chainParams(init.params)
+  const allocation = init.allocation ?? []
+  const progress = (step: string) => init.onProgress?.({ type: 'chain:deploy', step })
+  const token = await deploy(
+    client,
+    'deploy CairnToken',
+    {
+      abi: cairnTokenAbi,
+      bytecode: cairnTokenBytecode,
+      args: [allocation.map((a) => a.account), allocation.map((a) => a.amount)],
+    } as Parameters<ChainClient['deployContract']>[0],
+    options,
+  )
+  progress('token')
+  const registry = await deploy(
+    client,
+    'deploy Registry',
+    {
+      abi: registryAbi,
+      bytecode: registryBytecode,
+      args: [token.contractAddress!, params.minStake, BigInt(params.unbondingDelaySeconds)],
+    } as Parameters<ChainClient['deployContract']>[0],
+    options,
+  )
+  progress('registry')
+  const market = await deploy(
+    client,
+    'deploy Market',
+    {
+      abi: marketAbi,
+      bytecode: marketBytecode,
+      args: [
+        token.contractAddress!,
+        registry.contractAddress!,
+        {
+          epochSeconds: BigInt(params.epochSeconds),
+          genesis: 0n,
+          maxMisses: params.maxMisses,
+          slashPerMiss: params.slashPerMiss,
+          initialEmission: params.initialEmission,
+          halvingEpochs: BigInt(params.halvingEpochs),
+        },
+      ],
+    } as Parameters<ChainClient['deployContract']>[0],
+    options,
+  )
+  progress('market')
+  const contracts = {
+    token: token.contractAddress!,
+    registry: registry.contractAddress!,
+    market: market.contractAddress!,
+  }
+  await sendTransaction(
+    client,
+    'setMinter',
+    { address: contracts.token, abi: cairnTokenAbi, functionName: 'setMinter', args: [contracts.market] },
+    options,
+  )
+  await sendTransaction(
+    client,
+    'setMarket',
+    { address: contracts.registry, abi: registryAbi, functionName: 'setMarket', args: [contracts.market] },
+    options,
+  )
+  progress('linked')
+  const genesis = await client.readContract({ address: contracts.market, abi: marketAbi, functionName: 'genesis' })
+  return {
+    chainId: client.chain.id,
+    contracts,
+    params,
+    genesis: Number(genesis),
+    blockNumber: market.blockNumber,
+    allocation,
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The chain layer: Cairn's contracts (Token, Registry, Market), their typed ABIs, the embedded devchain, and viem
+ * actions as plain functions `(client, params, options)`. Any EVM chain works by configuration: RPC URL, chain ID,
+ * contract addresses and a private key (from a file or the environment).
+ */
+export { createChainClient, createChainReader } from './client.ts'
+export * from './constants.ts'
+export { decodeRevert, toCairnError } from './contract-errors.ts'
+export {
+  type CreateDealParams,
+  type CreatedDeal,
+  closeDeal,
+  confirmSlot,
+  createDeal,
+  endDeal,
+  getDeal,
+  getDealCount,
+  getSlot,
+  getSlots,
+  quoteDeal,
+  topUpDeal,
+  withdrawEarnings,
+} from './deal-actions.ts'
+export { chainParams, type DeployInit, deployContracts } from './deploy.ts'
+export { anvilBinary, devnetPrivateKeys, hasDevchain, startDevchain } from './devchain.ts'
+export { cairnTokenAbi, marketAbi, registryAbi } from './generated/index.ts'
+export type * from './interface.ts'
+export {
+  addStake,
+  getNode,
+  listActiveNodes,
+  type RegisterParams,
+  registerNode,
+  unbondNode,
+  unjailNode,
+  updateEndpoints,
+  updateOffer,
+  withdrawStake,
+} from './node-actions.ts'
+export { loadPrivateKey, PRIVATE_KEY_ENV } from './private-key.ts'
+export {
+  drawSeed,
+  getChallenge,
+  getEpochInfo,
+  proveSlot,
+  repairSlot,
+  reportMissed,
+  submitProof,
+} from './proof-actions.ts'
+export {
+  approve,
+  getBalances,
+  type PermitSignature,
+  type Spender,
+  signPermit,
+  transferTokens,
+} from './token-actions.ts'
+export { type ChainEvent, getChainEvents, watchChainEvents } from './watch-events.ts'

@@ -1,0 +1,64 @@
+import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, TransactionReceipt } from 'viem'
+import { AbortedError, ChainError, TimeoutError } from '../errors.ts'
+import { DEFAULT_TRANSACTION_TIMEOUT_MS } from './constants.ts'
+import { toCairnError } from './contract-errors.ts'
+import type { ChainCallOptions, ChainClient } from './interface.ts'
+
+export interface WriteRequest<abi extends Abi, name extends ContractFunctionName<abi, 'nonpayable' | 'payable'>> {
+  address: Address
+  abi: abi
+  functionName: name
+  args: ContractFunctionArgs<abi, 'nonpayable' | 'payable', name>
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}
+
+/**
+ * Sends one contract call and waits for its receipt. The call is estimated first, so a revert is reported with its
+ * decoded reason before anything is broadcast; errors become `CairnError`s.
+ */
+export async function sendTransaction<
+  const abi extends Abi,
+  name extends ContractFunctionName<abi, 'nonpayable' | 'payable'>,
+>(
+  client: ChainClient,
+  action: string,
+  request: WriteRequest<abi, name>,
+  options: ChainCallOptions = {},
+): Promise<TransactionReceipt> {
+  const signal = AbortSignal.any([
+    AbortSignal.timeout(DEFAULT_TRANSACTION_TIMEOUT_MS),
+    ...(options.signal === undefined ? [] : [options.signal]),
+  ])
+  if (signal.aborted) throw new AbortedError(`${action} was cancelled`, { cause: signal.reason })
+  try {
+    // biome-ignore lint/suspicious/noExplicitAny: viem's generic write parameters do not narrow through this helper
+    const hash = await abortable(client.writeContract(request as any), signal)
+    const receipt = await abortable(client.waitForTransactionReceipt({ hash }), signal)
+    if (receipt.status !== 'success') {
+      throw new ChainError(`${action}: transaction ${hash} reverted`, { details: { hash } })
+    }
+    return receipt
+  } catch (error) {
+    if (signal.aborted && options.signal?.aborted !== true) {
+      throw new TimeoutError(`${action}: not mined within ${DEFAULT_TRANSACTION_TIMEOUT_MS / 1000} s`, { cause: error })
+    }
+    throw toCairnError(error, action, options.signal)
+  }
+}
