@@ -68,7 +68,7 @@ export class ReedSolomonErasureCoder implements ReedSolomonCoder {
     for (let j = 0; j < k && j * size < dataLength; j++) {
       const part = out.subarray(j * size, Math.min((j + 1) * size, dataLength))
       const shard = shards[j]
-      if (shard !== undefined) part.set(shard.subarray(0, part.length))
+      if (shard !== undefined && shard !== null) part.set(shard.subarray(0, part.length))
       else {
         missingRows.push(j)
         missingOutputs.push(part)
@@ -83,7 +83,7 @@ export class ReedSolomonErasureCoder implements ReedSolomonCoder {
     const missingRows: number[] = []
     const missingOutputs: Uint8Array[] = []
     for (let i = 0; i < this.n; i++) {
-      if (shards[i] === undefined) {
+      if (shards[i] === undefined || shards[i] === null) {
         const rebuilt = new Uint8Array(present.size)
         missingRows.push(i)
         missingOutputs.push(rebuilt)
@@ -131,7 +131,7 @@ export class ReedSolomonErasureCoder implements ReedSolomonCoder {
     let size = -1
     for (let i = 0; i < n; i++) {
       const shard = shards[i]
-      if (shard === undefined) continue
+      if (shard === undefined || shard === null) continue
       if (!(shard instanceof Uint8Array)) {
         throw new InvalidArgumentError(`shard ${i} is not a Uint8Array (use undefined for a missing shard)`)
       }
