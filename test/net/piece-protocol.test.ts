@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, test } from 'node:test'
 import type { Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import { CorruptDataError, NotFoundError, ProtocolError, QuotaExceededError } from '../../src/errors.ts'
 import { MAX_PIECE_FRAME_SIZE, PIECE_PROTOCOL } from '../../src/net/constants.ts'
@@ -12,7 +13,7 @@ import { encodePieceMessage } from '../../src/net/piece-messages.ts'
 import type { PieceStore } from '../../src/storage/interface.ts'
 import { createMemoryPieceStore } from '../../src/storage/memory-piece-store.ts'
 import { pieceCid } from '../../src/storage/piece-cid.ts'
-import { connect, startNode, stopAll, type TestNode, waitFor } from './fixtures/hosts.ts'
+import { connect, startNode, stopAll, waitFor } from './fixtures/hosts.ts'
 
 const scoreOf = (network: Network, peer: string) => (network as unknown as { score(p: string): number }).score(peer)
 
@@ -50,6 +51,21 @@ describe('piece protocols over TCP between hosts on 127.0.0.1', () => {
     assert.deepEqual(await a.network.hasPieces(b.network.peerId, [cids[0]!, absent, cids[3]!]), [true, false, true])
     await assert.rejects(a.network.fetchPiece(b.network.peerId, absent), NotFoundError)
     assert.equal(scoreOf(b.network, a.network.peerId), 0, 'honest traffic costs nothing')
+  })
+
+  test('pieces also travel over the WebSockets transport', async (t) => {
+    const listen = ['/ip4/127.0.0.1/tcp/0/ws']
+    const a = await startNode({ listen })
+    const b = await startNode({ listen })
+    t.after(() => stopAll([a, b]))
+    const address = b.network.multiaddrs().find((m) => m.includes('/ws/'))
+    assert.ok(address !== undefined, 'b listens on WebSockets')
+    const connection = await a.network.libp2p.dial(multiaddr(address))
+    assert.match(connection.remoteAddr.toString(), /\/ws/)
+    const bytes = randomBytes(200_000)
+    const cid = pieceCid(bytes)
+    await a.network.storePiece(b.network.peerId, cid, bytes)
+    assert.ok(Buffer.from(await a.network.fetchPiece(b.network.peerId, cid)).equals(bytes))
   })
 
   test('wrong bytes are refused with CorruptDataError, not stored, and cost the sender score', async (t) => {
