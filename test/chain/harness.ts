@@ -6,17 +6,23 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createTestClient, type Hex, http, parseEther, toHex } from 'viem'
+import { type Address, createTestClient, type Hex, http, parseEther, toHex } from 'viem'
 import {
   type ChainClient,
   type ChainParams,
+  cairnTokenAbi,
+  confirmSlot,
   createChainClient,
+  createDeal,
   type Devchain,
   drawSeed,
   getChallenge,
   getEpochInfo,
+  registerNode,
   startDevchain,
+  submitProof,
 } from '../../src/chain/index.ts'
+import { CairnError } from '../../src/errors.ts'
 import { merkleLeafHashes, merkleLevels, merkleProof, merkleRoot } from '../../src/storage/merkle.ts'
 
 export const CAIRN = 10n ** 18n
@@ -128,3 +134,72 @@ export async function challengeOf(client: ChainClient, dealId: bigint, slotIndex
 }
 
 export const ONE_ETHER = parseEther('1')
+
+/** Registers `nodes` as storage nodes at `price` with the minimum stake. */
+export async function registerNodes(nodes: ChainClient[], price = PRICE): Promise<void> {
+  for (const [i, node] of nodes.entries()) {
+    await registerNode(node, {
+      peerId: `12D3KooWNode${i}`,
+      multiaddrs: [`/ip4/127.0.0.1/tcp/${4000 + i}`],
+      capacity: 10n ** 12n,
+      pricePerByteEpoch: price,
+      stake: MIN_STAKE,
+    })
+  }
+}
+
+/** Opens a deal for `slots` held by `nodes` (one each) and returns its id. */
+export async function openDeal(
+  user: ChainClient,
+  nodes: ChainClient[],
+  slots: HeldSlot[],
+  init: { durationEpochs?: number; k?: number; confirm?: boolean } = {},
+): Promise<bigint> {
+  const { dealId } = await createDeal(user, {
+    manifestCid: 'bafyreimanifest',
+    size: slots.reduce((sum, s) => sum + s.size, 0n),
+    k: init.k ?? 1,
+    slots: slots.map((s, i) => ({ root: s.root, size: s.size, node: nodes[i]!.account.address })),
+    durationEpochs: init.durationEpochs ?? 10,
+    maxPricePerByteEpoch: PRICE * 2n,
+  })
+  if (init.confirm ?? true) {
+    for (const [i, node] of nodes.entries()) await confirmSlot(node, { dealId, slotIndex: i })
+  }
+  return dealId
+}
+
+/** Proves the current challenge of one slot with the held data. */
+export async function proveHeld(node: ChainClient, dealId: bigint, slotIndex: number, slot: HeldSlot) {
+  const challenge = await challengeOf(node, dealId, slotIndex)
+  return submitProof(node, { dealId, slotIndex, ...slotProof(slot, challenge.leafIndex) })
+}
+
+/** Asserts that `promise` rejects with the decoded contract error `errorName` and a message matching `message`. */
+export async function rejectsWith(promise: Promise<unknown>, errorName: string, message?: RegExp): Promise<CairnError> {
+  try {
+    await promise
+  } catch (error) {
+    if (!(error instanceof CairnError)) throw error
+    if (error.details?.errorName !== errorName) {
+      throw new Error(`expected ${errorName}, got ${String(error.details?.errorName)}: ${error.message}`, {
+        cause: error,
+      })
+    }
+    if (message !== undefined && !message.test(error.message)) {
+      throw new Error(`message ${JSON.stringify(error.message)} does not match ${message}`)
+    }
+    return error
+  }
+  throw new Error(`expected a revert with ${errorName}, but the call succeeded`)
+}
+
+/** Token balance of an address. */
+export function tokenBalance(client: ChainClient, account: Address): Promise<bigint> {
+  return client.readContract({
+    address: client.contracts.token,
+    abi: cairnTokenAbi,
+    functionName: 'balanceOf',
+    args: [account],
+  })
+}
