@@ -40,6 +40,8 @@ interface KernelInstance {
   /** groups[w] computes w outputs per pass, for w = 1..maxWidth. */
   groups: GroupFunction[]
   maxWidth: number
+  /** The tables now at address 0 of memory (skips re-copying them when one coder runs many stripes). */
+  loadedTables: Uint8Array | undefined
   view: Uint8Array
 }
 
@@ -78,7 +80,8 @@ function instantiate(variant: WasmKernelVariant): KernelInstance | null {
         maxWidth++
         groups[maxWidth] = instance.exports[`mul_w${maxWidth}`] as GroupFunction
       }
-      if (maxWidth > 0) kernel = { memory, groups, maxWidth, view: new Uint8Array(memory.buffer) }
+      if (maxWidth > 0)
+        kernel = { memory, groups, maxWidth, loadedTables: undefined, view: new Uint8Array(memory.buffer) }
     }
   } catch {
     // No WebAssembly, no SIMD, or a browser main thread refusing synchronous compilation: use another kernel.
@@ -154,7 +157,10 @@ export function createWasmSimdKernel(variant: WasmKernelVariant | null = wasmSim
         kernel.view = new Uint8Array(kernel.memory.buffer)
       }
       const memory = kernel.view
-      memory.set(tables, tablesAt)
+      if (kernel.loadedTables !== tables) {
+        memory.set(tables, tablesAt)
+        kernel.loadedTables = tables
+      }
       for (let offset = 0; offset < size; offset += block) {
         const length = Math.min(block, size - offset)
         for (let j = 0; j < k; j++) {
