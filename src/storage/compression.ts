@@ -25,6 +25,8 @@ export interface CompressedSegment {
 export function compressSegment(plaintext: Uint8Array, level: number): CompressedSegment {
   if (plaintext.byteLength === 0) return { flags: 0, bytes: plaintext }
   const out = zstdCompressSync(plaintext, {
+    // One output chunk as large as the input (plus slack): no concatenation of many small chunks.
+    chunkSize: Math.max(64 * 1024, plaintext.byteLength + (plaintext.byteLength >> 7) + 1024),
     params: { [constants.ZSTD_c_compressionLevel]: level, [constants.ZSTD_c_checksumFlag]: 0 },
   })
   if (out.byteLength <= plaintext.byteLength * COMPRESSION_KEEP_RATIO) {

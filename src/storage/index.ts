@@ -40,5 +40,6 @@ export {
 } from './merkle.ts'
 export { decryptMetadata } from './metadata.ts'
 export { isPieceCid, pieceCid, verifyPiece } from './piece-cid.ts'
+export { stopSegmentWorkers } from './segment-worker-pool.ts'
 export { type ByteSource, type Segment, segmenter } from './segmenter.ts'
 export { slotMerkleLevels } from './slot-merkle.ts'

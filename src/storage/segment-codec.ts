@@ -61,14 +61,15 @@ export class SegmentCodec {
   readonly #keys: FileKeys
   readonly #coder: ErasureCoder | undefined
 
-  constructor(init: SegmentCodecInit) {
+  /** `coder` lets a caller reuse one erasure coder (with its cached matrices) across files of the same k and n. */
+  constructor(init: SegmentCodecInit, coder?: ErasureCoder) {
     this.k = init.k
     this.n = init.n
     this.#level = init.compressionLevel
     this.#keys = init.keys
     // Validates k and n even for k = 1, which then replicates without the coder.
-    const coder = createErasureCoder({ k: init.k, n: init.n })
-    this.#coder = init.k === 1 ? undefined : coder
+    const checked = coder ?? createErasureCoder({ k: init.k, n: init.n })
+    this.#coder = init.k === 1 ? undefined : checked
   }
 
   encode(index: number, plaintext: Uint8Array, final: boolean): CodedSegment {

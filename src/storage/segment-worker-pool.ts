@@ -1,25 +1,30 @@
 /**
- * Codes segments in worker threads (node:worker_threads), one SegmentCodec per worker. Plaintext is transferred in,
- * pieces and hashes are transferred back: no copies of segment data between threads.
+ * Codes segments in worker threads (node:worker_threads). One pool per process, shared by every encoding and
+ * started on first use; idle workers do not keep the process alive. Each job carries its file's keys and code, so
+ * files with different keys or (k, n) share the workers. Plaintext is transferred in, pieces and hashes are
+ * transferred back: segment data is not copied between threads.
  */
 import { Worker } from 'node:worker_threads'
 import { CairnError } from '../errors.ts'
 import type { SegmentEncoder } from './encode-file.ts'
 import type { CodedSegment, SegmentCodecInit } from './segment-codec.ts'
 
-export interface SegmentWorkerPoolInit extends SegmentCodecInit {
-  workers: number
-}
-
-interface Pending {
+interface Job {
   resolve: (segment: CodedSegment) => void
   reject: (error: unknown) => void
+  member: PoolMember
 }
 
-interface WorkerSlot {
+interface PoolMember {
   worker: Worker
   busy: number
-  failed?: Error
+  dead: boolean
+}
+
+interface WorkerReply {
+  id: number
+  result?: CodedSegment
+  error?: { message: string; code?: string }
 }
 
 const WORKER_URL = new URL(
@@ -27,12 +32,50 @@ const WORKER_URL = new URL(
   import.meta.url,
 )
 
-/** Starts `init.workers` threads. */
-export function createSegmentWorkerPool(init: SegmentWorkerPoolInit): SegmentEncoder {
-  const pending = new Map<number, Pending & { slot: WorkerSlot }>()
-  let nextId = 0
-  const slots: WorkerSlot[] = []
-  const workerData = {
+const members: PoolMember[] = []
+const jobs = new Map<number, Job>()
+let nextId = 0
+
+function spawnMember(): PoolMember {
+  const worker = new Worker(WORKER_URL)
+  worker.unref()
+  const member: PoolMember = { worker, busy: 0, dead: false }
+  const settle = (job: Job) => {
+    if (--member.busy === 0) worker.unref()
+    return job
+  }
+  worker.on('message', (reply: WorkerReply) => {
+    const job = jobs.get(reply.id)
+    if (job === undefined) return
+    jobs.delete(reply.id)
+    settle(job)
+    if (reply.result !== undefined) job.resolve(reply.result)
+    else {
+      const message = reply.error?.message ?? 'unknown error'
+      job.reject(new CairnError(`segment worker failed: ${message}`, { details: { code: reply.error?.code } }))
+    }
+  })
+  const fail = (error: Error) => {
+    if (member.dead) return
+    member.dead = true
+    const at = members.indexOf(member)
+    if (at !== -1) members.splice(at, 1)
+    for (const [id, job] of jobs) {
+      if (job.member !== member) continue
+      jobs.delete(id)
+      job.reject(new CairnError(`a segment worker stopped: ${error.message}`, { cause: error }))
+    }
+  }
+  worker.on('error', fail)
+  worker.on('exit', (code) => fail(new Error(`worker exited with code ${code}`)))
+  members.push(member)
+  return member
+}
+
+/** A SegmentEncoder that spreads segments over at least `workers` pooled threads. */
+export function createSegmentWorkerPool(init: SegmentCodecInit & { workers: number }): SegmentEncoder {
+  while (members.length < init.workers) spawnMember()
+  const code = {
     k: init.k,
     n: init.n,
     compressionLevel: init.compressionLevel,
@@ -40,57 +83,26 @@ export function createSegmentWorkerPool(init: SegmentWorkerPoolInit): SegmentEnc
     subkey: init.keys.subkey,
     keyCheck: init.keys.keyCheck,
   }
-  for (let i = 0; i < init.workers; i++) {
-    const worker = new Worker(WORKER_URL, { workerData })
-    const slot: WorkerSlot = { worker, busy: 0 }
-    worker.on(
-      'message',
-      (message: { id: number; result?: CodedSegment; error?: { message: string; code?: string } }) => {
-        const job = pending.get(message.id)
-        if (job === undefined) return
-        pending.delete(message.id)
-        slot.busy--
-        if (message.result !== undefined) job.resolve(message.result)
-        else
-          job.reject(
-            new CairnError(`segment worker failed: ${message.error?.message}`, {
-              details: { code: message.error?.code },
-            }),
-          )
-      },
-    )
-    const fail = (error: Error) => {
-      slot.failed = error
-      for (const [id, job] of pending) {
-        if (job.slot !== slot) continue
-        pending.delete(id)
-        job.reject(new CairnError(`segment worker stopped: ${error.message}`, { cause: error }))
-      }
-    }
-    worker.on('error', fail)
-    worker.on('exit', (code) => fail(new Error(`worker exited with code ${code}`)))
-    slots.push(slot)
-  }
-
   return {
     encode(index, plaintext, final) {
-      const slot = slots.filter((s) => s.failed === undefined).sort((a, b) => a.busy - b.busy)[0]
-      if (slot === undefined) return Promise.reject(new CairnError('every segment worker has stopped'))
+      const member = members.reduce<PoolMember | undefined>(
+        (best, m) => (best === undefined || m.busy < best.busy ? m : best),
+        undefined,
+      )
+      if (member === undefined) return Promise.reject(new CairnError('no segment worker is running'))
       const id = nextId++
-      slot.busy++
+      if (member.busy++ === 0) member.worker.ref()
       return new Promise<CodedSegment>((resolve, reject) => {
-        pending.set(id, { resolve, reject, slot })
-        const transfer = plaintext.byteOffset === 0 && plaintext.byteLength === plaintext.buffer.byteLength
-        slot.worker.postMessage({ id, index, final, plaintext }, transfer ? [plaintext.buffer as ArrayBuffer] : [])
+        jobs.set(id, { resolve, reject, member })
+        const whole = plaintext.byteOffset === 0 && plaintext.byteLength === plaintext.buffer.byteLength
+        member.worker.postMessage({ id, code, index, final, plaintext }, whole ? [plaintext.buffer as ArrayBuffer] : [])
       })
     },
-    async close() {
-      await Promise.all(
-        slots.map(async (slot) => {
-          slot.failed ??= new Error('closed')
-          await slot.worker.terminate()
-        }),
-      )
-    },
+    async close() {},
   }
+}
+
+/** Stops every pooled worker (tests and benchmarks; a process may also just exit). */
+export async function stopSegmentWorkers(): Promise<void> {
+  await Promise.all(members.splice(0).map((m) => m.worker.terminate()))
 }

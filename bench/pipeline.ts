@@ -1,0 +1,350 @@
+/**
+ * Storage pipeline throughput, one run: each stage alone on one core, then the whole encode and decode pipeline for
+ * (k, n) = (1, 3) and (10, 14) on text-like and random data, on one core and with worker threads on all cores, then
+ * peak RSS while encoding and decoding a large stream through a disk piece store.
+ *
+ * `npm run bench -- pipeline [--mib 256] [--rss-gib 2] [--workers N] [--quick]` (--quick = --mib 32 --rss-gib 0.25)
+ * MB = 1e6 bytes of plaintext per second unless a row says otherwise. Prints a table, then one JSON line.
+ *
+ * serial_bound: the encode throughput the measured stage costs add up to on one core for the same data:
+ * time = input/zstd + ciphertext/AES-GCM + ciphertext/RS-encode (k > 1) + piece bytes x (1/sha256 + 1/leaf-hash +
+ * 1/tree-fold), where piece bytes is the ciphertext once for k = 1 (replicas are hashed once) and n/k times otherwise.
+ * ratio = one-core pipeline encode / serial bound.
+ */
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { compressSegment, decompressSegment } from '../src/storage/compression.ts'
+import {
+  createErasureCoder,
+  createFsPieceStore,
+  decodeFile,
+  encodeFile,
+  type Manifest,
+  MerkleRootBuilder,
+  pieceCid,
+} from '../src/storage/index.ts'
+import { paddedCiphertextSize } from '../src/storage/manifest.ts'
+import { decryptSegment, deriveFileKeys, encryptSegment } from '../src/storage/segment-cipher.ts'
+import { pieceLeafHashes } from '../src/storage/segment-codec.ts'
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : Number(process.argv[i + 1])
+}
+const quick = process.argv.includes('--quick')
+const MIB = arg('mib', quick ? 32 : 256)
+const RSS_GIB = arg('rss-gib', quick ? 0.25 : 2)
+const WORKERS = arg('workers', availableParallelism())
+const SIZE = MIB * 1024 * 1024
+const SEG = 4 * 1024 * 1024
+const MB = 1e6
+
+const WORDS =
+  'the of and to in storage node piece segment cairn erasure manifest proof slot deal epoch reward a is for on that with as by repair\n'.split(
+    ' ',
+  )
+/** Text-like bytes: words drawn by a linear congruential generator (compresses about like prose, ~0.3). */
+function textChunk(size: number, seed: number): Uint8Array {
+  const out = Buffer.allocUnsafe(size)
+  let x = seed >>> 0
+  let i = 0
+  while (i < size) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0
+    const word = WORDS[(x >>> 16) % WORDS.length]!
+    i += out.write(word, i, 'latin1')
+    if (i < size) out[i++] = x & 0x80 ? 0x20 : 0x2c
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, size)
+}
+
+function segments(data: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = []
+  for (let i = 0; i < data.byteLength; i += SEG) out.push(data.subarray(i, i + SEG))
+  return out
+}
+
+/** Runs fn over every segment, returns MB/s of `bytes` (default: the segments' bytes). */
+function stage<T extends Uint8Array | Uint8Array[]>(parts: T[], fn: (part: T, index: number) => void, bytes?: number) {
+  fn(parts[0]!, 0) // warm-up
+  const start = performance.now()
+  for (const [i, part] of parts.entries()) fn(part, i)
+  const seconds = (performance.now() - start) / 1000
+  return (bytes ?? parts.reduce((s, p) => s + (p instanceof Uint8Array ? p.byteLength : 0), 0)) / seconds / MB
+}
+
+function rss(): number {
+  return process.memoryUsage.rss() / MB
+}
+
+/** Encodes `total` bytes of generated text into a disk store, then decodes them, sampling RSS all along. */
+async function rssRun(total: number) {
+  const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-rss-'))
+  const store = createFsPieceStore({ path: dir })
+  await store.start()
+  try {
+    const base = rss()
+    let peak = 0
+    const sampler = setInterval(() => (peak = Math.max(peak, rss())), 20)
+    const pool = [0, 1, 2, 3].map((i) => textChunk(SEG, 100 + i))
+    function* source() {
+      for (let sent = 0, i = 0; sent < total; sent += SEG, i++) {
+        const chunk = Uint8Array.from(pool[i % pool.length]!.subarray(0, Math.min(SEG, total - sent)))
+        chunk[0] = i & 0xff // no two segments alike
+        chunk[1] = (i >> 8) & 0xff
+        yield chunk
+      }
+    }
+    let start = performance.now()
+    const { pieces, done } = encodeFile(source(), { k: 10, n: 14, workers: WORKERS })
+    for await (const piece of pieces) {
+      await store.put(piece.cid, piece.bytes)
+      peak = Math.max(peak, rss())
+    }
+    const file = await done
+    const encode = { peak, base, rate: total / MB / ((performance.now() - start) / 1000) }
+    peak = 0
+    start = performance.now()
+    let bytes = 0
+    for await (const chunk of decodeFile(file.manifest, file.key, ({ cid }) => store.get(cid))) {
+      bytes += chunk.byteLength
+      peak = Math.max(peak, rss())
+    }
+    if (bytes !== total) throw new Error(`decode returned ${bytes} bytes, expected ${total}`)
+    clearInterval(sampler)
+    return { encode, decode: { peak, rate: total / MB / ((performance.now() - start) / 1000) } }
+  } finally {
+    await store.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const rows: Array<[string, string]> = []
+const row = (name: string, value: string) => {
+  rows.push([name, value])
+  process.stderr.write(`${name.padEnd(58)} ${value}\n`)
+}
+const fmt = (x: number) => `${x.toFixed(0)} MB/s`
+
+if (process.argv.includes('--rss-child')) {
+  console.log(JSON.stringify(await rssRun(Math.round(RSS_GIB * 1024 ** 3))))
+  process.exit(0)
+}
+
+process.stderr.write(`generating ${MIB} MiB of text-like and of random data...\n`)
+const data = {
+  text: textChunk(SIZE, 7),
+  random: new Uint8Array(randomBytes(SIZE)),
+}
+const keys = deriveFileKeys(new Uint8Array(randomBytes(32)), new Uint8Array(randomBytes(16)))
+
+// ---- stages, one core ----
+const stageRates: Record<string, number> = {}
+const compressed: Record<string, Uint8Array[]> = {}
+for (const kind of ['text', 'random'] as const) {
+  const parts = segments(data[kind])
+  const out: Uint8Array[] = []
+  stageRates[`zstd_${kind}`] = stage(parts, (p, i) => {
+    out[i] = compressSegment(p, 3).bytes
+  })
+  compressed[kind] = out
+  const ratio = out.reduce((s, p) => s + p.byteLength, 0) / SIZE
+  row(`zstd -3 compress, ${kind} (kept size ${ratio.toFixed(3)})`, fmt(stageRates[`zstd_${kind}`]!))
+}
+{
+  const packed = compressed.text!.map((bytes) => ({ bytes, flags: 1 }))
+  const parts = segments(data.text)
+  stageRates.unzstd_text = stage(
+    parts,
+    (p, i) => {
+      decompressSegment(packed[i]!.bytes, 1, p.byteLength, i)
+    },
+    SIZE,
+  )
+  row('zstd decompress, text (MB/s of output)', fmt(stageRates.unzstd_text))
+}
+const randomParts = segments(data.random)
+const sealed: Uint8Array[] = []
+stageRates.aes_encrypt = stage(randomParts, (p, i) => {
+  sealed[i] = encryptSegment(keys, i, 0, false, p)
+})
+row('AES-256-GCM encrypt', fmt(stageRates.aes_encrypt))
+stageRates.aes_decrypt = stage(
+  sealed,
+  (p, i) => {
+    decryptSegment(keys, i, 0, false, p)
+  },
+  SIZE,
+)
+row('AES-256-GCM decrypt', fmt(stageRates.aes_decrypt))
+stageRates.sha256 = stage(randomParts, (p) => {
+  pieceCid(p)
+})
+row('sha256 (piece CID)', fmt(stageRates.sha256))
+const leafHashes: Uint8Array[] = []
+stageRates.leaf_hash = stage(randomParts, (p, i) => {
+  leafHashes[i] = pieceLeafHashes(p)
+})
+row('Merkle leaf hashes (1 KiB leaves)', fmt(stageRates.leaf_hash))
+{
+  const builder = new MerkleRootBuilder()
+  stageRates.tree_fold = stage(leafHashes, (h) => builder.appendLeafHashes(h), SIZE + SEG)
+  builder.digest()
+  row('Merkle tree fold (MB/s of slot data)', fmt(stageRates.tree_fold))
+}
+const coder = createErasureCoder({ k: 10, n: 14 })
+const shardSets: Uint8Array[][] = []
+stageRates.rs_encode = stage(randomParts, (p, i) => {
+  shardSets[i] = coder.encode(p)
+})
+row(`Reed-Solomon (10,14) encode [${coder.implementation}]`, fmt(stageRates.rs_encode))
+stageRates.rs_decode = stage(
+  shardSets,
+  (shards) => {
+    coder.decode(
+      shards.map((s, j) => (j < 4 ? undefined : s)),
+      SEG,
+    )
+  },
+  SIZE,
+)
+row('Reed-Solomon (10,14) decode, 4 data shards lost', fmt(stageRates.rs_decode))
+{
+  const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-store-'))
+  const store = createFsPieceStore({ path: dir })
+  await store.start()
+  const pieces = randomParts.slice(0, Math.max(4, Math.min(randomParts.length, 32)))
+  const cids = pieces.map((p) => pieceCid(p))
+  const start = performance.now()
+  for (const [i, p] of pieces.entries()) await store.put(cids[i]!, p)
+  stageRates.store_write = pieces.reduce((s, p) => s + p.byteLength, 0) / ((performance.now() - start) / 1000) / MB
+  await store.stop()
+  await rm(dir, { recursive: true, force: true })
+  row('fs piece store put, 4 MiB pieces (write, fsync, rename)', fmt(stageRates.store_write))
+}
+
+function serialBound(kind: 'text' | 'random', k: number, n: number): number {
+  const ciphertext = compressed[kind]!.reduce((s, p) => s + p.byteLength + 16, 0)
+  const padded = compressed[kind]!.reduce((s, p) => s + paddedCiphertextSize(p.byteLength + 16, k), 0)
+  const hashed = k === 1 ? padded : (padded * n) / k
+  const seconds =
+    SIZE / MB / stageRates[`zstd_${kind}`]! +
+    ciphertext / MB / stageRates.aes_encrypt! +
+    (k > 1 ? ciphertext / MB / stageRates.rs_encode! : 0) +
+    (hashed / MB) * (1 / stageRates.sha256! + 1 / stageRates.leaf_hash! + 1 / stageRates.tree_fold!)
+  return SIZE / MB / seconds
+}
+
+// ---- whole pipeline ----
+function* chunks(bytes: Uint8Array, size = 1024 * 1024) {
+  for (let i = 0; i < bytes.byteLength; i += size) yield bytes.subarray(i, i + size)
+}
+
+interface PipelineResult {
+  kind: string
+  k: number
+  n: number
+  encode1: number
+  encodeAll: number
+  decode: number
+  bound: number
+}
+const results: PipelineResult[] = []
+{
+  // Start the shared worker pool once (a one-time cost per process), outside the timed runs.
+  const start = performance.now()
+  const { pieces, done } = encodeFile([new Uint8Array(1024)], { workers: WORKERS })
+  for await (const _ of pieces);
+  await done
+  row(`worker pool start (${WORKERS} threads, once per process)`, `${(performance.now() - start).toFixed(0)} ms`)
+}
+for (const kind of ['text', 'random'] as const) {
+  for (const [k, n] of [
+    [1, 3],
+    [10, 14],
+  ] as const) {
+    const encodeRun = async (workers: number, keep: boolean) => {
+      const map = new Map<string, Uint8Array>()
+      const start = performance.now()
+      const { pieces, done } = encodeFile(chunks(data[kind]), { k, n, workers })
+      for await (const piece of pieces) if (keep) map.set(`${piece.segment}/${piece.slot}`, piece.bytes)
+      const file = await done
+      return { rate: SIZE / MB / ((performance.now() - start) / 1000), map, file }
+    }
+    const one = await encodeRun(0, true)
+    const all = await encodeRun(WORKERS, false)
+    const manifest: Manifest = one.file.manifest
+    const start = performance.now()
+    let bytes = 0
+    const fetch = async ({ segment, slot }: { segment: number; slot: number }) => one.map.get(`${segment}/${slot}`)!
+    for await (const chunk of decodeFile(manifest, one.file.key, fetch)) bytes += chunk.byteLength
+    if (bytes !== SIZE) throw new Error(`decode returned ${bytes} bytes, expected ${SIZE}`)
+    const decode = SIZE / MB / ((performance.now() - start) / 1000)
+    const bound = serialBound(kind, k, n)
+    results.push({ kind, k, n, encode1: one.rate, encodeAll: all.rate, decode, bound })
+    row(
+      `encode (${k},${n}) ${kind}, 1 core / serial bound`,
+      `${fmt(one.rate)} / ${fmt(bound)} = ${(one.rate / bound).toFixed(2)}`,
+    )
+    row(`encode (${k},${n}) ${kind}, ${WORKERS} workers`, `${fmt(all.rate)} (${(all.rate / one.rate).toFixed(2)}x)`)
+    row(`decode (${k},${n}) ${kind}, 1 core`, fmt(decode))
+  }
+}
+
+// ---- RSS over a large stream, through a disk store, in a fresh process (this one holds the test data) ----
+let rssEncode = 0
+let rssDecode = 0
+if (RSS_GIB > 0) {
+  const child = spawnSync(
+    process.execPath,
+    [fileURLToPath(import.meta.url), '--rss-child', '--rss-gib', String(RSS_GIB), '--workers', String(WORKERS)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+  )
+  if (child.status !== 0) throw new Error(`the RSS run failed with status ${child.status}`)
+  const report = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as {
+    encode: { peak: number; base: number; rate: number }
+    decode: { peak: number; rate: number }
+  }
+  rssEncode = report.encode.peak
+  rssDecode = report.decode.peak
+  row(
+    `RSS: encode ${RSS_GIB} GiB (10,14) text into fs store, ${WORKERS} workers`,
+    `peak ${rssEncode.toFixed(0)} MB (idle ${report.encode.base.toFixed(0)} MB), ${fmt(report.encode.rate)}`,
+  )
+  row(`RSS: decode ${RSS_GIB} GiB (10,14) from fs store`, `peak ${rssDecode.toFixed(0)} MB, ${fmt(report.decode.rate)}`)
+}
+
+const head = results.find((r) => r.kind === 'text' && r.k === 10)!
+console.log('\n| measure | result |\n|---|---|')
+for (const [name, value] of rows) console.log(`| ${name} | ${value} |`)
+console.log(
+  JSON.stringify({
+    bench: 'pipeline',
+    mib: MIB,
+    workers: WORKERS,
+    headline: 'text, (k, n) = (10, 14)',
+    encode_MBps: Math.round(head.encode1),
+    encode_all_cores_MBps: Math.round(head.encodeAll),
+    all_core_speedup: Number((head.encodeAll / head.encode1).toFixed(2)),
+    decode_MBps: Math.round(head.decode),
+    serial_bound_MBps: Math.round(head.bound),
+    ratio: Number((head.encode1 / head.bound).toFixed(2)),
+    pipelines: results.map((r) => ({
+      kind: r.kind,
+      k: r.k,
+      n: r.n,
+      encode_MBps: Math.round(r.encode1),
+      encode_all_cores_MBps: Math.round(r.encodeAll),
+      decode_MBps: Math.round(r.decode),
+      serial_bound_MBps: Math.round(r.bound),
+      ratio: Number((r.encode1 / r.bound).toFixed(2)),
+    })),
+    stages_MBps: Object.fromEntries(Object.entries(stageRates).map(([k, v]) => [k, Math.round(v)])),
+    rss_gib: RSS_GIB,
+    rss_encode_peak_MB: Math.round(rssEncode),
+    rss_decode_peak_MB: Math.round(rssDecode),
+  }),
+)
