@@ -73,8 +73,8 @@ export const DEFAULT_BAN_DURATION_MS = 10 * 60 * 1000
 /** Penalties decay: every minute a peer's negative score moves this many points back toward 0. */
 export const SCORE_RECOVERY_PER_MINUTE = 5
 
-/** File in `dataDir` holding the persisted peer store snapshot. */
-export const PEERS_FILE = 'peers.json'
+/** File in `dataDir` holding the persisted peer store snapshot (node/ keeps its own peers.json beside it). */
+export const PEER_STORE_FILE = 'peerstore.json'
 export const PEER_STORE_SAVE_INTERVAL_MS = 30_000
 /** Most peers written to the persisted snapshot. */
 export const MAX_PERSISTED_PEERS = 1000

@@ -1,11 +1,11 @@
 /**
- * The peer store snapshot persisted in the node's data folder (`peers.json`), so a restarted node can rejoin even
+ * The peer store snapshot persisted in the node's data folder (`peerstore.json`), so a restarted node can rejoin even
  * when every bootstrap address is gone. Written atomically (temporary file + rename); a missing or damaged file
  * reads as empty.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { MAX_PERSISTED_PEERS, PEERS_FILE } from './constants.ts'
+import { MAX_PERSISTED_PEERS, PEER_STORE_FILE } from './constants.ts'
 
 export interface PersistedPeer {
   id: string
@@ -27,7 +27,7 @@ interface PeersFile {
 export async function loadPersistedPeers(dataDir: string): Promise<PersistedPeer[]> {
   let text: string
   try {
-    text = await readFile(join(dataDir, PEERS_FILE), 'utf8')
+    text = await readFile(join(dataDir, PEER_STORE_FILE), 'utf8')
   } catch {
     return []
   }
@@ -49,7 +49,7 @@ export async function loadPersistedPeers(dataDir: string): Promise<PersistedPeer
 export async function savePersistedPeers(dataDir: string, peers: PersistedPeer[]): Promise<void> {
   await mkdir(dataDir, { recursive: true })
   const file: PeersFile = { format: 1, savedAt: new Date().toISOString(), peers: peers.slice(0, MAX_PERSISTED_PEERS) }
-  const target = join(dataDir, PEERS_FILE)
+  const target = join(dataDir, PEER_STORE_FILE)
   const temporary = `${target}.${process.pid}.tmp`
   await writeFile(temporary, `${JSON.stringify(file, null, 1)}\n`)
   await rename(temporary, target)

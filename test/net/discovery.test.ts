@@ -7,7 +7,7 @@ import { describe, test } from 'node:test'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
 import { UnreachableError } from '../../src/errors.ts'
-import { PEERS_FILE } from '../../src/net/constants.ts'
+import { PEER_STORE_FILE } from '../../src/net/constants.ts'
 import type { Network } from '../../src/net/index.ts'
 import { pieceCid } from '../../src/storage/piece-cid.ts'
 import { connect, startNode, stopAll, type TestNode, waitFor } from './fixtures/hosts.ts'
@@ -35,7 +35,7 @@ describe('discovery', () => {
     nodes.push(first)
     await waitFor(() => connected(first.network, anchor.network), 10_000, 'bootstrap connection')
     await first.network.stop()
-    const saved = JSON.parse(await readFile(join(dataDir, PEERS_FILE), 'utf8')) as { peers: Array<{ id: string }> }
+    const saved = JSON.parse(await readFile(join(dataDir, PEER_STORE_FILE), 'utf8')) as { peers: Array<{ id: string }> }
     assert.ok(
       saved.peers.some((p) => p.id === anchor.network.peerId),
       'the anchor is in the persisted snapshot',
