@@ -1,4 +1,4 @@
-import type { Address } from 'viem'
+import { type Address, getAddress } from 'viem'
 import { InvalidArgumentError } from '../errors.ts'
 import {
   DEFAULT_EPOCH_SECONDS,
@@ -133,9 +133,9 @@ export async function deployContracts(
   )
   progress('market')
   const contracts = {
-    token: token.contractAddress!,
-    registry: registry.contractAddress!,
-    market: market.contractAddress!,
+    token: getAddress(token.contractAddress!),
+    registry: getAddress(registry.contractAddress!),
+    market: getAddress(market.contractAddress!),
   }
   await sendTransaction(
     client,
