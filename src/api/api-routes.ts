@@ -196,12 +196,13 @@ export function registerApiRoutes(app: FastifyInstance, components: ApiComponent
     const signal = signalOf(request, reply)
     const etag = `"${manifestOf(capability)}"`
     const stat = await files.stat(capability, { signal })
+    const known = index.getFile(capability)
     const query = request.query as Record<string, string | undefined>
     reply.header('accept-ranges', 'bytes')
     reply.header('etag', etag)
     reply.header('cache-control', 'private, max-age=31536000, immutable')
-    reply.header('content-type', stat.type ?? 'application/octet-stream')
-    const name = query.filename ?? stat.name
+    reply.header('content-type', stat.type ?? known?.type ?? 'application/octet-stream')
+    const name = query.filename ?? stat.name ?? known?.name
     if (name !== undefined) {
       const disposition = query.download === undefined ? 'inline' : 'attachment'
       reply.header('content-disposition', `${disposition}; filename*=UTF-8''${encodeURIComponent(name)}`)

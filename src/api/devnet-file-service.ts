@@ -1,0 +1,106 @@
+/**
+ * A `FileService` for a local devnet: a client-only libp2p host that joins the devnet's nodes (from devnet.json),
+ * the node layer's client over it, and the devnet's node list for the dashboard.
+ */
+import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createNetwork } from '../net/index.ts'
+import {
+  controlRequest,
+  createClient,
+  createFileRecordStore,
+  type DevnetState,
+  FILES_RECORD,
+  type PeerView,
+  readDevnetState,
+} from '../node/index.ts'
+import { createMemoryPieceStore } from '../storage/index.ts'
+import { createCairnFileService, type KnownNode } from './cairn-file-service.ts'
+import type { FileService } from './interface.ts'
+
+export interface DevnetFileService {
+  files: FileService
+  devnet: DevnetState
+  close(): Promise<void>
+}
+
+async function controlViews(apis: string[], options: { signal?: AbortSignal }): Promise<PeerView[][]> {
+  const views = await Promise.all(
+    apis.map(async (api): Promise<PeerView[]> => {
+      try {
+        const [health, peers] = await Promise.all([
+          controlRequest<{ peerId: string; multiaddrs: string[] }>(api, '/health', { ...options, timeoutMs: 1500 }),
+          controlRequest<PeerView[]>(api, '/peers', { ...options, timeoutMs: 1500 }),
+        ])
+        return [{ peerId: health.peerId, state: 'alive', lastSeenMs: 0, multiaddrs: health.multiaddrs }, ...peers]
+      } catch {
+        return []
+      }
+    }),
+  )
+  return views.filter((view) => view.length > 0)
+}
+
+/**
+ * Joins the devnet in `devnetDir` as a client.
+ *
+ * @example
+ * ```ts
+ * const { files, close } = await openDevnetFileService('.cairn-devnet')
+ * const gateway = createGateway({ files }, { dataDir: '.cairn-devnet/gateway', port: 7070 })
+ * ```
+ */
+export async function openDevnetFileService(
+  devnetDir: string,
+  init: { k?: number; n?: number } = {},
+): Promise<DevnetFileService> {
+  let devnet = await readDevnetState(devnetDir)
+  const network = createNetwork(
+    { pieceStore: createMemoryPieceStore() },
+    {
+      privateKey: await generateKeyPair('Ed25519'),
+      listen: [],
+      bootstrap: devnet.nodes.flatMap((node) => node.multiaddrs),
+      devnet: true,
+      mdns: false,
+      serveStore: false,
+    },
+  )
+  await network.start()
+  const apis = (): string[] => devnet.nodes.map((node) => node.api)
+  const client = createClient(
+    {
+      network,
+      records: createFileRecordStore({ path: join(devnetDir, 'client', FILES_RECORD) }),
+      peerViews: (options) => controlViews(apis(), options),
+    },
+    {},
+  )
+  // devnet.json is rewritten when the devnet restarts; pick up new node entries.
+  const refresh = setInterval(() => {
+    readDevnetState(devnetDir)
+      .then((state) => {
+        devnet = state
+      })
+      .catch(() => {})
+  }, 5000)
+  refresh.unref()
+  const knownNodes = (): KnownNode[] =>
+    devnet.nodes.map((node, index) => ({
+      peerId: node.peerId,
+      label: `node-${index}`,
+      multiaddrs: node.multiaddrs,
+      usage: (options) =>
+        controlRequest<{ pieces: number; bytes: number }>(node.api, '/usage', { ...options, timeoutMs: 1500 }),
+    }))
+  return {
+    files: createCairnFileService({ client, knownNodes }, init),
+    get devnet() {
+      return devnet
+    },
+    async close() {
+      clearInterval(refresh)
+      await network.stop()
+    },
+  }
+}
