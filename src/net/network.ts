@@ -122,6 +122,15 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
         )
       }
     })
+    // mDNS, bootstrap and the DHT report peers; libp2p 3 no longer dials them by itself
+    libp2p.addEventListener('peer:discovery', (event) => {
+      const id = event.detail.id
+      if (id.equals(libp2p.peerId) || this.#scores.isBanned(id.toString())) return
+      if (libp2p.getConnections().length >= DEFAULT_MIN_CONNECTIONS || libp2p.getConnections(id).length > 0) return
+      libp2p
+        .dial(id, { signal: AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(DEFAULT_CONTROL_TIMEOUT_MS)]) })
+        .catch(() => {})
+    })
     if (this.#serveStore) {
       this.#provides = new ProvideQueue({ libp2p, signal: this.#shutdown.signal })
       await libp2p.handle(
