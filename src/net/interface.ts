@@ -25,7 +25,7 @@ export interface PeerView {
   /** Software version the peer reported. */
   version?: string
   /** Misbehaviour score of the peer on the piece protocol (0 = clean; at -100 it is banned). */
-  score: number
+  score?: number
 }
 
 export interface NetworkInit {
