@@ -1,0 +1,93 @@
+import { useEffect, useMemo, useState } from 'react'
+import { EventFeed } from './components/event-feed.tsx'
+import { TokenForm } from './components/token-form.tsx'
+import { BankPage } from './pages/bank-page.tsx'
+import { FilePage } from './pages/file-page.tsx'
+import { FilesPage } from './pages/files-page.tsx'
+import { NetworkPage } from './pages/network-page.tsx'
+import { forgetToken, openApi, readToken, saveToken } from './session.ts'
+import { useEvents } from './use-events.ts'
+
+function useHashRoute(): string {
+  const [hash, setHash] = useState(window.location.hash)
+  useEffect(() => {
+    const onChange = (): void => setHash(window.location.hash)
+    window.addEventListener('hashchange', onChange)
+    return () => window.removeEventListener('hashchange', onChange)
+  }, [])
+  return hash.replace(/^#/, '') || '/network'
+}
+
+const TABS = [
+  { path: '/network', label: 'Network' },
+  { path: '/files', label: 'Files' },
+  { path: '/bank', label: 'Deals & bank' },
+]
+
+export function App() {
+  const [token, setToken] = useState(() => readToken())
+  const [unauthorized, setUnauthorized] = useState(false)
+  const api = useMemo(() => openApi(token), [token])
+  const live = useEvents(token === undefined ? undefined : api)
+  const route = useHashRoute()
+
+  useEffect(() => {
+    api.files().then(
+      () => setUnauthorized(false),
+      (err: { code?: string }) => setUnauthorized(err.code === 'ERR_UNAUTHORIZED'),
+    )
+  }, [api])
+
+  if (token === undefined || unauthorized) {
+    return (
+      <TokenForm
+        wrong={unauthorized}
+        onToken={(value) => {
+          saveToken(value)
+          setToken(value)
+        }}
+      />
+    )
+  }
+
+  let page: React.ReactNode
+  if (route.startsWith('/files/'))
+    page = <FilePage api={api} capability={decodeURIComponent(route.slice('/files/'.length))} events={live.events} />
+  else if (route === '/files') page = <FilesPage api={api} events={live.events} />
+  else if (route === '/bank') page = <BankPage api={api} events={live.events} />
+  else page = <NetworkPage api={api} events={live.events} />
+
+  return (
+    <div className="layout">
+      <header>
+        <h1>
+          <span className="logo">▲</span> Cairn
+        </h1>
+        <nav>
+          {TABS.map((tab) => (
+            <a key={tab.path} href={`#${tab.path}`} className={route.startsWith(tab.path) ? 'active' : ''}>
+              {tab.label}
+            </a>
+          ))}
+        </nav>
+        <span className={`live ${live.connected ? 'on' : 'off'}`} data-testid="live">
+          {live.connected ? '● live' : '○ reconnecting'}
+        </span>
+        <button
+          type="button"
+          className="link"
+          onClick={() => {
+            forgetToken()
+            setToken(undefined)
+          }}
+        >
+          sign out
+        </button>
+      </header>
+      <main>{page}</main>
+      <aside>
+        <EventFeed events={live.events} />
+      </aside>
+    </div>
+  )
+}
