@@ -7,7 +7,7 @@ import { describe, test } from 'node:test'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
 import { UnreachableError } from '../../src/errors.ts'
-import { PEER_STORE_FILE } from '../../src/net/constants.ts'
+import { HEARTBEAT_PROTOCOL, KAD_PROTOCOL, PEER_STORE_FILE, PIECE_PROTOCOL } from '../../src/net/constants.ts'
 import type { Network } from '../../src/net/index.ts'
 import { pieceCid } from '../../src/storage/piece-cid.ts'
 import { connect, startNode, stopAll, type TestNode, waitFor } from './fixtures/hosts.ts'
@@ -22,6 +22,24 @@ async function providersOf(network: Network, cid: CID): Promise<string[]> {
 }
 
 describe('discovery', () => {
+  test('the host runs the Cairn DHT, piece, heartbeat, relay and AutoNAT protocols; a client-only host serves none', async (t) => {
+    const storage = await startNode()
+    const client = await startNode({ serveStore: false })
+    t.after(() => stopAll([storage, client]))
+    const protocols = storage.network.libp2p.getProtocols()
+    for (const expected of [KAD_PROTOCOL, PIECE_PROTOCOL, HEARTBEAT_PROTOCOL, '/libp2p/circuit/relay/0.2.0/hop']) {
+      assert.ok(protocols.includes(expected), `${expected} in ${protocols.join(', ')}`)
+    }
+    assert.ok(
+      protocols.some((p) => p.includes('autonat')),
+      'AutoNAT',
+    )
+    assert.ok(protocols.includes('/meshsub/1.1.0') || protocols.some((p) => p.startsWith('/meshsub/')), 'gossipsub')
+    const clientProtocols = client.network.libp2p.getProtocols()
+    assert.ok(!clientProtocols.includes(PIECE_PROTOCOL), 'no piece handler on a client-only host')
+    assert.ok(!clientProtocols.includes(KAD_PROTOCOL), 'DHT in client mode')
+  })
+
   test('a host restarted with no bootstrap address rejoins through its persisted peer store', async (t) => {
     const dataDir = await mkdtemp(join(tmpdir(), 'cairn-net-'))
     const nodes: Array<TestNode | undefined> = []
