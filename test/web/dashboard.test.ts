@@ -94,7 +94,7 @@ describe('dashboard in chromium against a devnet', { skip, timeout: 240_000 }, (
     await page.dispatchEvent('[data-testid=dropzone]', 'drop', { dataTransfer: transfer })
     await page.waitForSelector('[data-testid=upload][data-state=done]', { timeout: 60_000 })
     await page.waitForSelector('[data-testid=file-row][data-name="dropped.bin"]')
-    assert.match(await page.locator('[data-testid=file-row]').first().innerText(), /2 of 4/)
+    assert.match(await page.locator('[data-testid=file-row]').first().textContent(), /2 of 4/)
     await page.screenshot({ path: join(SHOTS, 'files.png') })
   })
 
@@ -111,7 +111,7 @@ describe('dashboard in chromium against a devnet', { skip, timeout: 240_000 }, (
   it('shows which node holds which slot, and the file healthy', async () => {
     await page.click('[data-testid=file-row][data-name="dropped.bin"] a >> nth=0')
     await page.waitForSelector('[data-testid=slot-grid] .slot[data-state=alive] >> nth=3')
-    assert.equal(await page.locator('[data-testid=health]').innerText(), 'healthy')
+    assert.equal(await page.locator('[data-testid=health]').textContent(), 'healthy')
     await page.screenshot({ path: join(SHOTS, 'file.png') })
   })
 
@@ -127,11 +127,11 @@ describe('dashboard in chromium against a devnet', { skip, timeout: 240_000 }, (
     await page.waitForSelector(`[data-testid=node-card][data-peer="${victim.peerId}"][data-state=dead]`, {
       timeout: 60_000,
     })
-    assert.match(await page.locator('[data-testid=node-summary]').innerText(), /1 dead/)
+    assert.match(await page.locator('[data-testid=node-summary]').textContent(), /1 dead/)
     await page.screenshot({ path: join(SHOTS, 'network-after-kill.png') })
     await page.goto(fileUrl)
     await page.waitForSelector('[data-testid=slot-grid] .slot:not([data-state=alive])', { timeout: 30_000 })
-    assert.notEqual(await page.locator('[data-testid=health]').innerText(), 'healthy')
+    assert.notEqual(await page.locator('[data-testid=health]').textContent(), 'healthy')
     await page.screenshot({ path: join(SHOTS, 'file-after-kill.png') })
   })
 
