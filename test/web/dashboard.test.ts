@@ -94,7 +94,7 @@ describe('dashboard in chromium against a devnet', { skip, timeout: 240_000 }, (
     await page.dispatchEvent('[data-testid=dropzone]', 'drop', { dataTransfer: transfer })
     await page.waitForSelector('[data-testid=upload][data-state=done]', { timeout: 60_000 })
     await page.waitForSelector('[data-testid=file-row][data-name="dropped.bin"]')
-    assert.match(await page.locator('[data-testid=file-row]').first().textContent(), /2 of 4/)
+    assert.match((await page.locator('[data-testid=file-row]').first().textContent()) ?? '', /2 of 4/)
     await page.screenshot({ path: join(SHOTS, 'files.png') })
   })
 
@@ -127,7 +127,7 @@ describe('dashboard in chromium against a devnet', { skip, timeout: 240_000 }, (
     await page.waitForSelector(`[data-testid=node-card][data-peer="${victim.peerId}"][data-state=dead]`, {
       timeout: 60_000,
     })
-    assert.match(await page.locator('[data-testid=node-summary]').textContent(), /1 dead/)
+    assert.match((await page.locator('[data-testid=node-summary]').textContent()) ?? '', /1 dead/)
     await page.screenshot({ path: join(SHOTS, 'network-after-kill.png') })
     await page.goto(fileUrl)
     await page.waitForSelector('[data-testid=slot-grid] .slot:not([data-state=alive])', { timeout: 30_000 })
