@@ -20,7 +20,6 @@ export type {
 } from './interface.ts'
 export { type CairnHostInit, type CairnLibp2p, type CairnServices, createCairnLibp2p } from './libp2p-host.ts'
 export { PhiAccrualDetector, type PhiAccrualDetectorInit } from './phi-accrual-detector.ts'
-export { isPieceCid, pieceCidOf } from './piece-cid.ts'
 export { decodePieceMessage, encodePieceMessage, type PieceMessage } from './piece-messages.ts'
 
 /**

@@ -99,4 +99,6 @@ export interface Network extends TypedEventTarget<NetworkEvents> {
   watch(peerIds: string[]): void
   /** Removes heartbeat targets. */
   unwatch(peerIds: string[]): void
+  /** Misbehaviour score of a peer on the piece protocol (0 = clean; at -100 it is banned for a while). */
+  score(peerId: string): number
 }

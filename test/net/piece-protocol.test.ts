@@ -15,7 +15,7 @@ import { createMemoryPieceStore } from '../../src/storage/memory-piece-store.ts'
 import { pieceCid } from '../../src/storage/piece-cid.ts'
 import { connect, startNode, stopAll, waitFor } from './fixtures/hosts.ts'
 
-const scoreOf = (network: Network, peer: string) => (network as unknown as { score(p: string): number }).score(peer)
+const scoreOf = (network: Network, peer: string) => network.score(peer)
 
 async function rawStream(from: Network, to: Network): Promise<Stream> {
   return await from.libp2p.dialProtocol(peerIdFromString(to.peerId), PIECE_PROTOCOL)
