@@ -2,6 +2,13 @@
  * The API layer: the HTTP gateway (`/api/v1`, S3-compatible endpoint, dashboard, `/metrics`), its typed client,
  * Prometheus metrics and the credentials the CLI prints.
  */
+
+export {
+  type CairnFileServiceComponents,
+  type CairnFileServiceInit,
+  createCairnFileService,
+  type KnownNode,
+} from './cairn-file-service.ts'
 export {
   type ApiClient,
   type ApiClientInit,
@@ -11,8 +18,10 @@ export {
 } from './client.ts'
 export * from './constants.ts'
 export { type GatewayState, loadApiToken, readGatewayState, s3Credentials } from './credentials.ts'
+export { type DevnetFileService, openDevnetFileService } from './devnet-file-service.ts'
 export { statusForCode } from './error-status.ts'
 export { createGateway, GATEWAY_VERSION } from './gateway.ts'
+export { type GatewayProcess, type GatewayProcessInit, spawnGatewayProcess } from './gateway-process.ts'
 export type * from './interface.ts'
 export { type CairnMetrics, createMetrics, METRIC_NAMES, type MetricsInit } from './metrics.ts'
 export { createMetricsServer, type MetricsServer, type MetricsServerInit } from './metrics-server.ts'

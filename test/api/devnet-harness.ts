@@ -1,5 +1,5 @@
 /**
- * Starts a real devnet (`cairn devnet`, separate node processes) and the gateway process (src/api/main.ts) on
+ * Starts a real devnet (`cairn devnet`, separate node processes) and the gateway process (spawnGatewayProcess) on
  * 127.0.0.1 with free ports and a temp folder, for end-to-end tests of the API, S3 and the dashboard.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { type GatewayProcess, spawnGatewayProcess } from '../../src/api/index.ts'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 
@@ -53,12 +54,14 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(killer)
 }
 
-export async function startDevnetWithGateway(init: { nodes?: number; args?: string[] } = {}): Promise<DevnetHarness> {
+export async function startDevnetWithGateway(
+  init: { nodes?: number; publicReads?: boolean } = {},
+): Promise<DevnetHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-api-'))
   let devnet: ChildProcess | undefined
-  let gateway: ChildProcess | undefined
+  let gateway: GatewayProcess | undefined
   const stop = async (): Promise<void> => {
-    await stopChild(gateway)
+    await gateway?.stop()
     await stopChild(devnet)
     await rm(dir, { recursive: true, force: true })
   }
@@ -69,15 +72,13 @@ export async function startDevnetWithGateway(init: { nodes?: number; args?: stri
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
     )
     await firstLine(devnet, (line) => line.startsWith('devnet ready'), 'the devnet', 90_000)
-    gateway = spawn(
-      process.execPath,
-      ['src/api/main.ts', '--devnet', dir, '--port', '0', '--s3-port', '0', ...(init.args ?? [])],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-    )
-    const ready = JSON.parse(await firstLine(gateway, (line) => line.startsWith('{'), 'the gateway', 30_000)) as {
-      url: string
-      s3Endpoint: string
-    }
+    gateway = await spawnGatewayProcess({
+      devnetDir: dir,
+      port: 0,
+      s3Port: 0,
+      ...(init.publicReads ? { publicReads: true } : {}),
+    })
+    const ready = { url: gateway.url, s3Endpoint: gateway.s3Endpoint ?? '' }
     const gatewayDir = join(dir, 'gateway')
     const state = JSON.parse(await readFile(join(dir, 'devnet.json'), 'utf8')) as {
       nodes: Array<{ peerId: string; pid: number }>
