@@ -45,7 +45,7 @@ export function createChainClient(init: ChainClientInit): ChainClient {
   const client = createWalletClient({
     account: privateKeyToAccount(init.privateKey),
     chain,
-    transport: http(init.rpcUrl, { retryCount: 2 }),
+    transport: http(init.rpcUrl, { retryCount: 2, batch: init.batch ?? false }),
     pollingInterval: pollingOf(init.rpcUrl, init.pollingInterval),
   })
     .extend(publicActions)
@@ -65,7 +65,7 @@ export function createChainClient(init: ChainClientInit): ChainClient {
 export function createChainReader(init: ChainReaderInit): ChainReader {
   const client = createPublicClient({
     chain: chainOf(init.rpcUrl, init.chainId),
-    transport: http(init.rpcUrl, { retryCount: 2 }),
+    transport: http(init.rpcUrl, { retryCount: 2, batch: init.batch ?? false }),
     pollingInterval: pollingOf(init.rpcUrl, init.pollingInterval),
   }).extend(() => ({ contracts: init.contracts }))
   return client as unknown as ChainReader

@@ -69,6 +69,8 @@ export interface ChainClientInit {
   contracts: ChainContracts
   /** Receipt and event polling interval, ms (default: 50 on 127.0.0.1/localhost, 2000 elsewhere). */
   pollingInterval?: number
+  /** Send concurrent JSON-RPC requests in one HTTP batch (default false). */
+  batch?: boolean
 }
 
 export interface ChainReaderInit {
@@ -76,6 +78,7 @@ export interface ChainReaderInit {
   chainId: number
   contracts: ChainContracts
   pollingInterval?: number
+  batch?: boolean
 }
 
 /** Options of every async call: a caller's signal (each call adds its own deadline). */

@@ -63,6 +63,7 @@ export async function startTestChain(
       privateKey,
       contracts: devchain.contracts,
       pollingInterval: 10,
+      batch: true,
     }),
   )
   const test = makeTestClient(devchain.rpcUrl)
