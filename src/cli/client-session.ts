@@ -61,9 +61,9 @@ export async function controlApiViews(apis: string[], options: { signal?: AbortS
         const [health, peers] = await Promise.all([
           controlRequest<{ peerId: string; multiaddrs: string[]; version?: string }>(api, '/health', {
             ...options,
-            timeoutMs: 1_500,
+            timeoutMs: 5_000,
           }),
-          controlRequest<PeerView[]>(api, '/peers', { ...options, timeoutMs: 1_500 }),
+          controlRequest<PeerView[]>(api, '/peers', { ...options, timeoutMs: 5_000 }),
         ])
         const self: PeerView = { peerId: health.peerId, state: 'alive', lastSeenMs: 0, multiaddrs: health.multiaddrs }
         return [self, ...peers]
@@ -101,7 +101,15 @@ export async function openClientSession(location: NetworkLocation): Promise<Clie
     {
       network,
       records: createFileRecordStore({ path: join(location.home, FILES_RECORD) }),
-      peerViews: (options) => controlApiViews(location.apis, options),
+      peerViews: async (options) => {
+        const views = await controlApiViews(location.apis, options)
+        // Nodes restarted since devnet.json was written listen on new ports: learn them from the views.
+        await seedAddresses(
+          network,
+          views.flat().flatMap((p) => p.multiaddrs.map((m) => (m.includes('/p2p/') ? m : `${m}/p2p/${p.peerId}`))),
+        )
+        return views
+      },
     },
     {},
   )

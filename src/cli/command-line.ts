@@ -42,10 +42,16 @@ export const COMMANDS = {
     },
   },
   put: {
-    usage: 'cairn put FILE|- [--k K --n N] [--name NAME] [--json] [--devnet DIR]',
+    usage: 'cairn put FILE|- [--k K --n N] [--name NAME] [--segment-size SIZE] [--json] [--devnet DIR]',
     summary: 'store a file (or stdin) on the network and print its capability',
     positionals: 1,
-    options: { ...CLIENT_OPTIONS, k: { type: 'string' }, n: { type: 'string' }, name: { type: 'string' } },
+    options: {
+      ...CLIENT_OPTIONS,
+      k: { type: 'string' },
+      n: { type: 'string' },
+      name: { type: 'string' },
+      'segment-size': { type: 'string' },
+    },
   },
   get: {
     usage: 'cairn get CAPABILITY [-o OUT] [--prefer PEER]... [--devnet DIR]',

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { InvalidArgumentError } from '../errors.ts'
-import type { ClientProgressEvent } from '../node/index.ts'
+import { type ClientProgressEvent, parseByteSize } from '../node/index.ts'
 import { locateNetwork, openClientSession } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
 import { integerFlag, type ParsedCommandLine } from './command-line.ts'
@@ -33,6 +33,8 @@ export async function runPut(parsed: ParsedCommandLine, context: CommandContext)
     source = createReadStream(path, { highWaterMark: 1024 * 1024 })
   }
   if (typeof parsed.values.name === 'string') metadata.name = parsed.values.name
+  const segmentText = parsed.values['segment-size']
+  const segmentSize = typeof segmentText === 'string' ? parseByteSize(segmentText) : undefined
   const location = await locateNetwork(parsed.values)
   const session = await openClientSession(location)
   const bar = context.showProgress
@@ -43,6 +45,12 @@ export async function runPut(parsed: ParsedCommandLine, context: CommandContext)
     if (event.type === 'put:read') bar?.update((read += event.bytes))
     else if (event.type === 'put:retry') {
       bar?.clear()
+      if (event.from === event.to) {
+        context.stderr.write(
+          `warning: node ${shortPeerId(event.from)} failed slot ${event.slot} (${event.error}); retrying\n`,
+        )
+        return
+      }
       context.stderr.write(
         `warning: node ${shortPeerId(event.from)} failed slot ${event.slot} (${event.error}); moved it to ${shortPeerId(event.to)}\n`,
       )
@@ -51,7 +59,13 @@ export async function runPut(parsed: ParsedCommandLine, context: CommandContext)
   try {
     const result = await session.client.put(
       source,
-      { ...(k === undefined ? {} : { k }), ...(n === undefined ? {} : { n }), metadata, onProgress },
+      {
+        ...(k === undefined ? {} : { k }),
+        ...(n === undefined ? {} : { n }),
+        ...(segmentSize === undefined ? {} : { segmentSize }),
+        metadata,
+        onProgress,
+      },
       { signal: context.signal },
     )
     bar?.finish()

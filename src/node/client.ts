@@ -530,7 +530,7 @@ class SlotUpload {
           // The slot moved while this piece was in flight: send it to the new node.
         } catch (err) {
           this.throwIfFailed()
-          this.#moveSlot(piece.slot, peer, err)
+          await this.#moveSlot(piece.slot, peer, err)
         }
       }
     } catch (err) {
@@ -558,7 +558,7 @@ class SlotUpload {
           } catch (err) {
             this.throwIfFailed()
             if (err instanceof NotEnoughPiecesError) throw err
-            this.#moveSlot(slot, peer, err)
+            await this.#moveSlot(slot, peer, err)
           }
         }
       }),
@@ -572,17 +572,26 @@ class SlotUpload {
     })
   }
 
-  #moveSlot(slot: number, failed: string, err: unknown): void {
+  /**
+   * After `failed` could not store a piece of `slot`: moves the slot to a spare node, or, when no spare is left,
+   * lets the caller retry the same node (a transient failure). Throws when the slot is out of attempts.
+   */
+  async #moveSlot(slot: number, failed: string, err: unknown): Promise<void> {
     if (this.#holders[slot] !== failed) return // another piece of this slot already moved it
-    const next = this.#spares.shift()
     const left = this.#attemptsLeft[slot]!
-    if (next === undefined || left <= 0) {
+    if (left <= 0 || err instanceof InvalidArgumentError) {
       throw new NotEnoughNodesError(
-        `node ${failed} failed to store slot ${slot} (${message(err)}) and ${next === undefined ? 'no other live node is left' : 'the slot ran out of retries'}: start more nodes or lower --n`,
+        `node ${failed} failed to store slot ${slot} (${message(err)}) and the slot ran out of retries: check the node or lower --n`,
         { cause: err },
       )
     }
     this.#attemptsLeft[slot] = left - 1
+    const next = this.#spares.shift()
+    if (next === undefined) {
+      this.#init.onProgress?.({ type: 'put:retry', slot, from: failed, to: failed, error: message(err) })
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      return
+    }
     this.#holders[slot] = next
     this.#init.onProgress?.({ type: 'put:retry', slot, from: failed, to: next, error: message(err) })
   }

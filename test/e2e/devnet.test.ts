@@ -1,0 +1,276 @@
+/**
+ * End to end: a real 6-node devnet (separate processes on 127.0.0.1), driven through the `cairn` CLI like a user.
+ * One devnet serves every case below, in order; the cases kill and restart its nodes.
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import {
+  cairn,
+  type DevnetJson,
+  killQuietly,
+  type LongRunning,
+  readDevnetJson,
+  startCairn,
+  waitFor,
+  waitForExit,
+} from './cairn-process.ts'
+
+const HEARTBEAT_MS = '300'
+const MiB = 1024 * 1024
+
+interface PutJson {
+  capability: string
+  size: number
+  k: number
+  n: number
+}
+
+interface StatusJson {
+  capability: string
+  k: number
+  n: number
+  readable: boolean
+  slots: Array<{ index: number; peerId: string | null; state: string }>
+}
+
+describe('cairn devnet end to end', { timeout: 240_000 }, () => {
+  let dir: string
+  let devnet: LongRunning
+  let state: DevnetJson
+  const extra: LongRunning[] = []
+  const env = () => ({ CAIRN_DEVNET: dir })
+  const files = new Map<string, { bytes: Uint8Array; put: PutJson }>()
+
+  const run = (args: string[], input?: Uint8Array) =>
+    cairn(args, { env: env(), ...(input === undefined ? {} : { input }) })
+
+  const status = async (capability: string): Promise<StatusJson> => {
+    const result = await run(['status', capability, '--json'])
+    assert.equal(result.code, 0, result.stderr)
+    return JSON.parse(result.stdout.toString()) as StatusJson
+  }
+
+  const getBytes = async (capability: string, extraArgs: string[] = []) => {
+    const out = join(dir, `out-${Math.random().toString(36).slice(2)}`)
+    const result = await run(['get', capability, '-o', out, ...extraArgs])
+    assert.equal(result.code, 0, result.stderr)
+    return { bytes: await readFile(out), stderr: result.stderr }
+  }
+
+  /** Starts a node on an existing data dir as a test-managed process. */
+  const restartNode = async (dataDir: string, bootstrap: string[], envExtra: Record<string, string> = {}) => {
+    const args = ['node', 'start', '--dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0']
+    args.push('--devnet', '--no-mdns', '--heartbeat-ms', HEARTBEAT_MS)
+    for (const addr of bootstrap) args.push('--bootstrap', addr)
+    const node = startCairn(args, envExtra)
+    extra.push(node)
+    const line = await node.waitForLine((l) => l.includes('"event":"ready"'))
+    return { node, info: JSON.parse(line) as { peerId: string; api: string; multiaddrs: string[]; pid: number } }
+  }
+
+  const pidOf = (peerId: string): number => {
+    const restarted = extra.find((p) => p.lines.some((l) => l.includes(peerId) && l.includes('"ready"')))
+    if (restarted?.child.pid !== undefined && restarted.child.exitCode === null) return restarted.child.pid
+    return state.nodes.find((n) => n.peerId === peerId)!.pid
+  }
+
+  const liveAddress = async (exclude: string[]): Promise<string[]> => {
+    const nodes = JSON.parse((await run(['nodes', '--json'])).stdout.toString()) as Array<{
+      peerId: string
+      state: string
+      multiaddrs: string[]
+    }>
+    const alive = nodes.find((n) => n.state === 'alive' && !exclude.includes(n.peerId))!
+    return alive.multiaddrs.map((m) => (m.includes('/p2p/') ? m : `${m}/p2p/${alive.peerId}`))
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-'))
+    devnet = startCairn(['devnet', '--dir', dir, '--nodes', '6', '--heartbeat-ms', HEARTBEAT_MS])
+    await devnet.waitForLine((l) => l.startsWith('devnet ready'), 90_000)
+    state = await readDevnetJson(dir)
+  })
+
+  after(async () => {
+    await Promise.all(extra.map((p) => p.stop('SIGKILL')))
+    await devnet?.stop('SIGTERM')
+    for (const node of state?.nodes ?? []) killQuietly(node.pid)
+    await Promise.all((state?.nodes ?? []).map((n) => waitForExit(n.pid)))
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('writes devnet.json and lists 6 alive nodes', async () => {
+    assert.equal(state.nodes.length, 6)
+    for (const node of state.nodes) {
+      assert.match(node.peerId, /^12D3KooW/)
+      assert.ok(node.pid > 0)
+      assert.ok(node.multiaddrs.length > 0 && node.multiaddrs.every((m) => m.startsWith('/ip4/127.0.0.1/')))
+      assert.match(node.api, /^http:\/\/127\.0\.0\.1:\d+$/)
+      assert.ok(node.dataDir.startsWith(dir))
+    }
+    const result = await run(['nodes', '--json'])
+    assert.equal(result.code, 0, result.stderr)
+    const nodes = JSON.parse(result.stdout.toString()) as Array<{ peerId: string; state: string; lastSeenMs: number }>
+    assert.deepEqual(nodes.map((n) => n.peerId).sort(), state.nodes.map((n) => n.peerId).sort())
+    assert.ok(nodes.every((n) => n.state === 'alive' && typeof n.lastSeenMs === 'number'))
+  })
+
+  it('puts and gets empty, small and multi-segment files with (1, 3) and (2, 6)', async () => {
+    const cases: Array<[string, Uint8Array, number, number]> = [
+      ['empty-13', new Uint8Array(0), 1, 3],
+      ['small-13', randomBytes(1000), 1, 3],
+      ['multi-13', randomBytes(MiB + 123), 1, 3],
+      ['small-26', new TextEncoder().encode('hello cairn\n'.repeat(500)), 2, 6],
+      ['multi-26', randomBytes(MiB + 7), 2, 6],
+    ]
+    for (const [name, bytes, k, n] of cases) {
+      const path = join(dir, name)
+      await writeFile(path, bytes)
+      const args = ['put', path, '--json', ...(k === 1 && n === 3 ? [] : ['--k', String(k), '--n', String(n)])]
+      // 128 KiB segments: the multi-segment files span 9 segments while staying small.
+      if (name.startsWith('multi')) args.push('--segment-size', '128KiB')
+      const result = await run(args)
+      assert.equal(result.code, 0, `${name}: ${result.stderr}`)
+      const put = JSON.parse(result.stdout.toString()) as PutJson
+      assert.match(put.capability, /^cairn:b[a-z2-7]+#[A-Za-z0-9_-]{43}$/)
+      assert.deepEqual([put.size, put.k, put.n], [bytes.byteLength, k, n])
+      files.set(name, { bytes, put })
+    }
+    for (const [name, { bytes, put }] of files) {
+      const got = await getBytes(put.capability)
+      assert.ok(Buffer.compare(got.bytes, bytes) === 0, `${name}: bytes differ`)
+      const s = await status(put.capability)
+      assert.equal(s.readable, true, name)
+      assert.equal(s.slots.length, put.n)
+      const holders = s.slots.map((slot) => slot.peerId)
+      assert.equal(new Set(holders).size, put.n, `${name}: two slots on one node`)
+      assert.ok(s.slots.every((slot) => slot.state === 'alive'))
+    }
+    // stdin and stdout
+    const piped = await run(['put', '-'], new TextEncoder().encode('from stdin'))
+    assert.equal(piped.code, 0, piped.stderr)
+    const back = await run(['get', piped.stdout.toString().trim()])
+    assert.equal(back.stdout.toString(), 'from stdin')
+  })
+
+  it('refuses a put that needs more distinct nodes than are alive', async () => {
+    const path = join(dir, 'small-13')
+    const result = await run(['put', path, '--k', '2', '--n', '7'])
+    assert.equal(result.code, 3)
+    assert.equal(
+      result.stderr.trim(),
+      'error: only 6 live nodes are known but --n 7 needs 7 distinct nodes: start more nodes or lower --n',
+    )
+    const bad = await run(['get', 'cairn:nonsense'])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /^error: .*\n$/)
+  })
+
+  it('detects a holder serving corrupted bytes and reads from the others', async () => {
+    const { put, bytes } = files.get('multi-13')!
+    const holder = (await status(put.capability)).slots[0]!.peerId!
+    const node = state.nodes.find((n) => n.peerId === holder)!
+    killQuietly(node.pid, 'SIGTERM')
+    await waitForExit(node.pid)
+    const bootstrap = await liveAddress([holder])
+    const { node: faulty } = await restartNode(node.dataDir, bootstrap, { CAIRN_FAULT_CORRUPT_PIECES: '1' })
+    const got = await getBytes(put.capability, ['--prefer', holder])
+    assert.ok(Buffer.compare(got.bytes, bytes) === 0, 'bytes differ')
+    assert.match(got.stderr, new RegExp(`warning: node ${holder} served a corrupted piece`))
+    await faulty.stop('SIGTERM')
+  })
+
+  it('a node restarted with only a dead bootstrap address rejoins from its saved peers and serves its pieces', async () => {
+    const { put, bytes } = files.get('multi-13')!
+    const holder = (await status(put.capability)).slots[0]!.peerId!
+    const node = state.nodes.find((n) => n.peerId === holder)!
+    const dead = '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWD1YpDDjVXU4JTgUtvtF9iwUztrTqyG8g6sDYgTMmNGpA'
+    const { info } = await restartNode(node.dataDir, [dead])
+    assert.equal(info.peerId, holder, 'the same key is reused')
+    await waitFor(
+      async () => {
+        const res = await fetch(`${info.api}/peers`)
+        const peers = (await res.json()) as Array<{ state: string }>
+        return peers.filter((p) => p.state === 'alive').length >= 3 ? true : undefined
+      },
+      30_000,
+      'the restarted node to see its peers alive',
+    )
+    const got = await getBytes(put.capability, ['--prefer', holder])
+    assert.ok(Buffer.compare(got.bytes, bytes) === 0)
+    assert.doesNotMatch(got.stderr, /corrupted/)
+    const s = await waitFor(
+      async () => {
+        const st = await status(put.capability)
+        return st.slots[0]!.state === 'alive' ? st : undefined
+      },
+      15_000,
+      'slot 0 alive again',
+    )
+    assert.equal(s.slots[0]!.peerId, holder)
+  })
+
+  it('reads (1, 3) files after SIGKILL of 2 holders, and (2, 6) files after SIGKILL of 4', async () => {
+    const f13 = files.get('multi-13')!
+    const holders13 = (await status(f13.put.capability)).slots.map((s) => s.peerId!)
+    const killed = holders13.slice(0, 2)
+    for (const peer of killed) killQuietly(pidOf(peer))
+    const got13 = await getBytes(f13.put.capability)
+    assert.ok(Buffer.compare(got13.bytes, f13.bytes) === 0, '(1,3) bytes differ')
+    const small13 = files.get('small-13')!
+    const smallHolders = (await status(small13.put.capability)).slots.map((s) => s.peerId!)
+    if (smallHolders.some((p) => !killed.includes(p))) {
+      assert.ok(Buffer.compare((await getBytes(small13.put.capability)).bytes, small13.bytes) === 0)
+    }
+    const s13 = await waitFor(
+      async () => {
+        const st = await status(f13.put.capability)
+        return st.slots.filter((s) => s.state !== 'alive').length === 2 ? st : undefined
+      },
+      20_000,
+      'the two killed holders to be reported not alive',
+    )
+    assert.equal(s13.readable, true)
+    assert.deepEqual(
+      s13.slots
+        .filter((s) => s.state !== 'alive')
+        .map((s) => s.peerId)
+        .sort(),
+      [...killed].sort(),
+    )
+
+    const f26 = files.get('multi-26')!
+    const holders26 = (await status(f26.put.capability)).slots.map((s) => s.peerId!)
+    const more = holders26.filter((p) => !killed.includes(p)).slice(0, 2)
+    for (const peer of more) killQuietly(pidOf(peer))
+    for (const name of ['multi-26', 'small-26']) {
+      const f = files.get(name)!
+      const got = await getBytes(f.put.capability)
+      assert.ok(Buffer.compare(got.bytes, f.bytes) === 0, `${name} bytes differ after 4 holders died`)
+    }
+    const nodes = JSON.parse((await run(['nodes', '--json'])).stdout.toString()) as Array<{
+      peerId: string
+      state: string
+    }>
+    assert.equal(nodes.length, 6)
+
+    // A SIGKILLed holder restarted on its folder serves its pieces again.
+    const back = killed[0]!
+    const node = state.nodes.find((n) => n.peerId === back)!
+    await restartNode(node.dataDir, await liveAddress([...killed, ...more]))
+    const got = await getBytes(f13.put.capability, ['--prefer', back])
+    assert.ok(Buffer.compare(got.bytes, f13.bytes) === 0)
+    await waitFor(
+      async () => {
+        const st = await status(f13.put.capability)
+        return st.slots.find((s) => s.peerId === back)?.state === 'alive' ? true : undefined
+      },
+      15_000,
+      'the restarted holder to be alive in status',
+    )
+  })
+})
