@@ -213,7 +213,7 @@ async function run(model: Model, command: Command): Promise<void> {
   switch (command.type) {
     case 'create': {
       const user = client(command.user)
-      const slots = command.nodes.map((n, i) => ({ data: pool[command.sizes[i]!]! }))
+      const slots = command.nodes.map((_node, i) => ({ data: pool[command.sizes[i]!]! }))
       let created: bigint | undefined
       await attempt(async () => {
         const result = await createDeal(user, {
