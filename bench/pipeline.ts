@@ -17,6 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { CID } from 'multiformats/cid'
 import { compressSegment, decompressSegment } from '../src/storage/compression.ts'
 import {
   createErasureCoder,
@@ -26,6 +27,7 @@ import {
   type Manifest,
   MerkleRootBuilder,
   pieceCid,
+  releaseBuffer,
 } from '../src/storage/index.ts'
 import { paddedCiphertextSize } from '../src/storage/manifest.ts'
 import { decryptSegment, deriveFileKeys, encryptSegment } from '../src/storage/segment-cipher.ts'
@@ -92,30 +94,46 @@ async function rssRun(total: number) {
     const pool = [0, 1, 2, 3].map((i) => textChunk(SEG, 100 + i))
     function* source() {
       for (let sent = 0, i = 0; sent < total; sent += SEG, i++) {
-        const chunk = Uint8Array.from(pool[i % pool.length]!.subarray(0, Math.min(SEG, total - sent)))
+        // The encoder copies what it is given before asking for more, so one buffer can be reused.
+        const chunk = pool[i % pool.length]!
         chunk[0] = i & 0xff // no two segments alike
         chunk[1] = (i >> 8) & 0xff
-        yield chunk
+        yield chunk.subarray(0, Math.min(SEG, total - sent))
       }
     }
     let start = performance.now()
     const { pieces, done } = encodeFile(source(), { k: 10, n: 14, workers: WORKERS })
+    // A consumer that owns what it gets: it writes a segment's pieces in parallel, then frees them.
+    let batch: Array<{ cid: CID; bytes: Uint8Array }> = []
     for await (const piece of pieces) {
-      await store.put(piece.cid, piece.bytes)
+      batch.push(piece)
+      if (batch.length === 14) {
+        await Promise.all(batch.map((p) => store.put(p.cid, p.bytes)))
+        for (const p of batch) releaseBuffer(p.bytes)
+        batch = []
+      }
       peak = Math.max(peak, rss())
     }
     const file = await done
     const encode = { peak, base, rate: total / MB / ((performance.now() - start) / 1000) }
-    peak = 0
-    start = performance.now()
-    let bytes = 0
-    for await (const chunk of decodeFile(file.manifest, file.key, ({ cid }) => store.get(cid))) {
-      bytes += chunk.byteLength
-      peak = Math.max(peak, rss())
+    // Decode twice: as a consumer that frees each chunk once used (and lets decodeFile free the pieces it read
+    // from disk), then as one that leaves everything to the garbage collector.
+    const decodes: Array<{ peak: number; rate: number }> = []
+    for (const release of [true, false]) {
+      peak = 0
+      start = performance.now()
+      let bytes = 0
+      const fetch = ({ cid }: { cid: CID }) => store.get(cid)
+      for await (const chunk of decodeFile(file.manifest, file.key, fetch, { releasePieces: release })) {
+        bytes += chunk.byteLength
+        if (release) releaseBuffer(chunk)
+        peak = Math.max(peak, rss())
+      }
+      if (bytes !== total) throw new Error(`decode returned ${bytes} bytes, expected ${total}`)
+      decodes.push({ peak, rate: total / MB / ((performance.now() - start) / 1000) })
     }
-    if (bytes !== total) throw new Error(`decode returned ${bytes} bytes, expected ${total}`)
     clearInterval(sampler)
-    return { encode, decode: { peak, rate: total / MB / ((performance.now() - start) / 1000) } }
+    return { encode, decode: decodes[0]!, decodeNoRelease: decodes[1]! }
   } finally {
     await store.stop()
     await rm(dir, { recursive: true, force: true })
@@ -297,24 +315,38 @@ for (const kind of ['text', 'random'] as const) {
 // ---- RSS over a large stream, through a disk store, in a fresh process (this one holds the test data) ----
 let rssEncode = 0
 let rssDecode = 0
+let rssEncodeWorkers = 0
+let rssDecodeNoRelease = 0
 if (RSS_GIB > 0) {
-  const child = spawnSync(
-    process.execPath,
-    [fileURLToPath(import.meta.url), '--rss-child', '--rss-gib', String(RSS_GIB), '--workers', String(WORKERS)],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
-  )
-  if (child.status !== 0) throw new Error(`the RSS run failed with status ${child.status}`)
-  const report = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as {
-    encode: { peak: number; base: number; rate: number }
-    decode: { peak: number; rate: number }
+  for (const workers of [0, WORKERS]) {
+    const child = spawnSync(
+      process.execPath,
+      [fileURLToPath(import.meta.url), '--rss-child', '--rss-gib', String(RSS_GIB), '--workers', String(workers)],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+    )
+    if (child.status !== 0) throw new Error(`the RSS run failed with status ${child.status}`)
+    const report = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as {
+      encode: { peak: number; base: number; rate: number }
+      decode: { peak: number; rate: number }
+      decodeNoRelease: { peak: number; rate: number }
+    }
+    if (workers === 0) {
+      rssEncode = report.encode.peak
+      rssDecode = report.decode.peak
+    } else {
+      rssEncodeWorkers = report.encode.peak
+    }
+    row(
+      `RSS: encode ${RSS_GIB} GiB (10,14) text into fs store, ${workers} workers`,
+      `peak ${report.encode.peak.toFixed(0)} MB (idle ${report.encode.base.toFixed(0)} MB), ${fmt(report.encode.rate)}`,
+    )
+    row(`RSS: then decode it from the fs store`, `peak ${report.decode.peak.toFixed(0)} MB, ${fmt(report.decode.rate)}`)
+    row(
+      `RSS: decode again, consumer leaves buffers to the GC`,
+      `peak ${report.decodeNoRelease.peak.toFixed(0)} MB, ${fmt(report.decodeNoRelease.rate)}`,
+    )
+    if (workers === 0) rssDecodeNoRelease = report.decodeNoRelease.peak
   }
-  rssEncode = report.encode.peak
-  rssDecode = report.decode.peak
-  row(
-    `RSS: encode ${RSS_GIB} GiB (10,14) text into fs store, ${WORKERS} workers`,
-    `peak ${rssEncode.toFixed(0)} MB (idle ${report.encode.base.toFixed(0)} MB), ${fmt(report.encode.rate)}`,
-  )
-  row(`RSS: decode ${RSS_GIB} GiB (10,14) from fs store`, `peak ${rssDecode.toFixed(0)} MB, ${fmt(report.decode.rate)}`)
 }
 
 const head = results.find((r) => r.kind === 'text' && r.k === 10)!
@@ -346,5 +378,7 @@ console.log(
     rss_gib: RSS_GIB,
     rss_encode_peak_MB: Math.round(rssEncode),
     rss_decode_peak_MB: Math.round(rssDecode),
+    rss_encode_peak_workers_MB: Math.round(rssEncodeWorkers),
+    rss_decode_peak_gc_only_MB: Math.round(rssDecodeNoRelease),
   }),
 )

@@ -2,7 +2,9 @@
  * The decode side: manifest + key + a piece fetcher -> the file's bytes (or a byte range), fetching several segments
  * ahead, k verified pieces per segment from the preferred slots, falling back and hedging on failed or slow slots.
  */
+
 import { AbortedError, CairnError, InvalidArgumentError, NotEnoughPiecesError, throwIfAborted } from '../errors.ts'
+import { releaseBuffer } from './buffer-release.ts'
 import { DEFAULT_DECODE_CONCURRENCY, DEFAULT_PIECE_HEDGE_MS } from './constants.ts'
 import type { AbortOptions, DecodeInit, Manifest, PieceFetcher, PieceRequest } from './interface.ts'
 import { pieceSize, segmentPlaintextSize } from './manifest.ts'
@@ -193,6 +195,9 @@ export async function* decodeFile(
       const segment = manifest.segments[index]!
       const plaintextSize = segmentPlaintextSize(manifest, index)
       const plain = codec.decode(index, segment, index === manifest.segments.length - 1, plaintextSize, pieces)
+      if (init.releasePieces === true) {
+        for (const piece of pieces) if (piece !== undefined && piece !== plain) releaseBuffer(piece)
+      }
       init.onProgress?.({
         type: 'segment-decoded',
         segment: index,

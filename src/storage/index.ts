@@ -3,6 +3,7 @@
  * persistence of pieces. No network, no chain. See docs/architecture.md.
  */
 
+export { releaseBuffer } from './buffer-release.ts'
 export type { Capability } from './capability.ts'
 export { formatCapability, parseCapability } from './capability.ts'
 export { compressSegment, decompressSegment, SEGMENT_COMPRESSED } from './compression.ts'

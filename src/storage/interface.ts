@@ -127,7 +127,10 @@ export interface EncodeInit {
   onProgress?: (event: EncodeProgressEvent) => void
 }
 
-/** One piece as the encoder produces it: piece `slot` of segment `segment`. */
+/**
+ * One piece as the encoder produces it: piece `slot` of segment `segment`. `bytes` belongs to the consumer, which
+ * may free it with `releaseBuffer` once stored; with k = 1 the n pieces of a segment are one shared buffer.
+ */
 export interface EncodedPiece {
   segment: number
   slot: number
@@ -177,6 +180,12 @@ export interface DecodeInit {
   slotOrder?: number[]
   /** A request slower than this (ms) is raced by a request to another slot (default `DEFAULT_PIECE_HEDGE_MS`). */
   hedgeAfter?: number
+  /**
+   * The fetcher returns fresh buffers that nothing else holds (e.g. read from disk or the network for this call):
+   * decodeFile may then free each piece's memory as soon as its segment is decoded, which keeps RSS low. Leave it
+   * off when the fetcher returns buffers it keeps (a cache, a map).
+   */
+  releasePieces?: boolean
   /** Called for every piece whose bytes do not match its CID, so a node can repair that slot. */
   onCorruptPiece?: (request: PieceRequest, error: Error) => void
   onProgress?: (event: DecodeProgressEvent) => void

@@ -12,6 +12,7 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, timingSafeEqual } from 'node:crypto'
 import { DecryptionError, InvalidArgumentError } from '../errors.ts'
+import { releaseBuffer } from './buffer-release.ts'
 import { FILE_KEY_SIZE, FILE_SALT_SIZE, NONCE_SIZE, TAG_SIZE } from './constants.ts'
 
 const SEGMENT_DOMAIN = 0
@@ -69,9 +70,11 @@ function seal(subkey: Uint8Array, iv: Uint8Array, aad: Uint8Array, plaintext: Ui
   const out = new Uint8Array(plaintext.byteLength + TAG_SIZE + pad)
   const body = cipher.update(plaintext)
   out.set(body, 0)
+  const bodyLength = body.byteLength
+  releaseBuffer(body)
   const rest = cipher.final()
-  out.set(rest, body.byteLength)
-  out.set(cipher.getAuthTag(), body.byteLength + rest.byteLength)
+  out.set(rest, bodyLength)
+  out.set(cipher.getAuthTag(), bodyLength + rest.byteLength)
   return out
 }
 

@@ -6,6 +6,7 @@
  */
 import { hash } from 'node:crypto'
 import { CorruptDataError } from '../errors.ts'
+import { releaseBuffer } from './buffer-release.ts'
 import { compressSegment, decompressSegment } from './compression.ts'
 import { MERKLE_LEAF_SIZE, TAG_SIZE } from './constants.ts'
 import { createErasureCoder } from './erasure/index.ts'
@@ -72,14 +73,18 @@ export class SegmentCodec {
     this.#coder = init.k === 1 ? undefined : checked
   }
 
+  /** Codes segment `index`. It takes `plaintext` over: its memory is released (detached) once it is encrypted. */
   encode(index: number, plaintext: Uint8Array, final: boolean): CodedSegment {
+    const plaintextSize = plaintext.byteLength
     const { flags, bytes } = compressSegment(plaintext, this.#level)
     const ciphertextSize = bytes.byteLength + TAG_SIZE
     const padded = paddedCiphertextSize(ciphertextSize, this.k)
     const sealed = encryptSegment(this.#keys, index, flags, final, bytes, padded - ciphertextSize)
+    if (bytes !== plaintext) releaseBuffer(bytes)
+    releaseBuffer(plaintext)
     const coded: CodedSegment = {
       index,
-      plaintextSize: plaintext.byteLength,
+      plaintextSize,
       flags,
       ciphertextSize,
       pieces: [],
@@ -97,6 +102,7 @@ export class SegmentCodec {
       return coded
     }
     coded.pieces = this.#coder.encode(sealed)
+    releaseBuffer(sealed)
     for (const piece of coded.pieces) {
       coded.digests.push(hash('sha256', piece, 'buffer'))
       coded.leafHashes.push(pieceLeafHashes(piece))
@@ -132,6 +138,9 @@ export class SegmentCodec {
       padded = this.#coder.decode(pieces, paddedCiphertextSize(segment.size, this.k))
     }
     const plain = decryptSegment(this.#keys, index, segment.flags, final, padded.subarray(0, segment.size))
-    return decompressSegment(plain, segment.flags, plaintextSize, index)
+    if (this.#coder !== undefined) releaseBuffer(padded) // the coder's output; a k = 1 piece belongs to the caller
+    const out = decompressSegment(plain, segment.flags, plaintextSize, index)
+    if (out !== plain) releaseBuffer(plain)
+    return out
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Codes segments in worker threads (node:worker_threads). One pool per process, shared by every encoding and
- * started on first use; idle workers do not keep the process alive. Each job carries its file's keys and code, so
+ * started on first use; idle workers do not keep the process alive and exit after 2 s without work. Each job
+ * carries its file's keys and code, so
  * files with different keys or (k, n) share the workers. Plaintext is transferred in, pieces and hashes are
  * transferred back: segment data is not copied between threads.
  */
@@ -32,9 +33,22 @@ const WORKER_URL = new URL(
   import.meta.url,
 )
 
+/** Workers that had nothing to do for this long exit (their memory goes back to the system); ms. */
+const IDLE_EXIT_MS = 2_000
+
 const members: PoolMember[] = []
 const jobs = new Map<number, Job>()
 let nextId = 0
+let idleTimer: ReturnType<typeof setTimeout> | undefined
+
+function noteIdle(): void {
+  if (jobs.size > 0) return
+  clearTimeout(idleTimer)
+  idleTimer = setTimeout(() => {
+    if (jobs.size === 0) void stopSegmentWorkers()
+  }, IDLE_EXIT_MS)
+  idleTimer.unref()
+}
 
 function spawnMember(): PoolMember {
   const worker = new Worker(WORKER_URL)
@@ -49,6 +63,7 @@ function spawnMember(): PoolMember {
     if (job === undefined) return
     jobs.delete(reply.id)
     settle(job)
+    noteIdle()
     if (reply.result !== undefined) job.resolve(reply.result)
     else {
       const message = reply.error?.message ?? 'unknown error'
@@ -74,6 +89,7 @@ function spawnMember(): PoolMember {
 
 /** A SegmentEncoder that spreads segments over at least `workers` pooled threads. */
 export function createSegmentWorkerPool(init: SegmentCodecInit & { workers: number }): SegmentEncoder {
+  clearTimeout(idleTimer)
   while (members.length < init.workers) spawnMember()
   const code = {
     k: init.k,
@@ -91,6 +107,7 @@ export function createSegmentWorkerPool(init: SegmentCodecInit & { workers: numb
       )
       if (member === undefined) return Promise.reject(new CairnError('no segment worker is running'))
       const id = nextId++
+      clearTimeout(idleTimer)
       if (member.busy++ === 0) member.worker.ref()
       return new Promise<CodedSegment>((resolve, reject) => {
         jobs.set(id, { resolve, reject, member })
@@ -104,5 +121,6 @@ export function createSegmentWorkerPool(init: SegmentCodecInit & { workers: numb
 
 /** Stops every pooled worker (tests and benchmarks; a process may also just exit). */
 export async function stopSegmentWorkers(): Promise<void> {
+  clearTimeout(idleTimer)
   await Promise.all(members.splice(0).map((m) => m.worker.terminate()))
 }
