@@ -76,10 +76,18 @@ contract Market is ReentrancyGuardTransient {
         uint256 bounty;
     }
 
+    /// @dev One storage slot per node: its last proved epoch, the bytes it proved then, and its settled rewards.
     struct NodeAccount {
         uint40 lastEpoch;
         bool proved;
-        uint128 epochBytes;
+        uint96 epochBytes;
+        uint112 rewards;
+    }
+
+    /// @dev One storage slot per epoch: the challenge seed and the bytes proven in it (the emission's divisor).
+    struct EpochRecord {
+        uint128 seed;
+        uint128 provenBytes;
     }
 
     struct DealView {
@@ -124,11 +132,9 @@ contract Market is ReentrancyGuardTransient {
     uint256 public totalLiabilities;
     mapping(uint256 => Deal) private _deals;
     mapping(uint256 => mapping(uint256 => Slot)) private _slots;
-    mapping(uint256 => bytes32) public epochSeed;
-    mapping(uint256 => uint256) public provenBytes;
+    mapping(uint256 => EpochRecord) private _epochs;
     mapping(address => NodeAccount) private _accounts;
     mapping(address => uint256) public earnings;
-    mapping(address => uint256) public rewards;
 
     event SeedDrawn(uint256 indexed epoch, bytes32 seed);
     event DealCreated(
@@ -191,6 +197,7 @@ contract Market is ReentrancyGuardTransient {
         if (p.epochSeconds == 0) revert InvalidParams("epochSeconds is zero");
         if (p.maxMisses == 0) revert InvalidParams("maxMisses is zero");
         if (p.halvingEpochs == 0) revert InvalidParams("halvingEpochs is zero");
+        if (p.initialEmission > type(uint112).max / 2 / p.halvingEpochs) revert InvalidParams("emission too large");
         token = token_;
         registry = registry_;
         epochSeconds = p.epochSeconds;
@@ -219,12 +226,28 @@ contract Market is ReentrancyGuardTransient {
     /// return the drawn seed). Anyone may call it; provers call it when `challenge` reports no seed yet.
     function drawSeed() external returns (bytes32 seed) {
         uint256 e = currentEpoch();
-        seed = epochSeed[e];
-        if (seed == bytes32(0)) {
-            seed = keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1), block.chainid, e));
-            epochSeed[e] = seed;
-            emit SeedDrawn(e, seed);
+        EpochRecord storage r = _epochs[e];
+        if (r.seed == 0) {
+            uint128 drawn = uint128(uint256(keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1), e))));
+            r.seed = drawn == 0 ? 1 : drawn;
+            emit SeedDrawn(e, bytes32(uint256(r.seed)));
         }
+        return bytes32(uint256(r.seed));
+    }
+
+    /// @notice The challenge seed of `epoch` (zero until drawn).
+    function epochSeed(uint256 epoch) external view returns (bytes32) {
+        return bytes32(uint256(_epochs[epoch].seed));
+    }
+
+    /// @notice Bytes proven in `epoch` so far (final once the epoch has ended).
+    function provenBytes(uint256 epoch) external view returns (uint256) {
+        return _epochs[epoch].provenBytes;
+    }
+
+    /// @notice Settled emission rewards of `node`, minted at withdrawal.
+    function rewards(address node) external view returns (uint256) {
+        return _accounts[node].rewards;
     }
 
     /// @notice The leaf that slot `slotIndex` of deal `dealId` must prove in the current epoch.
@@ -236,7 +259,7 @@ contract Market is ReentrancyGuardTransient {
         _deal(dealId);
         Slot storage s = _slot(dealId, slotIndex);
         epoch = currentEpoch();
-        bytes32 seed = epochSeed[epoch];
+        bytes32 seed = bytes32(uint256(_epochs[epoch].seed));
         if (seed == bytes32(0)) revert SeedNotDrawn(epoch);
         leafCount = SlotMerkle.leafCount(s.size);
         leafIndex = _leafIndex(seed, dealId, slotIndex, epoch, leafCount);
@@ -420,12 +443,13 @@ contract Market is ReentrancyGuardTransient {
 
     /// @notice Pays the caller its earnings (deal payments and repair bounties) and mints its settled rewards.
     function withdraw() external nonReentrant returns (uint256 paid, uint256 minted) {
-        _settle(msg.sender, _accounts[msg.sender], currentEpoch());
+        NodeAccount storage a = _accounts[msg.sender];
+        _settle(msg.sender, a, currentEpoch());
         paid = earnings[msg.sender];
-        minted = rewards[msg.sender];
+        minted = a.rewards;
         if (paid == 0 && minted == 0) revert NothingToWithdraw(msg.sender);
         earnings[msg.sender] = 0;
-        rewards[msg.sender] = 0;
+        a.rewards = 0;
         totalLiabilities -= paid;
         emit Withdrawn(msg.sender, paid, minted);
         if (paid > 0) IERC20(token).safeTransfer(msg.sender, paid);
@@ -435,8 +459,8 @@ contract Market is ReentrancyGuardTransient {
     /// @notice What `withdraw` would pay now: earnings, and rewards including the not yet settled share.
     function withdrawable(address node) external view returns (uint256 earned, uint256 reward) {
         earned = earnings[node];
-        reward = rewards[node];
         NodeAccount storage a = _accounts[node];
+        reward = a.rewards;
         if (a.proved && a.epochBytes > 0 && a.lastEpoch < currentEpoch()) reward += _share(a);
     }
 
@@ -568,7 +592,7 @@ contract Market is ReentrancyGuardTransient {
         bytes calldata leaf,
         bytes32[] calldata proof
     ) private view {
-        bytes32 seed = epochSeed[epoch];
+        bytes32 seed = bytes32(uint256(_epochs[epoch].seed));
         if (seed == bytes32(0)) revert SeedNotDrawn(epoch);
         uint256 size = s.size;
         uint256 count = SlotMerkle.leafCount(size);
@@ -589,8 +613,8 @@ contract Market is ReentrancyGuardTransient {
         _settle(msg.sender, a, epoch);
         a.lastEpoch = uint40(epoch);
         a.proved = true;
-        a.epochBytes += uint128(size);
-        provenBytes[epoch] += size;
+        a.epochBytes += uint96(size);
+        _epochs[epoch].provenBytes += uint128(size);
         emit ProofAccepted(dealId, slotIndex, msg.sender, epoch, payment);
     }
 
@@ -600,13 +624,13 @@ contract Market is ReentrancyGuardTransient {
         uint256 amount = _share(a);
         a.epochBytes = 0;
         if (amount > 0) {
-            rewards[node] += amount;
+            a.rewards += uint112(amount);
             emit RewardSettled(node, a.lastEpoch, amount);
         }
     }
 
     function _share(NodeAccount storage a) private view returns (uint256) {
-        return (emission(a.lastEpoch) * a.epochBytes) / provenBytes[a.lastEpoch];
+        return (emission(a.lastEpoch) * a.epochBytes) / _epochs[a.lastEpoch].provenBytes;
     }
 
     function _leafIndex(bytes32 seed, uint256 dealId, uint256 slotIndex, uint256 epoch, uint256 count)
