@@ -1,9 +1,8 @@
 /**
  * Codes segments in worker threads (node:worker_threads). One pool per process, shared by every encoding and
  * started on first use; idle workers do not keep the process alive and exit after 2 s without work. Each job
- * carries its file's keys and code, so
- * files with different keys or (k, n) share the workers. Plaintext is transferred in, pieces and hashes are
- * transferred back: segment data is not copied between threads.
+ * carries its file's keys and code, so files with different keys or (k, n) share the workers. Plaintext is
+ * transferred in, pieces and hashes are transferred back: segment data is not copied between threads.
  */
 import { Worker } from 'node:worker_threads'
 import { CairnError } from '../errors.ts'
