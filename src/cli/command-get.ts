@@ -3,6 +3,7 @@ import { rename, rm } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ClientProgressEvent } from '../node/index.ts'
+import { parseCapability } from '../storage/index.ts'
 import { locateNetwork, openClientSession } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
 import type { ParsedCommandLine } from './command-line.ts'
@@ -12,6 +13,7 @@ import { ProgressBar } from './progress-bar.ts'
 export async function runGet(parsed: ParsedCommandLine, context: CommandContext): Promise<number> {
   const capability = parsed.positionals[0]!
   const output = parsed.values.output as string | undefined
+  parseCapability(capability) // a malformed capability fails before any network work
   const location = await locateNetwork(parsed.values)
   const session = await openClientSession(location)
   const showBar = context.showProgress || (output !== undefined && output !== '-' && context.stderr.isTTY === true)

@@ -1,4 +1,5 @@
 import { formatByteSize } from '../node/index.ts'
+import { parseCapability } from '../storage/index.ts'
 import { locateNetwork, openClientSession } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
 import type { ParsedCommandLine } from './command-line.ts'
@@ -6,6 +7,7 @@ import { formatTable } from './output.ts'
 
 /** `cairn status CAPABILITY [--json]`: which node holds each slot, and whether it is alive. */
 export async function runStatus(parsed: ParsedCommandLine, context: CommandContext): Promise<number> {
+  parseCapability(parsed.positionals[0]!) // a malformed capability fails before any network work
   const location = await locateNetwork(parsed.values)
   const session = await openClientSession(location)
   try {

@@ -2,7 +2,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import {
   AbortedError,
-  CairnError,
+  type CairnError,
   InvalidArgumentError,
   InvalidCapabilityError,
   NotEnoughNodesError,
@@ -405,30 +405,21 @@ class NetworkClient implements Client {
   async #fetchManifest(manifestCid: CID, candidates: string[], options: AbortOptions): Promise<Manifest> {
     const cid = manifestPieceCid(manifestCid)
     let lastError: unknown
-    // A few at a time: the first holders are the likeliest (recorded ones come first).
-    for (let i = 0; i < candidates.length; i += 3) {
-      const batch = candidates.slice(i, i + 3)
-      const controller = new AbortController()
-      const signal = AbortSignal.any([
-        controller.signal,
-        AbortSignal.timeout(this.#pieceTimeoutMs),
-        ...(options.signal === undefined ? [] : [options.signal]),
-      ])
+    // One at a time, recorded holders first: cancelling requests in flight would look like misbehaviour to nodes.
+    for (const peer of candidates) {
       try {
-        const bytes = await Promise.any(
-          batch.map(async (peer) => {
-            const has = await this.#network.hasPieces(peer, [cid], { signal })
-            if (has[0] !== true) throw new UnreachableError(`${peer} does not hold the manifest`)
-            return await this.#network.fetchPiece(peer, cid, { signal })
-          }),
-        )
-        controller.abort()
+        const has = await this.#network.hasPieces(peer, [cid], this.#probeSignal(options))
+        if (has[0] !== true) continue
+        const bytes = await this.#network.fetchPiece(peer, cid, {
+          signal: AbortSignal.any([
+            AbortSignal.timeout(this.#pieceTimeoutMs),
+            ...(options.signal === undefined ? [] : [options.signal]),
+          ]),
+        })
         return decodeManifest(bytes, manifestCid)
       } catch (err) {
-        controller.abort()
         if (options.signal?.aborted === true) throw new AbortedError('the operation was cancelled')
-        lastError = err instanceof AggregateError ? err.errors.at(-1) : err
-        if (lastError instanceof CairnError && lastError.code === 'ERR_INVALID_MANIFEST') throw lastError
+        lastError = err
       }
     }
     throw new UnreachableError(
@@ -469,6 +460,7 @@ class SlotUpload {
   readonly #holders: string[]
   readonly #spares: string[]
   readonly #attemptsLeft: number[]
+  readonly #retryWait: Array<Promise<void> | undefined> = []
   /** `#acked[slot]`: segment -> the peer that acknowledged that piece. */
   readonly #acked: Array<Map<number, string>>
   readonly #init: SlotUploadInit
@@ -578,6 +570,8 @@ class SlotUpload {
    */
   async #moveSlot(slot: number, failed: string, err: unknown): Promise<void> {
     if (this.#holders[slot] !== failed) return // another piece of this slot already moved it
+    const pending = this.#retryWait[slot]
+    if (pending !== undefined) return await pending // pieces failing together count as one failure
     const left = this.#attemptsLeft[slot]!
     if (left <= 0 || err instanceof InvalidArgumentError) {
       throw new NotEnoughNodesError(
@@ -589,7 +583,10 @@ class SlotUpload {
     const next = this.#spares.shift()
     if (next === undefined) {
       this.#init.onProgress?.({ type: 'put:retry', slot, from: failed, to: failed, error: message(err) })
-      await new Promise((resolve) => setTimeout(resolve, 500))
+      const wait = new Promise<void>((resolve) => setTimeout(resolve, 1_000))
+      this.#retryWait[slot] = wait
+      await wait
+      this.#retryWait[slot] = undefined
       return
     }
     this.#holders[slot] = next

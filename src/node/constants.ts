@@ -26,13 +26,13 @@ export const DEFAULT_PUT_CONCURRENCY = 8
 export const DEFAULT_PUT_MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024
 
 /** Attempts to store one slot: the first node plus replacements when one fails. */
-export const DEFAULT_SLOT_ATTEMPTS = 3
+export const DEFAULT_SLOT_ATTEMPTS = 4
 
 /** Segments a client decodes in parallel during a get. */
 export const DEFAULT_GET_CONCURRENCY = 4
 
-/** Deadline of one piece request during put or get. */
-export const DEFAULT_PIECE_TIMEOUT_MS = 30_000
+/** Deadline of one piece request during put or get (a safety net: the network has its own transfer deadline). */
+export const DEFAULT_PIECE_TIMEOUT_MS = 120_000
 
 /** Deadline of asking one node which pieces it holds. */
 export const DEFAULT_PROBE_TIMEOUT_MS = 5_000

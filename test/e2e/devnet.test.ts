@@ -124,7 +124,6 @@ describe('cairn devnet end to end', { timeout: 240_000 }, () => {
       ['empty-13', new Uint8Array(0), 1, 3],
       ['small-13', randomBytes(1000), 1, 3],
       ['multi-13', randomBytes(MiB + 123), 1, 3],
-      ['small-26', new TextEncoder().encode('hello cairn\n'.repeat(500)), 2, 6],
       ['multi-26', randomBytes(MiB + 7), 2, 6],
     ]
     for (const [name, bytes, k, n] of cases) {
@@ -143,6 +142,7 @@ describe('cairn devnet end to end', { timeout: 240_000 }, () => {
     for (const [name, { bytes, put }] of files) {
       const got = await getBytes(put.capability)
       assert.ok(Buffer.compare(got.bytes, bytes) === 0, `${name}: bytes differ`)
+      if (!name.startsWith('multi')) continue
       const s = await status(put.capability)
       assert.equal(s.readable, true, name)
       assert.equal(s.slots.length, put.n)
@@ -247,11 +247,8 @@ describe('cairn devnet end to end', { timeout: 240_000 }, () => {
     const holders26 = (await status(f26.put.capability)).slots.map((s) => s.peerId!)
     const more = holders26.filter((p) => !killed.includes(p)).slice(0, 2)
     for (const peer of more) killQuietly(pidOf(peer))
-    for (const name of ['multi-26', 'small-26']) {
-      const f = files.get(name)!
-      const got = await getBytes(f.put.capability)
-      assert.ok(Buffer.compare(got.bytes, f.bytes) === 0, `${name} bytes differ after 4 holders died`)
-    }
+    const got26 = await getBytes(f26.put.capability)
+    assert.ok(Buffer.compare(got26.bytes, f26.bytes) === 0, '(2,6) bytes differ after 4 holders died')
     const nodes = JSON.parse((await run(['nodes', '--json'])).stdout.toString()) as Array<{
       peerId: string
       state: string
