@@ -233,7 +233,7 @@ try {
   const width = Math.max(...rows.map((r) => r.call.length))
   console.log(`${'call'.padEnd(width)}  ${'gas'.padStart(9)}  note`)
   for (const row of rows) console.log(`${row.call.padEnd(width)}  ${row.gas.toString().padStart(9)}  ${row.note}`)
-  const submitProofGas = newEpoch > sameEpoch ? newEpoch : sameEpoch
+  const submitProofGas = newEpoch // the first proof of an epoch costs the most: it also settles the reward
   console.log(
     `\nsubmitProof on a 100 GiB slot: ${submitProofGas} gas in a node's first proof of an epoch (goal < 150000), ` +
       `${sameEpoch} for each further slot; anvil --hardfork cancun; ${Math.round(performance.now() - started)} ms`,
