@@ -96,7 +96,7 @@ export function encodeFile(source: ByteSource, init: EncodeInit = {}, options: A
     MAX_COMPRESSION_LEVEL,
   )
   const workers = integerOption(init.workers, 0, 'workers', 0, 256)
-  const ahead = integerOption(init.ahead, Math.max(DEFAULT_ENCODE_AHEAD, workers), 'ahead', 1, 1024)
+  const ahead = integerOption(init.ahead, Math.max(DEFAULT_ENCODE_AHEAD, workers + 1), 'ahead', 1, 1024)
   const key = init.key ?? new Uint8Array(randomBytes(FILE_KEY_SIZE))
   if (!(key instanceof Uint8Array) || key.byteLength !== FILE_KEY_SIZE) {
     throw new InvalidArgumentError(`key must be ${FILE_KEY_SIZE} bytes`)
