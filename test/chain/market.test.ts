@@ -360,3 +360,25 @@ describe('earnings and emission', () => {
     )
   })
 })
+
+describe('event subscriptions', () => {
+  test('watchChainEvents delivers ProofAccepted with its payment', async () => {
+    const { watchChainEvents } = await import('../../src/chain/index.ts')
+    const dealId = await openDeal(user(), nodes(1), slots.slice(0, 1))
+    await chain.nextEpoch()
+    const seen = new Promise<Record<string, unknown>>((resolve, reject) => {
+      const stop = watchChainEvents(user(), {
+        contract: 'market',
+        eventNames: ['ProofAccepted'],
+        onEvents: (events) => {
+          stop()
+          resolve(events[0]!.args)
+        },
+        onError: reject,
+      })
+    })
+    await proveHeld(node(0), dealId, 0, slots[0]!)
+    const args = await seen
+    assert.deepEqual([args.dealId, args.node, args.payment], [dealId, node(0).account.address, payment(0)])
+  })
+})
