@@ -173,7 +173,13 @@ export function registerApiRoutes(app: FastifyInstance, components: ApiComponent
     return reply.code(201).send(body)
   })
 
-  on(routes.listFiles, async (): Promise<RouteResponses['listFiles']> => ({ files: index.listFiles() }))
+  on(routes.listFiles, async (request, reply): Promise<RouteResponses['listFiles']> => {
+    const own = index.listFiles()
+    const known = new Set(own.map((f) => f.capability))
+    const other = files.list === undefined ? [] : await files.list({ signal: signalOf(request, reply) })
+    const merged = [...own, ...other.filter((f) => !known.has(f.capability))]
+    return { files: merged.sort((a, b) => b.createdAt - a.createdAt) }
+  })
 
   on(routes.fileStatus, async (request, reply): Promise<RouteResponses['fileStatus']> => {
     const capability = capabilityParam(request)

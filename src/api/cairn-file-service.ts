@@ -1,7 +1,7 @@
 /**
  * Adapter from the node layer's `Client` (put, get, status, nodes over libp2p) to the gateway's `FileService`.
  */
-import type { Client, FileStatus as NodeFileStatus, PeerView } from '../node/index.ts'
+import type { Client, FileRecordStore, FileStatus as NodeFileStatus, PeerView } from '../node/index.ts'
 import type { CairnEvent, FileHealth, FileService, FileStat, FileStatus, NodeInfo, SlotState } from './interface.ts'
 
 /** A node the gateway knows by configuration (e.g. a devnet's devnet.json), with extra facts when reachable. */
@@ -17,6 +17,8 @@ export interface CairnFileServiceComponents {
   client: Client
   /** Nodes to show even when the client does not see them (they are then reported dead). */
   knownNodes?: () => KnownNode[]
+  /** The client's record of files put (`cairn ls`), listed with the gateway's own. */
+  records?: Pick<FileRecordStore, 'list'>
 }
 
 export interface CairnFileServiceInit {
@@ -187,6 +189,19 @@ export function createCairnFileService(
     subscribe(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
+    },
+
+    async list() {
+      const records = (await components.records?.list()) ?? []
+      return records.map((record) => ({
+        capability: record.capability,
+        manifest: record.manifestCid,
+        size: record.size,
+        k: record.k,
+        n: record.n,
+        createdAt: record.storedAt,
+        ...(record.name === undefined ? {} : { name: record.name }),
+      }))
     },
   }
 }

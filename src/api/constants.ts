@@ -13,7 +13,7 @@ export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 ** 3
 /** Requests per client address per window. */
 export const DEFAULT_RATE_LIMIT_MAX = 3000
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000
-export const DEFAULT_NODE_POLL_MS = 2000
+export const DEFAULT_NODE_POLL_MS = 1000
 /** SSE comment sent this often to keep proxies from closing an idle stream. */
 export const SSE_KEEPALIVE_MS = 15_000
 

@@ -68,10 +68,11 @@ export async function openDevnetFileService(
   )
   await network.start()
   const apis = (): string[] => devnet.nodes.map((node) => node.api)
+  const records = createFileRecordStore({ path: join(devnetDir, 'client', FILES_RECORD) })
   const client = createClient(
     {
       network,
-      records: createFileRecordStore({ path: join(devnetDir, 'client', FILES_RECORD) }),
+      records,
       peerViews: (options) => controlViews(apis(), options),
     },
     {},
@@ -94,7 +95,7 @@ export async function openDevnetFileService(
         controlRequest<{ pieces: number; bytes: number }>(node.api, '/usage', { ...options, timeoutMs: 1500 }),
     }))
   return {
-    files: createCairnFileService({ client, knownNodes }, init),
+    files: createCairnFileService({ client, knownNodes, records }, init),
     get devnet() {
       return devnet
     },

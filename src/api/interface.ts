@@ -201,6 +201,8 @@ export interface FileService {
   bank?(options?: AbortOptions): Promise<BankInfo>
   /** Live events; returns the unsubscribe function. */
   subscribe?(listener: (event: CairnEvent) => void): () => void
+  /** Files the user stored by other means (e.g. `cairn put`), shown with the gateway's own list. */
+  list?(options?: AbortOptions): Promise<StoredFile[]>
 }
 
 /** A file this gateway's user stored (the gateway keeps this list; the network does not). */

@@ -243,10 +243,21 @@ export function registerS3Routes(app: FastifyInstance, components: S3Components,
       throw new S3Error('EntityTooLarge', 400, 'Your proposed upload exceeds the maximum allowed object size.')
     }
     const hashHex = /^[0-9a-f]{64}$/.test(signature.payloadHash) ? signature.payloadHash : undefined
+    // Hash only what this request asks to be checked: MD5 always (the ETag), the rest when announced in a header
+    // or as a trailer (`x-amz-trailer`).
+    const announced = new Set(
+      [
+        ...(headerText(request.headers, 'x-amz-trailer') ?? '').split(','),
+        ...Object.keys(request.headers).filter((name) => name.startsWith('x-amz-checksum-')),
+      ].map((name) => name.trim().toLowerCase()),
+    )
+    const algorithms: Array<'md5' | 'sha256' | 'sha1'> = ['md5']
+    if (hashHex !== undefined || announced.has('x-amz-checksum-sha256')) algorithms.push('sha256')
+    if (announced.has('x-amz-checksum-sha1')) algorithms.push('sha1')
     const { source: metered, meter } = meterUpload(source, {
       maxBytes: init.maxUploadBytes,
-      algorithms: ['md5', 'sha256', 'sha1'],
-      crc32: true,
+      algorithms,
+      crc32: announced.has('x-amz-checksum-crc32'),
       onBytes: (n) => metrics.bytesIn.inc({ kind: 's3' }, n),
     })
     const endTimer = metrics.putSeconds.startTimer()
@@ -271,7 +282,7 @@ export function registerS3Routes(app: FastifyInstance, components: S3Components,
     }
     const checksum = (name: string): string | undefined => trailers.get(name) ?? headerText(request.headers, name)
     const crc = checksum('x-amz-checksum-crc32')
-    if (crc !== undefined) {
+    if (crc !== undefined && announced.has('x-amz-checksum-crc32')) {
       const actual = Buffer.alloc(4)
       actual.writeUInt32BE(meter.crc32())
       if (actual.toString('base64') !== crc) {
@@ -283,7 +294,11 @@ export function registerS3Routes(app: FastifyInstance, components: S3Components,
       ['x-amz-checksum-sha1', 'sha1'],
     ] as const) {
       const given = checksum(header)
-      if (given !== undefined && Buffer.from(meter.digest(algorithm), 'hex').toString('base64') !== given) {
+      if (
+        given !== undefined &&
+        announced.has(header) &&
+        Buffer.from(meter.digest(algorithm), 'hex').toString('base64') !== given
+      ) {
         throw new S3Error(
           'BadDigest',
           400,

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { CreateBucketCommand } from '@aws-sdk/client-s3'
 import { createApiClient, type S3Credentials, s3Credentials } from '../../src/api/index.ts'
@@ -39,5 +42,20 @@ describe('S3 API and /api/v1 against a real devnet (4 node processes)', { timeou
     const status = await api.status(capability)
     assert.equal(status.health, 'healthy')
     assert.equal(new Set(status.slots.map((s) => s.peerId)).size, 4)
+  })
+  it('lists files put with the CLI (cairn put) next to its own, and serves them', async () => {
+    const path = join(harness.dir, 'from-cli.txt')
+    await writeFile(path, 'put by the command line\n')
+    const put = spawnSync(process.execPath, ['src/cli/main.ts', 'put', path, '--json', '--devnet', harness.dir], {
+      cwd: new URL('../../', import.meta.url).pathname,
+      encoding: 'utf8',
+    })
+    assert.equal(put.status, 0, put.stderr)
+    const { capability } = JSON.parse(put.stdout) as { capability: string }
+    const api = createApiClient({ url: harness.url, token: harness.token })
+    const listed = (await api.files()).find((f) => f.capability === capability)
+    assert.equal(listed?.name, 'from-cli.txt')
+    const { bytes } = await api.download(capability)
+    assert.equal(new TextDecoder().decode(await bytes()), 'put by the command line\n')
   })
 })

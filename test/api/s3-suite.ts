@@ -127,6 +127,14 @@ export function s3Suite(setup: () => { credentials: S3Credentials; bucketPrefix:
     assert.equal(denied.$metadata.httpStatusCode, 403)
     const deniedPut = await s3Error(forged.send(new PutObjectCommand({ Bucket: bucket(), Key: 'forged', Body: 'x' })))
     assert.equal(deniedPut.name, 'SignatureDoesNotMatch')
+    const badDigest = await s3Error(
+      s3.send(new PutObjectCommand({ Bucket: bucket(), Key: 'bad-crc', Body: 'hello', ChecksumCRC32: 'AAAAAA==' })),
+    )
+    assert.equal(badDigest.name, 'BadDigest')
+    assert.equal(
+      (await s3Error(s3.send(new HeadObjectCommand({ Bucket: bucket(), Key: 'bad-crc' })))).$metadata.httpStatusCode,
+      404,
+    )
     const unknownKey = s3Client({ ...setup().credentials, accessKeyId: 'AKIDUNKNOWN' })
     assert.equal((await s3Error(unknownKey.send(new ListBucketsCommand({})))).name, 'InvalidAccessKeyId')
     // the raw answer is S3's XML
