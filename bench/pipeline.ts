@@ -268,6 +268,7 @@ interface PipelineResult {
   encode1: number
   encodeAll: number
   decode: number
+  decodeAll: number
   bound: number
 }
 const results: PipelineResult[] = []
@@ -295,20 +296,25 @@ for (const kind of ['text', 'random'] as const) {
     const one = await encodeRun(0, true)
     const all = await encodeRun(WORKERS, false)
     const manifest: Manifest = one.file.manifest
-    const start = performance.now()
-    let bytes = 0
     const fetch = async ({ segment, slot }: { segment: number; slot: number }) => one.map.get(`${segment}/${slot}`)!
-    for await (const chunk of decodeFile(manifest, one.file.key, fetch)) bytes += chunk.byteLength
-    if (bytes !== SIZE) throw new Error(`decode returned ${bytes} bytes, expected ${SIZE}`)
-    const decode = SIZE / MB / ((performance.now() - start) / 1000)
+    const decodeRun = async (workers: number) => {
+      const start = performance.now()
+      let bytes = 0
+      for await (const chunk of decodeFile(manifest, one.file.key, fetch, { workers })) bytes += chunk.byteLength
+      if (bytes !== SIZE) throw new Error(`decode returned ${bytes} bytes, expected ${SIZE}`)
+      return SIZE / MB / ((performance.now() - start) / 1000)
+    }
+    const decode = await decodeRun(0)
+    const decodeAll = await decodeRun(WORKERS)
     const bound = serialBound(kind, k, n)
-    results.push({ kind, k, n, encode1: one.rate, encodeAll: all.rate, decode, bound })
+    results.push({ kind, k, n, encode1: one.rate, encodeAll: all.rate, decode, decodeAll, bound })
     row(
       `encode (${k},${n}) ${kind}, 1 core / serial bound`,
       `${fmt(one.rate)} / ${fmt(bound)} = ${(one.rate / bound).toFixed(2)}`,
     )
     row(`encode (${k},${n}) ${kind}, ${WORKERS} workers`, `${fmt(all.rate)} (${(all.rate / one.rate).toFixed(2)}x)`)
     row(`decode (${k},${n}) ${kind}, 1 core`, fmt(decode))
+    row(`decode (${k},${n}) ${kind}, ${WORKERS} workers`, `${fmt(decodeAll)} (${(decodeAll / decode).toFixed(2)}x)`)
   }
 }
 
@@ -362,6 +368,7 @@ console.log(
     encode_all_cores_MBps: Math.round(head.encodeAll),
     all_core_speedup: Number((head.encodeAll / head.encode1).toFixed(2)),
     decode_MBps: Math.round(head.decode),
+    decode_all_cores_MBps: Math.round(head.decodeAll),
     serial_bound_MBps: Math.round(head.bound),
     ratio: Number((head.encode1 / head.bound).toFixed(2)),
     pipelines: results.map((r) => ({
@@ -371,6 +378,7 @@ console.log(
       encode_MBps: Math.round(r.encode1),
       encode_all_cores_MBps: Math.round(r.encodeAll),
       decode_MBps: Math.round(r.decode),
+      decode_all_cores_MBps: Math.round(r.decodeAll),
       serial_bound_MBps: Math.round(r.bound),
       ratio: Number((r.encode1 / r.bound).toFixed(2)),
     })),

@@ -12,6 +12,7 @@ import { assertKeyMatches } from './metadata.ts'
 import { verifyPiece } from './piece-cid.ts'
 import { deriveFileKeys } from './segment-cipher.ts'
 import { SegmentCodec } from './segment-codec.ts'
+import { createSegmentWorkerPool } from './segment-worker-pool.ts'
 
 function slotOrder(manifest: Manifest, preferred: readonly number[] | undefined): number[] {
   const order: number[] = []
@@ -162,7 +163,11 @@ export async function* decodeFile(
   }
   const length = Math.min(init.length ?? manifest.size - offset, manifest.size - offset)
   if (!Number.isSafeInteger(length) || length < 0) throw new InvalidArgumentError(`length ${init.length} is invalid`)
-  const concurrency = init.concurrency ?? DEFAULT_DECODE_CONCURRENCY
+  const workers = init.workers ?? 0
+  if (!Number.isInteger(workers) || workers < 0 || workers > 256) {
+    throw new InvalidArgumentError(`workers must be an integer from 0 to 256, got ${workers}`)
+  }
+  const concurrency = init.concurrency ?? Math.max(DEFAULT_DECODE_CONCURRENCY, workers + 1)
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new InvalidArgumentError(`concurrency must be a positive integer, got ${concurrency}`)
   }
@@ -170,7 +175,25 @@ export async function* decodeFile(
   const end = offset + length
   const first = Math.floor(offset / manifest.segmentSize)
   const last = Math.floor((end - 1) / manifest.segmentSize)
-  const codec = new SegmentCodec({ k: manifest.k, n: manifest.n, compressionLevel: 1, keys })
+  const codecInit = { k: manifest.k, n: manifest.n, compressionLevel: 1, keys }
+  const codec = new SegmentCodec(codecInit)
+  const pool = workers > 0 ? createSegmentWorkerPool({ ...codecInit, workers }) : undefined
+  const lastIndex = manifest.segments.length - 1
+  /** Fetches and decodes one segment; segments after it may be decoding at the same time. */
+  const segmentTask = async (index: number) => {
+    const pieces = await fetchSegmentPieces(context, index, signal)
+    const segment = manifest.segments[index]!
+    const plaintextSize = segmentPlaintextSize(manifest, index)
+    const owned = init.releasePieces === true
+    const plain =
+      pool === undefined
+        ? codec.decode(index, segment, index === lastIndex, plaintextSize, pieces)
+        : await pool.decode(index, segment, index === lastIndex, plaintextSize, pieces, owned)
+    if (pool === undefined && owned) {
+      for (const piece of pieces) if (piece !== undefined && piece !== plain) releaseBuffer(piece)
+    }
+    return { plain, slots: pieces.flatMap((p, slot) => (p === undefined ? [] : [slot])) }
+  }
   const context: FetchContext = {
     manifest,
     fetchPiece,
@@ -180,30 +203,20 @@ export async function* decodeFile(
   }
   const controller = new AbortController()
   const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal])
-  const inflight: Array<Promise<Array<Uint8Array | undefined>>> = []
+  const inflight: Array<Promise<{ plain: Uint8Array; slots: number[] }>> = []
   let nextFetch = first
   try {
     for (let index = first; index <= last; index++) {
       throwIfAborted(options.signal)
       while (nextFetch <= last && inflight.length < concurrency) {
-        const job = fetchSegmentPieces(context, nextFetch++, signal)
+        const job = segmentTask(nextFetch++)
         job.catch(() => {})
         inflight.push(job)
       }
-      const pieces = await inflight.shift()!
+      const { plain, slots } = await inflight.shift()!
       throwIfAborted(options.signal)
-      const segment = manifest.segments[index]!
-      const plaintextSize = segmentPlaintextSize(manifest, index)
-      const plain = codec.decode(index, segment, index === manifest.segments.length - 1, plaintextSize, pieces)
-      if (init.releasePieces === true) {
-        for (const piece of pieces) if (piece !== undefined && piece !== plain) releaseBuffer(piece)
-      }
-      init.onProgress?.({
-        type: 'segment-decoded',
-        segment: index,
-        plaintextBytes: plaintextSize,
-        slots: pieces.flatMap((p, slot) => (p === undefined ? [] : [slot])),
-      })
+      const plaintextSize = plain.byteLength
+      init.onProgress?.({ type: 'segment-decoded', segment: index, plaintextBytes: plaintextSize, slots })
       const base = index * manifest.segmentSize
       const from = Math.max(offset, base) - base
       const to = Math.min(end, base + plaintextSize) - base

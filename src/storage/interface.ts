@@ -174,8 +174,10 @@ export interface DecodeInit {
   offset?: number
   /** Bytes to return from `offset` (default: to the end). */
   length?: number
-  /** Segments fetched in parallel (default `DEFAULT_DECODE_CONCURRENCY`). */
+  /** Segments fetched in parallel (default `DEFAULT_DECODE_CONCURRENCY`, or workers + 1). */
   concurrency?: number
+  /** Worker threads that decode segments in parallel; 0 (default) decodes on the calling thread. */
+  workers?: number
   /** Slots to ask first, in order of preference; the rest follow, data slots first. */
   slotOrder?: number[]
   /** A request slower than this (ms) is raced by a request to another slot (default `DEFAULT_PIECE_HEDGE_MS`). */

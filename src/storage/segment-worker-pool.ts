@@ -5,12 +5,14 @@
  * transferred in, pieces and hashes are transferred back: segment data is not copied between threads.
  */
 import { Worker } from 'node:worker_threads'
+import * as errors from '../errors.ts'
 import { CairnError } from '../errors.ts'
 import type { SegmentEncoder } from './encode-file.ts'
+import type { ManifestSegment } from './interface.ts'
 import type { CodedSegment, SegmentCodecInit } from './segment-codec.ts'
 
 interface Job {
-  resolve: (segment: CodedSegment) => void
+  resolve: (value: unknown) => void
   reject: (error: unknown) => void
   member: PoolMember
 }
@@ -23,8 +25,21 @@ interface PoolMember {
 
 interface WorkerReply {
   id: number
-  result?: CodedSegment
-  error?: { message: string; code?: string }
+  result?: unknown
+  error?: { message: string; code?: string; details?: Record<string, unknown> }
+}
+
+const ERROR_CLASSES = new Map<string, typeof CairnError>(
+  Object.values(errors)
+    .filter((value): value is typeof CairnError => typeof value === 'function' && 'code' in value)
+    .map((errorClass) => [errorClass.code, errorClass]),
+)
+
+/** Rebuilds the worker's error as the same CairnError class (by code), so callers can tell them apart. */
+function reviveError(error: WorkerReply['error']): CairnError {
+  const ErrorClass = (error?.code !== undefined && ERROR_CLASSES.get(error.code)) || CairnError
+  const message = error?.message ?? 'unknown error in a segment worker'
+  return new ErrorClass(message, error?.details === undefined ? {} : { details: error.details })
 }
 
 const WORKER_URL = new URL(
@@ -63,11 +78,8 @@ function spawnMember(): PoolMember {
     jobs.delete(reply.id)
     settle(job)
     noteIdle()
-    if (reply.result !== undefined) job.resolve(reply.result)
-    else {
-      const message = reply.error?.message ?? 'unknown error'
-      job.reject(new CairnError(`segment worker failed: ${message}`, { details: { code: reply.error?.code } }))
-    }
+    if (reply.error === undefined) job.resolve(reply.result)
+    else job.reject(reviveError(reply.error))
   })
   const fail = (error: Error) => {
     if (member.dead) return
@@ -86,8 +98,43 @@ function spawnMember(): PoolMember {
   return member
 }
 
-/** A SegmentEncoder that spreads segments over at least `workers` pooled threads. */
-export function createSegmentWorkerPool(init: SegmentCodecInit & { workers: number }): SegmentEncoder {
+/** Decodes segments; the same contract as `SegmentCodec.decode`, asynchronously. */
+export interface SegmentDecoder {
+  decode(
+    index: number,
+    segment: Pick<ManifestSegment, 'size' | 'flags'>,
+    final: boolean,
+    plaintextSize: number,
+    pieces: ReadonlyArray<Uint8Array | undefined>,
+    /** The pieces may be moved to the worker (the caller will not use them again). */
+    transferPieces: boolean,
+  ): Promise<Uint8Array>
+}
+
+function wholeBuffer(bytes: Uint8Array): ArrayBuffer | undefined {
+  const buffer = bytes.buffer
+  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength
+    ? buffer
+    : undefined
+}
+
+function run<T>(message: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<T> {
+  const member = members.reduce<PoolMember | undefined>(
+    (best, m) => (best === undefined || m.busy < best.busy ? m : best),
+    undefined,
+  )
+  if (member === undefined) return Promise.reject(new CairnError('no segment worker is running'))
+  const id = nextId++
+  clearTimeout(idleTimer)
+  if (member.busy++ === 0) member.worker.ref()
+  return new Promise<T>((resolve, reject) => {
+    jobs.set(id, { resolve: resolve as (value: unknown) => void, reject, member })
+    member.worker.postMessage({ ...message, id }, [...new Set(transfer)])
+  })
+}
+
+/** Segment coding over at least `workers` pooled threads, for one file's keys and code. */
+export function createSegmentWorkerPool(init: SegmentCodecInit & { workers: number }): SegmentEncoder & SegmentDecoder {
   clearTimeout(idleTimer)
   while (members.length < init.workers) spawnMember()
   const code = {
@@ -100,19 +147,19 @@ export function createSegmentWorkerPool(init: SegmentCodecInit & { workers: numb
   }
   return {
     encode(index, plaintext, final) {
-      const member = members.reduce<PoolMember | undefined>(
-        (best, m) => (best === undefined || m.busy < best.busy ? m : best),
-        undefined,
-      )
-      if (member === undefined) return Promise.reject(new CairnError('no segment worker is running'))
-      const id = nextId++
-      clearTimeout(idleTimer)
-      if (member.busy++ === 0) member.worker.ref()
-      return new Promise<CodedSegment>((resolve, reject) => {
-        jobs.set(id, { resolve, reject, member })
-        const whole = plaintext.byteOffset === 0 && plaintext.byteLength === plaintext.buffer.byteLength
-        member.worker.postMessage({ id, code, index, final, plaintext }, whole ? [plaintext.buffer as ArrayBuffer] : [])
-      })
+      const buffer = wholeBuffer(plaintext)
+      return run<CodedSegment>({ type: 'encode', code, index, final, plaintext }, buffer === undefined ? [] : [buffer])
+    },
+    decode(index, segment, final, plaintextSize, pieces, transferPieces) {
+      const transfer: ArrayBuffer[] = []
+      if (transferPieces) {
+        for (const piece of pieces) {
+          const buffer = piece === undefined ? undefined : wholeBuffer(piece)
+          if (buffer !== undefined) transfer.push(buffer)
+        }
+      }
+      const message = { type: 'decode', code, index, segment: { size: segment.size, flags: segment.flags } }
+      return run<Uint8Array>({ ...message, final, plaintextSize, pieces }, transfer)
     },
     async close() {},
   }

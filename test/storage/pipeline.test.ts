@@ -126,11 +126,29 @@ describe('encode/decode round trips', () => {
     assert.deepEqual(await decodeAll(file.manifest, file.key, map), data)
   })
 
-  it('encodes with worker threads to the same bytes', async () => {
+  it('encodes and decodes with worker threads', async () => {
     const data = testData(7 * S + 3, 'text')
     const events: EncodeProgressEvent[] = []
     const file = await encodeToMap(data, { k: 4, n: 6, segmentSize: S, workers: 2, onProgress: (e) => events.push(e) })
     assert.deepEqual(await decodeAll(file.manifest, file.key, file.pieces, { missing: () => new Set([0, 3]) }), data)
+    const decoded = await decodeAll(
+      file.manifest,
+      file.key,
+      file.pieces,
+      { missing: () => new Set([1]) },
+      { workers: 2 },
+    )
+    assert.deepEqual(decoded, data, 'decoded in worker threads')
+    // A segment whose flag was altered fails authentication, with the same error class from a worker as inline.
+    const altered = structuredClone(file.manifest)
+    altered.segments[2]!.flags ^= 1
+    for (const workers of [0, 2]) {
+      await assert.rejects(decodeAll(altered, file.key, file.pieces, {}, { workers }), (e: Error) => {
+        assert.ok(e instanceof DecryptionError, `workers ${workers}: ${e}`)
+        assert.match(e.message, /^segment 2 failed authentication/)
+        return true
+      })
+    }
     assert.deepEqual(
       events.filter((e) => e.type === 'segment-encoded').map((e) => e.segment),
       [0, 1, 2, 3, 4, 5, 6, 7],
