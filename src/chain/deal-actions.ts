@@ -349,3 +349,70 @@ export async function getDealCount(client: ChainReader, options: ChainCallOption
     throw toCairnError(error, 'getDealCount', options.signal)
   }
 }
+
+/** A slot a node currently holds (or is named for). */
+export interface HeldSlotRecord {
+  dealId: bigint
+  slot: SlotRecord
+  deal: DealRecord
+}
+
+/**
+ * The slots `node` holds or is named for in deals that are not closed: from the `SlotAssigned` and `SlotRepaired`
+ * events since `fromBlock` (the deployment block is a good start), checked against the current slot state. A node
+ * daemon calls this on start to know what to confirm and prove.
+ *
+ * @example
+ * ```ts
+ * for (const { dealId, slot } of await getNodeSlots(reader, { node: account, fromBlock: deployment.blockNumber })) {
+ *   if (slot.state === 'pending') await confirmSlot(client, { dealId, slotIndex: slot.index })
+ * }
+ * ```
+ */
+export async function getNodeSlots(
+  client: ChainReader,
+  params: { node: Address; fromBlock?: bigint },
+  options: ChainCallOptions = {},
+): Promise<HeldSlotRecord[]> {
+  let logs: Array<{ dealId: bigint; slot: bigint }>
+  try {
+    const address = client.contracts.market
+    const fromBlock = params.fromBlock ?? 0n
+    const [assigned, repaired] = await Promise.all([
+      client.getContractEvents({
+        address,
+        abi: marketAbi,
+        eventName: 'SlotAssigned',
+        args: { node: params.node },
+        fromBlock,
+      }),
+      client.getContractEvents({
+        address,
+        abi: marketAbi,
+        eventName: 'SlotRepaired',
+        args: { node: params.node },
+        fromBlock,
+      }),
+    ])
+    logs = [...assigned, ...repaired].map((log) => ({ dealId: log.args.dealId!, slot: log.args.slot! }))
+  } catch (error) {
+    throw toCairnError(error, 'getNodeSlots', options.signal)
+  }
+  const seen = new Set<string>()
+  const held: HeldSlotRecord[] = []
+  const deals = new Map<bigint, DealRecord>()
+  for (const { dealId, slot: index } of logs) {
+    const key = `${dealId}:${index}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    let deal = deals.get(dealId)
+    if (deal === undefined) {
+      deal = await getDeal(client, { dealId }, options)
+      deals.set(dealId, deal)
+    }
+    if (deal.closed) continue
+    const slot = await getSlot(client, { dealId, slotIndex: Number(index) }, options)
+    if (slot.node === params.node && slot.state !== 'open') held.push({ dealId, slot, deal })
+  }
+  return held.sort((a, b) => (a.dealId === b.dealId ? a.slot.index - b.slot.index : a.dealId < b.dealId ? -1 : 1))
+}

@@ -258,7 +258,7 @@ describe('reportMissed and repairSlot', () => {
     const proof = slotProof(slots[0]!, challenge.leafIndex)
     await rejectsWith(repairSlot(node(0), { dealId, slotIndex: 0, ...proof }), 'FormerHolderCannotRepair')
     await rejectsWith(repairSlot(user(), { dealId, slotIndex: 0, ...proof }), 'NodeNotActive')
-    const wrong = slotProof(slots[0]!, (challenge.leafIndex + 1) % challenge.leafCount)
+    const wrong = { leaf: proof.leaf.map((b, i) => (i === 0 ? b ^ 1 : b)), proof: proof.proof }
     await rejectsWith(repairSlot(node(1), { dealId, slotIndex: 0, ...wrong }), 'InvalidProof')
     await repairSlot(node(1), { dealId, slotIndex: 0, ...proof })
     const slot = await getSlot(user(), { dealId, slotIndex: 0 })
@@ -380,5 +380,27 @@ describe('event subscriptions', () => {
     await proveHeld(node(0), dealId, 0, slots[0]!)
     const args = await seen
     assert.deepEqual([args.dealId, args.node, args.payment], [dealId, node(0).account.address, payment(0)])
+  })
+})
+
+describe('getNodeSlots', () => {
+  test("lists a node's pending and active slots, drops lost and closed ones, adds repaired ones", async () => {
+    const { getNodeSlots } = await import('../../src/chain/index.ts')
+    const fromBlock = chain.devchain.deployment.blockNumber
+    const a = await openDeal(user(), [node(0), node(1)], slots.slice(0, 2), { confirm: false, durationEpochs: 3 })
+    const b = await openDeal(user(), [node(1), node(0)], slots.slice(0, 2), { durationEpochs: 1 })
+    const mine = await getNodeSlots(user(), { node: node(0).account.address, fromBlock })
+    assert.deepEqual(
+      mine.map((s) => [s.dealId, s.slot.index, s.slot.state]),
+      [
+        [a, 0, 'pending'],
+        [b, 1, 'active'],
+      ],
+    )
+    // Deal b ends and is closed; node 0 never confirms deal a's slot, which opens; node 2 repairs it.
+    for (let i = 0; i < 4; i++) await chain.nextEpoch()
+    await closeDeal(user(), { dealId: b })
+    await reportMissed(user(), { dealId: a, slotIndex: 0 }).catch(() => {})
+    assert.deepEqual(await getNodeSlots(user(), { node: node(0).account.address, fromBlock }), [])
   })
 })
