@@ -29,9 +29,13 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   })
 }
 
+/** The last transaction of each client: one account sends one transaction at a time, so nonces never collide. */
+const queues = new WeakMap<object, Promise<unknown>>()
+
 /**
  * Sends one contract call and waits for its receipt. The call is estimated first, so a revert is reported with its
- * decoded reason before anything is broadcast; errors become `CairnError`s.
+ * decoded reason before anything is broadcast; errors become `CairnError`s. Calls on the same client are sent one
+ * after the other (each waits for the previous receipt), so concurrent callers never reuse a nonce.
  */
 export async function sendTransaction<
   const abi extends Abi,
@@ -41,6 +45,18 @@ export async function sendTransaction<
   action: string,
   request: WriteRequest<abi, name>,
   options: ChainCallOptions = {},
+): Promise<TransactionReceipt> {
+  const previous = queues.get(client) ?? Promise.resolve()
+  const next = previous.catch(() => {}).then(() => send(client, action, request, options))
+  queues.set(client, next)
+  return next
+}
+
+async function send<const abi extends Abi, name extends ContractFunctionName<abi, 'nonpayable' | 'payable'>>(
+  client: ChainClient,
+  action: string,
+  request: WriteRequest<abi, name>,
+  options: ChainCallOptions,
 ): Promise<TransactionReceipt> {
   const signal = AbortSignal.any([
     AbortSignal.timeout(DEFAULT_TRANSACTION_TIMEOUT_MS),

@@ -404,3 +404,22 @@ describe('getNodeSlots', () => {
     assert.deepEqual(await getNodeSlots(user(), { node: node(0).account.address, fromBlock }), [])
   })
 })
+
+describe('concurrency', () => {
+  test('concurrent transactions from one client are queued and never reuse a nonce', async () => {
+    const a = await openDeal(user(), [node(0)], slots.slice(0, 1))
+    const b = await openDeal(user(), [node(0)], slots.slice(1, 2))
+    await chain.nextEpoch()
+    await challengeOf(node(0), a, 0)
+    const [ca, cb] = await Promise.all([challengeOf(node(0), a, 0), challengeOf(node(0), b, 0)])
+    const receipts = await Promise.all([
+      submitProof(node(0), { dealId: a, slotIndex: 0, ...slotProof(slots[0]!, ca.leafIndex) }),
+      submitProof(node(0), { dealId: b, slotIndex: 0, ...slotProof(slots[1]!, cb.leafIndex) }),
+    ])
+    assert.deepEqual(
+      receipts.map((r) => r.status),
+      ['success', 'success'],
+    )
+    assert.equal((await getBalances(node(0))).earnings, payment(0) + payment(1))
+  })
+})
