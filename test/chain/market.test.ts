@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, test } from 'node:test'
 import type { Hex } from 'viem'
 import {
+  addStake,
   closeDeal,
   confirmSlot,
   createDeal,
@@ -18,8 +19,10 @@ import {
   submitProof,
   topUpDeal,
   transferTokens,
+  unjailNode,
   withdrawEarnings,
 } from '../../src/chain/index.ts'
+import { sendTransaction } from '../../src/chain/transaction.ts'
 import { InsufficientFundsError } from '../../src/errors.ts'
 import {
   CAIRN,
@@ -238,6 +241,11 @@ describe('reportMissed and repairSlot', () => {
     const record = await getNode(user(), { account: node(0).account.address })
     assert.deepEqual([record.status, record.missedProofs, record.activeSlots], ['jailed', 3, 0])
     await rejectsWith(reportMissed(user(), { dealId, slotIndex: 0 }), 'WrongSlotState', /is open/)
+    // Back to service: the stake must be topped up to the minimum first.
+    await rejectsWith(unjailNode(node(0)), 'StakeBelowMinimum', /stake 850 CAIRN is below the minimum of 1000 CAIRN/)
+    await addStake(node(0), { amount: 3n * SLASH })
+    await unjailNode(node(0))
+    assert.equal((await getNode(user(), { account: node(0).account.address })).status, 'active')
   })
 
   test('an unconfirmed slot counts misses without slashing anyone', async () => {
@@ -333,6 +341,16 @@ describe('earnings and emission', () => {
     const share1 = (EMISSION * slots[1]!.size) / total
     const b0 = await getBalances(node(0))
     assert.deepEqual([b0.earnings, b0.rewards], [payment(0), share0])
+    const rewardsOf = (account: `0x${string}`) =>
+      user().readContract({ address: market(), abi: marketAbi, functionName: 'rewards', args: [account] })
+    assert.equal(await rewardsOf(node(1).account.address), 0n, 'not settled yet')
+    await sendTransaction(user(), 'settleRewards', {
+      address: market(),
+      abi: marketAbi,
+      functionName: 'settleRewards',
+      args: [node(1).account.address],
+    })
+    assert.equal(await rewardsOf(node(1).account.address), share1, 'anyone may settle a closed epoch')
     const supply = await node(0).readContract({
       address: chain.devchain.contracts.token,
       abi: (await import('../../src/chain/index.ts')).cairnTokenAbi,
