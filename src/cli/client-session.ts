@@ -65,7 +65,13 @@ export async function controlApiViews(apis: string[], options: { signal?: AbortS
           }),
           controlRequest<PeerView[]>(api, '/peers', { ...options, timeoutMs: 5_000 }),
         ])
-        const self: PeerView = { peerId: health.peerId, state: 'alive', lastSeenMs: 0, multiaddrs: health.multiaddrs }
+        const self: PeerView = {
+          peerId: health.peerId,
+          state: 'alive',
+          lastSeenMs: 0,
+          multiaddrs: health.multiaddrs,
+          direct: true,
+        }
         return [self, ...peers]
       } catch {
         return []
@@ -77,6 +83,8 @@ export async function controlApiViews(apis: string[], options: { signal?: AbortS
 
 export interface ClientSession {
   client: Client
+  /** The ephemeral client-only host (for benchmarks and diagnostics). */
+  network: Network
   location: NetworkLocation
   close(): Promise<void>
 }
@@ -115,6 +123,7 @@ export async function openClientSession(location: NetworkLocation): Promise<Clie
   )
   return {
     client,
+    network,
     location,
     close: () => network.stop(),
   }

@@ -26,6 +26,7 @@ export async function runNodeStart(parsed: ParsedCommandLine, context: CommandCo
     dataDir,
     config,
     corruptServedPieces: process.env.CAIRN_FAULT_CORRUPT_PIECES === '1',
+    benchSink: process.env.CAIRN_BENCH_SINK === '1',
   })
   if (context.signal.aborted) return 130
   const info = await node.start()

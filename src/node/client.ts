@@ -311,18 +311,17 @@ class NetworkClient implements Client {
     for (let slot = 0; slot < manifest.n; slot++) {
       const found = located.holders[slot] ?? []
       const recorded = record?.slots.find((s) => s.index === slot)?.peerId
-      let peerId: string | null = null
-      if (recorded !== undefined && (found.includes(recorded) || !found.some((p) => !assigned.has(p)))) {
-        peerId = recorded
-      } else {
-        peerId = found.find((p) => !assigned.has(p)) ?? recorded ?? null
-      }
+      // The recorded placement is the truth when there is one (even if that node is down); otherwise the holder
+      // found by asking around (for k = 1 every copy looks alike, so distinct holders are assigned in turn).
+      const peerId = recorded ?? found.find((p) => !assigned.has(p)) ?? null
       if (peerId !== null) assigned.add(peerId)
       let held = 0
       let state: PeerState = peerId === null ? 'dead' : (stateOf.get(peerId) ?? 'dead')
       if (peerId !== null && found.includes(peerId)) {
         if (state === 'dead') state = 'suspect'
         held = await this.#countHeld(peerId, manifest, slot, options)
+      } else if (state === 'alive') {
+        state = 'suspect' // the detectors have not noticed yet, but it does not answer us
       }
       slots.push({ index: slot, peerId, state, held, pieces })
     }

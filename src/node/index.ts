@@ -1,6 +1,7 @@
 /**
  * The node layer: the storage node daemon (provider role), the client (put, get, status) and the devnet.
  */
+export { BENCH_SINK_PROTOCOL, registerBenchSink, sendToBenchSink } from './bench-sink.ts'
 export { formatByteSize, parseByteSize } from './byte-size.ts'
 export { type ClientComponents, type ClientInit, createClient, manifestPieceCid } from './client.ts'
 export * from './constants.ts'

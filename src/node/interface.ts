@@ -24,6 +24,8 @@ export interface PeerView {
   multiaddrs: string[]
   freeSpace?: number
   version?: string
+  /** The viewer reached this peer itself just now (e.g. its control API answered): direct evidence it is alive. */
+  direct?: boolean
 }
 
 /** The settings of one storage node: flags override the data dir's config.json, which overrides the defaults. */

@@ -5,7 +5,7 @@ const SEVERITY: Record<PeerState, number> = { alive: 0, suspect: 1, dead: 2 }
 /**
  * Merges several failure-detector views of the same peers (the client's own, and those of nodes it asked) into one:
  * a peer's state is the one most views report, the worse one on a tie; `lastSeenMs` is the freshest sighting;
- * addresses are the union. A view that reports a peer counts as one vote.
+ * addresses are the union. A view that reports a peer counts as one vote; a peer reached directly (`direct`) is alive.
  *
  * @example
  * ```ts
@@ -13,15 +13,19 @@ const SEVERITY: Record<PeerState, number> = { alive: 0, suspect: 1, dead: 2 }
  * ```
  */
 export function mergePeerViews(views: PeerView[][]): PeerView[] {
-  const merged = new Map<string, { view: PeerView; votes: Record<PeerState, number>; addrs: Set<string> }>()
+  const merged = new Map<
+    string,
+    { view: PeerView; votes: Record<PeerState, number>; addrs: Set<string>; direct: boolean }
+  >()
   for (const view of views) {
     for (const peer of view) {
       let entry = merged.get(peer.peerId)
       if (entry === undefined) {
-        entry = { view: { ...peer }, votes: { alive: 0, suspect: 0, dead: 0 }, addrs: new Set() }
+        entry = { view: { ...peer }, votes: { alive: 0, suspect: 0, dead: 0 }, addrs: new Set(), direct: false }
         merged.set(peer.peerId, entry)
       }
       entry.votes[peer.state]++
+      if (peer.direct === true) entry.direct = true
       for (const addr of peer.multiaddrs) entry.addrs.add(addr)
       if (peer.lastSeenMs < entry.view.lastSeenMs) entry.view.lastSeenMs = peer.lastSeenMs
       if (peer.freeSpace !== undefined) entry.view.freeSpace = peer.freeSpace
@@ -29,11 +33,14 @@ export function mergePeerViews(views: PeerView[][]): PeerView[] {
     }
   }
   return [...merged.values()]
-    .map(({ view, votes, addrs }) => {
-      const state = (Object.keys(votes) as PeerState[]).reduce((best, s) =>
-        votes[s] > votes[best] || (votes[s] === votes[best] && SEVERITY[s] > SEVERITY[best]) ? s : best,
-      )
-      return { ...view, state, multiaddrs: [...addrs] }
+    .map(({ view, votes, addrs, direct }) => {
+      const state = direct
+        ? 'alive'
+        : (Object.keys(votes) as PeerState[]).reduce((best, s) =>
+            votes[s] > votes[best] || (votes[s] === votes[best] && SEVERITY[s] > SEVERITY[best]) ? s : best,
+          )
+      const { direct: _, ...rest } = view
+      return { ...rest, state, multiaddrs: [...addrs] }
     })
     .sort((a, b) => a.peerId.localeCompare(b.peerId))
 }

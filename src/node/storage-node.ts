@@ -5,6 +5,7 @@ import { UnreachableError } from '../errors.ts'
 import { createNetwork } from '../net/index.ts'
 import { createFsPieceStore } from '../storage/index.ts'
 import type { PieceStore } from '../storage/interface.ts'
+import { registerBenchSink } from './bench-sink.ts'
 import { DEFAULT_PEER_SAVE_INTERVAL_MS, PIECES_DIR, READY_FILE } from './constants.ts'
 import { type ControlApi, createControlApi } from './control-api.ts'
 import type { AbortOptions, NodeConfig, NodeInfo, StorageNode } from './interface.ts'
@@ -23,6 +24,8 @@ export interface StorageNodeInit {
    * dishonest node would), so clients' verification and fallback can be exercised end to end.
    */
   corruptServedPieces?: boolean
+  /** Serve the raw-stream benchmark protocol (`npm run bench -- transfer`). */
+  benchSink?: boolean
 }
 
 type StartedStore = PieceStore & { start?: () => Promise<void>; stop?: () => Promise<void> }
@@ -98,6 +101,7 @@ class DaemonStorageNode implements StorageNode {
     )
     await network.start()
     this.#network = network
+    if (this.#init.benchSink === true) await registerBenchSink(network.libp2p)
     this.#peerId = network.peerId
     const startedAt = Date.now()
     const api = createControlApi(

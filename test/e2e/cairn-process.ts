@@ -119,7 +119,7 @@ export function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'): vo
   } catch {}
 }
 
-export async function waitForExit(pid: number, timeoutMs = 10_000): Promise<void> {
+export async function waitForExit(pid: number, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     try {

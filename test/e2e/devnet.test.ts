@@ -19,7 +19,7 @@ import {
   waitForExit,
 } from './cairn-process.ts'
 
-const HEARTBEAT_MS = '300'
+const HEARTBEAT_MS = '1000'
 const MiB = 1024 * 1024
 
 interface PutJson {

@@ -1,0 +1,248 @@
+/**
+ * `npm run bench -- transfer [--size 1GiB] [--nodes 6] [--no-helia]`
+ *
+ * On a fresh devnet (separate node processes on 127.0.0.1): put and get throughput of one file through the `cairn`
+ * CLI for (k, n) = (1, 3) and (2, 6), next to the raw libp2p stream throughput (same TCP + Noise + Yamux stack, the
+ * benchmark process to one node) and Helia's add + bitswap cat of the same file between two processes. Peak RSS of
+ * every process is read from /proc/<pid>/status (VmHWM). Throughput is plaintext MB/s (1 MB = 1e6 bytes), wall time
+ * of each CLI command including its start-up. Prints a table and, last, one JSON line.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream, readFileSync } from 'node:fs'
+import { mkdtemp, open, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { locateNetwork, openClientSession } from '../src/cli/client-session.ts'
+import { createDevnet, parseByteSize, sendToBenchSink } from '../src/node/index.ts'
+
+const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
+const HELIA_PEER = fileURLToPath(new URL('./transfer/helia-peer.ts', import.meta.url))
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '1GiB' },
+    nodes: { type: 'string', default: '6' },
+    'no-helia': { type: 'boolean', default: false },
+  },
+})
+const size = parseByteSize(values.size)
+const nodeCount = Number(values.nodes)
+const MB = 1e6
+
+/** Follows a process's peak resident set (VmHWM) until `stop()`. */
+function watchPeakRss(pid: number): { stop(): number; peak(): number } {
+  let peak = 0
+  const read = () => {
+    try {
+      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+      if (match !== null) peak = Math.max(peak, Number(match[1]) * 1024)
+    } catch {}
+  }
+  read()
+  const timer = setInterval(read, 100)
+  return {
+    peak: () => {
+      read()
+      return peak
+    },
+    stop: () => {
+      read()
+      clearInterval(timer)
+      return peak
+    },
+  }
+}
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+  seconds: number
+  peakRss: number
+}
+
+async function runProcess(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const started = performance.now()
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  const rss = watchPeakRss(child.pid!)
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+  const seconds = (performance.now() - started) / 1000
+  return { code, stdout, stderr, seconds, peakRss: rss.stop() }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+async function writeRandomFile(path: string, bytes: number): Promise<string> {
+  const hash = createHash('sha256')
+  const file = await open(path, 'w')
+  try {
+    for (let written = 0; written < bytes; ) {
+      const chunk = randomBytes(Math.min(16 << 20, bytes - written))
+      hash.update(chunk)
+      await file.write(chunk)
+      written += chunk.byteLength
+    }
+  } finally {
+    await file.close()
+  }
+  return hash.digest('hex')
+}
+
+const mbps = (bytes: number, seconds: number) => bytes / MB / seconds
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`
+
+const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-transfer-'))
+const devnetDir = join(dir, 'devnet')
+const input = join(dir, 'input.bin')
+const rows: string[][] = []
+const result: Record<string, number | boolean | string> = { size_bytes: size, nodes: nodeCount }
+const devnet = createDevnet({ dir: devnetDir, nodes: nodeCount, env: { CAIRN_BENCH_SINK: '1' } })
+const helia: ChildProcess[] = []
+try {
+  process.stderr.write(`transfer: writing ${mib(size)} of random data\n`)
+  const inputSha = await writeRandomFile(input, size)
+  process.stderr.write(`transfer: starting a ${nodeCount}-node devnet\n`)
+  const state = await devnet.start()
+  const nodeRss = state.nodes.map((n) => watchPeakRss(n.pid))
+
+  // Raw libp2p stream: this process (a client host, like the CLI's) to one node's sink.
+  const session = await openClientSession(await locateNetwork({ devnet: devnetDir }))
+  const streamSeconds = await sendToBenchSink(session.network.libp2p, state.nodes[0]!.peerId, size)
+  await session.close()
+  const streamMBps = mbps(size, streamSeconds)
+  rows.push(['libp2p stream (client -> node)', mib(size), streamSeconds.toFixed(1), streamMBps.toFixed(0), '-'])
+  result.stream_MBps = round(streamMBps)
+
+  for (const [k, n] of [
+    [1, 3],
+    [2, 6],
+  ] as const) {
+    if (n > nodeCount) continue
+    process.stderr.write(`transfer: put (${k}, ${n})\n`)
+    const put = await runProcess([
+      CLI,
+      'put',
+      input,
+      '--json',
+      '--k',
+      String(k),
+      '--n',
+      String(n),
+      '--devnet',
+      devnetDir,
+    ])
+    if (put.code !== 0) throw new Error(`put (${k}, ${n}) failed: ${put.stderr.trim()}`)
+    const { capability } = JSON.parse(put.stdout) as { capability: string }
+    process.stderr.write(`transfer: get (${k}, ${n})\n`)
+    const out = join(dir, `out-${k}-${n}.bin`)
+    const get = await runProcess([CLI, 'get', capability, '-o', out, '--devnet', devnetDir])
+    if (get.code !== 0) throw new Error(`get (${k}, ${n}) failed: ${get.stderr.trim()}`)
+    if ((await sha256File(out)) !== inputSha) throw new Error(`get (${k}, ${n}) returned different bytes`)
+    await rm(out)
+    const suffix = k === 1 && n === 3 ? '' : `_${k}_${n}`
+    rows.push([
+      `cairn put (${k}, ${n})`,
+      mib(size),
+      put.seconds.toFixed(1),
+      mbps(size, put.seconds).toFixed(0),
+      mib(put.peakRss),
+    ])
+    rows.push([
+      `cairn get (${k}, ${n})`,
+      mib(size),
+      get.seconds.toFixed(1),
+      mbps(size, get.seconds).toFixed(0),
+      mib(get.peakRss),
+    ])
+    result[`put_MBps${suffix}`] = round(mbps(size, put.seconds))
+    result[`get_MBps${suffix}`] = round(mbps(size, get.seconds))
+    result[`put_client_peak_rss_MB${suffix}`] = round(put.peakRss / MB)
+    result[`get_client_peak_rss_MB${suffix}`] = round(get.peakRss / MB)
+    result[`put_goal_MBps${suffix}`] = round((streamMBps * 0.5 * k) / n)
+  }
+  const nodePeaks = nodeRss.map((w) => w.stop())
+  const nodePeak = Math.max(...nodePeaks)
+  rows.push(['cairn nodes (max of all)', '-', '-', '-', mib(nodePeak)])
+  result.node_peak_rss_MB = round(nodePeak / MB)
+  result.get_goal_MBps = round(streamMBps * 0.5)
+  await devnet.stop()
+
+  if (values['no-helia'] !== true) {
+    process.stderr.write('transfer: Helia add and bitswap cat\n')
+    const adder = spawn(process.execPath, [HELIA_PEER, 'add', input, join(dir, 'helia-a')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    helia.push(adder)
+    const adderRss = watchPeakRss(adder.pid!)
+    const addedLine = await new Promise<string>((resolve, reject) => {
+      let text = ''
+      adder.stdout!.on('data', (c: Buffer) => {
+        text += c.toString()
+        if (text.includes('\n')) resolve(text.split('\n')[0]!)
+      })
+      adder.once('exit', (code) => reject(new Error(`the Helia adder exited (${code})`)))
+    })
+    const added = JSON.parse(addedLine) as { cid: string; multiaddrs: string[]; addSeconds: number }
+    const cat = await runProcess([HELIA_PEER, 'cat', added.cid, added.multiaddrs[0]!, join(dir, 'helia-b')])
+    if (cat.code !== 0) throw new Error(`Helia cat failed: ${cat.stderr.trim()}`)
+    const catted = JSON.parse(cat.stdout) as { seconds: number; bytes: number; sha256: string }
+    if (catted.sha256 !== inputSha) throw new Error('Helia cat returned different bytes')
+    const servingPeak = adderRss.stop()
+    adder.kill('SIGTERM')
+    rows.push([
+      'helia add (in process)',
+      mib(size),
+      added.addSeconds.toFixed(1),
+      mbps(size, added.addSeconds).toFixed(0),
+      '-',
+    ])
+    rows.push([
+      'helia bitswap cat',
+      mib(size),
+      catted.seconds.toFixed(1),
+      mbps(size, catted.seconds).toFixed(0),
+      mib(cat.peakRss),
+    ])
+    rows.push(['helia serving process', '-', '-', '-', mib(servingPeak)])
+    result.helia_add_MBps = round(mbps(size, added.addSeconds))
+    result.helia_cat_MBps = round(mbps(size, catted.seconds))
+    result.helia_serving_peak_rss_MB = round(servingPeak / MB)
+    result.helia_cat_peak_rss_MB = round(cat.peakRss / MB)
+    result.get_vs_helia_cat = round(Number(result.get_MBps) / Number(result.helia_cat_MBps))
+  }
+  result.get_goal_met = Number(result.get_MBps) >= Number(result.get_goal_MBps)
+  result.put_goal_met = Number(result.put_MBps) >= Number(result.put_goal_MBps)
+  result.rss_goal_met = [
+    result.node_peak_rss_MB,
+    result.put_client_peak_rss_MB,
+    result.get_client_peak_rss_MB,
+    result.put_client_peak_rss_MB_2_6 ?? 0,
+    result.get_client_peak_rss_MB_2_6 ?? 0,
+  ].every((v) => Number(v) < 256)
+
+  const header = ['what', 'size', 'seconds', 'MB/s', 'peak RSS']
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')
+  console.log(line(header))
+  for (const row of rows) console.log(line(row))
+  console.log(JSON.stringify(result))
+} finally {
+  for (const child of helia) child.kill('SIGKILL')
+  await devnet.stop()
+  await rm(dir, { recursive: true, force: true })
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10
+}
