@@ -7,7 +7,7 @@
  *   what it withdrew; tampered proofs always revert and change nothing;
  * - no proof is accepted twice (a repeat in the same epoch reverts).
  * Steps: CAIRN_CHAIN_FUZZ_RUNS sequences (default 10) of 40..CAIRN_CHAIN_FUZZ_STEPS commands (default 80), about 600
- * steps in 40 s here; CAIRN_CHAIN_FUZZ_RUNS=50 runs about 3,000. Slots open after 2 misses on this chain.
+ * steps in 40 s here; CAIRN_CHAIN_FUZZ_RUNS=50 ran 2,764 steps in 170 s. Slots open after 2 misses on this chain.
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
