@@ -92,7 +92,7 @@ export class SegmentCodec {
       leafHashes: [],
     }
     if (this.#coder === undefined) {
-      const digest = hash('sha256', sealed, 'buffer')
+      const digest = new Uint8Array(hash('sha256', sealed, 'buffer')) // its own 32-byte buffer (cheap to send between threads)
       const leaves = pieceLeafHashes(sealed)
       for (let slot = 0; slot < this.n; slot++) {
         coded.pieces.push(sealed)
@@ -104,7 +104,7 @@ export class SegmentCodec {
     coded.pieces = this.#coder.encode(sealed)
     releaseBuffer(sealed)
     for (const piece of coded.pieces) {
-      coded.digests.push(hash('sha256', piece, 'buffer'))
+      coded.digests.push(new Uint8Array(hash('sha256', piece, 'buffer')))
       coded.leafHashes.push(pieceLeafHashes(piece))
     }
     return coded
