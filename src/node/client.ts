@@ -12,6 +12,7 @@ import {
 import { createErasureCoder, decodeFile, decodeManifest, encodeFile, parseCapability } from '../storage/index.ts'
 import type { Manifest, PieceRequest } from '../storage/interface.ts'
 import {
+  DEFAULT_ENCODE_WORKERS,
   DEFAULT_GET_CONCURRENCY,
   DEFAULT_K,
   DEFAULT_N,
@@ -65,6 +66,8 @@ export interface ClientInit {
   probeTimeoutMs?: number
   /** Default segment size of puts (the storage layer's default when absent). */
   segmentSize?: number
+  /** Worker threads that encode segments during a put (default 0: the calling thread). */
+  encodeWorkers?: number
 }
 
 /**
@@ -111,6 +114,7 @@ class NetworkClient implements Client {
   readonly #pieceTimeoutMs: number
   readonly #probeTimeoutMs: number
   readonly #segmentSize: number | undefined
+  readonly #encodeWorkers: number
 
   constructor(components: ClientComponents, init: ClientInit) {
     this.#network = components.network
@@ -123,6 +127,7 @@ class NetworkClient implements Client {
     this.#pieceTimeoutMs = init.pieceTimeoutMs ?? DEFAULT_PIECE_TIMEOUT_MS
     this.#probeTimeoutMs = init.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS
     this.#segmentSize = init.segmentSize
+    this.#encodeWorkers = init.encodeWorkers ?? DEFAULT_ENCODE_WORKERS
   }
 
   async nodes(options: AbortOptions = {}): Promise<PeerView[]> {
@@ -161,6 +166,7 @@ class NetworkClient implements Client {
       {
         k,
         n,
+        workers: this.#encodeWorkers,
         ...(segmentSize === undefined ? {} : { segmentSize }),
         ...(init.metadata === undefined ? {} : { metadata: init.metadata }),
         onProgress: (event) => {
