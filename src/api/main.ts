@@ -2,14 +2,23 @@
  * The gateway as its own process, for `cairn devnet` to spawn:
  *
  *   npx node src/api/main.ts --devnet DIR [--data DIR/gateway] [--port 7070] [--s3-port 7071] [--public-reads]
+ *     [--chain-rpc URL --contracts FILE [--account 0x...]]
+ *
+ * The chain view (node stake and earnings, deals, wallet, bank, proof events) is on when `--chain-rpc` and
+ * `--contracts` (a devchain's contracts.json) are given, or when DIR/devnet.json has
+ * `"chain": {"rpcUrl", "chainId", "contracts": {"token", "registry", "market"}, "blockNumber"?, "account"?}`.
  *
  * Serves `/api/v1`, the S3 endpoint, `/metrics` and the dashboard (web/dist) over the devnet in DIR. When ready it
  * writes DATA/gateway.json (url, s3Endpoint, pid) and prints one JSON line on stdout:
  * `{"url", "s3Endpoint", "dashboard"}` (the dashboard URL carries the token after `#token=`).
  */
-import { resolve } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import type { Address } from 'viem'
+import { type ChainContracts, createChainReader } from '../chain/index.ts'
+import { createChainView, withChainView } from './chain-view.ts'
 import { DEFAULT_GATEWAY_PORT, DEFAULT_HOST, DEFAULT_S3_PORT } from './constants.ts'
 import { openDevnetFileService } from './devnet-file-service.ts'
 import { createGateway } from './gateway.ts'
@@ -26,6 +35,9 @@ const { values } = parseArgs({
     web: { type: 'string' },
     k: { type: 'string' },
     n: { type: 'string' },
+    'chain-rpc': { type: 'string' },
+    contracts: { type: 'string' },
+    account: { type: 'string' },
   },
 })
 
@@ -45,9 +57,47 @@ const redundancy: { k?: number; n?: number } = {}
 if (values.k !== undefined) redundancy.k = Number(values.k)
 if (values.n !== undefined) redundancy.n = Number(values.n)
 
+interface ChainSettings {
+  rpcUrl: string
+  chainId: number
+  contracts: ChainContracts
+  blockNumber?: string | number
+  account?: string
+}
+
+async function chainSettings(): Promise<ChainSettings | undefined> {
+  if (values['chain-rpc'] !== undefined && values.contracts !== undefined) {
+    const deployment = JSON.parse(await readFile(resolve(values.contracts), 'utf8')) as Omit<ChainSettings, 'rpcUrl'>
+    return {
+      ...deployment,
+      rpcUrl: values['chain-rpc'],
+      ...(values.account === undefined ? {} : { account: values.account }),
+    }
+  }
+  try {
+    const devnet = JSON.parse(await readFile(join(devnetDir, 'devnet.json'), 'utf8')) as { chain?: ChainSettings }
+    return devnet.chain
+  } catch {
+    return undefined
+  }
+}
+
 const service = await openDevnetFileService(devnetDir, redundancy)
+let files = service.files
+const chain = await chainSettings()
+if (chain !== undefined) {
+  const reader = createChainReader({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, contracts: chain.contracts })
+  const view = createChainView(
+    { reader },
+    {
+      ...(chain.account === undefined ? {} : { account: chain.account as Address }),
+      ...(chain.blockNumber === undefined ? {} : { fromBlock: BigInt(String(chain.blockNumber).replace(/n$/, '')) }),
+    },
+  )
+  files = withChainView(files, view)
+}
 const gateway = createGateway(
-  { files: service.files },
+  { files },
   {
     dataDir,
     host: values.host,

@@ -1,0 +1,320 @@
+/**
+ * The gateway's read-only view of the chain: each node's stake, status, proofs and earnings, the deals, the user's
+ * wallet and the bank (emission minted and payments per epoch), and live events (proofs, misses, repairs,
+ * payments) from the Market's logs. `withChainView` adds it to any `FileService`.
+ */
+import type { Address } from 'viem'
+import {
+  type ChainEvent,
+  type ChainReader,
+  getBalances,
+  getChainEvents,
+  getDeal,
+  getDealCount,
+  getEpochInfo,
+  getSlots,
+  listActiveNodes,
+  marketAbi,
+  type NodeRecord,
+  watchChainEvents,
+} from '../chain/index.ts'
+import { NotFoundError } from '../errors.ts'
+import type {
+  AbortOptions,
+  BankEpoch,
+  BankInfo,
+  CairnEvent,
+  DealInfo,
+  FileService,
+  NodeChainState,
+  WalletInfo,
+} from './interface.ts'
+
+export interface ChainViewInit {
+  /** The user's account (wallet page, escrow); absent: no wallet. */
+  account?: Address
+  /** First block to read events from (the Market's deployment block). */
+  fromBlock?: bigint
+  /** Epochs of history in `bank()`. */
+  historyEpochs?: number
+  /** Most recent deals listed. */
+  maxDeals?: number
+  /** Results are reused this long (ms) so that pollers and pages share chain reads. */
+  cacheMs?: number
+}
+
+export interface ChainView {
+  /** True when an account is configured (`wallet()` answers). */
+  readonly hasWallet: boolean
+  /** Chain state of every registered node, by libp2p peer ID. */
+  nodeStates(options?: AbortOptions): Promise<Map<string, NodeChainState>>
+  deals(options?: AbortOptions): Promise<DealInfo[]>
+  wallet(options?: AbortOptions): Promise<WalletInfo>
+  bank(options?: AbortOptions): Promise<BankInfo>
+  subscribe(listener: (event: CairnEvent) => void): () => void
+}
+
+const TOKEN = { symbol: 'CAIRN', decimals: 18 }
+const PROOF_EVENTS = ['ProofAccepted', 'ProofMissed']
+
+function cached<T>(ms: number, load: (options: AbortOptions) => Promise<T>): (options?: AbortOptions) => Promise<T> {
+  let entry: { at: number; value: Promise<T> } | undefined
+  return (options = {}) => {
+    const now = Date.now()
+    if (entry === undefined || now - entry.at > ms) {
+      const value = load(options)
+      entry = { at: now, value }
+      value.catch(() => {
+        entry = undefined
+      })
+    }
+    return entry.value
+  }
+}
+
+const big = (value: unknown): bigint => (typeof value === 'bigint' ? value : BigInt(String(value ?? 0)))
+const num = (value: unknown): number => Number(big(value))
+
+/**
+ * @example
+ * ```ts
+ * const chain = createChainView({ reader: createChainReader({ rpcUrl, chainId, contracts }) }, { account })
+ * const files = withChainView(createCairnFileService({ client }), chain)
+ * ```
+ */
+export function createChainView(components: { reader: ChainReader }, init: ChainViewInit = {}): ChainView {
+  const { reader } = components
+  const cacheMs = init.cacheMs ?? 1000
+  const historyEpochs = init.historyEpochs ?? 30
+  const maxDeals = init.maxDeals ?? 100
+  const fromBlock = init.fromBlock ?? 0n
+
+  const proofEvents = cached(cacheMs, (options) =>
+    getChainEvents(reader, { contract: 'market', eventNames: PROOF_EVENTS, fromBlock }, options),
+  )
+  const registered = cached(cacheMs, (options) => listActiveNodes(reader, {}, options))
+
+  async function peerOfAccount(options: AbortOptions): Promise<Map<string, NodeRecord>> {
+    const nodes = await registered(options)
+    return new Map(nodes.map((node) => [node.account.toLowerCase(), node]))
+  }
+
+  const nodeStates = cached(cacheMs, async (options): Promise<Map<string, NodeChainState>> => {
+    const [nodes, events] = await Promise.all([registered(options), proofEvents(options)])
+    const made = new Map<string, number>()
+    for (const event of events) {
+      if (event.eventName !== 'ProofAccepted') continue
+      const node = String(event.args.node).toLowerCase()
+      made.set(node, (made.get(node) ?? 0) + 1)
+    }
+    const states = await Promise.all(
+      nodes.map(async (node): Promise<[string, NodeChainState]> => {
+        const balances = await getBalances(reader, { account: node.account }, options)
+        const state: NodeChainState = {
+          address: node.account,
+          stake: node.stake.toString(),
+          status: node.status,
+          proofsMade: made.get(node.account.toLowerCase()) ?? 0,
+          proofsMissed: node.missedProofs,
+          earnings: (balances.earnings + balances.rewards).toString(),
+        }
+        if (node.lastProvedEpoch !== undefined) state.lastProofEpoch = node.lastProvedEpoch
+        return [node.peerId, state]
+      }),
+    )
+    return new Map(states)
+  })
+
+  const deals = cached(cacheMs, async (options): Promise<DealInfo[]> => {
+    const count = await getDealCount(reader, options)
+    const [events, byAccount] = await Promise.all([proofEvents(options), peerOfAccount(options)])
+    const paid = new Map<string, bigint>()
+    const lastProof = new Map<string, number>()
+    for (const event of events) {
+      if (event.eventName !== 'ProofAccepted') continue
+      const deal = big(event.args.dealId).toString()
+      paid.set(deal, (paid.get(deal) ?? 0n) + big(event.args.payment))
+      lastProof.set(`${deal}/${num(event.args.slot)}`, num(event.args.epoch))
+    }
+    const ids: bigint[] = []
+    for (let id = count; id >= 1n && ids.length < maxDeals; id--) ids.push(id)
+    return Promise.all(
+      ids.map(async (dealId): Promise<DealInfo> => {
+        const [deal, slots] = await Promise.all([
+          getDeal(reader, { dealId }, options),
+          getSlots(reader, { dealId }, options),
+        ])
+        const id = dealId.toString()
+        return {
+          id,
+          manifest: deal.manifestCid,
+          size: Number(deal.size),
+          k: deal.k,
+          n: deal.n,
+          client: deal.owner,
+          escrow: deal.escrow.toString(),
+          paid: (paid.get(id) ?? 0n).toString(),
+          startEpoch: deal.startEpoch,
+          endEpoch: deal.endEpoch,
+          status: deal.closed ? 'closed' : slots.every((s) => s.state === 'active') ? 'active' : 'partial',
+          slots: slots.map((slot) => {
+            const peerId = byAccount.get(slot.node.toLowerCase())?.peerId
+            const proof = lastProof.get(`${id}/${slot.index}`)
+            return {
+              slot: slot.index,
+              provider: slot.node,
+              missed: slot.misses,
+              ...(peerId === undefined ? {} : { peerId }),
+              ...(proof === undefined ? {} : { lastProofEpoch: proof }),
+            }
+          }),
+        }
+      }),
+    )
+  })
+
+  const bank = cached(cacheMs, async (options): Promise<BankInfo> => {
+    const [info, events] = await Promise.all([getEpochInfo(reader, options), proofEvents(options)])
+    const first = Math.max(0, info.epoch - historyEpochs + 1)
+    const paidByEpoch = new Map<number, bigint>()
+    for (const event of events) {
+      if (event.eventName !== 'ProofAccepted') continue
+      const epoch = num(event.args.epoch)
+      paidByEpoch.set(epoch, (paidByEpoch.get(epoch) ?? 0n) + big(event.args.payment))
+    }
+    const epochs = Array.from({ length: info.epoch - first + 1 }, (_, i) => first + i)
+    const market = reader.contracts.market
+    const history = await Promise.all(
+      epochs.map(async (epoch): Promise<BankEpoch & { emission: bigint }> => {
+        const [emission, proven] = await Promise.all([
+          reader.readContract({ address: market, abi: marketAbi, functionName: 'emission', args: [BigInt(epoch)] }),
+          reader.readContract({ address: market, abi: marketAbi, functionName: 'provenBytes', args: [BigInt(epoch)] }),
+        ])
+        const minted = big(proven) > 0n ? big(emission) : 0n
+        return {
+          epoch,
+          minted: minted.toString(),
+          paid: (paidByEpoch.get(epoch) ?? 0n).toString(),
+          emission: big(emission),
+        }
+      }),
+    )
+    const sum = (values: string[]): string => values.reduce((total, v) => total + BigInt(v), 0n).toString()
+    return {
+      epoch: info.epoch,
+      totalMinted: sum(history.map((h) => h.minted)),
+      totalPaid: sum(history.map((h) => h.paid)),
+      rewardPerEpoch: (history.at(-1)?.emission ?? 0n).toString(),
+      history: history.map(({ epoch, minted, paid }) => ({ epoch, minted, paid })),
+    }
+  })
+
+  async function wallet(options: AbortOptions = {}): Promise<WalletInfo> {
+    if (init.account === undefined) throw new NotFoundError('this gateway has no wallet (no account is configured)')
+    const [balances, open] = await Promise.all([
+      getBalances(reader, { account: init.account }, options),
+      deals(options),
+    ])
+    const mine = open.filter((d) => d.client?.toLowerCase() === init.account?.toLowerCase() && d.status !== 'closed')
+    return {
+      address: init.account,
+      balance: balances.tokens.toString(),
+      gas: balances.ether.toString(),
+      escrowLocked: mine.reduce((total, d) => total + BigInt(d.escrow), 0n).toString(),
+      ...TOKEN,
+    }
+  }
+
+  function toCairnEvents(events: ChainEvent[], byAccount: Map<string, NodeRecord>): CairnEvent[] {
+    const at = Date.now()
+    const peer = (address: unknown): { peerId?: string } => {
+      const peerId = byAccount.get(String(address).toLowerCase())?.peerId
+      return peerId === undefined ? {} : { peerId }
+    }
+    const out: CairnEvent[] = []
+    for (const event of events) {
+      const a = event.args
+      const dealId = big(a.dealId).toString()
+      if (event.eventName === 'ProofAccepted') {
+        out.push({ type: 'proof:submitted', at, dealId, slot: num(a.slot), epoch: num(a.epoch), ...peer(a.node) })
+        out.push({
+          type: 'payment',
+          at,
+          dealId,
+          to: String(a.node),
+          amount: big(a.payment).toString(),
+          epoch: num(a.epoch),
+        })
+      } else if (event.eventName === 'ProofMissed') {
+        out.push({ type: 'proof:missed', at, dealId, slot: num(a.slot), epoch: num(a.epoch), ...peer(a.node) })
+      } else if (event.eventName === 'SlotOpened') {
+        out.push({ type: 'repair:started', at, manifest: '', slot: num(a.slot), from: String(a.formerNode) })
+      } else if (event.eventName === 'SlotRepaired') {
+        out.push({ type: 'repair:finished', at, manifest: '', slot: num(a.slot), to: String(a.node), ok: true })
+      }
+    }
+    return out
+  }
+
+  return {
+    hasWallet: init.account !== undefined,
+    nodeStates,
+    deals,
+    wallet,
+    bank,
+    subscribe(listener) {
+      return watchChainEvents(reader, {
+        contract: 'market',
+        eventNames: [...PROOF_EVENTS, 'SlotOpened', 'SlotRepaired'],
+        onEvents: (events) => {
+          peerOfAccount({})
+            .catch(() => new Map<string, NodeRecord>())
+            .then((byAccount) => {
+              for (const event of toCairnEvents(events, byAccount)) listener(event)
+            })
+        },
+      })
+    },
+  }
+}
+
+/**
+ * A `FileService` whose nodes carry their chain state and which answers deals, wallet and bank from the chain.
+ *
+ * @example
+ * ```ts
+ * const gateway = createGateway({ files: withChainView(files, chain) }, { dataDir })
+ * ```
+ */
+export function withChainView(files: FileService, chain: ChainView): FileService {
+  const service: FileService = {
+    put: (source, putInit, options) => files.put(source, putInit, options),
+    get: (capability, range, options) => files.get(capability, range, options),
+    stat: (capability, options) => files.stat(capability, options),
+    status: (capability, options) => files.status(capability, options),
+    async nodes(options = {}) {
+      const [nodes, states] = await Promise.all([
+        files.nodes(options),
+        chain.nodeStates(options).catch(() => new Map<string, NodeChainState>()),
+      ])
+      return nodes.map((node) => {
+        const state = states.get(node.peerId)
+        return state === undefined ? node : { ...node, chain: state }
+      })
+    },
+    deals: (options) => chain.deals(options),
+    bank: (options) => chain.bank(options),
+    subscribe(listener) {
+      const stops = [files.subscribe?.(listener), chain.subscribe(listener)]
+      return () => {
+        for (const stop of stops) stop?.()
+      }
+    },
+  }
+  if (chain.hasWallet) service.wallet = (options) => chain.wallet(options)
+  if (files.list !== undefined) {
+    const list = files.list.bind(files)
+    service.list = (options) => list(options)
+  }
+  return service
+}
