@@ -50,6 +50,12 @@ export function NetworkPage({ api, events }: { api: ApiClient; events: LiveEvent
               <dd>{formatBytes(node.freeBytes)}</dd>
               <dt>stake</dt>
               <dd>{node.chain === undefined ? 'no chain yet' : formatTokens(node.chain.stake)}</dd>
+              <dt>proofs</dt>
+              <dd>
+                {node.chain === undefined
+                  ? '–'
+                  : `${node.chain.proofsMade ?? 0} made, ${node.chain.proofsMissed ?? 0} missed`}
+              </dd>
               <dt>last proof</dt>
               <dd>{node.chain?.lastProofEpoch === undefined ? '–' : `epoch ${node.chain.lastProofEpoch}`}</dd>
               <dt>earnings</dt>
