@@ -225,7 +225,29 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
     }
   }
 
-  function toCairnEvents(events: ChainEvent[], byAccount: Map<string, NodeRecord>): CairnEvent[] {
+  async function manifestsOf(events: ChainEvent[]): Promise<Map<string, string>> {
+    const ids = new Set(
+      events
+        .filter((e) => e.eventName === 'SlotOpened' || e.eventName === 'SlotRepaired')
+        .map((e) => big(e.args.dealId)),
+    )
+    const entries = await Promise.all(
+      [...ids].map(async (dealId) => {
+        try {
+          return [dealId.toString(), (await getDeal(reader, { dealId })).manifestCid] as const
+        } catch {
+          return [dealId.toString(), ''] as const
+        }
+      }),
+    )
+    return new Map(entries)
+  }
+
+  function toCairnEvents(
+    events: ChainEvent[],
+    byAccount: Map<string, NodeRecord>,
+    manifests: Map<string, string>,
+  ): CairnEvent[] {
     const at = Date.now()
     const peer = (address: unknown): { peerId?: string } => {
       const peerId = byAccount.get(String(address).toLowerCase())?.peerId
@@ -248,9 +270,22 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
       } else if (event.eventName === 'ProofMissed') {
         out.push({ type: 'proof:missed', at, dealId, slot: num(a.slot), epoch: num(a.epoch), ...peer(a.node) })
       } else if (event.eventName === 'SlotOpened') {
-        out.push({ type: 'repair:started', at, manifest: '', slot: num(a.slot), from: String(a.formerNode) })
+        out.push({
+          type: 'repair:started',
+          at,
+          manifest: manifests.get(dealId) ?? '',
+          slot: num(a.slot),
+          from: String(a.formerNode),
+        })
       } else if (event.eventName === 'SlotRepaired') {
-        out.push({ type: 'repair:finished', at, manifest: '', slot: num(a.slot), to: String(a.node), ok: true })
+        out.push({
+          type: 'repair:finished',
+          at,
+          manifest: manifests.get(dealId) ?? '',
+          slot: num(a.slot),
+          to: String(a.node),
+          ok: true,
+        })
       }
     }
     return out
@@ -267,11 +302,11 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
         contract: 'market',
         eventNames: [...PROOF_EVENTS, 'SlotOpened', 'SlotRepaired'],
         onEvents: (events) => {
-          peerOfAccount({})
-            .catch(() => new Map<string, NodeRecord>())
-            .then((byAccount) => {
-              for (const event of toCairnEvents(events, byAccount)) listener(event)
-            })
+          Promise.all([peerOfAccount({}).catch(() => new Map<string, NodeRecord>()), manifestsOf(events)]).then(
+            ([byAccount, manifests]) => {
+              for (const event of toCairnEvents(events, byAccount, manifests)) listener(event)
+            },
+          )
         },
       })
     },

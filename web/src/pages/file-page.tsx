@@ -9,7 +9,9 @@ export function FilePage({ api, capability, events }: { api: ApiClient; capabili
   const relevant = events.filter(
     (e) =>
       e.type === 'node:state' ||
-      ((e.type === 'repair:started' || e.type === 'repair:finished') && capability.includes(e.manifest)),
+      ((e.type === 'repair:started' || e.type === 'repair:finished') &&
+        e.manifest !== '' &&
+        capability.includes(e.manifest)),
   )
   const loadStatus = useCallback((signal: AbortSignal) => api.status(capability, { signal }), [api, capability])
   const loadNodes = useCallback((signal: AbortSignal) => api.nodes({ signal }), [api])
