@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { type DevnetHarness, startDevnetWithGateway } from '../api/devnet-harness.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
+const CHROMIUM = process.env.CAIRN_CHROMIUM ?? '/usr/bin/chromium'
 const ROOT = new URL('../../', import.meta.url).pathname
 const SHOTS = join(ROOT, 'test-output', 'web')
 const skip = existsSync(CHROMIUM)
