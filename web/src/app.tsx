@@ -1,12 +1,13 @@
-import { useEffect, useMemo, useState } from 'react'
+import { useCallback, useEffect, useMemo, useState } from 'react'
 import { EventFeed } from './components/event-feed.tsx'
 import { TokenForm } from './components/token-form.tsx'
+import { shortId } from './format.ts'
 import { BankPage } from './pages/bank-page.tsx'
 import { FilePage } from './pages/file-page.tsx'
 import { FilesPage } from './pages/files-page.tsx'
 import { NetworkPage } from './pages/network-page.tsx'
 import { forgetToken, openApi, readToken, saveToken } from './session.ts'
-import { useEvents } from './use-events.ts'
+import { useEvents, usePolling } from './use-events.ts'
 
 function useHashRoute(): string {
   const [hash, setHash] = useState(window.location.hash)
@@ -30,6 +31,18 @@ export function App() {
   const api = useMemo(() => openApi(token), [token])
   const live = useEvents(token === undefined ? undefined : api)
   const route = useHashRoute()
+  const loadNodes = useCallback((signal: AbortSignal) => api.nodes({ signal }), [api])
+  const { data: nodes } = usePolling(loadNodes, 10_000, token)
+  const nameOf = useMemo(() => {
+    const names = new Map<string, string>()
+    for (const node of nodes ?? []) {
+      const name = node.label ?? shortId(node.peerId)
+      names.set(node.peerId, name)
+      if (node.chain !== undefined) names.set(node.chain.address.toLowerCase(), name)
+    }
+    return (id: string | undefined) =>
+      id === undefined ? '–' : (names.get(id) ?? names.get(id.toLowerCase()) ?? shortId(id))
+  }, [nodes])
 
   useEffect(() => {
     api.files().then(
@@ -86,7 +99,7 @@ export function App() {
       </header>
       <main>{page}</main>
       <aside>
-        <EventFeed events={live.events} />
+        <EventFeed events={live.events} nameOf={nameOf} />
       </aside>
     </div>
   )

@@ -1,28 +1,30 @@
-import { shortId } from '../format.ts'
+import { formatTokens, shortId } from '../format.ts'
 import type { LiveEvent } from '../use-events.ts'
 
-export function describeEvent(event: LiveEvent): string {
+export type NameOf = (peerIdOrAddress: string | undefined) => string
+
+export function describeEvent(event: LiveEvent, nameOf: NameOf = (id) => shortId(id)): string {
   switch (event.type) {
     case 'node:state':
-      return `node ${shortId(event.peerId)} is ${event.state}${event.previous === undefined ? '' : ` (was ${event.previous})`}`
+      return `${nameOf(event.peerId)} is ${event.state}${event.previous === undefined ? '' : ` (was ${event.previous})`}`
     case 'file:stored':
       return `file ${event.name ?? shortId(event.manifest)} stored`
     case 'piece:stored':
-      return `piece ${event.segment ?? ''}/${event.slot} → ${shortId(event.peerId)}`
+      return `piece ${event.segment ?? ''}/${event.slot} → ${nameOf(event.peerId)}`
     case 'repair:started':
       return `repair of slot ${event.slot} of ${shortId(event.manifest)} started`
     case 'repair:finished':
       return `repair of slot ${event.slot} of ${shortId(event.manifest)} ${event.ok ? 'finished' : 'failed'}`
     case 'proof:submitted':
-      return `proof by ${shortId(event.peerId)} (epoch ${event.epoch ?? '?'})`
+      return `proof by ${nameOf(event.peerId)} (epoch ${event.epoch ?? '?'})`
     case 'proof:missed':
-      return `proof missed by ${shortId(event.peerId)} (epoch ${event.epoch ?? '?'})`
+      return `proof missed by ${nameOf(event.peerId)} (epoch ${event.epoch ?? '?'})`
     case 'payment':
-      return `payment of ${event.amount} to ${shortId(event.to)}`
+      return `payment of ${formatTokens(event.amount)} to ${nameOf(event.to)}`
   }
 }
 
-export function EventFeed({ events }: { events: LiveEvent[] }) {
+export function EventFeed({ events, nameOf }: { events: LiveEvent[]; nameOf?: NameOf }) {
   return (
     <section className="event-feed">
       <h2>Live events</h2>
@@ -30,7 +32,7 @@ export function EventFeed({ events }: { events: LiveEvent[] }) {
       <ol>
         {events.slice(0, 60).map((event) => (
           <li key={event.id} className={`event event-${event.type.replace(':', '-')}`}>
-            <time>{new Date(event.at).toLocaleTimeString()}</time> {describeEvent(event)}
+            <time>{new Date(event.at).toLocaleTimeString()}</time> {describeEvent(event, nameOf)}
           </li>
         ))}
       </ol>
