@@ -12,8 +12,8 @@ import {
   getDeal,
   getDealCount,
   getEpochInfo,
+  getNode,
   getSlots,
-  listActiveNodes,
   marketAbi,
   type NodeRecord,
   watchChainEvents,
@@ -92,7 +92,17 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
   const proofEvents = cached(cacheMs, (options) =>
     getChainEvents(reader, { contract: 'market', eventNames: PROOF_EVENTS, fromBlock }, options),
   )
-  const registered = cached(cacheMs, (options) => listActiveNodes(reader, {}, options))
+  // Every node that ever registered (jailed and unbonding ones too, which activeNodes leaves out).
+  const registered = cached(cacheMs, async (options): Promise<NodeRecord[]> => {
+    const events = await getChainEvents(
+      reader,
+      { contract: 'registry', eventNames: ['NodeRegistered'], fromBlock },
+      options,
+    )
+    const accounts = [...new Set(events.map((e) => String(e.args.node)))] as Address[]
+    const nodes = await Promise.all(accounts.map((account) => getNode(reader, { account }, options)))
+    return nodes.filter((node) => node.status !== 'none')
+  })
 
   async function peerOfAccount(options: AbortOptions): Promise<Map<string, NodeRecord>> {
     const nodes = await registered(options)

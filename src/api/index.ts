@@ -9,6 +9,7 @@ export {
   createCairnFileService,
   type KnownNode,
 } from './cairn-file-service.ts'
+export { type ChainView, type ChainViewInit, createChainView, withChainView } from './chain-view.ts'
 export {
   type ApiClient,
   type ApiClientInit,

@@ -25,13 +25,16 @@ export function ago(ms: number | undefined, now = Date.now()): string {
   return `${Math.round(seconds / 3600)}h ago`
 }
 
-/** Token amounts arrive as decimal strings of the smallest unit. */
+/** Token amounts arrive as decimal strings of the smallest unit; tiny non-zero amounts keep 3 significant digits. */
 export function formatTokens(amount: string | undefined, decimals = 18, symbol = 'CAIRN'): string {
   if (amount === undefined) return '–'
   const value = BigInt(amount)
   const unit = 10n ** BigInt(decimals)
   const whole = value / unit
   const fraction = ((value % unit) * 10000n) / unit
+  if (value !== 0n && whole === 0n && fraction === 0n) {
+    return `${(Number(value) / Number(unit)).toPrecision(3)} ${symbol}`
+  }
   return `${whole.toLocaleString()}.${fraction.toString().padStart(4, '0')} ${symbol}`
 }
 

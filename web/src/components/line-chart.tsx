@@ -41,7 +41,7 @@ export function LineChart({ xs, series, height = 180 }: { xs: number[]; series: 
         />
       ))}
       {series.map((s, i) => (
-        <text key={s.name} x={width - pad - 150} y={20 + i * 16} fill={s.color} className="legend">
+        <text key={s.name} x={width - pad - 150} y={20 + i * 16} style={{ fill: s.color }} className="legend">
           ■ {s.name}
         </text>
       ))}

@@ -49,7 +49,9 @@ export function NetworkPage({ api, events }: { api: ApiClient; events: LiveEvent
               <dt>free</dt>
               <dd>{formatBytes(node.freeBytes)}</dd>
               <dt>stake</dt>
-              <dd>{node.chain === undefined ? 'no chain yet' : formatTokens(node.chain.stake)}</dd>
+              <dd>
+                {node.chain === undefined ? 'no chain yet' : `${formatTokens(node.chain.stake)} (${node.chain.status})`}
+              </dd>
               <dt>proofs</dt>
               <dd>
                 {node.chain === undefined
