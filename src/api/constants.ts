@@ -14,6 +14,9 @@ export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 ** 3
 export const DEFAULT_RATE_LIMIT_MAX = 3000
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000
 export const DEFAULT_NODE_POLL_MS = 1000
+/** The placement watcher follows the slots of this many most recent files, this often, to report repairs. */
+export const DEFAULT_WATCH_FILES = 10
+export const DEFAULT_WATCH_INTERVAL_MS = 5000
 /** SSE comment sent this often to keep proxies from closing an idle stream. */
 export const SSE_KEEPALIVE_MS = 15_000
 

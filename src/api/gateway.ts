@@ -17,6 +17,8 @@ import {
   DEFAULT_RATE_LIMIT_MAX,
   DEFAULT_RATE_LIMIT_WINDOW_MS,
   DEFAULT_S3_REGION,
+  DEFAULT_WATCH_FILES,
+  DEFAULT_WATCH_INTERVAL_MS,
 } from './constants.ts'
 import { loadApiToken, loadS3Keys, writeGatewayState } from './credentials.ts'
 import { errorBody } from './error-status.ts'
@@ -24,6 +26,7 @@ import { createEventHub } from './event-hub.ts'
 import { type GatewayIndex, openGatewayIndex } from './gateway-index.ts'
 import type { CairnEvent, Gateway, GatewayComponents, GatewayInit, PeerState } from './interface.ts'
 import { type CairnMetrics, createMetrics } from './metrics.ts'
+import { createPlacementWatcher, type PlacementWatcher } from './placement-watcher.ts'
 import { registerS3Routes } from './s3-server.ts'
 import { xmlError } from './s3-xml.ts'
 
@@ -51,6 +54,7 @@ class CairnGateway implements Gateway {
   #s3: FastifyInstance | undefined
   #index: GatewayIndex | undefined
   #poller: NodeJS.Timeout | undefined
+  #watcher: PlacementWatcher | undefined
   #unsubscribe: (() => void) | undefined
   readonly #peerStates = new Map<string, PeerState>()
 
@@ -234,11 +238,21 @@ class CairnGateway implements Gateway {
     await this.#pollNodes()
     this.#poller = setInterval(() => void this.#pollNodes(), init.nodePollMs ?? DEFAULT_NODE_POLL_MS)
     this.#poller.unref()
+    this.#watcher = createPlacementWatcher(
+      { files: this.#components.files, list: () => index.listFiles(), publish: (event) => this.publish(event) },
+      {
+        files: init.watchFiles ?? DEFAULT_WATCH_FILES,
+        intervalMs: init.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS,
+      },
+    )
+    this.#watcher.start()
   }
 
   async stop(): Promise<void> {
     if (this.#poller !== undefined) clearInterval(this.#poller)
     this.#poller = undefined
+    this.#watcher?.stop()
+    this.#watcher = undefined
     this.#unsubscribe?.()
     this.#unsubscribe = undefined
     await Promise.all([this.#api?.close(), this.#s3?.close()])

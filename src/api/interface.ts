@@ -264,6 +264,9 @@ export interface GatewayInit {
   webRoot?: string
   /** Poll `nodes()` this often (ms) to emit `node:state` events when the service has no live events. */
   nodePollMs?: number
+  /** Watch the slots of this many most recent files (0: off) to report repairs as events. */
+  watchFiles?: number
+  watchIntervalMs?: number
 }
 
 export interface GatewayComponents {

@@ -197,6 +197,45 @@ describe('gateway /api/v1', () => {
   })
 })
 
+describe('gateway placement watcher', () => {
+  it('reports a slot going to repair and coming back on another node as repair events', async () => {
+    const { gateway, files, close } = await startGateway({ watchIntervalMs: 100 })
+    try {
+      const api = createApiClient({ url: gateway.url, token: gateway.token })
+      const { capability, manifest } = await api.upload(new Uint8Array([1, 2, 3]), { k: 1, n: 3 })
+      const abort = new AbortController()
+      const events: Array<{ type: string; slot?: number; to?: string; manifest?: string }> = []
+      const reader = (async () => {
+        for await (const event of api.events({ signal: abort.signal, types: ['repair:started', 'repair:finished'] })) {
+          events.push(event)
+          if (event.type === 'repair:finished') return
+        }
+      })()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      files.setSlot(capability, 1, { state: 'repairing' })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      files.setSlot(capability, 1, { peerId: '12D3KooWMemoryNode5' })
+      await Promise.race([
+        reader,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no repair event')), 5000)),
+      ])
+      abort.abort()
+      assert.deepEqual(
+        events.map((e) => [e.type, e.slot, e.manifest]),
+        [
+          ['repair:started', 1, manifest],
+          ['repair:finished', 1, manifest],
+        ],
+      )
+      assert.equal(events[1]?.to, '12D3KooWMemoryNode5')
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+      assert.match(metrics, /cairn_repairs_total\{outcome="finished"\} 1/)
+    } finally {
+      await close()
+    }
+  })
+})
+
 describe('gateway limits and public reads', () => {
   it('refuses uploads over the size limit with 413 and stores nothing', async () => {
     const { gateway, files, close } = await startGateway({ maxUploadBytes: 1000 })

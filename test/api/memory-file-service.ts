@@ -3,13 +3,23 @@
  * Nodes can be killed to exercise node-state events.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import type { CairnEvent, FileService, FileStatus, NodeInfo, PeerState, PutInit } from '../../src/api/index.ts'
+import type {
+  CairnEvent,
+  FileService,
+  FileStatus,
+  NodeInfo,
+  PeerState,
+  PutInit,
+  SlotState,
+} from '../../src/api/index.ts'
 import { InvalidCapabilityError, NotFoundError } from '../../src/errors.ts'
 
 export interface MemoryFileService extends FileService {
   /** Marks a node dead (and its slots), as a failure detector would. */
   setNodeState(peerId: string, state: PeerState): void
   emit(event: CairnEvent): void
+  /** Overrides where a slot lives (or its state), as a repair would change it. */
+  setSlot(capability: string, slot: number, holder: { peerId?: string; state?: SlotState }): void
   readonly storedBytes: number
   readonly getCalls: Array<{ capability: string; offset: number; length: number }>
 }
@@ -34,6 +44,7 @@ export function createMemoryFileService(init: { nodes?: number } = {}): MemoryFi
   }))
   const listeners = new Set<(event: CairnEvent) => void>()
   const getCalls: MemoryFileService['getCalls'] = []
+  const slotOverrides = new Map<string, { peerId?: string; state?: SlotState }>()
   let storedBytes = 0
   const emit = (event: CairnEvent): void => {
     for (const l of listeners) l(event)
@@ -96,8 +107,10 @@ export function createMemoryFileService(init: { nodes?: number } = {}): MemoryFi
     async status(capability): Promise<FileStatus> {
       const { manifest, file } = lookup(capability)
       const slots = Array.from({ length: file.n }, (_, slot) => {
-        const node = nodes[slot % nodes.length]!
-        return { slot, peerId: node.peerId, state: node.state, pieces: 1 }
+        const override = slotOverrides.get(`${manifest}/${slot}`)
+        const node = nodes.find((n) => n.peerId === override?.peerId) ?? nodes[slot % nodes.length]!
+        const state: SlotState = override?.state ?? node.state
+        return { slot, peerId: node.peerId, state, pieces: 1 }
       })
       const alive = slots.filter((s) => s.state === 'alive').length
       const health = alive === file.n ? 'healthy' : alive > file.k ? 'degraded' : alive === file.k ? 'at-risk' : 'lost'
@@ -118,6 +131,9 @@ export function createMemoryFileService(init: { nodes?: number } = {}): MemoryFi
       if (node !== undefined) node.state = state
     },
     emit,
+    setSlot(capability, slot, holder) {
+      slotOverrides.set(`${lookup(capability).manifest}/${slot}`, holder)
+    },
     get storedBytes() {
       return storedBytes
     },
