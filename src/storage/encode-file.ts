@@ -62,6 +62,32 @@ function integerOption(value: number | undefined, fallback: number, name: string
   return v
 }
 
+/** sha256 digests of every piece, n per segment, in one buffer that doubles as it fills. */
+class CompactDigests {
+  readonly #n: number
+  #buffer = new Uint8Array(32 * 64)
+  #count = 0
+
+  constructor(n: number) {
+    this.#n = n
+  }
+
+  push(digests: readonly Uint8Array[]): void {
+    const need = (this.#count + digests.length) * 32
+    if (need > this.#buffer.byteLength) {
+      const grown = new Uint8Array(Math.max(need, this.#buffer.byteLength * 2))
+      grown.set(this.#buffer)
+      this.#buffer = grown
+    }
+    for (const digest of digests) this.#buffer.set(digest, 32 * this.#count++)
+  }
+
+  segment(index: number): Uint8Array[] {
+    const start = index * this.#n * 32
+    return Array.from({ length: this.#n }, (_, slot) => this.#buffer.slice(start + slot * 32, start + slot * 32 + 32))
+  }
+}
+
 function pieceCidFromDigest(digest: Uint8Array): CID {
   return CID.createV1(raw.code, createDigest(SHA2_256_CODE, new Uint8Array(digest.buffer, digest.byteOffset, 32)))
 }
@@ -125,7 +151,11 @@ export function encodeFile(source: ByteSource, init: EncodeInit = {}, options: A
     const segments = segmenter(source, segmentSize, options)[Symbol.asyncIterator]()
     const inflight: Array<Promise<CodedSegment>> = []
     const roots = Array.from({ length: n }, () => new MerkleRootBuilder())
-    const manifestSegments: ManifestSegment[] = []
+    // The manifest's per-piece state is kept compact while streaming (32 bytes per piece, one growing buffer, no
+    // per-piece objects) and turned into CIDs only at the end, so memory grows as little as possible with size.
+    const digests = new CompactDigests(n)
+    const segmentSizes: number[] = []
+    const segmentFlags: number[] = []
     const slotSizes = new Array<number>(n).fill(0)
     let size = 0
     let sourceDone = false
@@ -157,7 +187,9 @@ export function encodeFile(source: ByteSource, init: EncodeInit = {}, options: A
             roots[slot]!.appendLeafHashes(coded.leafHashes[slot]!)
           slotSizes[slot]! += coded.pieces[slot]!.byteLength
         }
-        manifestSegments.push({ size: coded.ciphertextSize, flags: coded.flags, pieces })
+        digests.push(coded.digests)
+        segmentSizes.push(coded.ciphertextSize)
+        segmentFlags.push(coded.flags)
         init.onProgress?.({
           type: 'segment-encoded',
           segment: coded.index,
@@ -180,12 +212,18 @@ export function encodeFile(source: ByteSource, init: EncodeInit = {}, options: A
         salt,
         keyCheck: keys.keyCheck,
         metadata,
-        segments: manifestSegments,
+        segments: segmentSizes.map(
+          (segmentSize, index): ManifestSegment => ({
+            size: segmentSize,
+            flags: segmentFlags[index]!,
+            pieces: digests.segment(index).map(pieceCidFromDigest),
+          }),
+        ),
         slots: slotSizes.map((slotSize, slot) => ({ root: new Uint8Array(rootOf(slot)), size: slotSize })),
       }
       const { bytes: manifestBytes, cid: manifestCid } = encodeManifest(manifest)
       finished = true
-      init.onProgress?.({ type: 'done', size, segments: manifestSegments.length, manifestCid })
+      init.onProgress?.({ type: 'done', size, segments: segmentSizes.length, manifestCid })
       resolveDone({
         manifest,
         manifestCid,

@@ -38,6 +38,9 @@ export interface FsPieceStoreInit {
 
 export type FsPieceStore = PieceStore & { start(): Promise<void>; stop(): Promise<void> }
 
+/** Shard folders remembered as created (saves a mkdir call per put). */
+const MADE_DIRS_CACHE = 4096
+
 const hex = (b: number | undefined) => (b ?? 0).toString(16).padStart(2, '0')
 
 function isErrno(error: unknown, code: string): boolean {
@@ -237,6 +240,7 @@ class FsPieceStoreImpl implements PieceStore {
     try {
       if (!this.#madeDirs.has(location.dir)) {
         await mkdir(location.dir, { recursive: true })
+        if (this.#madeDirs.size >= MADE_DIRS_CACHE) this.#madeDirs.clear() // bounded memory; mkdir is idempotent
         this.#madeDirs.add(location.dir)
       }
       await writeFileDurably(location.file, bytes, this.#tmpDir)
