@@ -14,6 +14,7 @@ import type { Manifest, PieceRequest } from '../storage/interface.ts'
 import {
   DEFAULT_ENCODE_WORKERS,
   DEFAULT_GET_CONCURRENCY,
+  DEFAULT_GET_HEDGE_MS,
   DEFAULT_K,
   DEFAULT_N,
   DEFAULT_PIECE_TIMEOUT_MS,
@@ -62,6 +63,8 @@ export interface ClientInit {
   slotAttempts?: number
   /** Segments decoded in parallel during a get. */
   getConcurrency?: number
+  /** A get request slower than this (ms) is raced by a request to another slot. */
+  hedgeAfterMs?: number
   pieceTimeoutMs?: number
   probeTimeoutMs?: number
   /** Default segment size of puts (the storage layer's default when absent). */
@@ -111,6 +114,7 @@ class NetworkClient implements Client {
   readonly #putMaxInFlightBytes: number
   readonly #slotAttempts: number
   readonly #getConcurrency: number
+  readonly #hedgeAfterMs: number
   readonly #pieceTimeoutMs: number
   readonly #probeTimeoutMs: number
   readonly #segmentSize: number | undefined
@@ -124,6 +128,7 @@ class NetworkClient implements Client {
     this.#putMaxInFlightBytes = init.putMaxInFlightBytes ?? DEFAULT_PUT_MAX_IN_FLIGHT_BYTES
     this.#slotAttempts = init.slotAttempts ?? DEFAULT_SLOT_ATTEMPTS
     this.#getConcurrency = init.getConcurrency ?? DEFAULT_GET_CONCURRENCY
+    this.#hedgeAfterMs = init.hedgeAfterMs ?? DEFAULT_GET_HEDGE_MS
     this.#pieceTimeoutMs = init.pieceTimeoutMs ?? DEFAULT_PIECE_TIMEOUT_MS
     this.#probeTimeoutMs = init.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS
     this.#segmentSize = init.segmentSize
@@ -286,6 +291,7 @@ class NetworkClient implements Client {
           ...(init.offset === undefined ? {} : { offset: init.offset }),
           ...(init.length === undefined ? {} : { length: init.length }),
           concurrency: this.#getConcurrency,
+          hedgeAfter: this.#hedgeAfterMs,
           slotOrder,
         },
         options,

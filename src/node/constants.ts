@@ -34,6 +34,12 @@ export const DEFAULT_ENCODE_WORKERS = 0
 /** Segments a client decodes in parallel during a get. */
 export const DEFAULT_GET_CONCURRENCY = 4
 
+/**
+ * A get request slower than this is raced by a request to another slot (the slow one is then cancelled). Longer
+ * than the storage layer's default: on a busy machine an eager hedge doubles the load it is trying to escape.
+ */
+export const DEFAULT_GET_HEDGE_MS = 5_000
+
 /** Deadline of one piece request during put or get (a safety net: the network has its own transfer deadline). */
 export const DEFAULT_PIECE_TIMEOUT_MS = 120_000
 

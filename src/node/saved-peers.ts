@@ -7,7 +7,8 @@ import type { PeerView } from './interface.ts'
 export interface SavedPeer {
   peerId: string
   multiaddrs: string[]
-  lastSeenMs: number
+  /** Unix time in ms when the peer was last heard from. */
+  lastSeenAt: number
 }
 
 /**
@@ -46,16 +47,18 @@ export async function writeSavedPeers(
 ): Promise<SavedPeer[]> {
   const byId = new Map<string, SavedPeer>()
   for (const p of previous) byId.set(p.peerId, p)
+  const now = Date.now()
   for (const p of seen) {
-    if (p.multiaddrs.length === 0) continue
     const old = byId.get(p.peerId)
+    const multiaddrs = [...new Set(p.multiaddrs)]
+    if (multiaddrs.length === 0 && old === undefined) continue
     byId.set(p.peerId, {
       peerId: p.peerId,
-      multiaddrs: p.multiaddrs,
-      lastSeenMs: Math.max(p.lastSeenMs, old?.lastSeenMs ?? 0),
+      multiaddrs: multiaddrs.length > 0 ? multiaddrs : old!.multiaddrs,
+      lastSeenAt: Math.max(now - p.lastSeenMs, old?.lastSeenAt ?? 0),
     })
   }
-  const peers = [...byId.values()].sort((a, b) => b.lastSeenMs - a.lastSeenMs).slice(0, MAX_SAVED_PEERS)
+  const peers = [...byId.values()].sort((a, b) => b.lastSeenAt - a.lastSeenAt).slice(0, MAX_SAVED_PEERS)
   const path = join(dataDir, PEERS_FILE)
   const tmp = `${path}.tmp-${process.pid}`
   await writeFile(tmp, `${JSON.stringify({ peers }, null, 2)}\n`, { mode: 0o600 })

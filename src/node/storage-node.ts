@@ -1,6 +1,7 @@
 import { statfsSync } from 'node:fs'
 import { rename, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { UnreachableError } from '../errors.ts'
 import { createNetwork } from '../net/index.ts'
 import { createFsPieceStore } from '../storage/index.ts'
@@ -114,6 +115,7 @@ class DaemonStorageNode implements StorageNode {
           pid: process.pid,
           uptimeMs: Date.now() - startedAt,
           multiaddrs: network.multiaddrs(),
+          connectedPeers: network.libp2p.getPeers().length,
           dataDir: this.#dataDir,
         }),
       },
@@ -155,7 +157,21 @@ class DaemonStorageNode implements StorageNode {
   async #savePeers(): Promise<void> {
     const network = this.#network
     if (network === undefined) return
-    const seen = network.peers().filter((p) => p.state !== 'dead')
+    const seen = await Promise.all(
+      network
+        .peers()
+        .filter((p) => p.state !== 'dead')
+        .map(async (p) => {
+          if (p.multiaddrs.length > 0) return p
+          // Heard of through gossip only: the host's peer store may still know where it listens.
+          try {
+            const known = await network.libp2p.peerStore.get(peerIdFromString(p.peerId))
+            return { ...p, multiaddrs: known.addresses.map((a) => a.multiaddr.toString()) }
+          } catch {
+            return p
+          }
+        }),
+    )
     this.#savedPeers = await writeSavedPeers(this.#dataDir, seen, this.#savedPeers)
   }
 

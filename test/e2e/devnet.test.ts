@@ -73,8 +73,13 @@ describe('cairn devnet end to end', { timeout: 240_000 }, () => {
   }
 
   const pidOf = (peerId: string): number => {
-    const restarted = extra.find((p) => p.lines.some((l) => l.includes(peerId) && l.includes('"ready"')))
-    if (restarted?.child.pid !== undefined && restarted.child.exitCode === null) return restarted.child.pid
+    const restarted = extra.findLast(
+      (p) =>
+        p.child.exitCode === null &&
+        p.child.signalCode === null &&
+        p.lines.some((l) => l.includes(peerId) && l.includes('"ready"')),
+    )
+    if (restarted?.child.pid !== undefined) return restarted.child.pid
     return state.nodes.find((n) => n.peerId === peerId)!.pid
   }
 
@@ -189,17 +194,25 @@ describe('cairn devnet end to end', { timeout: 240_000 }, () => {
     const holder = (await status(put.capability)).slots[0]!.peerId!
     const node = state.nodes.find((n) => n.peerId === holder)!
     const dead = '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWD1YpDDjVXU4JTgUtvtF9iwUztrTqyG8g6sDYgTMmNGpA'
-    const { info } = await restartNode(node.dataDir, [dead])
+    const { info, node: restarted } = await restartNode(node.dataDir, [dead])
     assert.equal(info.peerId, holder, 'the same key is reused')
+    let seen = ''
     await waitFor(
       async () => {
         const res = await fetch(`${info.api}/peers`)
         const peers = (await res.json()) as Array<{ state: string }>
+        seen = JSON.stringify(peers)
         return peers.filter((p) => p.state === 'alive').length >= 3 ? true : undefined
       },
       30_000,
       'the restarted node to see its peers alive',
-    )
+    ).catch(async (err: Error) => {
+      const saved = await readFile(join(node.dataDir, 'peers.json'), 'utf8').catch(() => 'none')
+      const health = await (await fetch(`${info.api}/health`)).text()
+      throw new Error(
+        `${err.message}; its view: ${seen}; health: ${health}; stderr: ${restarted.stderr.join('')}; peers.json: ${saved}`,
+      )
+    })
     const got = await getBytes(put.capability, ['--prefer', holder])
     assert.ok(Buffer.compare(got.bytes, bytes) === 0)
     assert.doesNotMatch(got.stderr, /corrupted/)
