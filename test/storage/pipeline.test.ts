@@ -266,7 +266,7 @@ describe('failures, corruption and cancellation', () => {
       parts.push(Uint8Array.from(chunk))
     }
     assert.deepEqual(Buffer.concat(parts), Buffer.from(data))
-    assert.ok(Date.now() - started < 2000)
+    assert.ok(Date.now() - started < 10_000, 'the hung slot must not hold the read')
     assert.deepEqual(aborted.sort(), [0, 1], 'the slow requests were cancelled once k pieces arrived')
     const decoded = events.filter((e) => e.type === 'segment-decoded')
     assert.deepEqual(
@@ -363,6 +363,32 @@ describe('failures, corruption and cancellation', () => {
     assert.ok(read <= 7, `read ${read} segments for 4 segments of pieces`)
     while (!(await iterator.next()).done);
     assert.equal((await done).size, 50 * S)
+  })
+
+  it("frees only its own buffers: the caller's source and pieces stay intact unless handed over", async () => {
+    const data = testData(3 * S + 1, 'random')
+    const source = Uint8Array.from(data)
+    for (const [k, n] of [
+      [1, 3],
+      [2, 4],
+    ] as const) {
+      for (const workers of [0, 2]) {
+        const file = await encodeToMap([source], { k, n, segmentSize: S, workers })
+        assert.deepEqual(source, data, 'the source buffer was not touched')
+        await decodeAll(file.manifest, file.key, file.pieces, {}, { workers })
+        for (const [at, piece] of file.pieces) {
+          const cid = file.manifest.segments[Number(at.split('/')[0])]!.pieces[Number(at.split('/')[1])]!
+          assert.equal(pieceCid(piece).toString(), cid.toString(), `piece ${at} still whole after decode`)
+        }
+        // Handed over: decodeFile may free the pieces it fetched, so a fetcher returning copies loses nothing.
+        const copies = mapFetcher(new Map([...file.pieces].map(([at, p]) => [at, Uint8Array.from(p)])))
+        const parts: Uint8Array[] = []
+        for await (const chunk of decodeFile(file.manifest, file.key, copies, { releasePieces: true, workers })) {
+          parts.push(Uint8Array.from(chunk))
+        }
+        assert.deepEqual(Buffer.concat(parts), Buffer.from(data))
+      }
+    }
   })
 
   it('checks its arguments at once', () => {
