@@ -16,14 +16,24 @@ export const DEFAULT_QUOTA = Number.POSITIVE_INFINITY
 /** How often a node saves the multiaddrs of the peers it knows to its data dir (peers.json). */
 export const DEFAULT_PEER_SAVE_INTERVAL_MS = 10_000
 
+/** Most peers a node exchanges direct heartbeats with (its remembered and connected peers). */
+export const MAX_WATCHED_PEERS = 32
+
 /** Most peers a node remembers in peers.json. */
 export const MAX_SAVED_PEERS = 200
 
 /** Pieces a client has in flight at once during a put (the backpressure on the encoder). */
 export const DEFAULT_PUT_CONCURRENCY = 8
 
-/** Bytes of piece data a client has in flight at once during a put. */
-export const DEFAULT_PUT_MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024
+/** Bytes of piece data a client has in flight at once during a put (bounds the client's memory). */
+export const DEFAULT_PUT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
+
+/**
+ * Piece bytes a storage node accepts in flight from all peers together, and from one peer. Lower than the network
+ * layer's defaults so that a node's resident memory stays under 256 MB while it receives at full speed.
+ */
+export const DEFAULT_NODE_MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024
+export const DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER = 40 * 1024 * 1024
 
 /** Attempts to store one slot: the first node plus replacements when one fails. */
 export const DEFAULT_SLOT_ATTEMPTS = 4

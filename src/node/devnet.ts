@@ -186,7 +186,9 @@ class ProcessDevnet implements Devnet {
     const logFd = openLog(dataDir)
     const child = spawn(this.#command[0]!, args, {
       stdio: ['ignore', logFd, logFd],
-      env: { ...process.env, ...this.#env },
+      // Two malloc arenas: Node's thread pool (disk writes, zstd, hashing) otherwise grows one arena per thread and
+      // the resident memory with it.
+      env: { MALLOC_ARENA_MAX: '2', ...process.env, ...this.#env },
     })
     closeSync(logFd)
     const exited = new Promise<void>((resolveExit) => {

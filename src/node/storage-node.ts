@@ -7,7 +7,14 @@ import { createNetwork } from '../net/index.ts'
 import { createFsPieceStore } from '../storage/index.ts'
 import type { PieceStore } from '../storage/interface.ts'
 import { registerBenchSink } from './bench-sink.ts'
-import { DEFAULT_PEER_SAVE_INTERVAL_MS, PIECES_DIR, READY_FILE } from './constants.ts'
+import {
+  DEFAULT_NODE_MAX_BYTES_IN_FLIGHT,
+  DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER,
+  DEFAULT_PEER_SAVE_INTERVAL_MS,
+  MAX_WATCHED_PEERS,
+  PIECES_DIR,
+  READY_FILE,
+} from './constants.ts'
 import { type ControlApi, createControlApi } from './control-api.ts'
 import type { AbortOptions, NodeConfig, NodeInfo, StorageNode } from './interface.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
@@ -56,7 +63,9 @@ class DaemonStorageNode implements StorageNode {
   #network: ReturnType<typeof createNetwork> | undefined
   #api: ControlApi | undefined
   #saveTimer: NodeJS.Timeout | undefined
+  #watchTimer: NodeJS.Timeout | undefined
   #savedPeers: SavedPeer[] = []
+  readonly #watched = new Set<string>()
   #freeSpaceCache = { at: 0, value: 0 }
 
   constructor(init: StorageNodeInit) {
@@ -97,11 +106,14 @@ class DaemonStorageNode implements StorageNode {
         version: CAIRN_VERSION,
         freeSpace: () => this.#freeSpace(),
         serveStore: true,
+        maxBytesInFlightTotal: DEFAULT_NODE_MAX_BYTES_IN_FLIGHT,
+        maxBytesInFlightPerPeer: DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER,
         peerSources: [async () => savedPeerAddresses(this.#savedPeers)],
       },
     )
     await network.start()
     this.#network = network
+    this.#watchPeers(this.#savedPeers.map((p) => p.peerId))
     if (this.#init.benchSink === true) await registerBenchSink(network.libp2p)
     this.#peerId = network.peerId
     const startedAt = Date.now()
@@ -135,6 +147,8 @@ class DaemonStorageNode implements StorageNode {
     const path = join(this.#dataDir, READY_FILE)
     await writeFile(`${path}.tmp`, `${JSON.stringify(this.#info, null, 2)}\n`)
     await rename(`${path}.tmp`, path)
+    this.#watchTimer = setInterval(() => this.#watchPeers(network.libp2p.getPeers().map(String)), 2_000)
+    this.#watchTimer.unref()
     this.#saveTimer = setInterval(() => {
       this.#savePeers().catch(() => {})
     }, this.#init.peerSaveIntervalMs ?? DEFAULT_PEER_SAVE_INTERVAL_MS)
@@ -144,6 +158,7 @@ class DaemonStorageNode implements StorageNode {
 
   async stop(): Promise<void> {
     clearInterval(this.#saveTimer)
+    clearInterval(this.#watchTimer)
     await rm(join(this.#dataDir, READY_FILE), { force: true }).catch(() => {})
     await this.#savePeers().catch(() => {})
     await this.#api?.stop()
@@ -173,6 +188,21 @@ class DaemonStorageNode implements StorageNode {
         }),
     )
     this.#savedPeers = await writeSavedPeers(this.#dataDir, seen, this.#savedPeers)
+  }
+
+  /**
+   * Exchanges direct heartbeats with remembered and connected peers (bounded). Presence gossip alone was seen not to
+   * reach a node restarted with the same peer ID for minutes; direct heartbeats are answered both ways at once.
+   */
+  #watchPeers(peerIds: string[]): void {
+    const network = this.#network
+    if (network === undefined) return
+    const fresh = peerIds.filter((id) => id !== network.peerId && !this.#watched.has(id))
+    const room = MAX_WATCHED_PEERS - this.#watched.size
+    const add = fresh.slice(0, Math.max(0, room))
+    if (add.length === 0) return
+    for (const id of add) this.#watched.add(id)
+    network.watch(add)
   }
 
   /** Bytes this node can still take: the quota left, capped by the disk's free space (cached for 5 s). */

@@ -37,7 +37,7 @@ interface StatusJson {
   slots: Array<{ index: number; peerId: string | null; state: string }>
 }
 
-describe('cairn devnet end to end', { timeout: 240_000 }, () => {
+describe('cairn devnet end to end', { timeout: 420_000 }, () => {
   let dir: string
   let devnet: LongRunning
   let state: DevnetJson
@@ -204,7 +204,7 @@ describe('cairn devnet end to end', { timeout: 240_000 }, () => {
         seen = JSON.stringify(peers)
         return peers.filter((p) => p.state === 'alive').length >= 3 ? true : undefined
       },
-      30_000,
+      60_000,
       'the restarted node to see its peers alive',
     ).catch(async (err: Error) => {
       const saved = await readFile(join(node.dataDir, 'peers.json'), 'utf8').catch(() => 'none')
@@ -279,7 +279,7 @@ describe('cairn devnet end to end', { timeout: 240_000 }, () => {
         const st = await status(f13.put.capability)
         return st.slots.find((s) => s.peerId === back)?.state === 'alive' ? true : undefined
       },
-      15_000,
+      45_000,
       'the restarted holder to be alive in status',
     )
   })
