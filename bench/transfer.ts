@@ -4,7 +4,7 @@
  * On a fresh devnet (separate node processes on 127.0.0.1): put and get throughput of one file through the `cairn`
  * CLI for (k, n) = (1, 3) and (2, 6), next to the raw libp2p stream throughput (same TCP + Noise + Yamux stack, the
  * benchmark process to one node) and Helia's add + bitswap cat of the same file between two processes. Peak RSS of
- * every process is read from /proc/<pid>/status (VmHWM). Throughput is plaintext MB/s (1 MB = 1e6 bytes), wall time
+ * every process is read from /proc/<pid>/status (VmHWM). The CLI runs with the V8 flags bin/cairn.js sets. Throughput is plaintext MB/s (1 MB = 1e6 bytes), wall time
  * of each CLI command including its start-up. Prints a table and, last, one JSON line.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { locateNetwork, openClientSession } from '../src/cli/client-session.ts'
-import { createDevnet, parseByteSize, sendToBenchSink } from '../src/node/index.ts'
+import { createDevnet, NODE_PROCESS_FLAGS, parseByteSize, sendToBenchSink } from '../src/node/index.ts'
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
 const HELIA_PEER = fileURLToPath(new URL('./transfer/helia-peer.ts', import.meta.url))
@@ -131,6 +131,7 @@ try {
     if (n > nodeCount) continue
     process.stderr.write(`transfer: put (${k}, ${n})\n`)
     const put = await runProcess([
+      ...NODE_PROCESS_FLAGS,
       CLI,
       'put',
       input,
@@ -146,7 +147,7 @@ try {
     const { capability } = JSON.parse(put.stdout) as { capability: string }
     process.stderr.write(`transfer: get (${k}, ${n})\n`)
     const out = join(dir, `out-${k}-${n}.bin`)
-    const get = await runProcess([CLI, 'get', capability, '-o', out, '--devnet', devnetDir])
+    const get = await runProcess([...NODE_PROCESS_FLAGS, CLI, 'get', capability, '-o', out, '--devnet', devnetDir])
     if (get.code !== 0) throw new Error(`get (${k}, ${n}) failed: ${get.stderr.trim()}`)
     if ((await sha256File(out)) !== inputSha) throw new Error(`get (${k}, ${n}) returned different bytes`)
     await rm(out)

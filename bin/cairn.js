@@ -1,7 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 // Launcher of the `cairn` command. The CLI is TypeScript run by Node's type stripping (Node >= 22.18 / 23.6): on
 // such a Node it runs in this process; on an older one (e.g. the machine's Node 20) it re-runs itself on the Node 24
-// that the repository installs as a devDependency.
+// that the repository installs as a devDependency. --max-semi-space-size=2: see NODE_PROCESS_FLAGS in
+// src/node/constants.ts.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -21,7 +22,7 @@ if (strips) {
     )
     process.exit(1)
   }
-  const child = spawn(node24, [mainPath, ...process.argv.slice(2)], { stdio: 'inherit' })
+  const child = spawn(node24, ['--max-semi-space-size=2', mainPath, ...process.argv.slice(2)], { stdio: 'inherit' })
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
   child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 1)))
 }

@@ -77,3 +77,10 @@ export const DEFAULT_DEVNET_READY_TIMEOUT_MS = 60_000
 
 /** Where the client keeps its record of files put (JSON lines), relative to the client dir. */
 export const FILES_RECORD = 'files.jsonl'
+
+/**
+ * V8 flags of node processes (the devnet passes them; bin/cairn.js's shebang sets them for the CLI): a small young
+ * generation, because pieces are short-lived multi-MiB buffers and the default 16 MiB semi-spaces cost 40-90 MB of
+ * resident memory per process for no measured speed (docs/benchmarks.md, Transfer).
+ */
+export const NODE_PROCESS_FLAGS = ['--max-semi-space-size=2']

@@ -10,6 +10,7 @@ import {
   DEFAULT_DEVNET_NODES,
   DEFAULT_DEVNET_READY_TIMEOUT_MS,
   DEVNET_FILE,
+  NODE_PROCESS_FLAGS,
   READY_FILE,
 } from './constants.ts'
 import { controlRequest } from './control-client.ts'
@@ -100,7 +101,7 @@ class ProcessDevnet implements Devnet {
     this.#count = init.nodes ?? DEFAULT_DEVNET_NODES
     this.#heartbeatIntervalMs = init.heartbeatIntervalMs ?? DEFAULT_DEVNET_HEARTBEAT_MS
     this.#readyTimeoutMs = init.readyTimeoutMs ?? DEFAULT_DEVNET_READY_TIMEOUT_MS
-    this.#command = init.command ?? [process.execPath, CLI_MAIN]
+    this.#command = init.command ?? [process.execPath, ...NODE_PROCESS_FLAGS, CLI_MAIN]
     this.#env = init.env ?? {}
     this.#onEvent = init.onEvent ?? (() => {})
   }
