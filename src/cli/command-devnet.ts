@@ -1,17 +1,28 @@
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { DEFAULT_GATEWAY_PORT, DEFAULT_S3_PORT, type GatewayProcess, spawnGatewayProcess } from '../api/index.ts'
 import { createDevnet, DEFAULT_DEVNET_DIR, DEFAULT_DEVNET_NODES, DEVNET_FILE } from '../node/index.ts'
 import type { CommandContext } from './command-context.ts'
 import { integerFlag, type ParsedCommandLine } from './command-line.ts'
 import { formatTable } from './output.ts'
 
-/** `cairn devnet [--dir DIR] [--nodes N]`: runs until SIGINT/SIGTERM, then stops every node. */
+/**
+ * `cairn devnet [--dir DIR] [--nodes N] [--epoch-seconds S] [--no-chain] [--no-gateway]`: the devchain, N nodes and
+ * the gateway; runs until SIGINT/SIGTERM, then stops the gateway, the nodes and the chain.
+ */
 export async function runDevnet(parsed: ParsedCommandLine, context: CommandContext): Promise<number> {
-  const dir = resolve((parsed.values.dir as string | undefined) ?? process.env.CAIRN_DEVNET ?? DEFAULT_DEVNET_DIR)
-  const nodes = integerFlag(parsed.values, 'nodes', 1, 200) ?? DEFAULT_DEVNET_NODES
-  const heartbeatIntervalMs = integerFlag(parsed.values, 'heartbeat-ms', 100, 60_000)
+  const v = parsed.values
+  const dir = resolve((v.dir as string | undefined) ?? process.env.CAIRN_DEVNET ?? DEFAULT_DEVNET_DIR)
+  const nodes = integerFlag(v, 'nodes', 1, 200) ?? DEFAULT_DEVNET_NODES
+  const heartbeatIntervalMs = integerFlag(v, 'heartbeat-ms', 100, 60_000)
+  const epochSeconds = integerFlag(v, 'epoch-seconds', 2, 86_400)
+  const gatewayPort = integerFlag(v, 'gateway-port', 0, 65_535) ?? DEFAULT_GATEWAY_PORT
+  const s3Port = integerFlag(v, 's3-port', 0, 65_535) ?? DEFAULT_S3_PORT
   const devnet = createDevnet({
     dir,
     nodes,
+    chain: v['no-chain'] !== true,
+    ...(epochSeconds === undefined ? {} : { epochSeconds }),
     ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
     onEvent: (event) => {
       if (event.type === 'node:exit') {
@@ -20,16 +31,47 @@ export async function runDevnet(parsed: ParsedCommandLine, context: CommandConte
         )
       } else if (event.type === 'stale:killed') {
         context.stderr.write(`devnet: stopped node process ${event.pid} left by an earlier run\n`)
+      } else if (event.type === 'chain:ready') {
+        context.stderr.write(
+          `devnet: devchain on ${event.rpcUrl} (${event.deployed ? 'contracts deployed' : 'resumed'})\n`,
+        )
       }
     },
   })
   context.stderr.write(`devnet: starting ${nodes} nodes under ${dir}\n`)
   const state = await devnet.start({ signal: context.signal })
+  let gateway: GatewayProcess | undefined
+  try {
+    if (v['no-gateway'] !== true) {
+      gateway = await spawnGatewayProcess({ devnetDir: dir, port: gatewayPort, s3Port }, { signal: context.signal })
+      await addToDevnetFile(dir, {
+        gateway: gateway.url,
+        ...(gateway.s3Endpoint === undefined ? {} : { s3: gateway.s3Endpoint }),
+      })
+    }
+  } catch (err) {
+    await devnet.stop()
+    throw err
+  }
   context.stderr.write(
     formatTable(
-      ['NODE', 'PEER', 'PID', 'API'],
-      state.nodes.map((n, i) => [String(i), n.peerId, String(n.pid), n.api]),
+      ['NODE', 'PEER', 'PID', 'API', 'ACCOUNT'],
+      state.nodes.map((n, i) => [String(i), n.peerId, String(n.pid), n.api, n.address ?? '-']),
     ),
+  )
+  if (state.chain !== undefined) {
+    context.stderr.write(
+      `chain: ${state.chain.rpc} (epochs of ${state.chain.epochSeconds} s), user wallet ${state.chain.user.address}\n`,
+    )
+  }
+  if (gateway !== undefined) {
+    context.stderr.write(`dashboard: ${gateway.dashboard}\n`)
+    if (gateway.s3Endpoint !== undefined) {
+      context.stderr.write(`S3 endpoint: ${gateway.s3Endpoint} (keys: cairn s3 credentials --devnet ${dir})\n`)
+    }
+  }
+  context.stderr.write(
+    `try: cairn put FILE --devnet ${dir}; cairn deals --devnet ${dir}; cairn wallet --devnet ${dir}; cairn nodes --devnet ${dir}\n`,
   )
   context.stdout.write(`devnet ready: ${state.nodes.length} nodes, state in ${join(dir, DEVNET_FILE)}\n`)
   await new Promise<void>((resolveStop) => {
@@ -37,6 +79,14 @@ export async function runDevnet(parsed: ParsedCommandLine, context: CommandConte
     context.signal.addEventListener('abort', () => resolveStop(), { once: true })
   })
   context.stderr.write('devnet: stopping\n')
+  await gateway?.stop()
   await devnet.stop()
   return 0
+}
+
+async function addToDevnetFile(dir: string, fields: Record<string, string>): Promise<void> {
+  const path = join(dir, DEVNET_FILE)
+  const state = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>
+  await writeFile(`${path}.tmp`, `${JSON.stringify({ ...state, ...fields }, null, 2)}\n`)
+  await rename(`${path}.tmp`, path)
 }

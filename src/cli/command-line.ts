@@ -13,19 +13,25 @@ const CLIENT_OPTIONS: Record<string, OptionSpec> = {
 /** Every command, its flags, and its one-line usage. */
 export const COMMANDS = {
   devnet: {
-    usage: 'cairn devnet [--dir DIR] [--nodes N] [--heartbeat-ms MS]',
-    summary: 'start N local storage nodes (default 6) as separate processes; Ctrl-C stops them',
+    usage:
+      'cairn devnet [--dir DIR] [--nodes N] [--heartbeat-ms MS] [--epoch-seconds S] [--no-chain] [--no-gateway] [--gateway-port P] [--s3-port P]',
+    summary: 'start the devchain, N local storage nodes (default 6) and the gateway; Ctrl-C stops them',
     positionals: 0,
     options: {
       dir: { type: 'string' },
       nodes: { type: 'string' },
       'heartbeat-ms': { type: 'string' },
+      'epoch-seconds': { type: 'string' },
+      'no-chain': { type: 'boolean' },
+      'no-gateway': { type: 'boolean' },
+      'gateway-port': { type: 'string' },
+      's3-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   },
   'node start': {
     usage:
-      'cairn node start [--dir DIR] [--listen ADDR]... [--bootstrap ADDR]... [--quota SIZE] [--api-port PORT] [--no-mdns]',
+      'cairn node start [--dir DIR] [--listen ADDR]... [--bootstrap ADDR]... [--quota SIZE] [--api-port PORT] [--no-mdns] [--chain-rpc URL --contracts FILE --key-file FILE] [--price UNITS] [--stake CAIRN] [--no-watcher]',
     summary: 'run one storage node (settings from flags, then DIR/config.json, then defaults)',
     positionals: 0,
     options: {
@@ -38,11 +44,18 @@ export const COMMANDS = {
       mdns: { type: 'boolean' },
       'no-mdns': { type: 'boolean' },
       'heartbeat-ms': { type: 'string' },
+      'chain-rpc': { type: 'string' },
+      contracts: { type: 'string' },
+      'key-file': { type: 'string' },
+      price: { type: 'string' },
+      stake: { type: 'string' },
+      'no-watcher': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   },
   put: {
-    usage: 'cairn put FILE|- [--k K --n N] [--name NAME] [--segment-size SIZE] [--json] [--devnet DIR]',
+    usage:
+      'cairn put FILE|- [--k K --n N] [--name NAME] [--segment-size SIZE] [--duration EPOCHS] [--max-price UNITS] [--json] [--devnet DIR]',
     summary: 'store a file (or stdin) on the network and print its capability',
     positionals: 1,
     options: {
@@ -51,6 +64,8 @@ export const COMMANDS = {
       n: { type: 'string' },
       name: { type: 'string' },
       'segment-size': { type: 'string' },
+      duration: { type: 'string' },
+      'max-price': { type: 'string' },
     },
   },
   get: {
@@ -73,6 +88,24 @@ export const COMMANDS = {
     usage: 'cairn nodes [--json] [--devnet DIR]',
     summary: 'list the storage nodes with their failure-detector state',
     positionals: 0,
+    options: CLIENT_OPTIONS,
+  },
+  wallet: {
+    usage: 'cairn wallet [--json] [--devnet DIR]',
+    summary: "show the user's wallet: CAIRN balance, escrow held by deals, gas",
+    positionals: 0,
+    options: CLIENT_OPTIONS,
+  },
+  deals: {
+    usage: 'cairn deals [--json] [--devnet DIR]',
+    summary: "show the user's deals: slots, holders, proofs made and missed, paid so far, escrow left",
+    positionals: 0,
+    options: CLIENT_OPTIONS,
+  },
+  s3: {
+    usage: 'cairn s3 credentials [--json] [--devnet DIR]',
+    summary: "print the devnet gateway's S3 access key and secret",
+    positionals: 1,
     options: CLIENT_OPTIONS,
   },
   ls: {

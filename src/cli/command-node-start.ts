@@ -1,6 +1,14 @@
+import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
+import { type ChainContracts, loadPrivateKey, TOKEN_DECIMALS } from '../chain/index.ts'
 import { InvalidArgumentError } from '../errors.ts'
-import { createStorageNode, loadNodeConfig, type NodeConfig, parseByteSize } from '../node/index.ts'
+import {
+  createStorageNode,
+  loadNodeConfig,
+  type NodeConfig,
+  parseByteSize,
+  type StorageNodeInit,
+} from '../node/index.ts'
 import type { CommandContext } from './command-context.ts'
 import { integerFlag, type ParsedCommandLine } from './command-line.ts'
 
@@ -22,11 +30,15 @@ export async function runNodeStart(parsed: ParsedCommandLine, context: CommandCo
   const heartbeat = integerFlag(v, 'heartbeat-ms', 100, 60_000)
   if (heartbeat !== undefined) overrides.heartbeatIntervalMs = heartbeat
   const config = await loadNodeConfig(dataDir, overrides)
+  const chain = await chainSettings(v, context)
+  const fakeProofs = process.env.CAIRN_FAULT_FAKE_PROOFS === '1'
   const node = createStorageNode({
     dataDir,
     config,
     corruptServedPieces: process.env.CAIRN_FAULT_CORRUPT_PIECES === '1',
     benchSink: process.env.CAIRN_BENCH_SINK === '1',
+    ...(chain === undefined ? {} : { chain: { ...chain, fakeProofs } }),
+    discardPieces: fakeProofs,
   })
   if (context.signal.aborted) return 130
   const info = await node.start()
@@ -38,4 +50,52 @@ export async function runNodeStart(parsed: ParsedCommandLine, context: CommandCo
   await node.stop()
   context.stdout.write(`${JSON.stringify({ event: 'stopped', peerId: info.peerId })}\n`)
   return 0
+}
+
+/** `--chain-rpc URL --contracts FILE --key-file FILE [--price UNITS] [--stake CAIRN] [--no-watcher]`. */
+async function chainSettings(
+  v: ParsedCommandLine['values'],
+  context: CommandContext,
+): Promise<StorageNodeInit['chain'] | undefined> {
+  const rpcUrl = v['chain-rpc'] as string | undefined
+  if (rpcUrl === undefined) {
+    if (v.contracts !== undefined || v['key-file'] !== undefined) {
+      throw new InvalidArgumentError('--contracts and --key-file need --chain-rpc URL as well')
+    }
+    return undefined
+  }
+  if (typeof v.contracts !== 'string') {
+    throw new InvalidArgumentError(
+      '--chain-rpc needs --contracts FILE (the deployment, e.g. a devchain contracts.json)',
+    )
+  }
+  let deployment: { chainId: number; contracts: ChainContracts; blockNumber?: string | number }
+  try {
+    deployment = JSON.parse(await readFile(v.contracts, 'utf8'))
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read the deployment ${v.contracts}: pass the contracts.json of the chain`, {
+      cause: err,
+    })
+  }
+  const privateKey = await loadPrivateKey(typeof v['key-file'] === 'string' ? { file: v['key-file'] } : {})
+  const price = v.price === undefined ? undefined : wholeNumber(v.price, '--price')
+  const stake = v.stake === undefined ? undefined : wholeNumber(v.stake, '--stake') * 10n ** BigInt(TOKEN_DECIMALS)
+  const blockNumber =
+    deployment.blockNumber === undefined ? undefined : String(deployment.blockNumber).replace(/n$/, '')
+  return {
+    rpcUrl,
+    chainId: deployment.chainId,
+    contracts: deployment.contracts,
+    privateKey,
+    ...(blockNumber === undefined ? {} : { fromBlock: BigInt(blockNumber) }),
+    ...(price === undefined ? {} : { pricePerByteEpoch: price }),
+    ...(stake === undefined ? {} : { stake }),
+    watcher: v['no-watcher'] !== true,
+    onEvent: (event) => context.stdout.write(`${JSON.stringify({ event: event.type, ...event, type: undefined })}\n`),
+  }
+}
+
+function wholeNumber(raw: unknown, flag: string): bigint {
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw)) throw new InvalidArgumentError(`${flag} must be a whole number`)
+  return BigInt(raw)
 }

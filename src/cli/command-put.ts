@@ -2,14 +2,24 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { InvalidArgumentError } from '../errors.ts'
-import { type ClientProgressEvent, parseByteSize } from '../node/index.ts'
+import {
+  type ClientProgressEvent,
+  makeStorageDeal,
+  parseByteSize,
+  registeredNodes,
+  type StorageDeal,
+} from '../node/index.ts'
+import { openUserChain } from './chain-session.ts'
 import { locateNetwork, openClientSession } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
 import { integerFlag, type ParsedCommandLine } from './command-line.ts'
 import { shortPeerId } from './output.ts'
 import { ProgressBar } from './progress-bar.ts'
 
-/** `cairn put FILE|- [--k K --n N] [--name NAME] [--json]` */
+/**
+ * `cairn put FILE|- [--k K --n N] [--name NAME] [--duration EPOCHS] [--max-price UNITS] [--json]`: on a network with a
+ * chain, the put succeeds only once the file's deal is active (escrow paid, every holder confirmed its slot).
+ */
 export async function runPut(parsed: ParsedCommandLine, context: CommandContext): Promise<number> {
   const path = parsed.positionals[0]!
   const k = integerFlag(parsed.values, 'k', 1, 255)
@@ -35,7 +45,22 @@ export async function runPut(parsed: ParsedCommandLine, context: CommandContext)
   if (typeof parsed.values.name === 'string') metadata.name = parsed.values.name
   const segmentText = parsed.values['segment-size']
   const segmentSize = typeof segmentText === 'string' ? parseByteSize(segmentText) : undefined
+  const duration = integerFlag(parsed.values, 'duration', 1, 2 ** 32 - 1)
+  const maxPriceText = parsed.values['max-price']
+  if (maxPriceText !== undefined && (typeof maxPriceText !== 'string' || !/^\d+$/.test(maxPriceText))) {
+    throw new InvalidArgumentError('--max-price must be a whole number of token units per byte per epoch')
+  }
+  const maxPrice = maxPriceText === undefined ? undefined : BigInt(maxPriceText)
   const location = await locateNetwork(parsed.values)
+  const chain = await openUserChain(location)
+  const eligible =
+    chain === undefined
+      ? undefined
+      : (
+          await registeredNodes(chain.client, maxPrice === undefined ? {} : { maxPricePerByteEpoch: maxPrice }, {
+            signal: context.signal,
+          })
+        ).eligible
   const session = await openClientSession(location)
   const bar = context.showProgress
     ? new ProgressBar({ label: 'put', stream: context.stderr, ...(size === undefined ? {} : { total: size }) })
@@ -64,13 +89,32 @@ export async function runPut(parsed: ParsedCommandLine, context: CommandContext)
         ...(n === undefined ? {} : { n }),
         ...(segmentSize === undefined ? {} : { segmentSize }),
         metadata,
+        ...(eligible === undefined ? {} : { eligible }),
         onProgress,
       },
       { signal: context.signal },
     )
     bar?.finish()
+    let deal: StorageDeal | undefined
+    if (chain !== undefined) {
+      deal = await makeStorageDeal(
+        chain.client,
+        result,
+        {
+          ...(duration === undefined ? {} : { durationEpochs: duration }),
+          ...(maxPrice === undefined ? {} : { maxPricePerByteEpoch: maxPrice }),
+          onProgress: (event) => {
+            if (event.type === 'deal:created' && parsed.values.json !== true) {
+              context.stderr.write(`deal ${event.dealId} created; waiting for the ${result.n} holders to confirm\n`)
+            }
+          },
+        },
+        { signal: context.signal },
+      )
+    }
+    const { commitments: _commitments, ...shown } = result
     if (parsed.values.json === true) {
-      context.stdout.write(`${JSON.stringify(result)}\n`)
+      context.stdout.write(`${JSON.stringify({ ...shown, ...(deal === undefined ? {} : { deal }) })}\n`)
     } else {
       context.stdout.write(`${result.capability}\n`)
     }

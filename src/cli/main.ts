@@ -4,6 +4,7 @@
  */
 import { CAIRN_VERSION } from '../node/index.ts'
 import type { CommandContext } from './command-context.ts'
+import { runDeals } from './command-deals.ts'
 import { runDevnet } from './command-devnet.ts'
 import { runGet } from './command-get.ts'
 import { helpText, parseCommandLine } from './command-line.ts'
@@ -11,7 +12,9 @@ import { runLs } from './command-ls.ts'
 import { runNodeStart } from './command-node-start.ts'
 import { runNodes } from './command-nodes.ts'
 import { runPut } from './command-put.ts'
+import { runS3 } from './command-s3.ts'
 import { runStatus } from './command-status.ts'
+import { runWallet } from './command-wallet.ts'
 import { describeError, EXIT_INTERRUPTED } from './error-message.ts'
 
 /**
@@ -46,6 +49,12 @@ export async function runCli(argv: string[], context: CommandContext): Promise<n
         return await runNodes(parsed, context)
       case 'ls':
         return await runLs(parsed, context)
+      case 'wallet':
+        return await runWallet(parsed, context)
+      case 'deals':
+        return await runDeals(parsed, context)
+      case 's3':
+        return await runS3(parsed, context)
     }
   } catch (err) {
     const { line, exitCode } = context.signal.aborted

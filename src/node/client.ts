@@ -150,7 +150,9 @@ class NetworkClient implements Client {
     if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < k || n > 255) {
       throw new InvalidArgumentError(`invalid redundancy k=${k}, n=${n}: need whole numbers with 1 <= k <= n <= 255`)
     }
-    const live = (await this.nodes(options)).filter((p) => p.state === 'alive')
+    const live = (await this.nodes(options)).filter(
+      (p) => p.state === 'alive' && (init.eligible === undefined || init.eligible(p.peerId)),
+    )
     if (live.length < n) {
       throw new NotEnoughNodesError(
         `only ${live.length} live node${live.length === 1 ? ' is' : 's are'} known but --n ${n} needs ${n} distinct nodes: start more nodes or lower --n`,
@@ -212,9 +214,14 @@ class NetworkClient implements Client {
         k,
         n,
         slots: upload.placement(),
+        commitments: file.manifest.slots.map((slot) => ({
+          root: `0x${Buffer.from(slot.root).toString('hex')}`,
+          size: slot.size,
+        })),
       }
+      const { commitments: _commitments, ...recorded } = result
       await this.#records.add({
-        ...result,
+        ...recorded,
         ...(init.metadata?.name === undefined ? {} : { name: init.metadata.name }),
         storedAt: Date.now(),
       })
@@ -325,7 +332,14 @@ class NetworkClient implements Client {
       const recorded = record?.slots.find((s) => s.index === slot)?.peerId
       // The recorded placement is the truth when there is one (even if that node is down); otherwise the holder
       // found by asking around (for k = 1 every copy looks alike, so distinct holders are assigned in turn).
-      const peerId = recorded ?? found.find((p) => !assigned.has(p)) ?? null
+      // A recorded holder that no longer answers may have been replaced by a repair: a live node, recorded for no
+      // other slot, that holds the slot now is shown instead.
+      const recordedElsewhere = new Set(record?.slots.filter((s) => s.index !== slot).map((s) => s.peerId) ?? [])
+      const takenOver =
+        recorded !== undefined && !found.includes(recorded)
+          ? found.find((p) => !assigned.has(p) && !recordedElsewhere.has(p))
+          : undefined
+      const peerId = takenOver ?? recorded ?? found.find((p) => !assigned.has(p)) ?? null
       if (peerId !== null) assigned.add(peerId)
       let held = 0
       let state: PeerState = peerId === null ? 'dead' : (stateOf.get(peerId) ?? 'dead')

@@ -4,7 +4,15 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { privateKeyToAccount } from 'viem/accounts'
+import { DEVCHAIN_FILES, type Devchain, startDevchain } from '../chain/index.ts'
 import { AbortedError, TimeoutError, UnreachableError } from '../errors.ts'
+import {
+  CHAIN_KEY_FILE,
+  DEFAULT_DEVNET_EPOCH_SECONDS,
+  DEVNET_CHAIN_DIR,
+  DEVNET_USER_KEY_FILE,
+} from './chain-constants.ts'
 import {
   DEFAULT_DEVNET_HEARTBEAT_MS,
   DEFAULT_DEVNET_NODES,
@@ -14,7 +22,7 @@ import {
   READY_FILE,
 } from './constants.ts'
 import { controlRequest } from './control-client.ts'
-import type { AbortOptions, Devnet, DevnetNode, DevnetState, NodeInfo, PeerView } from './interface.ts'
+import type { AbortOptions, Devnet, DevnetChain, DevnetNode, DevnetState, NodeInfo, PeerView } from './interface.ts'
 
 /** Progress of a devnet starting and running; only cli/ prints them. */
 export type DevnetEvent =
@@ -22,6 +30,7 @@ export type DevnetEvent =
   | { type: 'node:ready'; index: number; peerId: string; api: string }
   | { type: 'node:exit'; index: number; pid: number; code: number | null; signal: string | null }
   | { type: 'stale:killed'; pid: number }
+  | { type: 'chain:ready'; rpcUrl: string; deployed: boolean }
 
 export interface DevnetInit {
   /** Folder holding every node's data dir and devnet.json. */
@@ -33,6 +42,12 @@ export interface DevnetInit {
   command?: string[]
   /** Extra environment of the node processes. */
   env?: Record<string, string>
+  /** Extra environment of one node process, by node index (fault injection in tests). */
+  nodeEnv?: Record<number, Record<string, string>>
+  /** Run the devchain (anvil + contracts) and put the nodes on it (default true). */
+  chain?: boolean
+  /** Epoch length of a new devchain, seconds (default DEFAULT_DEVNET_EPOCH_SECONDS). */
+  epochSeconds?: number
   onEvent?: (event: DevnetEvent) => void
 }
 
@@ -91,6 +106,11 @@ class ProcessDevnet implements Devnet {
   readonly #readyTimeoutMs: number
   readonly #command: string[]
   readonly #env: Record<string, string>
+  readonly #nodeEnv: Record<number, Record<string, string>>
+  readonly #withChain: boolean
+  readonly #epochSeconds: number
+  #devchain: Devchain | undefined
+  #chain: DevnetChain | undefined
   readonly #onEvent: (event: DevnetEvent) => void
   #running: RunningNode[] = []
   #state: DevnetState | undefined
@@ -103,6 +123,9 @@ class ProcessDevnet implements Devnet {
     this.#readyTimeoutMs = init.readyTimeoutMs ?? DEFAULT_DEVNET_READY_TIMEOUT_MS
     this.#command = init.command ?? [process.execPath, ...NODE_PROCESS_FLAGS, CLI_MAIN]
     this.#env = init.env ?? {}
+    this.#nodeEnv = init.nodeEnv ?? {}
+    this.#withChain = init.chain ?? true
+    this.#epochSeconds = init.epochSeconds ?? DEFAULT_DEVNET_EPOCH_SECONDS
     this.#onEvent = init.onEvent ?? (() => {})
   }
 
@@ -117,6 +140,7 @@ class ProcessDevnet implements Devnet {
     const deadline = AbortSignal.timeout(this.#readyTimeoutMs)
     const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline])
     try {
+      if (this.#withChain) await this.#startChain(signal)
       const first = this.#spawn(0, [])
       await this.#waitReady(first, signal)
       const bootstrap = first.info!.multiaddrs
@@ -139,8 +163,16 @@ class ProcessDevnet implements Devnet {
       startedAt: Date.now(),
       nodes: this.#running.map((node): DevnetNode => {
         const info = node.info!
-        return { peerId: info.peerId, pid: info.pid, multiaddrs: info.multiaddrs, api: info.api, dataDir: node.dataDir }
+        return {
+          peerId: info.peerId,
+          pid: info.pid,
+          multiaddrs: info.multiaddrs,
+          api: info.api,
+          dataDir: node.dataDir,
+          ...(this.#devchain === undefined ? {} : { address: this.#nodeAddress(node.index) }),
+        }
       }),
+      ...(this.#chain === undefined ? {} : { chain: this.#chain }),
     }
     const path = join(this.#dir, DEVNET_FILE)
     await writeFile(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`)
@@ -163,6 +195,46 @@ class ProcessDevnet implements Devnet {
         clearTimeout(killer)
       }),
     )
+    const devchain = this.#devchain
+    this.#devchain = undefined
+    await devchain?.stop()
+  }
+
+  /** Starts (or resumes) the devchain under DIR/chain and writes each node's and the user's key file (0600). */
+  async #startChain(signal: AbortSignal): Promise<void> {
+    const devchain = await startDevchain(
+      {
+        dir: join(this.#dir, DEVNET_CHAIN_DIR),
+        epochSeconds: this.#epochSeconds,
+        accounts: Math.max(10, this.#count + 2),
+      },
+      { signal },
+    )
+    this.#devchain = devchain
+    const userKey = devchain.accounts[1]!
+    const userKeyFile = join(this.#dir, DEVNET_USER_KEY_FILE)
+    await writeFile(userKeyFile, `${userKey}\n`, { mode: 0o600 })
+    for (let i = 0; i < this.#count; i++) {
+      const dataDir = join(this.#dir, `node-${i}`)
+      await mkdir(dataDir, { recursive: true, mode: 0o700 })
+      await writeFile(join(dataDir, CHAIN_KEY_FILE), `${devchain.accounts[i + 2]!}\n`, { mode: 0o600 })
+    }
+    const user = privateKeyToAccount(userKey).address
+    this.#chain = {
+      rpc: devchain.rpcUrl,
+      rpcUrl: devchain.rpcUrl,
+      chainId: devchain.chainId,
+      contracts: devchain.contracts,
+      blockNumber: devchain.deployment.blockNumber.toString(),
+      epochSeconds: devchain.deployment.params.epochSeconds,
+      user: { address: user, keyFile: userKeyFile },
+      account: user,
+    }
+    this.#onEvent({ type: 'chain:ready', rpcUrl: devchain.rpcUrl, deployed: devchain.deployed })
+  }
+
+  #nodeAddress(index: number): `0x${string}` {
+    return privateKeyToAccount(this.#devchain!.accounts[index + 2]!).address
   }
 
   #spawn(index: number, bootstrap: string[]): RunningNode {
@@ -183,13 +255,23 @@ class ProcessDevnet implements Devnet {
       String(this.#heartbeatIntervalMs),
     ]
     for (const addr of bootstrap) args.push('--bootstrap', addr)
+    if (this.#devchain !== undefined) {
+      args.push(
+        '--chain-rpc',
+        this.#devchain.rpcUrl,
+        '--contracts',
+        join(this.#dir, DEVNET_CHAIN_DIR, DEVCHAIN_FILES.deployment),
+        '--key-file',
+        join(dataDir, CHAIN_KEY_FILE),
+      )
+    }
     // A ready file left by an earlier run is ignored: #waitReady matches the pid.
     const logFd = openLog(dataDir)
     const child = spawn(this.#command[0]!, args, {
       stdio: ['ignore', logFd, logFd],
       // Two malloc arenas: Node's thread pool (disk writes, zstd, hashing) otherwise grows one arena per thread and
       // the resident memory with it.
-      env: { MALLOC_ARENA_MAX: '2', ...process.env, ...this.#env },
+      env: { MALLOC_ARENA_MAX: '2', ...process.env, ...this.#env, ...this.#nodeEnv[index] },
     })
     closeSync(logFd)
     const exited = new Promise<void>((resolveExit) => {

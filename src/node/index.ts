@@ -3,6 +3,13 @@
  */
 export { BENCH_SINK_PROTOCOL, registerBenchSink, sendToBenchSink } from './bench-sink.ts'
 export { formatByteSize, parseByteSize } from './byte-size.ts'
+export * from './chain-constants.ts'
+export {
+  type ChainService,
+  type ChainServiceEvent,
+  type ChainServiceInit,
+  createChainService,
+} from './chain-service.ts'
 export { type ClientComponents, type ClientInit, createClient, manifestPieceCid } from './client.ts'
 export * from './constants.ts'
 export { type ControlApi, type ControlApiComponents, type ControlApiInit, createControlApi } from './control-api.ts'
@@ -14,5 +21,16 @@ export { defaultNodeConfig, loadNodeConfig } from './node-config.ts'
 export { addressRange, orderForPlacement } from './node-selection.ts'
 export { loadOrCreatePeerKey } from './peer-key.ts'
 export { mergePeerViews } from './peer-views.ts'
+export { registryPeerSource } from './registry-peers.ts'
+export type * from './repair-interface.ts'
+export { createRepairService, repairInitFromEnv } from './repair-service.ts'
+export { createSlotProver, type SlotKey, type SlotProver } from './slot-prover.ts'
+export {
+  makeStorageDeal,
+  registeredNodes,
+  type StorageDeal,
+  type StorageDealEvent,
+  type StorageDealInit,
+} from './storage-deal.ts'
 export { createStorageNode, type StorageNodeInit } from './storage-node.ts'
 export { CAIRN_VERSION } from './version.ts'

@@ -81,6 +81,8 @@ export interface DevnetNode {
   multiaddrs: string[]
   api: string
   dataDir: string
+  /** The node's EVM account (when the devnet runs a chain). */
+  address?: `0x${string}`
 }
 
 /** The devnet's state file (DIR/devnet.json). */
@@ -88,6 +90,10 @@ export interface DevnetState {
   nodes: DevnetNode[]
   dir: string
   startedAt: number
+  /** The devchain: RPC URL, contracts and the user's wallet (absent when the devnet runs without a chain). */
+  chain?: DevnetChain
+  /** The gateway's URL, when `cairn devnet` started one. */
+  gateway?: string
 }
 
 /** The devnet process manager. */
@@ -122,6 +128,8 @@ export interface PutResult {
   k: number
   n: number
   slots: SlotPlacement[]
+  /** Each slot's Merkle root (0x hex) and byte size, as the manifest commits to them (what a deal names). */
+  commitments?: Array<{ root: `0x${string}`; size: number }>
 }
 
 export interface PutInit {
@@ -131,6 +139,8 @@ export interface PutInit {
   n?: number
   segmentSize?: number
   metadata?: { name?: string; type?: string; mtime?: number }
+  /** Only nodes this accepts may hold a slot (e.g. those whose price is within the deal's maximum). */
+  eligible?: (peerId: string) => boolean
   onProgress?: (event: ClientProgressEvent) => void
 }
 
@@ -206,4 +216,18 @@ export interface Client {
   ): Promise<PutResult>
   get(capability: string, init?: GetInit, options?: AbortOptions): AsyncIterable<Uint8Array>
   status(capability: string, options?: AbortOptions): Promise<FileStatus>
+}
+
+/** The chain part of devnet.json (`rpcUrl` and `account` are what the gateway reads; `rpc` and `user` the CLI). */
+export interface DevnetChain {
+  rpc: string
+  rpcUrl: string
+  chainId: number
+  contracts: { token: `0x${string}`; registry: `0x${string}`; market: `0x${string}` }
+  /** First block of the contracts (event queries start here), as a decimal string. */
+  blockNumber: string
+  epochSeconds: number
+  /** The user's funded wallet: its address and the file holding its key. */
+  user: { address: `0x${string}`; keyFile: string }
+  account: `0x${string}`
 }

@@ -7,6 +7,7 @@ import { createNetwork } from '../net/index.ts'
 import { createFsPieceStore } from '../storage/index.ts'
 import type { PieceStore } from '../storage/interface.ts'
 import { registerBenchSink } from './bench-sink.ts'
+import { type ChainService, type ChainServiceInit, createChainService } from './chain-service.ts'
 import {
   DEFAULT_NODE_MAX_BYTES_IN_FLIGHT,
   DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER,
@@ -18,6 +19,9 @@ import {
 import { type ControlApi, createControlApi } from './control-api.ts'
 import type { AbortOptions, NodeConfig, NodeInfo, StorageNode } from './interface.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
+import { registryPeerSource } from './registry-peers.ts'
+import type { RepairService, RepairServiceInit } from './repair-interface.ts'
+import { createRepairService, repairInitFromEnv } from './repair-service.ts'
 import { readSavedPeers, type SavedPeer, savedPeerAddresses, writeSavedPeers } from './saved-peers.ts'
 import { CAIRN_VERSION } from './version.ts'
 
@@ -34,6 +38,12 @@ export interface StorageNodeInit {
   corruptServedPieces?: boolean
   /** Serve the raw-stream benchmark protocol (`npm run bench -- transfer`). */
   benchSink?: boolean
+  /** Self-healing settings and the chain seam `onSlotRepaired` (defaults: `CAIRN_REPAIR_*` environment, then constants). */
+  repair?: Omit<RepairServiceInit, 'dataDir'>
+  /** The chain (Registry, Market): register, confirm, prove, watch, withdraw. Absent: the node runs off chain. */
+  chain?: Omit<ChainServiceInit, 'dataDir'>
+  /** Test-only fault: the node acknowledges pieces but keeps none (a node that stores nothing). */
+  discardPieces?: boolean
 }
 
 type StartedStore = PieceStore & { start?: () => Promise<void>; stop?: () => Promise<void> }
@@ -62,6 +72,8 @@ class DaemonStorageNode implements StorageNode {
   #store: StartedStore | undefined
   #network: ReturnType<typeof createNetwork> | undefined
   #api: ControlApi | undefined
+  #repair: RepairService | undefined
+  #chain: ChainService | undefined
   #saveTimer: NodeJS.Timeout | undefined
   #watchTimer: NodeJS.Timeout | undefined
   #savedPeers: SavedPeer[] = []
@@ -92,7 +104,25 @@ class DaemonStorageNode implements StorageNode {
     await store.start?.()
     this.#store = store
     this.#savedPeers = await readSavedPeers(this.#dataDir)
-    const served = this.#init.corruptServedPieces === true ? corruptingStore(store) : store
+    const repair = createRepairService(
+      { pieceStore: store, network: () => network },
+      { ...repairInitFromEnv(process.env), ...this.#init.repair, dataDir: this.#dataDir },
+    )
+    this.#repair = repair
+    let served = this.#init.corruptServedPieces === true ? corruptingStore(repair.pieceStore) : repair.pieceStore
+    if (this.#init.discardPieces === true) served = discardingStore(served)
+    const chain =
+      this.#init.chain === undefined
+        ? undefined
+        : createChainService(
+            {
+              pieceStore: served,
+              peerId: () => this.#network?.peerId ?? '',
+              multiaddrs: () => this.#network?.multiaddrs() ?? [],
+              capacity: () => BigInt(Number.isFinite(config.quota) ? config.quota : 2 ** 50),
+            },
+            { ...this.#init.chain, dataDir: this.#dataDir },
+          )
     const network = createNetwork(
       { pieceStore: served },
       {
@@ -108,11 +138,19 @@ class DaemonStorageNode implements StorageNode {
         serveStore: true,
         maxBytesInFlightTotal: DEFAULT_NODE_MAX_BYTES_IN_FLIGHT,
         maxBytesInFlightPerPeer: DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER,
-        peerSources: [async () => savedPeerAddresses(this.#savedPeers)],
+        peerSources: [
+          async () => savedPeerAddresses(this.#savedPeers),
+          ...(chain === undefined ? [] : [registryPeerSource(chain.client)]),
+        ],
       },
     )
     await network.start()
     this.#network = network
+    await repair.start()
+    if (chain !== undefined) {
+      await chain.start()
+      this.#chain = chain
+    }
     this.#watchPeers(this.#savedPeers.map((p) => p.peerId))
     if (this.#init.benchSink === true) await registerBenchSink(network.libp2p)
     this.#peerId = network.peerId
@@ -160,8 +198,10 @@ class DaemonStorageNode implements StorageNode {
     clearInterval(this.#saveTimer)
     clearInterval(this.#watchTimer)
     await rm(join(this.#dataDir, READY_FILE), { force: true }).catch(() => {})
+    await this.#chain?.stop()
     await this.#savePeers().catch(() => {})
     await this.#api?.stop()
+    await this.#repair?.stop()
     await this.#network?.stop()
     await this.#store?.stop?.()
     this.#api = undefined
@@ -220,6 +260,11 @@ class DaemonStorageNode implements StorageNode {
     }
     return this.#freeSpaceCache.value
   }
+}
+
+/** Test-only fault: a store that acknowledges writes and keeps nothing. */
+function discardingStore(store: PieceStore): PieceStore {
+  return { ...store, usage: () => store.usage(), put: async () => {} }
 }
 
 /** Test-only fault: a store whose reads return the piece with its first byte flipped. */

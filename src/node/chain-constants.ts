@@ -1,0 +1,26 @@
+/** Named defaults of a node's chain work and of the client's deals (applied as `init.x ?? DEFAULT_X`). */
+import { DEFAULT_MIN_STAKE, DEFAULT_PRICE_PER_BYTE_EPOCH, TOKEN_DECIMALS } from '../chain/index.ts'
+
+const CAIRN = 10n ** BigInt(TOKEN_DECIMALS)
+
+/** How often a node reads the chain (epoch, its slots, challenges). */
+export const DEFAULT_CHAIN_POLL_MS = 1_000
+/** A node's price per byte per epoch (token units) when neither flag nor config names one. */
+export const DEFAULT_NODE_PRICE_PER_BYTE_EPOCH = DEFAULT_PRICE_PER_BYTE_EPOCH
+/** Stake a node locks when it registers: the Registry's default minimum. */
+export const DEFAULT_NODE_STAKE = DEFAULT_MIN_STAKE
+/** A node withdraws once its earnings and rewards reach this (token units): 1 CAIRN, worth a transaction's gas. */
+export const DEFAULT_WITHDRAW_MIN = CAIRN
+/** A deal's length when `--duration` is not given (epochs). */
+export const DEFAULT_DEAL_DURATION_EPOCHS = 1_000
+/** The most a user pays a node per byte per epoch when `--max-price` is not given: twice the suggested price. */
+export const DEFAULT_DEAL_MAX_PRICE = 2n * DEFAULT_PRICE_PER_BYTE_EPOCH
+/** Epoch length of a devnet's chain (seconds): short, so proofs and payments can be watched within a minute. */
+export const DEFAULT_DEVNET_EPOCH_SECONDS = 5
+/** Folder of the cached slot Merkle leaves inside a node's data dir. */
+export const SLOT_CACHE_DIR = 'slots'
+/** A devnet node's EVM key file inside its data dir. */
+export const CHAIN_KEY_FILE = 'chain.key'
+/** The devchain's folder and the user's key file inside a devnet's folder. */
+export const DEVNET_CHAIN_DIR = 'chain'
+export const DEVNET_USER_KEY_FILE = 'user.key'

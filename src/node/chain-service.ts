@@ -1,0 +1,295 @@
+/**
+ * A storage node's life on the chain: it registers (or updates) its Registry entry and stakes, confirms the slots it
+ * was named for once it checked it holds them, proves every held slot every epoch, reports the missed proofs of other
+ * nodes (the watcher role), and withdraws its earnings when they are worth a transaction.
+ */
+import { join } from 'node:path'
+import type { Address } from 'viem'
+import {
+  type ChainClient,
+  type ChainContracts,
+  confirmSlot,
+  createChainClient,
+  type EpochInfo,
+  getBalances,
+  getDeal,
+  getDealCount,
+  getEpochInfo,
+  getNode,
+  getNodeSlots,
+  getSlots,
+  proveSlot,
+  registerNode,
+  reportMissed,
+  updateEndpoints,
+  updateOffer,
+  withdrawEarnings,
+} from '../chain/index.ts'
+import type { PieceStore } from '../storage/interface.ts'
+import {
+  DEFAULT_CHAIN_POLL_MS,
+  DEFAULT_NODE_PRICE_PER_BYTE_EPOCH,
+  DEFAULT_NODE_STAKE,
+  DEFAULT_WITHDRAW_MIN,
+  SLOT_CACHE_DIR,
+} from './chain-constants.ts'
+import { createSlotProver, type SlotProver } from './slot-prover.ts'
+
+/** What a node reports about its chain work (the daemon prints them as JSON lines to its log). */
+export type ChainServiceEvent =
+  | { type: 'chain:registered'; account: Address; stake: string }
+  | { type: 'chain:endpoints'; account: Address }
+  | { type: 'chain:confirmed'; dealId: string; slot: number }
+  | { type: 'chain:refused'; dealId: string; slot: number; reason: string }
+  | { type: 'chain:proved'; dealId: string; slot: number; epoch: number }
+  | { type: 'chain:reported'; dealId: string; slot: number; missed: number; opened: boolean }
+  | { type: 'chain:withdrew'; earnings: string; rewards: string }
+  | { type: 'chain:error'; action: string; message: string }
+
+export interface ChainServiceComponents {
+  pieceStore: Pick<PieceStore, 'get' | 'has'>
+  /** The node's libp2p identity and current addresses (registered in the Registry). */
+  peerId: () => string
+  multiaddrs: () => string[]
+  /** Bytes the node offers (its quota). */
+  capacity: () => bigint
+}
+
+export interface ChainServiceInit {
+  rpcUrl: string
+  chainId: number
+  contracts: ChainContracts
+  privateKey: `0x${string}`
+  dataDir: string
+  /** First block to read events from (the deployment's). */
+  fromBlock?: bigint
+  pricePerByteEpoch?: bigint
+  stake?: bigint
+  pollMs?: number
+  /** Report other nodes' missed proofs (default true). */
+  watcher?: boolean
+  /** Withdraw when earnings + rewards reach this many token units (default: DEFAULT_WITHDRAW_MIN). */
+  withdrawMin?: bigint
+  /** Test-only fault: confirm without checking and answer challenges with made-up data. */
+  fakeProofs?: boolean
+  onEvent?: (event: ChainServiceEvent) => void
+}
+
+export interface ChainService {
+  readonly account: Address
+  /** Registers or updates the Registry entry; then runs the epoch loop until stop(). */
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** Active nodes' multiaddrs from the Registry (a bootstrap source). */
+  client: ChainClient
+}
+
+/**
+ * Creates the chain service of a storage node.
+ *
+ * @example
+ * ```ts
+ * const service = createChainService({ pieceStore, peerId: () => id, multiaddrs: () => addrs, capacity: () => 10n ** 12n },
+ *   { rpcUrl, chainId, contracts, privateKey, dataDir })
+ * await service.start()
+ * ```
+ */
+export function createChainService(components: ChainServiceComponents, init: ChainServiceInit): ChainService {
+  return new NodeChainService(components, init)
+}
+
+class NodeChainService implements ChainService {
+  readonly client: ChainClient
+  readonly account: Address
+  readonly #components: ChainServiceComponents
+  readonly #init: ChainServiceInit
+  readonly #prover: SlotProver
+  readonly #emit: (event: ChainServiceEvent) => void
+  readonly #controller = new AbortController()
+  #loop: Promise<void> | undefined
+  #watchedEpoch = -1
+  #withdrawEpoch = -1
+  /** Slots this node refused (does not hold), by deal:slot, so it does not recheck every tick. */
+  readonly #refused = new Map<string, number>()
+  readonly #provedEpoch = new Map<string, number>()
+
+  constructor(components: ChainServiceComponents, init: ChainServiceInit) {
+    this.#components = components
+    this.#init = init
+    this.client = createChainClient({
+      rpcUrl: init.rpcUrl,
+      chainId: init.chainId,
+      privateKey: init.privateKey,
+      contracts: init.contracts,
+    })
+    this.account = this.client.account.address
+    this.#prover = createSlotProver(
+      { pieceStore: components.pieceStore },
+      { cacheDir: join(init.dataDir, SLOT_CACHE_DIR) },
+    )
+    this.#emit = init.onEvent ?? (() => {})
+  }
+
+  async start(): Promise<void> {
+    const signal = this.#controller.signal
+    const node = await getNode(this.client, { account: this.account }, { signal })
+    const price = this.#init.pricePerByteEpoch ?? DEFAULT_NODE_PRICE_PER_BYTE_EPOCH
+    const capacity = this.#components.capacity()
+    const multiaddrs = this.#components.multiaddrs().slice(0, 8)
+    if (node.status === 'none') {
+      const stake = this.#init.stake ?? DEFAULT_NODE_STAKE
+      await registerNode(
+        this.client,
+        { peerId: this.#components.peerId(), multiaddrs, capacity, pricePerByteEpoch: price, stake },
+        { signal },
+      )
+      this.#emit({ type: 'chain:registered', account: this.account, stake: stake.toString() })
+    } else {
+      const same = node.peerId === this.#components.peerId() && node.multiaddrs.join(' ') === multiaddrs.join(' ')
+      if (!same) await updateEndpoints(this.client, { peerId: this.#components.peerId(), multiaddrs }, { signal })
+      if (node.pricePerByteEpoch !== price || node.capacity !== capacity) {
+        await updateOffer(this.client, { capacity, pricePerByteEpoch: price }, { signal })
+      }
+      this.#emit({ type: 'chain:endpoints', account: this.account })
+    }
+    this.#loop = this.#run()
+  }
+
+  async stop(): Promise<void> {
+    this.#controller.abort()
+    await this.#loop?.catch(() => {})
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#controller.signal
+    const pollMs = this.#init.pollMs ?? DEFAULT_CHAIN_POLL_MS
+    while (!signal.aborted) {
+      try {
+        await this.#tick(signal)
+      } catch (error) {
+        if (signal.aborted) return
+        this.#emit({ type: 'chain:error', action: 'tick', message: (error as Error).message })
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs)
+        signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer)
+            resolve()
+          },
+          { once: true },
+        )
+      })
+    }
+  }
+
+  async #tick(signal: AbortSignal): Promise<void> {
+    const info = await getEpochInfo(this.client, { signal })
+    const held = await getNodeSlots(
+      this.client,
+      { node: this.account, ...(this.#init.fromBlock === undefined ? {} : { fromBlock: this.#init.fromBlock }) },
+      { signal },
+    )
+    for (const { dealId, slot, deal } of held) {
+      const id = `${dealId}:${slot.index}`
+      if (info.epoch >= deal.endEpoch) continue
+      const key = { manifestCid: deal.manifestCid, slotIndex: slot.index }
+      try {
+        if (slot.state === 'pending') {
+          if ((this.#refused.get(id) ?? -1) >= info.epoch) continue
+          const problem =
+            this.#init.fakeProofs === true
+              ? undefined
+              : await this.#prover.check(key, { root: slot.root, size: slot.size }, { signal })
+          if (problem !== undefined) {
+            // Pieces may still be arriving: check again next epoch.
+            this.#refused.set(id, info.epoch)
+            this.#emit({ type: 'chain:refused', dealId: String(dealId), slot: slot.index, reason: problem })
+            continue
+          }
+          await confirmSlot(this.client, { dealId, slotIndex: slot.index }, { signal })
+          this.#emit({ type: 'chain:confirmed', dealId: String(dealId), slot: slot.index })
+          continue
+        }
+        if (slot.state !== 'active' || info.epoch < deal.startEpoch || slot.nextEpoch > info.epoch) continue
+        if ((this.#provedEpoch.get(id) ?? -1) >= info.epoch) continue
+        if (slot.nextEpoch < info.epoch) {
+          // Epochs this node missed (it was down) must be on record before it can prove again.
+          await reportMissed(this.client, { dealId, slotIndex: slot.index }, { signal }).catch(() => {})
+        }
+        const proved = await proveSlot(
+          this.client,
+          {
+            dealId,
+            slotIndex: slot.index,
+            prove: async (challenge) =>
+              this.#init.fakeProofs === true
+                ? madeUpProof(challenge.leafLength, challenge.leafCount)
+                : this.#prover.prove(key, challenge.leafIndex, { signal }),
+          },
+          { signal },
+        )
+        this.#provedEpoch.set(id, proved.epoch)
+        this.#emit({ type: 'chain:proved', dealId: String(dealId), slot: slot.index, epoch: proved.epoch })
+      } catch (error) {
+        if (signal.aborted) throw error
+        this.#provedEpoch.set(id, info.epoch)
+        this.#emit({ type: 'chain:error', action: `slot ${id}`, message: (error as Error).message })
+      }
+    }
+    if (this.#init.watcher !== false) await this.#watch(info, signal)
+    await this.#withdraw(info, signal)
+  }
+
+  /** Reports other nodes' missed proofs once per epoch, a little after the epoch starts (staggered per node). */
+  async #watch(info: EpochInfo, signal: AbortSignal): Promise<void> {
+    if (this.#watchedEpoch >= info.epoch) return
+    const epochStart = info.endsAt - info.epochSeconds
+    const offset = Number(BigInt(this.account) % BigInt(Math.max(1, Math.floor(info.epochSeconds / 2))))
+    if (info.now < epochStart + offset) return
+    this.#watchedEpoch = info.epoch
+    const count = Number(await getDealCount(this.client, { signal }))
+    for (let id = 1n; id <= BigInt(count); id++) {
+      const deal = await getDeal(this.client, { dealId: id }, { signal })
+      if (deal.closed || info.epoch <= deal.startEpoch) continue
+      const slots = await getSlots(this.client, { dealId: id }, { signal })
+      for (const slot of slots) {
+        const lastDue = Math.min(info.epoch, deal.endEpoch)
+        if (slot.state !== 'active' || slot.nextEpoch >= lastDue || slot.node === this.account) continue
+        try {
+          const report = await reportMissed(this.client, { dealId: id, slotIndex: slot.index }, { signal })
+          this.#emit({
+            type: 'chain:reported',
+            dealId: String(id),
+            slot: slot.index,
+            missed: report.missed,
+            opened: report.opened,
+          })
+        } catch (error) {
+          if (signal.aborted) throw error
+          // Another watcher (or the holder) was first: nothing to report.
+        }
+      }
+    }
+  }
+
+  async #withdraw(info: EpochInfo, signal: AbortSignal): Promise<void> {
+    if (this.#withdrawEpoch >= info.epoch) return
+    this.#withdrawEpoch = info.epoch
+    const balances = await getBalances(this.client, {}, { signal })
+    const total = balances.earnings + balances.rewards
+    if (total === 0n || total < (this.#init.withdrawMin ?? DEFAULT_WITHDRAW_MIN)) return
+    await withdrawEarnings(this.client, { signal })
+    this.#emit({ type: 'chain:withdrew', earnings: String(balances.earnings), rewards: String(balances.rewards) })
+  }
+}
+
+/** What a node that stores nothing sends: a leaf of the right length and a path of random hashes. */
+function madeUpProof(leafLength: number, leafCount: number): { leaf: Uint8Array; proof: Uint8Array[] } {
+  const depth = Math.ceil(Math.log2(Math.max(1, leafCount)))
+  return {
+    leaf: crypto.getRandomValues(new Uint8Array(leafLength)),
+    proof: Array.from({ length: depth }, () => crypto.getRandomValues(new Uint8Array(32))),
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The client's side of a deal: after a put, it opens the deal on chain with escrow, naming the node of each slot,
+ * and waits until every holder confirmed its slot (a holder confirms only after checking it holds the slot's pieces
+ * and that they hash to the slot root).
+ */
+import type { Address } from 'viem'
+import {
+  type ChainClient,
+  type ChainReader,
+  createDeal,
+  getEpochInfo,
+  getSlots,
+  listActiveNodes,
+  type NodeRecord,
+} from '../chain/index.ts'
+import { InvalidArgumentError, NotEnoughNodesError, TimeoutError } from '../errors.ts'
+import { DEFAULT_DEAL_DURATION_EPOCHS, DEFAULT_DEAL_MAX_PRICE } from './chain-constants.ts'
+import type { AbortOptions, PutResult } from './interface.ts'
+
+export interface StorageDealInit {
+  /** Epochs the deal lasts (default DEFAULT_DEAL_DURATION_EPOCHS). */
+  durationEpochs?: number
+  /** Highest price per byte per epoch the user pays a node (default DEFAULT_DEAL_MAX_PRICE). */
+  maxPricePerByteEpoch?: bigint
+  /** How long to wait for every slot to be confirmed (default: three epochs plus 30 s). */
+  activeTimeoutMs?: number
+  onProgress?: (event: StorageDealEvent) => void
+}
+
+export type StorageDealEvent =
+  | { type: 'deal:created'; dealId: string; escrow: string; startEpoch: number; endEpoch: number }
+  | { type: 'deal:confirmed'; dealId: string; slot: number }
+  | { type: 'deal:active'; dealId: string }
+
+export interface StorageDeal {
+  dealId: string
+  escrow: string
+  startEpoch: number
+  endEpoch: number
+  transactionHash: string
+  slots: Array<{ index: number; peerId: string; node: Address }>
+}
+
+/**
+ * The active nodes of the Registry by peer ID, and a filter of those whose price is at most `maxPrice` (for the put's
+ * placement: a node asking more than the user pays is never sent pieces).
+ *
+ * @example
+ * ```ts
+ * const { eligible } = await registeredNodes(reader, { maxPricePerByteEpoch: 2_000_000n })
+ * await client.put(source, { eligible })
+ * ```
+ */
+export async function registeredNodes(
+  reader: ChainReader,
+  params: { maxPricePerByteEpoch?: bigint } = {},
+  options: AbortOptions = {},
+): Promise<{ byPeerId: Map<string, NodeRecord>; eligible: (peerId: string) => boolean }> {
+  const nodes = await listActiveNodes(reader, {}, options)
+  const byPeerId = new Map(nodes.map((n) => [n.peerId, n]))
+  const maxPrice = params.maxPricePerByteEpoch ?? DEFAULT_DEAL_MAX_PRICE
+  return {
+    byPeerId,
+    eligible: (peerId) => {
+      const node = byPeerId.get(peerId)
+      return node !== undefined && node.pricePerByteEpoch <= maxPrice
+    },
+  }
+}
+
+/**
+ * Opens the deal of a finished put (escrow from the client's wallet) and resolves once every slot is active.
+ *
+ * @example
+ * ```ts
+ * const put = await client.put(source, { eligible })
+ * const deal = await makeStorageDeal(chainClient, put, { durationEpochs: 100 })
+ * ```
+ */
+export async function makeStorageDeal(
+  client: ChainClient,
+  put: PutResult,
+  init: StorageDealInit = {},
+  options: AbortOptions = {},
+): Promise<StorageDeal> {
+  if (put.commitments === undefined || put.commitments.length !== put.n) {
+    throw new InvalidArgumentError('the put result has no slot commitments: the deal needs each slot root')
+  }
+  const durationEpochs = init.durationEpochs ?? DEFAULT_DEAL_DURATION_EPOCHS
+  const maxPricePerByteEpoch = init.maxPricePerByteEpoch ?? DEFAULT_DEAL_MAX_PRICE
+  const { byPeerId } = await registeredNodes(client, { maxPricePerByteEpoch }, options)
+  const slots = put.slots.map((placement) => {
+    const node = byPeerId.get(placement.peerId)
+    if (node === undefined) {
+      throw new NotEnoughNodesError(
+        `node ${placement.peerId} holds slot ${placement.index} but is not an active node of the Registry: put again`,
+      )
+    }
+    return { index: placement.index, peerId: placement.peerId, node: node.account }
+  })
+  const created = await createDeal(
+    client,
+    {
+      manifestCid: put.manifestCid,
+      size: BigInt(put.size),
+      k: put.k,
+      slots: slots.map((slot) => ({
+        root: put.commitments![slot.index]!.root,
+        size: BigInt(put.commitments![slot.index]!.size),
+        node: slot.node,
+      })),
+      durationEpochs,
+      maxPricePerByteEpoch,
+    },
+    options,
+  )
+  const dealId = created.dealId.toString()
+  init.onProgress?.({
+    type: 'deal:created',
+    dealId,
+    escrow: created.escrow.toString(),
+    startEpoch: created.startEpoch,
+    endEpoch: created.endEpoch,
+  })
+  const epoch = await getEpochInfo(client, options)
+  const timeoutMs = init.activeTimeoutMs ?? epoch.epochSeconds * 3_000 + 30_000
+  const deadline = Date.now() + timeoutMs
+  const confirmed = new Set<number>()
+  while (true) {
+    options.signal?.throwIfAborted()
+    const states = await getSlots(client, { dealId: created.dealId }, options)
+    for (const slot of states) {
+      if (slot.state === 'active' && !confirmed.has(slot.index)) {
+        confirmed.add(slot.index)
+        init.onProgress?.({ type: 'deal:confirmed', dealId, slot: slot.index })
+      }
+    }
+    if (confirmed.size === states.length) break
+    if (Date.now() > deadline) {
+      const pending = states.filter((s) => s.state !== 'active').map((s) => s.index)
+      throw new TimeoutError(
+        `deal ${dealId} is not active after ${Math.round(timeoutMs / 1000)} s: slot(s) ${pending.join(', ')} not confirmed by their node (see "cairn deals")`,
+      )
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300))
+  }
+  init.onProgress?.({ type: 'deal:active', dealId })
+  return {
+    dealId,
+    escrow: created.escrow.toString(),
+    startEpoch: created.startEpoch,
+    endEpoch: created.endEpoch,
+    transactionHash: created.transactionHash,
+    slots,
+  }
+}
