@@ -1,4 +1,5 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { DEFAULT_GATEWAY_PORT, DEFAULT_S3_PORT, type GatewayProcess, spawnGatewayProcess } from '../api/index.ts'
 import { createDevnet, DEFAULT_DEVNET_DIR, DEFAULT_DEVNET_NODES, DEVNET_FILE } from '../node/index.ts'
@@ -42,7 +43,12 @@ export async function runDevnet(parsed: ParsedCommandLine, context: CommandConte
   const state = await devnet.start({ signal: context.signal })
   let gateway: GatewayProcess | undefined
   try {
-    if (v['no-gateway'] !== true) {
+    const busy = v['no-gateway'] === true ? undefined : await busyPort([gatewayPort, s3Port])
+    if (busy !== undefined) {
+      context.stderr.write(
+        `devnet: port ${busy} is in use, so the gateway is not started (pass --gateway-port and --s3-port, or --no-gateway)\n`,
+      )
+    } else if (v['no-gateway'] !== true) {
       gateway = await spawnGatewayProcess({ devnetDir: dir, port: gatewayPort, s3Port }, { signal: context.signal })
       await addToDevnetFile(dir, {
         gateway: gateway.url,
@@ -89,4 +95,18 @@ async function addToDevnetFile(dir: string, fields: Record<string, string>): Pro
   const state = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>
   await writeFile(`${path}.tmp`, `${JSON.stringify({ ...state, ...fields }, null, 2)}\n`)
   await rename(`${path}.tmp`, path)
+}
+
+/** The first of `ports` (0 is never busy) that another process listens on at 127.0.0.1, if any. */
+async function busyPort(ports: number[]): Promise<number | undefined> {
+  for (const port of ports) {
+    if (port === 0) continue
+    const free = await new Promise<boolean>((resolveFree) => {
+      const server = createServer()
+      server.once('error', () => resolveFree(false))
+      server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)))
+    })
+    if (!free) return port
+  }
+  return undefined
 }

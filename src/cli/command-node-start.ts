@@ -78,7 +78,8 @@ async function chainSettings(
     })
   }
   const privateKey = await loadPrivateKey(typeof v['key-file'] === 'string' ? { file: v['key-file'] } : {})
-  const price = v.price === undefined ? undefined : wholeNumber(v.price, '--price')
+  const priceText = v.price ?? process.env.CAIRN_NODE_PRICE
+  const price = priceText === undefined ? undefined : wholeNumber(priceText, '--price')
   const stake = v.stake === undefined ? undefined : wholeNumber(v.stake, '--stake') * 10n ** BigInt(TOKEN_DECIMALS)
   const blockNumber =
     deployment.blockNumber === undefined ? undefined : String(deployment.blockNumber).replace(/n$/, '')
