@@ -1,0 +1,43 @@
+/**
+ * The repair service's memory across restarts (`dataDir/repair.json`): the files this node holds pieces of, which
+ * slots it holds, and the last known holder of every slot. The manifests themselves stay in the piece store.
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { REPAIR_STATE_FILE } from './repair-constants.ts'
+
+/** One file in the repair state. */
+export interface RepairFileRecord {
+  manifestCid: string
+  /** Slots this node holds. */
+  mySlots: number[]
+  /** Last known live holder per slot (null: none known). */
+  holders: Array<string | null>
+  /** Set while this node is receiving a slot someone else is rebuilding for it (the time the manifest came). */
+  adoptingSince?: number
+}
+
+/** Reads the repair state; a missing or unreadable file is an empty state (the node rediscovers its files). */
+export async function readRepairState(dataDir: string): Promise<RepairFileRecord[]> {
+  try {
+    const parsed = JSON.parse(await readFile(join(dataDir, REPAIR_STATE_FILE), 'utf8')) as { files?: unknown }
+    if (!Array.isArray(parsed.files)) return []
+    return parsed.files.filter(
+      (f): f is RepairFileRecord =>
+        typeof f === 'object' &&
+        f !== null &&
+        typeof (f as RepairFileRecord).manifestCid === 'string' &&
+        Array.isArray((f as RepairFileRecord).mySlots) &&
+        Array.isArray((f as RepairFileRecord).holders),
+    )
+  } catch {
+    return []
+  }
+}
+
+/** Writes the repair state atomically (temp file + rename). */
+export async function writeRepairState(dataDir: string, files: RepairFileRecord[]): Promise<void> {
+  const path = join(dataDir, REPAIR_STATE_FILE)
+  await writeFile(`${path}.tmp`, `${JSON.stringify({ files }, null, 1)}\n`)
+  await rename(`${path}.tmp`, path)
+}
