@@ -1,0 +1,194 @@
+/**
+ * The repair service in one process: several nodes, each a real in-memory piece store behind its repair service, on a
+ * small in-process mesh (stores and fetches go through the remote node's served store, as on the wire).
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { describe, it } from 'node:test'
+import type { CID } from 'multiformats/cid'
+import { UnreachableError } from '../../src/errors.ts'
+import type { PeerView } from '../../src/net/interface.ts'
+import type { RepairEvent, RepairNetwork, RepairService, SlotRepairedEvent } from '../../src/node/index.ts'
+import { createRepairService, manifestPieceCid } from '../../src/node/index.ts'
+import { createMemoryPieceStore, encodeFile, type Manifest, pieceCid, slotPieces } from '../../src/storage/index.ts'
+import type { PieceStore } from '../../src/storage/interface.ts'
+
+interface MeshNode {
+  peerId: string
+  store: PieceStore
+  repair: RepairService
+  down: boolean
+  events: RepairEvent[]
+  adopted: SlotRepairedEvent[]
+}
+
+class Mesh {
+  readonly nodes = new Map<string, MeshNode>()
+
+  add(peerId: string): MeshNode {
+    const store = createMemoryPieceStore()
+    const events: RepairEvent[] = []
+    const adopted: SlotRepairedEvent[] = []
+    const repair = createRepairService(
+      { pieceStore: store, network: () => this.network(peerId) },
+      {
+        checkIntervalMs: 3_600_000,
+        scrubIntervalMs: 3_600_000,
+        confirmMs: 0,
+        fallbackMs: 60_000,
+        onProgress: (e) => events.push(e),
+        onSlotRepaired: (e) => {
+          adopted.push(e)
+        },
+      },
+    )
+    const node = { peerId, store, repair, down: false, events, adopted }
+    this.nodes.set(peerId, node)
+    return node
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.repair.stop()))
+  }
+
+  #reach(peer: string): MeshNode {
+    const node = this.nodes.get(peer)
+    if (node === undefined || node.down) throw new UnreachableError(`${peer} is down`)
+    return node
+  }
+
+  network(self: string): RepairNetwork {
+    return {
+      peerId: self,
+      multiaddrs: () => [`/ip4/10.0.0.1/tcp/1/p2p/${self}`],
+      peers: () =>
+        [...this.nodes.values()]
+          .filter((n) => n.peerId !== self)
+          .map(
+            (n, i): PeerView => ({
+              peerId: n.peerId,
+              state: n.down ? 'dead' : 'alive',
+              lastSeenMs: 0,
+              phi: 0,
+              multiaddrs: [`/ip4/10.0.${i}.1/tcp/1`],
+            }),
+          ),
+      storePiece: async (peer: string, cid: CID, bytes: Uint8Array) => {
+        await this.#reach(peer).repair.pieceStore.put(cid, bytes)
+      },
+      fetchPiece: async (peer: string, cid: CID) => await this.#reach(peer).repair.pieceStore.get(cid),
+      hasPieces: async (peer: string, cids: CID[]) => {
+        const node = this.#reach(peer)
+        return await Promise.all(cids.map((c) => node.store.has(c)))
+      },
+      watch: () => {},
+    } as unknown as RepairNetwork
+  }
+}
+
+/** Encodes a file and stores slot j on `holders[j]` (pieces first, the manifest last, as a put does). */
+async function putFile(mesh: Mesh, holders: string[], k: number, size: number) {
+  const bytes = randomBytes(size)
+  const { pieces, done } = encodeFile([bytes], { k, n: holders.length, segmentSize: 64 * 1024 })
+  for await (const piece of pieces)
+    await mesh.nodes.get(holders[piece.slot]!)!.repair.pieceStore.put(piece.cid, piece.bytes)
+  const file = await done
+  for (const peer of holders) {
+    await mesh.nodes.get(peer)!.repair.pieceStore.put(manifestPieceCid(file.manifestCid), file.manifestBytes)
+  }
+  return file
+}
+
+async function until<T>(check: () => Promise<T | undefined>, what: string, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    const value = await check()
+    if (value !== undefined) return value
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  throw new Error(`timed out: ${what}`)
+}
+
+async function holdsSlot(store: PieceStore, manifest: Manifest, slot: number): Promise<boolean> {
+  return (await Promise.all(slotPieces(manifest, slot).map((c) => store.has(c)))).every(Boolean)
+}
+
+describe('repair service', () => {
+  it('rebuilds a dead holder’s (2, 4) slot on a node outside the file, which then reports it', async (t) => {
+    const mesh = new Mesh()
+    t.after(() => mesh.stop())
+    for (const id of ['a', 'b', 'c', 'd', 'spare']) mesh.add(id)
+    for (const node of mesh.nodes.values()) await node.repair.start()
+    const file = await putFile(mesh, ['a', 'b', 'c', 'd'], 2, 300_000)
+    const cid = file.manifestCid.toString()
+    for (const node of mesh.nodes.values()) await node.repair.check()
+    assert.deepEqual(mesh.nodes.get('b')!.repair.files()[0]!.mySlots, [1])
+    assert.equal(mesh.nodes.get('b')!.repair.files()[0]!.slotsAlive, 4)
+
+    mesh.nodes.get('c')!.down = true
+    const survivors = ['a', 'b', 'd'].map((id) => mesh.nodes.get(id)!)
+    const spare = mesh.nodes.get('spare')!
+    await until(async () => {
+      for (const node of survivors) await node.repair.check()
+      await spare.repair.check()
+      return spare.adopted.length > 0 ? true : undefined
+    }, 'the spare to adopt slot 2')
+    assert.deepEqual(spare.adopted, [{ manifestCid: cid, slot: 2, newHolder: 'spare' }])
+    assert.ok(await holdsSlot(spare.store, file.manifest, 2))
+    const starts = survivors.flatMap((n) => n.events.filter((e) => e.type === 'repair:start'))
+    assert.equal(starts.length, 1, 'exactly one holder repaired')
+    const done = survivors.flatMap((n) => n.events).find((e) => e.type === 'repair:done')
+    assert.ok(done !== undefined && done.type === 'repair:done' && done.target === 'spare')
+    assert.equal(done.bytes, file.manifest.slots[2]!.size)
+    // The survivors see full health again.
+    await survivors[0]!.repair.check()
+    const view = survivors[0]!.repair.files()[0]!
+    assert.equal(view.slotsAlive, 4)
+    assert.equal(view.slots[2]!.peerId, 'spare')
+  })
+
+  it('heals a deleted piece on read (what a fetch or a challenge does), and missing ones on scrub', async (t) => {
+    const mesh = new Mesh()
+    t.after(() => mesh.stop())
+    for (const id of ['a', 'b', 'c']) mesh.add(id)
+    for (const node of mesh.nodes.values()) await node.repair.start()
+    const file = await putFile(mesh, ['a', 'b', 'c'], 2, 400_000)
+    for (const node of mesh.nodes.values()) await node.repair.check()
+    const a = mesh.nodes.get('a')!
+    const [p0, p1, p2] = slotPieces(file.manifest, 0)
+    const original = await a.store.get(p1!)
+    await a.store.delete(p0!)
+    await a.store.delete(p1!)
+    await a.store.delete(p2!)
+    // A read through the served store (what a remote fetch or a challenge does) rebuilds the piece.
+    const served = await a.repair.pieceStore.get(p1!)
+    assert.ok(pieceCid(served).equals(p1!))
+    assert.deepEqual(Buffer.from(served), Buffer.from(original))
+    assert.ok(await a.store.has(p1!), 'the rebuilt piece is rewritten')
+    // The scrub finds the ones nobody read.
+    await a.repair.scrub()
+    assert.ok((await a.store.has(p0!)) && (await a.store.has(p2!)))
+    const healed = a.events.filter((e) => e.type === 'repair:piece-healed').length
+    assert.equal(healed, 3)
+    // Not a piece of this node's slots: not healed, the error stands.
+    const other = slotPieces(file.manifest, 1)[0]!
+    await assert.rejects(a.repair.pieceStore.get(other), { code: 'ERR_NOT_FOUND' })
+  })
+
+  it('k = 1: a lost copy is copied to a new node', async (t) => {
+    const mesh = new Mesh()
+    t.after(() => mesh.stop())
+    for (const id of ['a', 'b', 'c', 'spare']) mesh.add(id)
+    for (const node of mesh.nodes.values()) await node.repair.start()
+    const file = await putFile(mesh, ['a', 'b', 'c'], 1, 100_000)
+    for (const node of mesh.nodes.values()) await node.repair.check()
+    mesh.nodes.get('a')!.down = true
+    const spare = mesh.nodes.get('spare')!
+    await until(async () => {
+      for (const id of ['b', 'c', 'spare']) await mesh.nodes.get(id)!.repair.check()
+      return spare.adopted.length > 0 ? true : undefined
+    }, 'the spare to adopt a copy')
+    assert.ok(await holdsSlot(spare.store, file.manifest, 0))
+    assert.equal(spare.adopted[0]!.newHolder, 'spare')
+  })
+})
