@@ -47,6 +47,7 @@ import { type RepairFileRecord, readRepairState, writeRepairState } from './repa
 
 const DAG_CBOR_CODE = 0x71
 const PROBE_TIMEOUT_MS = 10_000
+const LOST_REFRESH_MS = 3_000
 
 interface TrackedFile {
   key: string
@@ -333,7 +334,9 @@ class NodeRepairService implements RepairService {
     const holderDied = file.holders.some((h) => h !== null && h !== me && states.get(h) === 'dead')
     const slotLost = file.holders.some((h) => h === null)
     const refreshMs = this.#init.placementRefreshMs ?? DEFAULT_REPAIR_PLACEMENT_REFRESH_MS
-    if (file.refreshedAt === 0 || holderDied || slotLost || now - file.refreshedAt > refreshMs) {
+    // While a slot stays lost, ask around every few seconds (not every round): the repairer asks again before acting.
+    const lostDue = slotLost && now - file.refreshedAt >= LOST_REFRESH_MS
+    if (file.refreshedAt === 0 || holderDied || lostDue || now - file.refreshedAt > refreshMs) {
       await this.#refresh(file, holderDied || slotLost || file.refreshedAt === 0)
     }
     const lost = file.holders.flatMap((h, slot) => (h === null ? [slot] : []))

@@ -151,7 +151,10 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-repair-'))
-    devnet = startCairn(['devnet', '--dir', dir, '--nodes', String(NODES), '--heartbeat-ms', '500'], REPAIR_ENV)
+    devnet = startCairn(
+      ['devnet', '--dir', dir, '--nodes', String(NODES), '--heartbeat-ms', '500', '--no-chain', '--no-gateway'],
+      REPAIR_ENV,
+    )
     await devnet.waitForLine((l) => l.startsWith('devnet ready'), 120_000)
     state = await readDevnetJson(dir)
     await put('f26', MiB + 7, 2, 6)

@@ -140,10 +140,12 @@ describe('repair service', () => {
     const done = survivors.flatMap((n) => n.events).find((e) => e.type === 'repair:done')
     assert.ok(done !== undefined && done.type === 'repair:done' && done.target === 'spare')
     assert.equal(done.bytes, file.manifest.slots[2]!.size)
-    // The survivors see full health again.
-    await survivors[0]!.repair.check()
-    const view = survivors[0]!.repair.files()[0]!
-    assert.equal(view.slotsAlive, 4)
+    // The survivors see full health again (a lost slot is looked at again every few seconds).
+    const view = await until(async () => {
+      await survivors[0]!.repair.check()
+      const v = survivors[0]!.repair.files()[0]!
+      return v.slotsAlive === 4 ? v : undefined
+    }, 'full health seen by the other holders')
     assert.equal(view.slots[2]!.peerId, 'spare')
   })
 
