@@ -24,6 +24,9 @@ export interface DealView {
     proofsMissed: number
     paid: string
     nextEpoch: number
+    /** Slot bytes and the node's price per byte per epoch (token units): paid = proofs x size x price. */
+    size: number
+    pricePerByteEpoch: string
   }>
 }
 
@@ -84,6 +87,8 @@ export async function userDeals(
         proofsMissed: missed.filter(mine).length,
         paid: paid.toString(),
         nextEpoch: slot.nextEpoch,
+        size: Number(slot.size),
+        pricePerByteEpoch: slot.pricePerByteEpoch.toString(),
       })
     }
     out.push({

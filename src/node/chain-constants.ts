@@ -11,12 +11,14 @@ export const DEFAULT_NODE_PRICE_PER_BYTE_EPOCH = DEFAULT_PRICE_PER_BYTE_EPOCH
 export const DEFAULT_NODE_STAKE = DEFAULT_MIN_STAKE
 /** A node withdraws once its earnings and rewards reach this (token units): 1 CAIRN, worth a transaction's gas. */
 export const DEFAULT_WITHDRAW_MIN = CAIRN
+/** A node withdraws at most once per this many epochs (each withdrawal is a transaction). */
+export const DEFAULT_WITHDRAW_EVERY_EPOCHS = 10
 /** A deal's length when `--duration` is not given (epochs). */
 export const DEFAULT_DEAL_DURATION_EPOCHS = 1_000
 /** The most a user pays a node per byte per epoch when `--max-price` is not given: twice the suggested price. */
 export const DEFAULT_DEAL_MAX_PRICE = 2n * DEFAULT_PRICE_PER_BYTE_EPOCH
 /** Epoch length of a devnet's chain (seconds): short, so proofs and payments can be watched within a minute. */
-export const DEFAULT_DEVNET_EPOCH_SECONDS = 5
+export const DEFAULT_DEVNET_EPOCH_SECONDS = 6
 /** Folder of the cached slot Merkle leaves inside a node's data dir. */
 export const SLOT_CACHE_DIR = 'slots'
 /** A devnet node's EVM key file inside its data dir. */

@@ -264,7 +264,14 @@ class DaemonStorageNode implements StorageNode {
 
 /** Test-only fault: a store that acknowledges writes and keeps nothing. */
 function discardingStore(store: PieceStore): PieceStore {
-  return { ...store, usage: () => store.usage(), put: async () => {} }
+  return {
+    put: async () => {},
+    has: (cid, options) => store.has(cid, options),
+    get: (cid, options) => store.get(cid, options),
+    delete: (cid, options) => store.delete(cid, options),
+    list: (options) => store.list(options),
+    usage: () => store.usage(),
+  }
 }
 
 /** Test-only fault: a store whose reads return the piece with its first byte flipped. */
