@@ -1,0 +1,123 @@
+/**
+ * End to end: `cairn devnet` with its devchain and gateway, a put, then SIGINT and `cairn devnet` again on the same
+ * folder: the deal, the balances and the file are all there, and the nodes go on proving.
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { DevnetState } from '../../src/node/index.ts'
+import { cairn, type LongRunning, startCairn } from './cairn-process.ts'
+
+interface DealJson {
+  dealId: string
+  escrowLeft: string
+  slots: Array<{ state: string; proofsMade: number; holder: string }>
+}
+
+describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
+  let dir: string
+  let devnet: LongRunning | undefined
+  const bytes = randomBytes(120_000)
+  let capability = ''
+  let dealsBefore: DealJson[] = []
+  let walletBefore: { balance: string; escrow: string } | undefined
+
+  const start = async () => {
+    devnet = startCairn([
+      'devnet',
+      '--dir',
+      dir,
+      '--nodes',
+      '3',
+      '--heartbeat-ms',
+      '500',
+      '--epoch-seconds',
+      '5',
+      '--gateway-port',
+      '0',
+      '--s3-port',
+      '0',
+    ])
+    await devnet.waitForLine((l) => l.startsWith('devnet ready'), 120_000)
+  }
+  const run = async (args: string[]) => {
+    const result = await cairn([...args, '--devnet', dir], { timeoutMs: 90_000 })
+    assert.equal(result.code, 0, `cairn ${args.join(' ')} failed: ${result.stderr}`)
+    return result.stdout.toString('utf8')
+  }
+  const proofs = (deals: DealJson[]) => deals.flatMap((d) => d.slots).reduce((s, slot) => s + slot.proofsMade, 0)
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-chain-restart-'))
+    await start()
+  })
+  after(async () => {
+    await devnet?.stop('SIGINT')
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('devnet.json names the chain, the user wallet, each node account and the gateway', async () => {
+    const state = JSON.parse(await readFile(join(dir, 'devnet.json'), 'utf8')) as DevnetState & { s3?: string }
+    assert.match(state.chain!.rpc, /^http:\/\/127\.0\.0\.1:\d+$/)
+    assert.equal(state.chain!.chainId, 31_337)
+    for (const key of ['token', 'registry', 'market'] as const)
+      assert.match(state.chain!.contracts[key], /^0x[0-9a-fA-F]{40}$/)
+    assert.match(state.chain!.user.address, /^0x[0-9a-fA-F]{40}$/)
+    assert.equal(new Set(state.nodes.map((n) => n.address)).size, 3)
+    assert.match(state.gateway!, /^http:\/\/127\.0\.0\.1:\d+$/)
+    const health = await fetch(`${state.gateway}/api/v1/health`)
+    assert.deepEqual(await health.json(), { ok: true })
+    const credentials = JSON.parse(await run(['s3', 'credentials', '--json']))
+    assert.equal(credentials.endpoint, state.s3)
+    assert.ok(credentials.accessKeyId.length > 0 && credentials.secretAccessKey.length > 0)
+  })
+
+  it('put opens an active deal paid from the user wallet', async () => {
+    const path = join(dir, 'file')
+    await writeFile(path, bytes)
+    const walletStart = JSON.parse(await run(['wallet', '--json']))
+    const put = JSON.parse(await run(['put', path, '--duration', '100', '--json']))
+    capability = put.capability
+    const wallet = JSON.parse(await run(['wallet', '--json']))
+    assert.equal(BigInt(walletStart.balance) - BigInt(wallet.balance), BigInt(put.deal.escrow))
+    while (proofs(JSON.parse(await run(['deals', '--json']))) < 6) await sleep(1_000)
+  })
+
+  it('after SIGINT and a restart on the same folder, deals, balances and the file are all there', async () => {
+    walletBefore = JSON.parse(await run(['wallet', '--json']))
+    dealsBefore = JSON.parse(await run(['deals', '--json']))
+    await devnet!.stop('SIGINT')
+    assert.equal(devnet!.child.exitCode, 0)
+    devnet = undefined
+    await start()
+    const wallet = JSON.parse(await run(['wallet', '--json']))
+    assert.equal(wallet.balance, walletBefore!.balance)
+    const deals = JSON.parse(await run(['deals', '--json'])) as DealJson[]
+    assert.deepEqual(
+      deals.map((d) => d.dealId),
+      dealsBefore.map((d) => d.dealId),
+    )
+    assert.deepEqual(
+      deals[0]!.slots.map((s) => s.holder),
+      dealsBefore[0]!.slots.map((s) => s.holder),
+    )
+    assert.ok(BigInt(deals[0]!.escrowLeft) <= BigInt(dealsBefore[0]!.escrowLeft))
+    const got = await cairn(['get', capability, '--devnet', dir])
+    assert.equal(got.code, 0, got.stderr)
+    assert.ok(got.stdout.equals(bytes))
+  })
+
+  it('the restarted nodes go on proving', async () => {
+    const before = proofs(dealsBefore)
+    let now = before
+    for (let i = 0; i < 40 && now < before + 3; i++) {
+      await sleep(1_000)
+      now = proofs(JSON.parse(await run(['deals', '--json'])))
+    }
+    assert.ok(now >= before + 3, `proofs went from ${before} to ${now}`)
+  })
+})
