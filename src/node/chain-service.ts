@@ -6,6 +6,7 @@
 import { join } from 'node:path'
 import type { Address } from 'viem'
 import {
+  addStake,
   type ChainClient,
   type ChainContracts,
   confirmSlot,
@@ -22,7 +23,9 @@ import {
   type HeldSlotRecord,
   proveSlot,
   registerNode,
+  registryAbi,
   reportMissed,
+  unjailNode,
   updateEndpoints,
   updateOffer,
   withdrawEarnings,
@@ -42,6 +45,8 @@ import { createSlotProver, type SlotProver } from './slot-prover.ts'
 export type ChainServiceEvent =
   | { type: 'chain:registered'; account: Address; stake: string }
   | { type: 'chain:endpoints'; account: Address }
+  | { type: 'chain:staked'; amount: string }
+  | { type: 'chain:unjailed'; account: Address }
   | { type: 'chain:confirmed'; dealId: string; slot: number }
   | { type: 'chain:refused'; dealId: string; slot: number; reason: string }
   | { type: 'chain:proved'; dealId: string; slot: number; epoch: number }
@@ -154,6 +159,20 @@ class NodeChainService implements ChainService {
         await updateOffer(this.client, { capacity, pricePerByteEpoch: price }, { signal })
       }
       this.#emit({ type: 'chain:endpoints', account: this.account })
+      // Slashed below the minimum (or jailed): top the stake up and ask to be active again.
+      const minStake = await this.client.readContract({
+        address: this.client.contracts.registry,
+        abi: registryAbi,
+        functionName: 'minStake',
+      })
+      if ((node.status === 'active' || node.status === 'jailed') && node.stake < minStake) {
+        await addStake(this.client, { amount: minStake - node.stake }, { signal })
+        this.#emit({ type: 'chain:staked', amount: String(minStake - node.stake) })
+      }
+      if (node.status === 'jailed') {
+        await unjailNode(this.client, { signal })
+        this.#emit({ type: 'chain:unjailed', account: this.account })
+      }
     }
     this.#loop = this.#run()
   }

@@ -238,6 +238,19 @@ describe('nodes on the chain', { timeout: 240_000 }, () => {
     assert.equal(lost.state, 'open')
     assert.equal(lost.proofsMade, 0)
     assert.equal(lost.proofsMissed, 3)
+    // cairn nodes shows both views: the heartbeat detector still sees it alive, the chain has jailed it.
+    const nodes = JSON.parse(await run(['nodes', '--json'])) as Array<{
+      peerId: string
+      state: string
+      chain?: { status: string; stake: string; lastProvedEpoch: number | null }
+    }>
+    const shown = nodes.find((n) => n.peerId === state.nodes[FAULTY]!.peerId)!
+    assert.equal(shown.state, 'alive')
+    assert.equal(shown.chain?.status, 'jailed')
+    assert.equal(shown.chain?.lastProvedEpoch, null)
+    const honest = nodes.find((n) => n.peerId === state.nodes[0]!.peerId)!
+    assert.equal(honest.chain?.status, 'active')
+    assert.ok((honest.chain?.lastProvedEpoch ?? -1) > 0)
     // The file is still whole from the honest holders.
     const { bytes, put } = files.get(deal.dealId)!
     const got = await cairn(['get', put.capability, '--devnet', dir])
