@@ -150,9 +150,14 @@ class NetworkClient implements Client {
     if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < k || n > 255) {
       throw new InvalidArgumentError(`invalid redundancy k=${k}, n=${n}: need whole numbers with 1 <= k <= n <= 255`)
     }
-    const live = (await this.nodes(options)).filter(
-      (p) => p.state === 'alive' && (init.eligible === undefined || init.eligible(p.peerId)),
-    )
+    const alive = (await this.nodes(options)).filter((p) => p.state === 'alive')
+    const live = alive.filter((p) => init.eligible === undefined || init.eligible(p.peerId))
+    if (live.length < n && alive.length >= n) {
+      throw new NotEnoughNodesError(
+        `only ${live.length} of the ${alive.length} live nodes take this deal (active in the Registry, price within --max-price) but --n ${n} needs ${n}: raise --max-price or lower --n`,
+        { details: { live: live.length, alive: alive.length, n } },
+      )
+    }
     if (live.length < n) {
       throw new NotEnoughNodesError(
         `only ${live.length} live node${live.length === 1 ? ' is' : 's are'} known but --n ${n} needs ${n} distinct nodes: start more nodes or lower --n`,

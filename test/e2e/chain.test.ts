@@ -26,7 +26,7 @@ import {
 import { createDevnet, type Devnet, type DevnetState } from '../../src/node/index.ts'
 import { cairn } from './cairn-process.ts'
 
-const EPOCH_SECONDS = 6
+const EPOCH_SECONDS = 10
 const PRICE = 1_000_000n
 const FAULTY = 6
 

@@ -95,7 +95,17 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-'))
-    devnet = startCairn(['devnet', '--dir', dir, '--nodes', '6', '--heartbeat-ms', HEARTBEAT_MS])
+    devnet = startCairn([
+      'devnet',
+      '--dir',
+      dir,
+      '--nodes',
+      '6',
+      '--heartbeat-ms',
+      HEARTBEAT_MS,
+      '--no-chain',
+      '--no-gateway',
+    ])
     await devnet.waitForLine((l) => l.startsWith('devnet ready'), 90_000)
     state = await readDevnetJson(dir)
   })
