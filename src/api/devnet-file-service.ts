@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createChainClient, loadPrivateKey } from '../chain/index.ts'
 import { createNetwork } from '../net/index.ts'
 import {
   controlRequest,
@@ -13,6 +14,7 @@ import {
   FILES_RECORD,
   type PeerView,
   readDevnetState,
+  withStorageDeals,
 } from '../node/index.ts'
 import { createMemoryPieceStore } from '../storage/index.ts'
 import { createCairnFileService, type KnownNode } from './cairn-file-service.ts'
@@ -69,7 +71,7 @@ export async function openDevnetFileService(
   await network.start()
   const apis = (): string[] => devnet.nodes.map((node) => node.api)
   const records = createFileRecordStore({ path: join(devnetDir, 'client', FILES_RECORD) })
-  const client = createClient(
+  const offChain = createClient(
     {
       network,
       records,
@@ -77,6 +79,20 @@ export async function openDevnetFileService(
     },
     {},
   )
+  // On a devnet with a chain, uploads open a deal paid from the devnet's user wallet, like `cairn put`.
+  const chain = devnet.chain
+  const client =
+    chain === undefined
+      ? offChain
+      : withStorageDeals(
+          offChain,
+          createChainClient({
+            rpcUrl: chain.rpc,
+            chainId: chain.chainId,
+            privateKey: await loadPrivateKey({ file: chain.user.keyFile }),
+            contracts: chain.contracts,
+          }),
+        )
   // devnet.json is rewritten when the devnet restarts; pick up new node entries.
   const refresh = setInterval(() => {
     readDevnetState(devnetDir)

@@ -31,6 +31,7 @@ export {
   type StorageDeal,
   type StorageDealEvent,
   type StorageDealInit,
+  withStorageDeals,
 } from './storage-deal.ts'
 export { createStorageNode, type StorageNodeInit } from './storage-node.ts'
 export { CAIRN_VERSION } from './version.ts'

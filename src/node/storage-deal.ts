@@ -15,7 +15,7 @@ import {
 } from '../chain/index.ts'
 import { InvalidArgumentError, NotEnoughNodesError, TimeoutError } from '../errors.ts'
 import { DEFAULT_DEAL_DURATION_EPOCHS, DEFAULT_DEAL_MAX_PRICE } from './chain-constants.ts'
-import type { AbortOptions, PutResult } from './interface.ts'
+import type { AbortOptions, Client, PutResult } from './interface.ts'
 
 export interface StorageDealInit {
   /** Epochs the deal lasts (default DEFAULT_DEAL_DURATION_EPOCHS). */
@@ -152,5 +152,33 @@ export async function makeStorageDeal(
     endEpoch: created.endEpoch,
     transactionHash: created.transactionHash,
     slots,
+  }
+}
+
+/**
+ * A client whose `put` stores only on nodes that take the deal and returns once the file's deal is active (the
+ * gateway uses it so uploads from the dashboard or S3 are paid for like `cairn put`).
+ *
+ * @example
+ * ```ts
+ * const paying = withStorageDeals(client, userChainClient, { durationEpochs: 1_000 })
+ * await paying.put(source)
+ * ```
+ */
+export function withStorageDeals(client: Client, chain: ChainClient, init: StorageDealInit = {}): Client {
+  return {
+    nodes: (options) => client.nodes(options),
+    get: (capability, getInit, options) => client.get(capability, getInit, options),
+    status: (capability, options) => client.status(capability, options),
+    async put(source, putInit = {}, options = {}) {
+      const { eligible } = await registeredNodes(
+        chain,
+        init.maxPricePerByteEpoch === undefined ? {} : { maxPricePerByteEpoch: init.maxPricePerByteEpoch },
+        options,
+      )
+      const result = await client.put(source, { ...putInit, eligible }, options)
+      await makeStorageDeal(chain, result, init, options)
+      return result
+    },
   }
 }
