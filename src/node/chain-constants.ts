@@ -26,3 +26,10 @@ export const CHAIN_KEY_FILE = 'chain.key'
 /** The devchain's folder and the user's key file inside a devnet's folder. */
 export const DEVNET_CHAIN_DIR = 'chain'
 export const DEVNET_USER_KEY_FILE = 'user.key'
+/** File of the slots a node rebuilt off-chain and still has to take over on chain (`repairSlot`), in its data dir. */
+export const CHAIN_REPAIRS_FILE = 'chain-repairs.json'
+/**
+ * How long a node keeps trying to take over a slot it rebuilt, in epochs beyond the chain's `maxMisses` (the slot
+ * opens only after that many missed epochs are reported): afterwards someone else took it, or it never opens.
+ */
+export const DEFAULT_CHAIN_REPAIR_EXTRA_EPOCHS = 6

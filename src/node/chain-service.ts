@@ -4,6 +4,7 @@
  * nodes (the watcher role), and withdraws its earnings when they are worth a transaction.
  */
 import { join } from 'node:path'
+import type { CID } from 'multiformats/cid'
 import type { Address } from 'viem'
 import {
   addStake,
@@ -14,16 +15,20 @@ import {
   drawSeed,
   type EpochInfo,
   getBalances,
+  getChallenge,
   getDeal,
   getDealCount,
   getEpochInfo,
   getNode,
   getNodeSlots,
+  getSlot,
   getSlots,
   type HeldSlotRecord,
+  marketAbi,
   proveSlot,
   registerNode,
   registryAbi,
+  repairSlot,
   reportMissed,
   unjailNode,
   updateEndpoints,
@@ -33,13 +38,16 @@ import {
 import type { PieceStore } from '../storage/interface.ts'
 import {
   DEFAULT_CHAIN_POLL_MS,
+  DEFAULT_CHAIN_REPAIR_EXTRA_EPOCHS,
   DEFAULT_NODE_PRICE_PER_BYTE_EPOCH,
   DEFAULT_NODE_STAKE,
   DEFAULT_WITHDRAW_EVERY_EPOCHS,
   DEFAULT_WITHDRAW_MIN,
   SLOT_CACHE_DIR,
 } from './chain-constants.ts'
-import { createSlotProver, type SlotProver } from './slot-prover.ts'
+import { type PendingChainRepair, readChainRepairs, writeChainRepairs } from './chain-repairs-file.ts'
+import type { AbortOptions } from './interface.ts'
+import { createSlotProver, type SlotKey, type SlotProver } from './slot-prover.ts'
 
 /** What a node reports about its chain work (the daemon prints them as JSON lines to its log). */
 export type ChainServiceEvent =
@@ -52,6 +60,10 @@ export type ChainServiceEvent =
   | { type: 'chain:proved'; dealId: string; slot: number; epoch: number }
   | { type: 'chain:reported'; dealId: string; slot: number; missed: number; opened: boolean }
   | { type: 'chain:withdrew'; earnings: string; rewards: string }
+  | { type: 'chain:repair-pending'; manifestCid: string; slot: number }
+  | { type: 'chain:repaired'; dealId: string; slot: number; epoch: number; bounty: string }
+  | { type: 'chain:repair-dropped'; manifestCid: string; slot: number; reason: string }
+  | { type: 'chain:healed'; dealId: string; slot: number; pieces: number }
   | { type: 'chain:error'; action: string; message: string }
 
 export interface ChainServiceComponents {
@@ -61,6 +73,8 @@ export interface ChainServiceComponents {
   multiaddrs: () => string[]
   /** Bytes the node offers (its quota). */
   capacity: () => bigint
+  /** Rebuilds a missing or corrupt piece of this node's slots from the other holders (the repair service's). */
+  healPiece?: (cid: CID, options?: AbortOptions) => Promise<Uint8Array>
 }
 
 export interface ChainServiceInit {
@@ -88,6 +102,12 @@ export interface ChainService {
   /** Registers or updates the Registry entry; then runs the epoch loop until stop(). */
   start(): Promise<void>
   stop(): Promise<void>
+  /**
+   * Takes over on chain a slot this node rebuilt off-chain (the repair service's `onSlotRepaired`): remembered in the
+   * data dir; once the chain opened the slot (after `maxMisses` reported misses) the node calls `repairSlot` with a
+   * proof against the slot root, then proves the slot every epoch. Harmless when someone else took it first.
+   */
+  claimSlot(params: { manifestCid: string; slot: number }, options?: AbortOptions): Promise<void>
   /** Active nodes' multiaddrs from the Registry (a bootstrap source). */
   client: ChainClient
 }
@@ -120,6 +140,13 @@ class NodeChainService implements ChainService {
   /** Slots this node refused (does not hold), by deal:slot, so it does not recheck every tick. */
   readonly #refused = new Map<string, number>()
   readonly #provedEpoch = new Map<string, number>()
+  /** Slots rebuilt off-chain waiting to be taken over on chain, by manifestCid:slot. */
+  readonly #claims = new Map<string, PendingChainRepair>()
+  #claimsLoaded: Promise<void> | undefined
+  #claimsSaving: Promise<void> = Promise.resolve()
+  /** Manifest CID of every deal seen so far (a deal's manifest never changes), by deal ID. */
+  readonly #dealManifests = new Map<bigint, string>()
+  #maxMisses: number | undefined
 
   constructor(components: ChainServiceComponents, init: ChainServiceInit) {
     this.#components = components
@@ -138,8 +165,33 @@ class NodeChainService implements ChainService {
     this.#emit = init.onEvent ?? (() => {})
   }
 
+  async claimSlot(params: { manifestCid: string; slot: number }, _options: AbortOptions = {}): Promise<void> {
+    await this.#loadClaims()
+    const id = `${params.manifestCid}:${params.slot}`
+    if (this.#claims.has(id)) return
+    this.#claims.set(id, { manifestCid: params.manifestCid, slot: params.slot })
+    this.#emit({ type: 'chain:repair-pending', manifestCid: params.manifestCid, slot: params.slot })
+    await this.#saveClaims()
+  }
+
+  async #loadClaims(): Promise<void> {
+    this.#claimsLoaded ??= readChainRepairs(this.#init.dataDir).then((records) => {
+      for (const r of records)
+        if (!this.#claims.has(`${r.manifestCid}:${r.slot}`)) this.#claims.set(`${r.manifestCid}:${r.slot}`, r)
+    })
+    await this.#claimsLoaded
+  }
+
+  async #saveClaims(): Promise<void> {
+    this.#claimsSaving = this.#claimsSaving
+      .catch(() => {})
+      .then(() => writeChainRepairs(this.#init.dataDir, [...this.#claims.values()]))
+    await this.#claimsSaving
+  }
+
   async start(): Promise<void> {
     const signal = this.#controller.signal
+    await this.#loadClaims()
     const node = await getNode(this.client, { account: this.account }, { signal })
     const price = this.#init.pricePerByteEpoch ?? DEFAULT_NODE_PRICE_PER_BYTE_EPOCH
     const capacity = this.#components.capacity()
@@ -225,6 +277,7 @@ class NodeChainService implements ChainService {
     )
     if (due.length > 0) await drawSeed(this.client, { signal }).catch(() => {})
     await Promise.all(held.map((entry) => this.#work(entry, info, signal)))
+    await this.#claimAll(info, signal)
     if (this.#init.watcher !== false) await this.#watch(info, signal)
     await this.#withdraw(info, signal)
   }
@@ -265,7 +318,7 @@ class NodeChainService implements ChainService {
             prove: async (challenge) =>
               this.#init.fakeProofs === true
                 ? madeUpProof(challenge.leafLength, challenge.leafCount)
-                : this.#prover.prove(key, challenge.leafIndex, { signal }),
+                : this.#proveHealing(key, { root: slot.root, size: slot.size }, dealId, challenge.leafIndex, signal),
           },
           { signal },
         )
@@ -277,6 +330,147 @@ class NodeChainService implements ChainService {
         this.#emit({ type: 'chain:error', action: `slot ${id}`, message: (error as Error).message })
       }
     }
+  }
+
+  /**
+   * The challenged leaf of a slot this node holds; when a piece is missing or corrupt, the repair service heals the
+   * slot's damaged pieces from the other holders and the proof is built again (same epoch).
+   */
+  async #proveHealing(
+    key: SlotKey,
+    expected: { root: string; size: bigint },
+    dealId: bigint,
+    leafIndex: number,
+    signal: AbortSignal,
+  ): Promise<{ leaf: Uint8Array; proof: Uint8Array[] }> {
+    try {
+      return await this.#prover.prove(key, leafIndex, { signal })
+    } catch (error) {
+      if (signal.aborted || this.#components.healPiece === undefined) throw error
+      await this.#healSlot(key, expected, dealId, signal)
+      return await this.#prover.prove(key, leafIndex, { signal })
+    }
+  }
+
+  /** Heals every missing or unreadable piece of a slot, then checks the slot again; throws when it still fails. */
+  async #healSlot(
+    key: SlotKey,
+    expected: { root: string; size: bigint },
+    dealId: bigint | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const heal = this.#components.healPiece
+    if (heal === undefined) return
+    const store = this.#components.pieceStore
+    let healed = 0
+    for (const cid of await this.#prover.pieces(key, { signal })) {
+      let ok = await store.has(cid, { signal }).catch(() => false)
+      if (ok)
+        ok = await store.get(cid, { signal }).then(
+          () => true,
+          () => false,
+        )
+      if (ok) continue
+      await heal(cid, { signal })
+      healed++
+    }
+    if (healed > 0 && dealId !== undefined) {
+      this.#emit({ type: 'chain:healed', dealId: String(dealId), slot: key.slotIndex, pieces: healed })
+    }
+    const problem = await this.#prover.check(key, expected, { signal })
+    if (problem !== undefined) throw new Error(`slot ${key.slotIndex} of ${key.manifestCid}: ${problem}`)
+  }
+
+  /** Works on every slot rebuilt off-chain that is not yet this node's on chain. */
+  async #claimAll(info: EpochInfo, signal: AbortSignal): Promise<void> {
+    if (this.#claims.size === 0) return
+    this.#maxMisses ??= Number(
+      await this.client.readContract({
+        address: this.client.contracts.market,
+        abi: marketAbi,
+        functionName: 'maxMisses',
+      }),
+    )
+    const count = await getDealCount(this.client, { signal })
+    for (let id = BigInt(this.#dealManifests.size) + 1n; id <= count; id++) {
+      this.#dealManifests.set(id, (await getDeal(this.client, { dealId: id }, { signal })).manifestCid)
+    }
+    let changed = false
+    for (const [id, claim] of [...this.#claims]) {
+      if (claim.firstEpoch === undefined) {
+        claim.firstEpoch = info.epoch
+        changed = true
+      }
+      let outcome: 'done' | 'waiting'
+      try {
+        outcome = await this.#claim(claim, info, signal)
+      } catch (error) {
+        if (signal.aborted) throw error
+        this.#emit({ type: 'chain:error', action: `repair ${id}`, message: (error as Error).message })
+        outcome = 'waiting'
+      }
+      if (outcome === 'done') {
+        this.#claims.delete(id)
+        changed = true
+      } else if (info.epoch > claim.firstEpoch + this.#maxMisses + DEFAULT_CHAIN_REPAIR_EXTRA_EPOCHS) {
+        this.#claims.delete(id)
+        changed = true
+        this.#emit({
+          type: 'chain:repair-dropped',
+          manifestCid: claim.manifestCid,
+          slot: claim.slot,
+          reason: 'the slot did not open for repair in time',
+        })
+      }
+    }
+    if (changed) await this.#saveClaims()
+  }
+
+  /** One slot rebuilt off-chain, in every running deal of its file: taken over when open, else waited for. */
+  async #claim(claim: PendingChainRepair, info: EpochInfo, signal: AbortSignal): Promise<'done' | 'waiting'> {
+    let waiting = false
+    for (const [dealId, manifestCid] of this.#dealManifests) {
+      if (manifestCid !== claim.manifestCid) continue
+      const deal = await getDeal(this.client, { dealId }, { signal })
+      if (deal.closed || info.epoch >= deal.endEpoch || claim.slot >= deal.n) continue
+      const slot = await getSlot(this.client, { dealId, slotIndex: claim.slot }, { signal })
+      if (slot.node === this.account) continue // already ours (or ours when it opened: a former holder cannot repair)
+      if (slot.state !== 'open') {
+        waiting = true // the dead holder's misses are still being reported (or someone else holds it: dropped later)
+        continue
+      }
+      const key = { manifestCid: claim.manifestCid, slotIndex: claim.slot }
+      const expected = { root: slot.root, size: slot.size }
+      const problem = await this.#prover.check(key, expected, { signal })
+      if (problem !== undefined) await this.#healSlot(key, expected, dealId, signal)
+      let challenge = await getChallenge(this.client, { dealId, slotIndex: claim.slot }, { signal })
+      if (challenge === undefined) {
+        await drawSeed(this.client, { signal }).catch(() => {})
+        challenge = await getChallenge(this.client, { dealId, slotIndex: claim.slot }, { signal })
+      }
+      if (challenge === undefined) {
+        waiting = true
+        continue
+      }
+      const proof = await this.#prover.prove(key, challenge.leafIndex, { signal })
+      try {
+        await repairSlot(this.client, { dealId, slotIndex: claim.slot, ...proof }, { signal })
+      } catch (error) {
+        if (signal.aborted) throw error
+        const now = await getSlot(this.client, { dealId, slotIndex: claim.slot }, { signal })
+        if (now.state === 'open') throw error // tried again on the next tick (e.g. the epoch turned meanwhile)
+        continue // someone else took it first: nothing to do
+      }
+      this.#provedEpoch.set(`${dealId}:${claim.slot}`, challenge.epoch)
+      this.#emit({
+        type: 'chain:repaired',
+        dealId: String(dealId),
+        slot: claim.slot,
+        epoch: challenge.epoch,
+        bounty: String(slot.bounty),
+      })
+    }
+    return waiting ? 'waiting' : 'done'
   }
 
   /** Reports other nodes' missed proofs once per epoch, a little after the epoch starts (staggered per node). */

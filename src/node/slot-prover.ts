@@ -45,6 +45,8 @@ export interface SlotProver {
   check(key: SlotKey, expected: { root: string; size: bigint }, options?: AbortOptions): Promise<string | undefined>
   /** The challenged leaf and its Merkle path. */
   prove(key: SlotKey, leafIndex: number, options?: AbortOptions): Promise<{ leaf: Uint8Array; proof: Uint8Array[] }>
+  /** The CIDs of the slot's pieces in segment order (what a node heals before it proves again). */
+  pieces(key: SlotKey, options?: AbortOptions): Promise<CID[]>
 }
 
 /**
@@ -153,6 +155,11 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
       }
       const leaf = await readLeaf(manifest, key.slotIndex, leafIndex, options)
       return { leaf, proof: merkleProof(levels, leafIndex) }
+    },
+
+    async pieces(key, options = {}) {
+      const manifest = await manifestOf(key.manifestCid, options)
+      return slotPieces(manifest, key.slotIndex)
     },
   }
 

@@ -104,9 +104,20 @@ class DaemonStorageNode implements StorageNode {
     await store.start?.()
     this.#store = store
     this.#savedPeers = await readSavedPeers(this.#dataDir)
+    // The chain service (created below) takes over on chain every slot the repair service rebuilt onto this node.
+    let claimSlot: ChainService['claimSlot'] | undefined
+    const userRepaired = this.#init.repair?.onSlotRepaired
     const repair = createRepairService(
       { pieceStore: store, network: () => network },
-      { ...repairInitFromEnv(process.env), ...this.#init.repair, dataDir: this.#dataDir },
+      {
+        ...repairInitFromEnv(process.env),
+        ...this.#init.repair,
+        dataDir: this.#dataDir,
+        onSlotRepaired: async (event) => {
+          await userRepaired?.(event)
+          await claimSlot?.({ manifestCid: event.manifestCid, slot: event.slot })
+        },
+      },
     )
     this.#repair = repair
     let served = this.#init.corruptServedPieces === true ? corruptingStore(repair.pieceStore) : repair.pieceStore
@@ -120,9 +131,11 @@ class DaemonStorageNode implements StorageNode {
               peerId: () => this.#network?.peerId ?? '',
               multiaddrs: () => this.#network?.multiaddrs() ?? [],
               capacity: () => BigInt(Number.isFinite(config.quota) ? config.quota : 2 ** 50),
+              healPiece: (cid, options) => repair.healPiece(cid, options),
             },
             { ...this.#init.chain, dataDir: this.#dataDir },
           )
+    if (chain !== undefined) claimSlot = (params, options) => chain.claimSlot(params, options)
     const network = createNetwork(
       { pieceStore: served },
       {
