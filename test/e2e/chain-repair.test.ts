@@ -1,0 +1,174 @@
+/**
+ * End to end: a holder of a paid file dies (SIGKILL) on a devnet with the devchain (10 s epochs). The surviving
+ * holders rebuild its slot onto a spare node off-chain; the watchers report the dead holder's misses until the slot
+ * opens; the new holder then takes the slot over on chain (`repairSlot`), collects the slashed stake as its bounty and
+ * proves the slot like any other.
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import {
+  type ChainReader,
+  createChainReader,
+  DEFAULT_MAX_MISSES,
+  DEFAULT_MIN_STAKE,
+  DEFAULT_SLASH_PER_MISS,
+  DEVNET_ACCOUNT_TOKENS,
+  getBalances,
+  getNode,
+  getSlot,
+  marketAbi,
+} from '../../src/chain/index.ts'
+import { createDevnet, type Devnet, type DevnetState } from '../../src/node/index.ts'
+import { cairn, killQuietly, waitFor, waitForExit } from './cairn-process.ts'
+
+const EPOCH_SECONDS = 10
+const REPAIR_ENV = {
+  CAIRN_REPAIR_CHECK_MS: '500',
+  CAIRN_REPAIR_CONFIRM_MS: '1000',
+  CAIRN_REPAIR_FALLBACK_MS: '8000',
+  CAIRN_REPAIR_SCRUB_MS: '1500',
+}
+
+interface StatusJson {
+  readable: boolean
+  slots: Array<{ index: number; peerId: string | null; state: string; held: number; pieces: number }>
+}
+
+describe('a dead holder’s slot is repaired on chain', { timeout: 150_000 }, () => {
+  let dir: string
+  let devnet: Devnet
+  let state: DevnetState
+  let reader: ChainReader
+
+  const run = async (args: string[]) => {
+    const result = await cairn([...args, '--devnet', dir], { timeoutMs: 60_000 })
+    assert.equal(result.code, 0, `cairn ${args.join(' ')} failed: ${result.stderr}`)
+    return result.stdout
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-chain-repair-'))
+    devnet = createDevnet({
+      dir,
+      nodes: 5,
+      epochSeconds: EPOCH_SECONDS,
+      heartbeatIntervalMs: 500,
+      readyTimeoutMs: 90_000,
+      env: REPAIR_ENV,
+    })
+    state = await devnet.start()
+    const chain = state.chain!
+    reader = createChainReader({ rpcUrl: chain.rpc, chainId: chain.chainId, contracts: chain.contracts })
+  })
+  after(async () => {
+    for (const node of state?.nodes ?? []) killQuietly(node.pid, 'SIGTERM')
+    await devnet?.stop()
+    for (const node of state?.nodes ?? []) killQuietly(node.pid)
+    if (process.env.CAIRN_TEST_KEEP === '1') return
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('SIGKILL of a holder: readable, rebuilt off-chain, reassigned on chain, slashed, bounty paid', async () => {
+    const bytes = randomBytes(60_000)
+    const path = join(dir, 'file')
+    await writeFile(path, bytes)
+    const put = JSON.parse(
+      (await run(['put', path, '--k', '1', '--n', '3', '--duration', '200', '--json'])).toString('utf8'),
+    ) as { capability: string; slots: Array<{ index: number; peerId: string }>; deal: { dealId: string } }
+    const dealId = BigInt(put.deal.dealId)
+    const victim = put.slots[0]!
+    const dead = state.nodes.find((n) => n.peerId === victim.peerId)!
+    const holders = new Set(put.slots.map((s) => s.peerId))
+    // Wait for the victim's first proof, so its slot is active and then missed.
+    await waitFor(
+      async () => ((await getSlot(reader, { dealId, slotIndex: victim.index })).state === 'active' ? true : undefined),
+      30_000,
+      'the slot to be active',
+    )
+    process.kill(dead.pid, 'SIGKILL')
+    await waitForExit(dead.pid)
+
+    // The file stays readable from the two surviving holders.
+    const got = await cairn(['get', put.capability, '--devnet', dir], { timeoutMs: 60_000 })
+    assert.equal(got.code, 0, got.stderr)
+    assert.ok(got.stdout.equals(bytes))
+
+    // Off-chain: a spare node (not a former holder) holds every piece of the slot.
+    const newPeer = await waitFor(
+      async () => {
+        const status = JSON.parse((await run(['status', put.capability, '--json'])).toString('utf8')) as StatusJson
+        const slot = status.slots.find((s) => s.index === victim.index)!
+        return slot.peerId !== null && !holders.has(slot.peerId) && slot.held === slot.pieces ? slot.peerId : undefined
+      },
+      45_000,
+      'the slot rebuilt on a spare node',
+    )
+    const repairer = state.nodes.find((n) => n.peerId === newPeer)!
+
+    // On chain: after maxMisses reported misses the slot opens, and the new holder takes it over.
+    const slot = await waitFor(
+      async () => {
+        const s = await getSlot(reader, { dealId, slotIndex: victim.index })
+        return s.node === repairer.address && s.state === 'active' ? s : undefined
+      },
+      (DEFAULT_MAX_MISSES + 5) * EPOCH_SECONDS * 1_000,
+      'the slot reassigned on chain',
+    )
+    assert.equal(slot.misses, 0)
+
+    // The dead node lost maxMisses slashes of stake, which became the repairer's bounty.
+    const deadRecord = await getNode(reader, { account: dead.address! })
+    const slashed = BigInt(DEFAULT_MAX_MISSES) * DEFAULT_SLASH_PER_MISS
+    assert.equal(deadRecord.stake, DEFAULT_MIN_STAKE - slashed)
+    const from = BigInt(state.chain!.blockNumber)
+    const market = reader.contracts.market
+    const repaired = await reader.getContractEvents({
+      address: market,
+      abi: marketAbi,
+      eventName: 'SlotRepaired',
+      fromBlock: from,
+    })
+    assert.equal(repaired.length, 1)
+    assert.equal(repaired[0]!.args.node, repairer.address)
+    assert.equal(repaired[0]!.args.formerNode, dead.address)
+    assert.equal(repaired[0]!.args.bounty, slashed)
+
+    // The repairer's money: genesis - stake + payments for accepted proofs + the bounty + minted rewards (one block).
+    await waitFor(
+      async () => {
+        const block = await reader.getBlockNumber()
+        const [b, accepted, withdrawn] = await Promise.all([
+          getBalances(reader, { account: repairer.address! }),
+          reader.getContractEvents({ address: market, abi: marketAbi, eventName: 'ProofAccepted', fromBlock: from }),
+          reader.getContractEvents({ address: market, abi: marketAbi, eventName: 'Withdrawn', fromBlock: from }),
+        ])
+        if ((await reader.getBlockNumber()) !== block) return undefined
+        const mine = accepted.filter((l) => l.args.node === repairer.address)
+        assert.ok(mine.some((l) => l.args.slot === BigInt(victim.index) && l.args.dealId === dealId))
+        const payments = mine.reduce((s, l) => s + l.args.payment!, 0n)
+        const minted = withdrawn
+          .filter((l) => l.args.node === repairer.address)
+          .reduce((s, l) => s + l.args.rewards!, 0n)
+        assert.equal(b.tokens + b.earnings, DEVNET_ACCOUNT_TOKENS - DEFAULT_MIN_STAKE + payments + slashed + minted)
+        return true
+      },
+      10_000,
+      'a consistent balance snapshot',
+    )
+
+    // The new holder proves the slot in the following epoch like any other.
+    const start = slot.nextEpoch
+    await waitFor(
+      async () => ((await getSlot(reader, { dealId, slotIndex: victim.index })).nextEpoch > start ? true : undefined),
+      3 * EPOCH_SECONDS * 1_000,
+      'the repairer to prove the slot',
+    )
+    const after = await getSlot(reader, { dealId, slotIndex: victim.index })
+    assert.equal(after.node, repairer.address)
+    assert.equal(after.misses, 0)
+  })
+})
