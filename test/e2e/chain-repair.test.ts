@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -18,11 +18,13 @@ import {
   DEFAULT_SLASH_PER_MISS,
   DEVNET_ACCOUNT_TOKENS,
   getBalances,
+  getEpochInfo,
   getNode,
   getSlot,
   marketAbi,
 } from '../../src/chain/index.ts'
-import { createDevnet, type Devnet, type DevnetState } from '../../src/node/index.ts'
+import { createDevnet, type Devnet, type DevnetState, manifestPieceCid } from '../../src/node/index.ts'
+import { decodeManifest, parseCapability, slotPieces } from '../../src/storage/index.ts'
 import { cairn, killQuietly, waitFor, waitForExit } from './cairn-process.ts'
 
 const EPOCH_SECONDS = 10
@@ -30,7 +32,8 @@ const REPAIR_ENV = {
   CAIRN_REPAIR_CHECK_MS: '500',
   CAIRN_REPAIR_CONFIRM_MS: '1000',
   CAIRN_REPAIR_FALLBACK_MS: '8000',
-  CAIRN_REPAIR_SCRUB_MS: '1500',
+  // No background scrub: a piece lost on disk must be healed by the node's proving round itself.
+  CAIRN_REPAIR_SCRUB_MS: '600000',
 }
 
 interface StatusJson {
@@ -43,6 +46,7 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 150_000 }, ()
   let devnet: Devnet
   let state: DevnetState
   let reader: ChainReader
+  let put: { capability: string; slots: Array<{ index: number; peerId: string }>; deal: { dealId: string } }
 
   const run = async (args: string[]) => {
     const result = await cairn([...args, '--devnet', dir], { timeoutMs: 60_000 })
@@ -76,9 +80,9 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 150_000 }, ()
     const bytes = randomBytes(60_000)
     const path = join(dir, 'file')
     await writeFile(path, bytes)
-    const put = JSON.parse(
+    put = JSON.parse(
       (await run(['put', path, '--k', '1', '--n', '3', '--duration', '200', '--json'])).toString('utf8'),
-    ) as { capability: string; slots: Array<{ index: number; peerId: string }>; deal: { dealId: string } }
+    ) as typeof put
     const dealId = BigInt(put.deal.dealId)
     const victim = put.slots[0]!
     const dead = state.nodes.find((n) => n.peerId === victim.peerId)!
@@ -171,4 +175,59 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 150_000 }, ()
     assert.equal(after.node, repairer.address)
     assert.equal(after.misses, 0)
   })
+
+  it('a holder whose piece is gone from disk heals it and proves in the same epoch', async () => {
+    const dealId = BigInt(put.deal.dealId)
+    const { index } = put.slots[1]!
+    const holder = state.nodes.find((n) => n.peerId === put.slots[1]!.peerId)!
+    const { manifestCid } = parseCapability(put.capability)
+    const manifest = decodeManifest(
+      await readFile((await piecePath(holder.dataDir, manifestPieceCid(manifestCid).toString()))!),
+      manifestCid,
+    )
+    const cid = slotPieces(manifest, index)[0]!.toString()
+    const path = (await piecePath(holder.dataDir, cid))!
+    const good = await readFile(path)
+    // Right after the holder proved this epoch, the piece (and the slot's cached leaves) vanish from its disk.
+    const proved = await waitFor(
+      async () => {
+        const s = await getSlot(reader, { dealId, slotIndex: index })
+        const epoch = (await getEpochInfo(reader)).epoch
+        return s.nextEpoch === epoch + 1 ? epoch : undefined
+      },
+      3 * EPOCH_SECONDS * 1_000,
+      'a proof of the current epoch',
+    )
+    await unlink(path)
+    await rm(join(holder.dataDir, 'slots'), { recursive: true, force: true })
+    // The next epoch's proof is accepted (no miss), and the piece is back, byte for byte.
+    await waitFor(
+      async () => ((await getSlot(reader, { dealId, slotIndex: index })).nextEpoch > proved + 1 ? true : undefined),
+      3 * EPOCH_SECONDS * 1_000,
+      'the next proof',
+    )
+    const after = await getSlot(reader, { dealId, slotIndex: index })
+    assert.equal(after.node, holder.address)
+    assert.equal(after.state, 'active')
+    assert.equal(after.misses, 0)
+    const accepted = await reader.getContractEvents({
+      address: reader.contracts.market,
+      abi: marketAbi,
+      eventName: 'ProofAccepted',
+      fromBlock: BigInt(state.chain!.blockNumber),
+    })
+    assert.ok(
+      accepted.some(
+        (l) => l.args.dealId === dealId && l.args.slot === BigInt(index) && l.args.epoch === BigInt(proved + 1),
+      ),
+      `no proof of epoch ${proved + 1}`,
+    )
+    assert.ok((await readFile(path)).equals(good))
+  })
 })
+
+async function piecePath(dataDir: string, cid: string): Promise<string | undefined> {
+  const entries = await readdir(join(dataDir, 'pieces'), { recursive: true })
+  const hit = entries.find((e) => e.endsWith(cid) && !e.includes('corrupt'))
+  return hit === undefined ? undefined : join(dataDir, 'pieces', hit)
+}
