@@ -54,6 +54,16 @@ describe('slot prover', () => {
     assert.ok(merkleVerify(slot.root, 7, merkleLeafCount(slot.size), leaf, proof))
   })
 
+  it('lists the pieces of a slot in segment order (what is healed before a proof)', async () => {
+    const prover = createSlotProver({ pieceStore: store }, { cacheDir: join(dir, 'c') })
+    const pieces = await prover.pieces({ manifestCid: file.manifestCid.toString(), slotIndex: 3 })
+    assert.deepEqual(
+      pieces.map(String),
+      file.manifest.segments.map((s) => s.pieces[3]!.toString()),
+    )
+    assert.equal(pieces.length, 3)
+  })
+
   it('refuses a slot with a missing piece or another root', async () => {
     const prover = createSlotProver({ pieceStore: store }, { cacheDir: join(dir, 'b') })
     const slot = file.manifest.slots[2]!
