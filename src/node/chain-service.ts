@@ -140,6 +140,7 @@ class NodeChainService implements ChainService {
   /** Slots this node refused (does not hold), by deal:slot, so it does not recheck every tick. */
   readonly #refused = new Map<string, number>()
   readonly #provedEpoch = new Map<string, number>()
+  #standingCheckedEpoch = -1
   /** Slots rebuilt off-chain waiting to be taken over on chain, by manifestCid:slot. */
   readonly #claims = new Map<string, PendingChainRepair>()
   #claimsLoaded: Promise<void> | undefined
@@ -211,22 +212,31 @@ class NodeChainService implements ChainService {
         await updateOffer(this.client, { capacity, pricePerByteEpoch: price }, { signal })
       }
       this.#emit({ type: 'chain:endpoints', account: this.account })
-      // Slashed below the minimum (or jailed): top the stake up and ask to be active again.
-      const minStake = await this.client.readContract({
-        address: this.client.contracts.registry,
-        abi: registryAbi,
-        functionName: 'minStake',
-      })
-      if ((node.status === 'active' || node.status === 'jailed') && node.stake < minStake) {
-        await addStake(this.client, { amount: minStake - node.stake }, { signal })
-        this.#emit({ type: 'chain:staked', amount: String(minStake - node.stake) })
-      }
-      if (node.status === 'jailed') {
-        await unjailNode(this.client, { signal })
-        this.#emit({ type: 'chain:unjailed', account: this.account })
-      }
+      await this.#restoreStanding(node, signal)
     }
     this.#loop = this.#run()
+  }
+
+  /**
+   * Slashed below the minimum (or jailed): tops the stake up and asks to be active again, so that a node that missed
+   * a proof (a slow epoch, a restart) takes new deals again without its operator. Not done by the test-only
+   * fake-proofs fault, which plays a node that stays jailed.
+   */
+  async #restoreStanding(node: Awaited<ReturnType<typeof getNode>>, signal: AbortSignal): Promise<void> {
+    if (this.#init.fakeProofs === true || (node.status !== 'active' && node.status !== 'jailed')) return
+    const minStake = await this.client.readContract({
+      address: this.client.contracts.registry,
+      abi: registryAbi,
+      functionName: 'minStake',
+    })
+    if (node.stake < minStake) {
+      await addStake(this.client, { amount: minStake - node.stake }, { signal })
+      this.#emit({ type: 'chain:staked', amount: String(minStake - node.stake) })
+    }
+    if (node.status === 'jailed') {
+      await unjailNode(this.client, { signal })
+      this.#emit({ type: 'chain:unjailed', account: this.account })
+    }
   }
 
   async stop(): Promise<void> {
@@ -280,6 +290,10 @@ class NodeChainService implements ChainService {
     await this.#claimAll(info, signal)
     if (this.#init.watcher !== false) await this.#watch(info, signal)
     await this.#withdraw(info, signal)
+    if (this.#standingCheckedEpoch !== info.epoch) {
+      this.#standingCheckedEpoch = info.epoch
+      await this.#restoreStanding(await getNode(this.client, { account: this.account }, { signal }), signal)
+    }
   }
 
   async #work({ dealId, slot, deal }: HeldSlotRecord, info: EpochInfo, signal: AbortSignal): Promise<void> {

@@ -68,7 +68,20 @@ export async function startDevnetWithGateway(
   try {
     devnet = spawn(
       process.execPath,
-      ['src/cli/main.ts', 'devnet', '--dir', dir, '--nodes', String(init.nodes ?? 4), '--heartbeat-ms', '250'],
+      // Off-chain, and without the devnet's own gateway on the fixed port 7070 (this harness starts one on port 0):
+      // these tests check the API and S3 semantics over real nodes; test/e2e/chain*.test.ts cover paid deals.
+      [
+        'src/cli/main.ts',
+        'devnet',
+        '--dir',
+        dir,
+        '--nodes',
+        String(init.nodes ?? 4),
+        '--heartbeat-ms',
+        '250',
+        '--no-chain',
+        '--no-gateway',
+      ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
     )
     await firstLine(devnet, (line) => line.startsWith('devnet ready'), 'the devnet', 90_000)
