@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InvalidArgumentError, NotFoundError } from '../errors.ts'
+import { writeFileDurable } from '../node/durable-file.ts'
 import {
   API_TOKEN_FILE,
   DEFAULT_S3_PORT,
@@ -13,7 +14,6 @@ import {
   GATEWAY_STATE_FILE,
   S3_CREDENTIALS_FILE,
 } from './constants.ts'
-import { writeFileDurable } from './durable-file.ts'
 import type { S3Credentials } from './interface.ts'
 
 /** What a running gateway records in its data folder so that the CLI can find it. */

@@ -1,7 +1,8 @@
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { DEFAULT_GATEWAY_PORT, DEFAULT_S3_PORT, type GatewayProcess, spawnGatewayProcess } from '../api/index.ts'
+import { writeFileDurable } from '../node/durable-file.ts'
 import { createDevnet, DEFAULT_DEVNET_DIR, DEFAULT_DEVNET_NODES, DEVNET_FILE } from '../node/index.ts'
 import type { CommandContext } from './command-context.ts'
 import { integerFlag, type ParsedCommandLine } from './command-line.ts'
@@ -93,8 +94,7 @@ export async function runDevnet(parsed: ParsedCommandLine, context: CommandConte
 async function addToDevnetFile(dir: string, fields: Record<string, string>): Promise<void> {
   const path = join(dir, DEVNET_FILE)
   const state = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>
-  await writeFile(`${path}.tmp`, `${JSON.stringify({ ...state, ...fields }, null, 2)}\n`)
-  await rename(`${path}.tmp`, path)
+  await writeFileDurable(path, `${JSON.stringify({ ...state, ...fields }, null, 2)}\n`, 0o644)
 }
 
 /** The first of `ports` (0 is never busy) that another process listens on at 127.0.0.1, if any. */

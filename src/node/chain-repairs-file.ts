@@ -2,9 +2,10 @@
  * The slots a node rebuilt off-chain and has yet to take over on chain (`dataDir/chain-repairs.json`), so a restart
  * between the off-chain repair and the slot opening on chain does not forget them.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CHAIN_REPAIRS_FILE } from './chain-constants.ts'
+import { writeFileDurable } from './durable-file.ts'
 
 /** One slot waiting to be taken over on chain. */
 export interface PendingChainRepair {
@@ -33,7 +34,5 @@ export async function readChainRepairs(dataDir: string): Promise<PendingChainRep
 
 /** Writes the pending repairs atomically (temp file + rename). */
 export async function writeChainRepairs(dataDir: string, repairs: PendingChainRepair[]): Promise<void> {
-  const path = join(dataDir, CHAIN_REPAIRS_FILE)
-  await writeFile(`${path}.tmp`, `${JSON.stringify({ repairs }, null, 1)}\n`)
-  await rename(`${path}.tmp`, path)
+  await writeFileDurable(join(dataDir, CHAIN_REPAIRS_FILE), `${JSON.stringify({ repairs }, null, 1)}\n`)
 }

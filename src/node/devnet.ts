@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -22,6 +22,7 @@ import {
   READY_FILE,
 } from './constants.ts'
 import { controlRequest } from './control-client.ts'
+import { writeFileDurable } from './durable-file.ts'
 import type { AbortOptions, Devnet, DevnetChain, DevnetNode, DevnetState, NodeInfo, PeerView } from './interface.ts'
 
 /** Progress of a devnet starting and running; only cli/ prints them. */
@@ -174,9 +175,7 @@ class ProcessDevnet implements Devnet {
       }),
       ...(this.#chain === undefined ? {} : { chain: this.#chain }),
     }
-    const path = join(this.#dir, DEVNET_FILE)
-    await writeFile(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`)
-    await rename(`${path}.tmp`, path)
+    await writeFileDurable(join(this.#dir, DEVNET_FILE), `${JSON.stringify(state, null, 2)}\n`, 0o644)
     this.#state = state
     return state
   }

@@ -1,8 +1,9 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InvalidArgumentError } from '../errors.ts'
 import { parseByteSize } from './byte-size.ts'
 import { CONFIG_FILE, DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_QUOTA } from './constants.ts'
+import { writeFileDurable } from './durable-file.ts'
 import type { NodeConfig } from './interface.ts'
 
 /** The defaults of every node setting. */
@@ -38,9 +39,7 @@ export async function loadNodeConfig(dataDir: string, overrides: Partial<NodeCon
   }
   if (text === undefined) {
     const initial = { ...defaultNodeConfig(), ...withoutUndefined(overrides) }
-    const tmp = `${path}.tmp-${process.pid}`
-    await writeFile(tmp, `${JSON.stringify(serializeNodeConfig(initial), null, 2)}\n`, { mode: 0o600 })
-    await rename(tmp, path)
+    await writeFileDurable(path, `${JSON.stringify(serializeNodeConfig(initial), null, 2)}\n`)
   } else {
     fromFile = parseNodeConfig(text, path)
   }

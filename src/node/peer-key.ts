@@ -1,9 +1,10 @@
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { InvalidArgumentError } from '../errors.ts'
 import { PEER_KEY_FILE } from './constants.ts'
+import { writeFileDurable } from './durable-file.ts'
 
 /**
  * Loads the node's Ed25519 libp2p key from `dataDir/peer.key`, creating it (mode 0600) on first start.
@@ -31,9 +32,6 @@ export async function loadOrCreatePeerKey(dataDir: string): Promise<PrivateKey> 
     }
   }
   const key = await generateKeyPair('Ed25519')
-  const tmp = `${path}.tmp-${process.pid}`
-  await writeFile(tmp, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
-  await chmod(tmp, 0o600)
-  await rename(tmp, path)
+  await writeFileDurable(path, privateKeyToProtobuf(key))
   return key
 }

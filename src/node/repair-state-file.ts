@@ -2,8 +2,9 @@
  * The repair service's memory across restarts (`dataDir/repair.json`): the files this node holds pieces of, which
  * slots it holds, and the last known holder of every slot. The manifests themselves stay in the piece store.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileDurable } from './durable-file.ts'
 import { REPAIR_STATE_FILE } from './repair-constants.ts'
 
 /** One file in the repair state. */
@@ -37,7 +38,5 @@ export async function readRepairState(dataDir: string): Promise<RepairFileRecord
 
 /** Writes the repair state atomically (temp file + rename). */
 export async function writeRepairState(dataDir: string, files: RepairFileRecord[]): Promise<void> {
-  const path = join(dataDir, REPAIR_STATE_FILE)
-  await writeFile(`${path}.tmp`, `${JSON.stringify({ files }, null, 1)}\n`)
-  await rename(`${path}.tmp`, path)
+  await writeFileDurable(join(dataDir, REPAIR_STATE_FILE), `${JSON.stringify({ files }, null, 1)}\n`)
 }

@@ -1,6 +1,7 @@
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MAX_SAVED_PEERS, PEERS_FILE } from './constants.ts'
+import { writeFileDurable } from './durable-file.ts'
 import type { PeerView } from './interface.ts'
 
 /** One remembered peer in `peers.json`. */
@@ -59,9 +60,6 @@ export async function writeSavedPeers(
     })
   }
   const peers = [...byId.values()].sort((a, b) => b.lastSeenAt - a.lastSeenAt).slice(0, MAX_SAVED_PEERS)
-  const path = join(dataDir, PEERS_FILE)
-  const tmp = `${path}.tmp-${process.pid}`
-  await writeFile(tmp, `${JSON.stringify({ peers }, null, 2)}\n`, { mode: 0o600 })
-  await rename(tmp, path)
+  await writeFileDurable(join(dataDir, PEERS_FILE), `${JSON.stringify({ peers }, null, 2)}\n`)
   return peers
 }

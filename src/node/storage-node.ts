@@ -1,5 +1,5 @@
 import { statfsSync } from 'node:fs'
-import { rename, rm, writeFile } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { UnreachableError } from '../errors.ts'
@@ -17,6 +17,7 @@ import {
   READY_FILE,
 } from './constants.ts'
 import { type ControlApi, createControlApi } from './control-api.ts'
+import { writeFileDurable } from './durable-file.ts'
 import type { AbortOptions, NodeConfig, NodeInfo, StorageNode } from './interface.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
 import { registryPeerSource } from './registry-peers.ts'
@@ -195,9 +196,7 @@ class DaemonStorageNode implements StorageNode {
       startedAt,
       version: CAIRN_VERSION,
     }
-    const path = join(this.#dataDir, READY_FILE)
-    await writeFile(`${path}.tmp`, `${JSON.stringify(this.#info, null, 2)}\n`)
-    await rename(`${path}.tmp`, path)
+    await writeFileDurable(join(this.#dataDir, READY_FILE), `${JSON.stringify(this.#info, null, 2)}\n`, 0o644)
     this.#watchTimer = setInterval(() => this.#watchPeers(network.libp2p.getPeers().map(String)), 2_000)
     this.#watchTimer.unref()
     this.#saveTimer = setInterval(() => {
