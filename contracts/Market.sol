@@ -105,6 +105,14 @@ contract Market is ReentrancyGuardTransient {
         bool closed;
     }
 
+    /// @notice One slot's proof in a `submitProofs` batch: the same arguments as `submitProof`.
+    struct ProofInput {
+        uint256 dealId;
+        uint256 slotIndex;
+        bytes leaf;
+        bytes32[] proof;
+    }
+
     struct SlotView {
         bytes32 root;
         address node;
@@ -152,6 +160,11 @@ contract Market is ReentrancyGuardTransient {
     event SlotConfirmed(uint256 indexed dealId, uint256 indexed slot, address indexed node, uint40 fromEpoch);
     event ProofAccepted(
         uint256 indexed dealId, uint256 indexed slot, address indexed node, uint256 epoch, uint256 payment
+    );
+    /// @notice A proof of a `submitProofs` batch that was not accepted (not paid); `reason` is the ABI-encoded custom
+    /// error `submitProof` would have reverted with (e.g. `InvalidProof`, `EpochAlreadyProven`).
+    event ProofRejected(
+        uint256 indexed dealId, uint256 indexed slot, address indexed node, uint256 epoch, bytes reason
     );
     event ProofMissed(
         uint256 indexed dealId, uint256 indexed slot, address indexed node, uint256 epoch, uint256 slashed, uint16 misses
@@ -378,20 +391,28 @@ contract Market is ReentrancyGuardTransient {
         external
         nonReentrant
     {
-        Deal storage d = _deal(dealId);
+        bytes memory failure = _prove(dealId, slotIndex, currentEpoch(), leaf, proof);
+        if (failure.length != 0) {
+            assembly ("memory-safe") {
+                revert(add(failure, 0x20), mload(failure))
+            }
+        }
+    }
+
+    /// @notice Proves several slots in one transaction, each exactly as `submitProof` would (same checks, same
+    /// payment, same events). Skip-and-report: a proof `submitProof` would reject (bad proof, already proven, wrong
+    /// state, not the holder...) changes nothing and is not paid; it emits `ProofRejected` with that custom error and
+    /// the batch goes on with the next one. Returns, per input, whether it was accepted. The whole call reverts only
+    /// for what no single proof causes (out of gas, a re-entrant call).
+    function submitProofs(ProofInput[] calldata proofs) external nonReentrant returns (bool[] memory accepted) {
         uint256 e = currentEpoch();
-        if (e >= d.endEpoch) revert DealHasEnded(dealId, d.endEpoch);
-        if (e < d.startEpoch) revert DealNotStarted(dealId, d.startEpoch);
-        Slot storage s = _slot(dealId, slotIndex);
-        if (s.state != SlotState.Active) revert WrongSlotState(dealId, slotIndex, s.state);
-        if (s.node != msg.sender) revert NotSlotHolder(dealId, slotIndex, msg.sender);
-        uint256 next = s.nextEpoch;
-        if (next > e) revert EpochAlreadyProven(dealId, slotIndex, e);
-        if (next < e) revert MissedEpochsUnreported(dealId, slotIndex, next, e - 1);
-        _verifyChallenge(dealId, slotIndex, e, s, leaf, proof);
-        s.nextEpoch = uint40(e + 1);
-        s.misses = 0;
-        _pay(d, dealId, slotIndex, s, e, 0);
+        accepted = new bool[](proofs.length);
+        for (uint256 i = 0; i < proofs.length; i++) {
+            ProofInput calldata p = proofs[i];
+            bytes memory failure = _prove(p.dealId, p.slotIndex, e, p.leaf, p.proof);
+            if (failure.length == 0) accepted[i] = true;
+            else emit ProofRejected(p.dealId, p.slotIndex, msg.sender, e, failure);
+        }
     }
 
     /// @notice Records every closed, unproven epoch of a slot (at most until it opens): each one slashes the holder
@@ -584,6 +605,33 @@ contract Market is ReentrancyGuardTransient {
         }
     }
 
+    /// @dev The one implementation of a holder's proof (submitProof and submitProofs): every check first, in this
+    /// order, then the payment. Returns the ABI-encoded custom error that rejects the proof (nothing changed), or
+    /// empty bytes when the proof was accepted and paid.
+    function _prove(uint256 dealId, uint256 slotIndex, uint256 e, bytes calldata leaf, bytes32[] calldata proof)
+        private
+        returns (bytes memory failure)
+    {
+        Deal storage d = _deals[dealId];
+        if (d.owner == address(0)) return abi.encodeWithSelector(DealNotFound.selector, dealId);
+        if (e >= d.endEpoch) return abi.encodeWithSelector(DealHasEnded.selector, dealId, uint256(d.endEpoch));
+        if (e < d.startEpoch) return abi.encodeWithSelector(DealNotStarted.selector, dealId, uint256(d.startEpoch));
+        if (slotIndex >= d.n) return abi.encodeWithSelector(SlotNotFound.selector, dealId, slotIndex);
+        Slot storage s = _slots[dealId][slotIndex];
+        if (s.state != SlotState.Active) {
+            return abi.encodeWithSelector(WrongSlotState.selector, dealId, slotIndex, s.state);
+        }
+        if (s.node != msg.sender) return abi.encodeWithSelector(NotSlotHolder.selector, dealId, slotIndex, msg.sender);
+        uint256 next = s.nextEpoch;
+        if (next > e) return abi.encodeWithSelector(EpochAlreadyProven.selector, dealId, slotIndex, e);
+        if (next < e) return abi.encodeWithSelector(MissedEpochsUnreported.selector, dealId, slotIndex, next, e - 1);
+        failure = _challengeFailure(dealId, slotIndex, e, s, leaf, proof);
+        if (failure.length != 0) return failure;
+        s.nextEpoch = uint40(e + 1);
+        s.misses = 0;
+        _pay(d, dealId, slotIndex, s, e, 0);
+    }
+
     function _verifyChallenge(
         uint256 dealId,
         uint256 slotIndex,
@@ -592,14 +640,35 @@ contract Market is ReentrancyGuardTransient {
         bytes calldata leaf,
         bytes32[] calldata proof
     ) private view {
+        bytes memory failure = _challengeFailure(dealId, slotIndex, epoch, s, leaf, proof);
+        if (failure.length != 0) {
+            assembly ("memory-safe") {
+                revert(add(failure, 0x20), mload(failure))
+            }
+        }
+    }
+
+    /// @dev Checks the challenged leaf and its Merkle path against the slot root; returns the custom error that
+    /// rejects them (ABI-encoded), or empty bytes.
+    function _challengeFailure(
+        uint256 dealId,
+        uint256 slotIndex,
+        uint256 epoch,
+        Slot storage s,
+        bytes calldata leaf,
+        bytes32[] calldata proof
+    ) private view returns (bytes memory) {
         bytes32 seed = bytes32(uint256(_epochs[epoch].seed));
-        if (seed == bytes32(0)) revert SeedNotDrawn(epoch);
+        if (seed == bytes32(0)) return abi.encodeWithSelector(SeedNotDrawn.selector, epoch);
         uint256 size = s.size;
         uint256 count = SlotMerkle.leafCount(size);
         uint256 index = _leafIndex(seed, dealId, slotIndex, epoch, count);
         uint256 expected = SlotMerkle.leafLength(size, index);
-        if (leaf.length != expected) revert InvalidLeafLength(expected, leaf.length);
-        if (!SlotMerkle.verify(s.root, index, count, leaf, proof)) revert InvalidProof(dealId, slotIndex, epoch, index);
+        if (leaf.length != expected) return abi.encodeWithSelector(InvalidLeafLength.selector, expected, leaf.length);
+        if (!SlotMerkle.verify(s.root, index, count, leaf, proof)) {
+            return abi.encodeWithSelector(InvalidProof.selector, dealId, slotIndex, epoch, index);
+        }
+        return "";
     }
 
     function _pay(Deal storage d, uint256 dealId, uint256 slotIndex, Slot storage s, uint256 epoch, uint256 extra)
