@@ -85,3 +85,12 @@ export const DEVNET_RECONNECT_INTERVAL_MS = 3000
 export const DEFAULT_MIN_CONNECTIONS = 8
 
 export const DEFAULT_VERSION = '0.1.0'
+
+/** Protocol of the file-health query: what a node knows of one file's repair (slots it rebuilds, slots it sees lost). */
+export const FILE_HEALTH_PROTOCOL = '/cairn/file-health/1.0.0'
+/** Longest peer ID text carried in a file-health answer (an Ed25519 peer ID is 52 characters). */
+export const MAX_PEER_ID_TEXT_BYTES = 128
+/** Largest file-health request: type, CID length, CID. */
+export const MAX_FILE_HEALTH_REQUEST_SIZE = 2 + MAX_CID_BYTES
+/** Largest file-health answer: type, status, then three lists of at most 255 slots (n <= 255). */
+export const MAX_FILE_HEALTH_RESPONSE_SIZE = 2 + 2 * (1 + 255) + 1 + 255 * (1 + 1 + MAX_PEER_ID_TEXT_BYTES + 4 + 4 + 8)

@@ -7,10 +7,18 @@ import type { Network, NetworkInit } from './interface.ts'
 import { CairnNetwork } from './network.ts'
 
 export * from './constants.ts'
+export {
+  decodeFileHealthMessage,
+  encodeFileHealthMessage,
+  type FileHealthMessage,
+  unknownFileHealth,
+} from './file-health-messages.ts'
 export { encodeFrame, FrameReader } from './frame-codec.ts'
 export { decodeHeartbeat, encodeHeartbeat, type Heartbeat } from './heartbeat-message.ts'
 export type {
   AbortOptions,
+  FileHealthRepair,
+  FileHealthReport,
   Network,
   NetworkComponents,
   NetworkEvents,

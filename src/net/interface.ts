@@ -28,6 +28,30 @@ export interface PeerView {
   score?: number
 }
 
+/** A slot repair running on the node that answered a file-health query. */
+export interface FileHealthRepair {
+  slot: number
+  /** Peer ID of the node receiving the rebuilt slot. */
+  target: string
+  /** Pieces of the slot rebuilt and stored on the target so far. */
+  done: number
+  pieces: number
+  /** When the repair started (ms since the epoch, the answering node's clock). */
+  startedAt: number
+}
+
+/** What one node knows of a file's health (`/cairn/file-health/1.0.0`). */
+export interface FileHealthReport {
+  /** False when the node knows nothing of the file (the lists are then empty). */
+  known: boolean
+  /** Slots the node holds itself. */
+  mySlots: number[]
+  /** Slots the node sees without a live holder. */
+  lost: number[]
+  /** Slot repairs the node is running. */
+  repairs: FileHealthRepair[]
+}
+
 export interface NetworkInit {
   /** Ed25519 key of the node (the daemon persists it). */
   privateKey: PrivateKey
@@ -64,6 +88,11 @@ export interface NetworkInit {
   maxBytesInFlightTotal?: number
   /** How long a peer whose score fell to -100 stays banned. Default 10 min. */
   banDurationMs?: number
+  /**
+   * Answers file-health queries (the repair service's view of one file); undefined = the file is unknown here.
+   * Without it a storing node answers every query with "unknown".
+   */
+  reportFileHealth?: (manifestCid: CID, options: AbortOptions) => FileHealthReport | undefined
 }
 
 export interface NetworkComponents {
@@ -89,6 +118,8 @@ export interface Network extends TypedEventTarget<NetworkEvents> {
   fetchPiece(peer: string, cid: CID, options?: AbortOptions): Promise<Uint8Array>
   /** Asks which of `cids` the peer holds (at most 1024 per call). */
   hasPieces(peer: string, cids: CID[], options?: AbortOptions): Promise<boolean[]>
+  /** Asks a storage node what it knows of a file's repair: slots it rebuilds, slots it sees lost. */
+  fileHealth(peer: string, manifestCid: CID, options?: AbortOptions): Promise<FileHealthReport>
   /** Announces in the DHT that this node holds `cid`. */
   provide(cid: CID, options?: AbortOptions): Promise<void>
   /** Peer IDs that announced `cid` in the DHT. */

@@ -20,13 +20,15 @@ import {
   DEFAULT_VERSION,
   DEVNET_HEARTBEAT_INTERVAL_MS,
   DEVNET_RECONNECT_INTERVAL_MS,
+  FILE_HEALTH_PROTOCOL,
   MAX_HEARTBEAT_INTERVAL_MS,
   MIN_HEARTBEAT_INTERVAL_MS,
   PEER_STORE_SAVE_INTERVAL_MS,
   PIECE_PROTOCOL,
 } from './constants.ts'
+import { askFileHealth, serveFileHealthStream } from './file-health-protocol.ts'
 import { HeartbeatService } from './heartbeat-service.ts'
-import type { Network, NetworkEvents, NetworkInit, PeerView } from './interface.ts'
+import type { FileHealthReport, Network, NetworkEvents, NetworkInit, PeerView } from './interface.ts'
 import { type CairnLibp2p, createCairnLibp2p } from './libp2p-host.ts'
 import { PeerHealth, type PeerHealthEntry } from './peer-health.ts'
 import { PeerLimits } from './peer-limits.ts'
@@ -146,6 +148,18 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
         },
         { maxInboundStreams: (init.maxStreamsPerPeer ?? DEFAULT_MAX_STREAMS_PER_PEER) * 2, maxOutboundStreams: 64 },
       )
+      await libp2p.handle(
+        FILE_HEALTH_PROTOCOL,
+        async (stream, connection) => {
+          await serveFileHealthStream(stream, connection.remotePeer.toString(), {
+            limits: this.#limits,
+            scores: this.#scores,
+            timeoutMs: init.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS,
+            report: init.reportFileHealth,
+          })
+        },
+        { maxInboundStreams: init.maxStreamsPerPeer ?? DEFAULT_MAX_STREAMS_PER_PEER, maxOutboundStreams: 64 },
+      )
     }
     await libp2p.start()
     this.#heartbeats = new HeartbeatService({
@@ -214,6 +228,10 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
 
   async hasPieces(peer: string, cids: CID[], options: AbortOptions = {}): Promise<boolean[]> {
     return await peerHasPieces(this.#clientInit(), peer, cids, options)
+  }
+
+  async fileHealth(peer: string, manifestCid: CID, options: AbortOptions = {}): Promise<FileHealthReport> {
+    return await askFileHealth(this.#clientInit(), peer, manifestCid, options)
   }
 
   async provide(cid: CID, options: AbortOptions = {}): Promise<void> {
