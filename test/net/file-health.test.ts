@@ -27,7 +27,7 @@ const manifestCidOf = (bytes: Uint8Array) => CID.createV1(0x71, pieceCid(bytes).
 
 const slotsArb = fc.uniqueArray(fc.integer({ min: 0, max: 254 }), { maxLength: 40 }).map((s) => s.sort((a, b) => a - b))
 const reportArb: fc.Arbitrary<FileHealthReport> = fc.oneof(
-  fc.constant({ known: false, mySlots: [], lost: [], repairs: [] }),
+  fc.constant<FileHealthReport>({ known: false, mySlots: [], lost: [], repairs: [] }),
   fc
     .record({
       mySlots: slotsArb,
