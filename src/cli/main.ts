@@ -84,12 +84,15 @@ export async function main(argv: string[]): Promise<void> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0)
   })
+  // Library timeouts (AbortSignal.timeout) do not keep the event loop alive: without a handle of our own, a command
+  // waiting only on one of them would end with "unsettled top-level await" (exit 13) instead of timing out.
+  const keepAlive = setInterval(() => {}, 60_000)
   const code = await runCli(argv, {
     stdout: process.stdout,
     stderr: process.stderr,
     showProgress: process.stdout.isTTY === true && process.stderr.isTTY === true,
     signal: controller.signal,
-  })
+  }).finally(() => clearInterval(keepAlive))
   process.exitCode = code
   // Lingering sockets or timers of a library must not keep a finished command alive: exit once stdout is flushed.
   await new Promise<void>((resolve) => {
