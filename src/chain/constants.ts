@@ -53,6 +53,12 @@ export const DEFAULT_POLLING_INTERVAL_MS = 2_000
 /** Deadline for one transaction to be mined (ms). */
 export const DEFAULT_TRANSACTION_TIMEOUT_MS = 120_000
 
+/**
+ * Most slot proofs `submitProofs` puts in one transaction: 32 proofs of 100 GiB slots are about 64 KiB of calldata
+ * and 1.5 M gas, well inside a block and a node's 128 KiB transaction size limit.
+ */
+export const DEFAULT_MAX_PROOFS_PER_TRANSACTION = 32
+
 /** Leaf size of the slot Merkle tree (must equal the storage layer's MERKLE_LEAF_SIZE and SlotMerkle.LEAF_SIZE). */
 export const SLOT_LEAF_SIZE = 1024
 

@@ -189,6 +189,39 @@ export function decodeRevert(error: unknown): { errorName: string; args: readonl
   }
 }
 
+function decodedError(
+  decoded: { errorName: string; args: readonly unknown[] },
+  action: string,
+  cause: unknown,
+): CairnError {
+  const [ErrorType, message] = describe(decoded.errorName, decoded.args)
+  return new ErrorType(`${action}: ${message}`, {
+    cause,
+    details: {
+      errorName: decoded.errorName,
+      args: decoded.args.map((x) => (typeof x === 'bigint' ? x.toString() : x)),
+    },
+  })
+}
+
+/**
+ * Turns the raw ABI-encoded custom error a contract reported without reverting (the `reason` of the Market's
+ * `ProofRejected` event) into the same `CairnError` a revert with that error gives.
+ *
+ * @example
+ * ```ts
+ * const error = revertDataToError(log.args.reason, 'submitProofs') // e.g. ChainError "submitProofs: invalid proof ..."
+ * ```
+ */
+export function revertDataToError(data: Hex, action: string): CairnError {
+  try {
+    const decoded = decodeErrorResult({ abi: errorAbi, data })
+    return decodedError({ errorName: decoded.errorName, args: decoded.args ?? [] }, action, undefined)
+  } catch (error) {
+    return new ChainError(`${action}: the contract rejected the call with undecodable data ${data}`, { cause: error })
+  }
+}
+
 /**
  * Converts anything a chain call threw into a `CairnError`: decoded contract errors get their own class and message
  * (`details.errorName` and `details.args` keep the raw facts); network failures become `UnreachableError`.
@@ -202,16 +235,7 @@ export function toCairnError(error: unknown, action: string, signal?: AbortSigna
   if (error instanceof CairnError) return error
   if (signal?.aborted === true) return new AbortedError(`${action} was cancelled`, { cause: error })
   const decoded = decodeRevert(error)
-  if (decoded !== undefined) {
-    const [ErrorType, message] = describe(decoded.errorName, decoded.args)
-    return new ErrorType(`${action}: ${message}`, {
-      cause: error,
-      details: {
-        errorName: decoded.errorName,
-        args: decoded.args.map((x) => (typeof x === 'bigint' ? x.toString() : x)),
-      },
-    })
-  }
+  if (decoded !== undefined) return decodedError(decoded, action, error)
   if (error instanceof BaseError) {
     const name = error.walk((e) => (e as Error).name === 'HttpRequestError' || (e as Error).name === 'TimeoutError')
     if (name !== null && (name as Error).name === 'TimeoutError') {

@@ -5,7 +5,7 @@
  */
 export { createChainClient, createChainReader } from './client.ts'
 export * from './constants.ts'
-export { decodeRevert, toCairnError } from './contract-errors.ts'
+export { decodeRevert, revertDataToError, toCairnError } from './contract-errors.ts'
 export {
   type CreateDealParams,
   type CreatedDeal,
@@ -44,10 +44,13 @@ export {
   drawSeed,
   getChallenge,
   getEpochInfo,
+  type ProofBatchOptions,
   proveSlot,
+  proveSlots,
   repairSlot,
   reportMissed,
   submitProof,
+  submitProofs,
 } from './proof-actions.ts'
 export {
   approve,

@@ -195,6 +195,28 @@ export interface SlotProof {
   proof: Uint8Array[]
 }
 
+/** One slot's proof for `submitProofs`: the slot and its challenged leaf with the Merkle path. */
+export interface SlotProofInput extends SlotProof {
+  dealId: bigint
+  slotIndex: number
+}
+
+/** A slot to prove with `proveSlots`. */
+export interface SlotToProve {
+  dealId: bigint
+  slotIndex: number
+}
+
+/**
+ * What became of one slot's proof in a batch. Accepted: paid `payment` for `epoch` in `transactionHash`. Not accepted:
+ * `error` says why (a Market rejection is the decoded custom error, e.g. `details.errorName === 'InvalidProof'`);
+ * `transactionHash` is set only when the proof was in a mined batch and the Market rejected it there, absent when it
+ * was never sent (a dry run showed the rejection, it could not be built, or the whole transaction failed).
+ */
+export type ProofOutcome =
+  | { dealId: bigint; slotIndex: number; accepted: true; epoch: number; payment: bigint; transactionHash: Hex }
+  | { dealId: bigint; slotIndex: number; accepted: false; error: Error; epoch?: number; transactionHash?: Hex }
+
 /** How an action pays: one transaction with an EIP-2612 permit (default), or a prior `approve`. */
 export type PaymentMethod = 'permit' | 'allowance'
 

@@ -12,6 +12,7 @@ import {
   type ChainContracts,
   confirmSlot,
   createChainClient,
+  DEFAULT_MAX_PROOFS_PER_TRANSACTION,
   drawSeed,
   type EpochInfo,
   getBalances,
@@ -25,7 +26,7 @@ import {
   getSlots,
   type HeldSlotRecord,
   marketAbi,
-  proveSlot,
+  proveSlots,
   registerNode,
   registryAbi,
   repairSlot,
@@ -57,7 +58,7 @@ export type ChainServiceEvent =
   | { type: 'chain:unjailed'; account: Address }
   | { type: 'chain:confirmed'; dealId: string; slot: number }
   | { type: 'chain:refused'; dealId: string; slot: number; reason: string }
-  | { type: 'chain:proved'; dealId: string; slot: number; epoch: number }
+  | { type: 'chain:proved'; dealId: string; slot: number; epoch: number; transactionHash: string }
   | { type: 'chain:reported'; dealId: string; slot: number; missed: number; opened: boolean }
   | { type: 'chain:withdrew'; earnings: string; rewards: string }
   | { type: 'chain:repair-pending'; manifestCid: string; slot: number }
@@ -92,6 +93,8 @@ export interface ChainServiceInit {
   watcher?: boolean
   /** Withdraw when earnings + rewards reach this many token units (default: DEFAULT_WITHDRAW_MIN). */
   withdrawMin?: bigint
+  /** Most slot proofs sent in one transaction (default DEFAULT_MAX_PROOFS_PER_TRANSACTION, 32). */
+  proofsPerTransaction?: number
   /** Test-only fault: confirm without checking and answer challenges with made-up data. */
   fakeProofs?: boolean
   onEvent?: (event: ChainServiceEvent) => void
@@ -275,18 +278,13 @@ class NodeChainService implements ChainService {
       { node: this.account, ...(this.#init.fromBlock === undefined ? {} : { fromBlock: this.#init.fromBlock }) },
       { signal },
     )
-    // The epoch's seed once, then every slot's proof at once: the transactions queue back to back, so the epoch's
-    // proofs land in the same few blocks instead of one round trip each.
-    const due = held.filter(
-      ({ slot, deal }) =>
-        slot.state === 'active' &&
-        info.epoch >= deal.startEpoch &&
-        info.epoch < deal.endEpoch &&
-        slot.nextEpoch <= info.epoch &&
-        (this.#provedEpoch.get(`${deal.id}:${slot.index}`) ?? -1) < info.epoch,
+    // Confirms pending slots and lists the due ones, then proves every due slot at once: one batch transaction
+    // (per DEFAULT_MAX_PROOFS_PER_TRANSACTION slots) instead of one transaction per slot.
+    const due = await Promise.all(held.map((entry) => this.#work(entry, info, signal)))
+    await this.#proveDue(
+      due.filter((entry) => entry !== undefined),
+      signal,
     )
-    if (due.length > 0) await drawSeed(this.client, { signal }).catch(() => {})
-    await Promise.all(held.map((entry) => this.#work(entry, info, signal)))
     await this.#claimAll(info, signal)
     if (this.#init.watcher !== false) await this.#watch(info, signal)
     await this.#withdraw(info, signal)
@@ -296,52 +294,78 @@ class NodeChainService implements ChainService {
     }
   }
 
-  async #work({ dealId, slot, deal }: HeldSlotRecord, info: EpochInfo, signal: AbortSignal): Promise<void> {
-    {
-      const id = `${dealId}:${slot.index}`
-      if (info.epoch >= deal.endEpoch) return
-      const key = { manifestCid: deal.manifestCid, slotIndex: slot.index }
-      try {
-        if (slot.state === 'pending') {
-          if ((this.#refused.get(id) ?? -1) >= info.epoch) return
-          const problem =
-            this.#init.fakeProofs === true
-              ? undefined
-              : await this.#prover.check(key, { root: slot.root, size: slot.size }, { signal })
-          if (problem !== undefined) {
-            // Pieces may still be arriving: check again next epoch.
-            this.#refused.set(id, info.epoch)
-            this.#emit({ type: 'chain:refused', dealId: String(dealId), slot: slot.index, reason: problem })
-            return
-          }
-          await confirmSlot(this.client, { dealId, slotIndex: slot.index }, { signal })
-          this.#emit({ type: 'chain:confirmed', dealId: String(dealId), slot: slot.index })
-          return
+  /** Confirms a pending slot once it is held; returns the slot when its proof of this epoch is due. */
+  async #work(entry: HeldSlotRecord, info: EpochInfo, signal: AbortSignal): Promise<HeldSlotRecord | undefined> {
+    const { dealId, slot, deal } = entry
+    const id = `${dealId}:${slot.index}`
+    if (info.epoch >= deal.endEpoch) return undefined
+    const key = { manifestCid: deal.manifestCid, slotIndex: slot.index }
+    try {
+      if (slot.state === 'pending') {
+        if ((this.#refused.get(id) ?? -1) >= info.epoch) return undefined
+        const problem =
+          this.#init.fakeProofs === true
+            ? undefined
+            : await this.#prover.check(key, { root: slot.root, size: slot.size }, { signal })
+        if (problem !== undefined) {
+          // Pieces may still be arriving: check again next epoch.
+          this.#refused.set(id, info.epoch)
+          this.#emit({ type: 'chain:refused', dealId: String(dealId), slot: slot.index, reason: problem })
+          return undefined
         }
-        if (slot.state !== 'active' || info.epoch < deal.startEpoch || slot.nextEpoch > info.epoch) return
-        if ((this.#provedEpoch.get(id) ?? -1) >= info.epoch) return
-        if (slot.nextEpoch < info.epoch) {
-          // Epochs this node missed (it was down) must be on record before it can prove again.
-          await reportMissed(this.client, { dealId, slotIndex: slot.index }, { signal }).catch(() => {})
-        }
-        const proved = await proveSlot(
-          this.client,
-          {
-            dealId,
-            slotIndex: slot.index,
-            prove: async (challenge) =>
-              this.#init.fakeProofs === true
-                ? madeUpProof(challenge.leafLength, challenge.leafCount)
-                : this.#proveHealing(key, { root: slot.root, size: slot.size }, dealId, challenge.leafIndex, signal),
-          },
-          { signal },
-        )
-        this.#provedEpoch.set(id, proved.epoch)
-        this.#emit({ type: 'chain:proved', dealId: String(dealId), slot: slot.index, epoch: proved.epoch })
-      } catch (error) {
-        if (signal.aborted) throw error
-        // Tried again on the next tick while the epoch lasts (a proof racing the epoch's end fails and is retried).
-        this.#emit({ type: 'chain:error', action: `slot ${id}`, message: (error as Error).message })
+        await confirmSlot(this.client, { dealId, slotIndex: slot.index }, { signal })
+        this.#emit({ type: 'chain:confirmed', dealId: String(dealId), slot: slot.index })
+        return undefined
+      }
+      if (slot.state !== 'active' || info.epoch < deal.startEpoch || slot.nextEpoch > info.epoch) return undefined
+      if ((this.#provedEpoch.get(id) ?? -1) >= info.epoch) return undefined
+      if (slot.nextEpoch < info.epoch) {
+        // Epochs this node missed (it was down) must be on record before it can prove again.
+        await reportMissed(this.client, { dealId, slotIndex: slot.index }, { signal }).catch(() => {})
+      }
+      return entry
+    } catch (error) {
+      if (signal.aborted) throw error
+      // Tried again on the next tick while the epoch lasts.
+      this.#emit({ type: 'chain:error', action: `slot ${id}`, message: (error as Error).message })
+      return undefined
+    }
+  }
+
+  /**
+   * Builds the proof of every due slot (healing a slot's damaged pieces first) and submits them together. A slot
+   * whose proof could not be built, or that the Market rejected, is reported as `chain:error` and tried again on the
+   * next tick while the epoch lasts (a proof racing the epoch's end is rejected and retried).
+   */
+  async #proveDue(due: HeldSlotRecord[], signal: AbortSignal): Promise<void> {
+    if (due.length === 0) return
+    const entries = new Map(due.map((entry) => [`${entry.dealId}:${entry.slot.index}`, entry]))
+    const outcomes = await proveSlots(
+      this.client,
+      {
+        slots: due.map(({ dealId, slot }) => ({ dealId, slotIndex: slot.index })),
+        prove: async ({ dealId, slotIndex }, challenge) => {
+          if (this.#init.fakeProofs === true) return madeUpProof(challenge.leafLength, challenge.leafCount)
+          const { deal, slot } = entries.get(`${dealId}:${slotIndex}`)!
+          const key = { manifestCid: deal.manifestCid, slotIndex }
+          return this.#proveHealing(key, { root: slot.root, size: slot.size }, dealId, challenge.leafIndex, signal)
+        },
+      },
+      { signal, maxPerTransaction: this.#init.proofsPerTransaction ?? DEFAULT_MAX_PROOFS_PER_TRANSACTION },
+    )
+    for (const outcome of outcomes) {
+      const id = `${outcome.dealId}:${outcome.slotIndex}`
+      if (outcome.accepted) {
+        this.#provedEpoch.set(id, outcome.epoch)
+        this.#emit({
+          type: 'chain:proved',
+          dealId: String(outcome.dealId),
+          slot: outcome.slotIndex,
+          epoch: outcome.epoch,
+          transactionHash: outcome.transactionHash,
+        })
+      } else {
+        this.#emit({ type: 'chain:error', action: `slot ${id}`, message: outcome.error.message })
       }
     }
   }
