@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -212,11 +212,11 @@ class ProcessDevnet implements Devnet {
     this.#devchain = devchain
     const userKey = devchain.accounts[1]!
     const userKeyFile = join(this.#dir, DEVNET_USER_KEY_FILE)
-    await writeFile(userKeyFile, `${userKey}\n`, { mode: 0o600 })
+    await writeFileDurable(userKeyFile, `${userKey}\n`)
     for (let i = 0; i < this.#count; i++) {
       const dataDir = join(this.#dir, `node-${i}`)
       await mkdir(dataDir, { recursive: true, mode: 0o700 })
-      await writeFile(join(dataDir, CHAIN_KEY_FILE), `${devchain.accounts[i + 2]!}\n`, { mode: 0o600 })
+      await writeFileDurable(join(dataDir, CHAIN_KEY_FILE), `${devchain.accounts[i + 2]!}\n`)
     }
     const user = privateKeyToAccount(userKey).address
     this.#chain = {

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises'
+import { mkdir, open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { FileRecord, FileRecordStore } from './interface.ts'
 
@@ -41,7 +41,19 @@ class JsonLinesFileRecordStore implements FileRecordStore {
 
   async add(record: FileRecord): Promise<void> {
     await mkdir(dirname(this.#path), { recursive: true, mode: 0o700 })
-    await appendFile(this.#path, `${JSON.stringify(record)}\n`, { mode: 0o600 })
+    // The record holds the file's key: durable before put returns. After a crash that tore the last line, the new
+    // record starts on a line of its own so that it stays readable.
+    const handle = await open(this.#path, 'a+', 0o600)
+    try {
+      const { size } = await handle.stat()
+      const last = Buffer.alloc(1)
+      if (size > 0) await handle.read(last, 0, 1, size - 1)
+      const line = `${size > 0 && last[0] !== 0x0a ? '\n' : ''}${JSON.stringify(record)}\n`
+      await handle.appendFile(line)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
   }
 
   async find(manifestCid: string): Promise<FileRecord | undefined> {

@@ -102,5 +102,9 @@ describe('node data dir', () => {
     assert.deepEqual(await records.list(), [record])
     assert.deepEqual(await records.find('x'), record)
     assert.equal((await stat(path)).mode & 0o777, 0o600)
+    // The next record, appended after the torn line, is readable too.
+    const next = { ...record, capability: 'cairn:z#w', manifestCid: 'z', storedAt: 2 }
+    await records.add(next)
+    assert.deepEqual(await records.list(), [record, next])
   })
 })
