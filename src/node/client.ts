@@ -38,6 +38,7 @@ import type {
   PutInit,
   PutResult,
   SlotPlacement,
+  SlotRepairStatus,
   SlotStatus,
 } from './interface.ts'
 import { orderForPlacement } from './node-selection.ts'
@@ -328,10 +329,11 @@ class NetworkClient implements Client {
     const parsed = parseCapability(capability)
     const located = await this.#locate(parsed.manifestCid, [], options)
     const { manifest, record, views } = located
+    // Ask the file's holders (the nodes that repair it) what repairs they run, while the pieces are counted.
+    const repairsAsked = this.#repairs(located, options)
     const stateOf = new Map(views.map((v) => [v.peerId, v.state]))
     const assigned = new Set<string>()
-    const slots: SlotStatus[] = []
-    const pieces = manifest.segments.length
+    const placed: Array<{ peerId: string | null; state: PeerState; reached: boolean }> = []
     for (let slot = 0; slot < manifest.n; slot++) {
       const found = located.holders[slot] ?? []
       const recorded = record?.slots.find((s) => s.index === slot)?.peerId
@@ -346,40 +348,101 @@ class NetworkClient implements Client {
           : undefined
       const peerId = takenOver ?? recorded ?? found.find((p) => !assigned.has(p)) ?? null
       if (peerId !== null) assigned.add(peerId)
-      let held = 0
       let state: PeerState = peerId === null ? 'dead' : (stateOf.get(peerId) ?? 'dead')
-      if (peerId !== null && found.includes(peerId)) {
-        if (state === 'dead') state = 'suspect'
-        held = await this.#countHeld(peerId, manifest, slot, options)
-      } else if (state === 'alive') {
-        state = 'suspect' // the detectors have not noticed yet, but it does not answer us
-      }
-      slots.push({ index: slot, peerId, state, held, pieces })
+      const reached = peerId !== null && found.includes(peerId)
+      if (reached && state === 'dead') state = 'suspect'
+      else if (!reached && state === 'alive') state = 'suspect' // the detectors have not noticed yet, but it does not answer us
+      placed.push({ peerId, state, reached })
     }
-    const complete = slots.filter((s) => s.state === 'alive' && s.held === s.pieces).length
+    const pieces = manifest.segments.length
+    // Per slot and segment: does a reachable holder of the slot have that piece? The slot's own holder first, then
+    // the other nodes that hold the slot's first piece fill in what it misses.
+    const present: boolean[][] = []
+    const held: number[] = []
+    await Promise.all(
+      placed.map(async ({ peerId, reached }, slot) => {
+        const cids = manifest.segments.map((s) => s.pieces[slot]!)
+        const have = cids.map(() => false)
+        let own = 0
+        if (reached && peerId !== null) {
+          const answer = await this.#piecesHeld(peerId, cids, options)
+          answer?.forEach((h, i) => {
+            if (h) have[i] = true
+          })
+          own = answer?.filter(Boolean).length ?? 0
+        }
+        for (const other of located.holders[slot] ?? []) {
+          if (other === peerId || have.every(Boolean)) continue
+          const answer = await this.#piecesHeld(other, cids, options)
+          answer?.forEach((h, i) => {
+            if (h) have[i] = true
+          })
+        }
+        present[slot] = have
+        held[slot] = own
+      }),
+    )
+    let segmentsReadable = 0
+    for (let index = 0; index < manifest.segments.length; index++) {
+      // Slots, not distinct CIDs: erasure pieces of a tiny segment can be byte-equal yet sit at different indices.
+      const slotsWithPiece = present.filter((have) => have?.[index] === true).length
+      if (slotsWithPiece >= manifest.k) segmentsReadable++
+    }
+    const repairs = await repairsAsked
+    const slots: SlotStatus[] = placed.map(({ peerId, state }, index) => {
+      const repair = repairs.find((r) => r.slot === index)
+      return { index, peerId, state, held: held[index] ?? 0, pieces, ...(repair === undefined ? {} : { repair }) }
+    })
+    if (options.signal?.aborted === true) throw new AbortedError('the operation was cancelled')
     return {
       capability: capability.trim(),
       manifestCid: located.manifestCid.toString(),
       size: manifest.size,
       k: manifest.k,
       n: manifest.n,
-      readable: complete >= manifest.k,
+      readable: segmentsReadable === pieces,
+      slotsAlive: slots.filter((s) => s.state === 'alive' && s.held === s.pieces).length,
+      segments: pieces,
+      segmentsReadable,
+      repairs,
       slots,
     }
   }
 
-  async #countHeld(peer: string, manifest: Manifest, slot: number, options: AbortOptions): Promise<number> {
-    const cids = manifest.segments.map((s) => s.pieces[slot]!)
-    let held = 0
+  /** The slot repairs the file's holders report running (most advanced first per slot; by slot). */
+  async #repairs(located: LocatedFile, options: AbortOptions): Promise<SlotRepairStatus[]> {
+    const ask = this.#network.fileHealth
+    if (ask === undefined) return []
+    const peers = unique(located.holders.flat())
+    const out: SlotRepairStatus[] = []
+    await Promise.all(
+      peers.map(async (peer) => {
+        try {
+          const report = await ask.call(this.#network, peer, located.manifestCid, this.#probeSignal(options))
+          for (const r of report.repairs) {
+            if (r.slot >= located.manifest.n || r.target === peer) continue
+            out.push({ slot: r.slot, from: peer, to: r.target, done: r.done, pieces: r.pieces, startedAt: r.startedAt })
+          }
+        } catch {
+          // a node that cannot answer (older version, gone) simply reports nothing
+        }
+      }),
+    )
+    out.sort((a, b) => a.slot - b.slot || b.done - a.done || a.from.localeCompare(b.from))
+    return out.filter((r, i) => i === 0 || out[i - 1]!.slot !== r.slot)
+  }
+
+  /** Which of `cids` `peer` holds (asked 1024 at a time); undefined when it could not be asked. */
+  async #piecesHeld(peer: string, cids: CID[], options: AbortOptions): Promise<boolean[] | undefined> {
+    const out: boolean[] = []
     try {
       for (let i = 0; i < cids.length; i += 1024) {
-        const answer = await this.#network.hasPieces(peer, cids.slice(i, i + 1024), this.#probeSignal(options))
-        held += answer.filter(Boolean).length
+        out.push(...(await this.#network.hasPieces(peer, cids.slice(i, i + 1024), this.#probeSignal(options))))
       }
     } catch {
-      return 0
+      return undefined
     }
-    return held
+    return out
   }
 
   #probeSignal(options: AbortOptions): { signal: AbortSignal } {

@@ -1,4 +1,5 @@
 import type { CID } from 'multiformats/cid'
+import type { FileHealthReport } from '../net/interface.ts'
 
 /**
  * The node layer's contract: the storage node daemon (provider role) and the client (put, get, status).
@@ -112,6 +113,8 @@ export interface ClientNetwork {
   hasPieces(peer: string, cids: CID[], options?: AbortOptions): Promise<boolean[]>
   peers(): PeerView[]
   findProviders?(cid: CID, options?: AbortOptions): AsyncIterable<string>
+  /** What a storage node knows of a file's repair (`/cairn/file-health/1.0.0`); status works without it. */
+  fileHealth?(peer: string, manifestCid: CID, options?: AbortOptions): Promise<FileHealthReport>
 }
 
 /** Where a file's slot lives. */
@@ -152,6 +155,20 @@ export interface GetInit {
   onProgress?: (event: ClientProgressEvent) => void
 }
 
+/** A slot being rebuilt onto a new node, as the node doing it reported it. */
+export interface SlotRepairStatus {
+  slot: number
+  /** Peer ID of the node rebuilding the slot (the repairer). */
+  from: string
+  /** Peer ID of the node receiving the slot. */
+  to: string
+  /** Pieces rebuilt and stored on `to` so far (of `pieces`). */
+  done: number
+  pieces: number
+  /** When the repair started (ms since the epoch, the repairer's clock). */
+  startedAt: number
+}
+
 /** One slot of a file in a status report. */
 export interface SlotStatus {
   index: number
@@ -161,6 +178,8 @@ export interface SlotStatus {
   /** Pieces of the slot the holder confirmed it has (of `pieces`); 0 when it could not be asked. */
   held: number
   pieces: number
+  /** Set while a node rebuilds this slot onto another (the most advanced repair when several run). */
+  repair?: SlotRepairStatus
 }
 
 export interface FileStatus {
@@ -169,8 +188,16 @@ export interface FileStatus {
   size: number
   k: number
   n: number
-  /** True when at least k slots are held in full by alive nodes. */
+  /** True when every segment has at least k pieces held by reachable nodes (a get can read the whole file). */
   readable: boolean
+  /** Slots held in full by alive nodes (of `n`). */
+  slotsAlive: number
+  /** Segments of the file (each is k-of-n erasure coded). */
+  segments: number
+  /** Segments for which reachable nodes confirmed holding at least k distinct pieces (of `segments`). */
+  segmentsReadable: number
+  /** Slot repairs running now, as the repairing nodes report them (by slot). */
+  repairs: SlotRepairStatus[]
   slots: SlotStatus[]
 }
 

@@ -63,6 +63,11 @@ export interface RepairServiceInit {
   concurrency?: number
   pieceTimeoutMs?: number
   adoptTimeoutMs?: number
+  /**
+   * Pause after each piece a slot repair stores (default 0). A throttle for tests and slow links: it makes a repair
+   * last long enough to be watched (`cairn status --watch`). Environment: `CAIRN_REPAIR_PIECE_DELAY_MS`.
+   */
+  pieceDelayMs?: number
   onProgress?: (event: RepairEvent) => void
   /** Called on the node that took over a slot, once it holds every piece of it: where the chain's repairSlot goes. */
   onSlotRepaired?: (event: SlotRepairedEvent) => void | Promise<void>
@@ -75,7 +80,7 @@ export interface RepairSlotView {
   peerId: string | null
   state: PeerState | 'self' | 'lost'
   /** Set while this node rebuilds the slot onto `target`. */
-  repair?: { target: string; done: number; pieces: number }
+  repair?: { target: string; done: number; pieces: number; startedAt: number }
 }
 
 /** A file this node holds pieces of, with its health as this node sees it. */
@@ -102,6 +107,8 @@ export interface RepairService {
   stop(): Promise<void>
   /** The files this node holds and their health. */
   files(): RepairFileView[]
+  /** One file by its manifest CID (any codec of the same multihash), or undefined when this node does not know it. */
+  file(manifestCid: CID): RepairFileView | undefined
   /** Rebuilds one piece of this node's slots from the other holders and rewrites it; returns its bytes. */
   healPiece(cid: CID, options?: AbortOptions): Promise<Uint8Array>
   /** Runs one round now (placement, lost slots, adoption): tests and benchmarks call it instead of waiting. */

@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { CorruptDataError, NotEnoughPiecesError, NotFoundError } from '../errors.ts'
+import type { FileHealthReport } from '../net/interface.ts'
 import { createErasureCoder, decodeManifest, MAX_MANIFEST_SIZE, slotPieces } from '../storage/index.ts'
 import type { ErasureCoder, Manifest, PieceStore } from '../storage/interface.ts'
 import type { AbortOptions, PeerState } from './interface.ts'
@@ -70,6 +71,8 @@ interface ActiveRepair {
   target: string
   done: number
   pieces: number
+  /** ms since the epoch */
+  startedAt: number
 }
 
 /**
@@ -91,7 +94,10 @@ export function createRepairService(components: RepairServiceComponents, init: R
   return new NodeRepairService(components, init)
 }
 
-/** Repair settings from the environment (`CAIRN_REPAIR_CHECK_MS`, `_FALLBACK_MS`, `_CONFIRM_MS`, `_SCRUB_MS`). */
+/**
+ * Repair settings from the environment (`CAIRN_REPAIR_CHECK_MS`, `_FALLBACK_MS`, `_CONFIRM_MS`, `_SCRUB_MS`,
+ * `_PIECE_DELAY_MS`).
+ */
 export function repairInitFromEnv(env: Record<string, string | undefined>): Partial<RepairServiceInit> {
   const out: Partial<RepairServiceInit> = {}
   const read = (name: string): number | undefined => {
@@ -102,10 +108,12 @@ export function repairInitFromEnv(env: Record<string, string | undefined>): Part
   const fallback = read('CAIRN_REPAIR_FALLBACK_MS')
   const confirm = read('CAIRN_REPAIR_CONFIRM_MS')
   const scrub = read('CAIRN_REPAIR_SCRUB_MS')
+  const pieceDelay = read('CAIRN_REPAIR_PIECE_DELAY_MS')
   if (check !== undefined) out.checkIntervalMs = check
   if (fallback !== undefined) out.fallbackMs = fallback
   if (confirm !== undefined) out.confirmMs = confirm
   if (scrub !== undefined) out.scrubIntervalMs = scrub
+  if (pieceDelay !== undefined) out.pieceDelayMs = pieceDelay
   return out
 }
 
@@ -193,25 +201,32 @@ class NodeRepairService implements RepairService {
   files(): RepairFileView[] {
     const states = this.#peerStates()
     const me = this.#me()
-    return [...this.#files.values()].map((file) => {
-      const slots: RepairSlotView[] = file.holders.map((peerId, slot) => {
-        const active = this.#active.get(`${file.key}:${slot}`)
-        const state = peerId === null ? 'lost' : peerId === me ? 'self' : (states.get(peerId) ?? 'suspect')
-        return { slot, peerId, state, ...(active === undefined ? {} : { repair: { ...active } }) }
-      })
-      const slotsAlive = slots.filter((s) => s.state === 'self' || s.state === 'alive').length
-      return {
-        manifestCid: file.key,
-        k: file.manifest.k,
-        n: file.manifest.n,
-        segments: file.manifest.segments.length,
-        mySlots: [...file.mySlots].sort((a, b) => a - b),
-        slotsAlive,
-        readable: slotsAlive >= file.manifest.k,
-        slots,
-        adopting: file.adoptingSince !== undefined,
-      }
+    return [...this.#files.values()].map((file) => this.#view(file, states, me))
+  }
+
+  file(manifestCid: CID): RepairFileView | undefined {
+    const file = this.#files.get(CID.createV1(DAG_CBOR_CODE, manifestCid.multihash).toString())
+    return file === undefined ? undefined : this.#view(file, this.#peerStates(), this.#me())
+  }
+
+  #view(file: TrackedFile, states: Map<string, PeerState>, me: string): RepairFileView {
+    const slots: RepairSlotView[] = file.holders.map((peerId, slot) => {
+      const active = this.#active.get(`${file.key}:${slot}`)
+      const state = peerId === null ? 'lost' : peerId === me ? 'self' : (states.get(peerId) ?? 'suspect')
+      return { slot, peerId, state, ...(active === undefined ? {} : { repair: { ...active } }) }
     })
+    const slotsAlive = slots.filter((s) => s.state === 'self' || s.state === 'alive').length
+    return {
+      manifestCid: file.key,
+      k: file.manifest.k,
+      n: file.manifest.n,
+      segments: file.manifest.segments.length,
+      mySlots: [...file.mySlots].sort((a, b) => a - b),
+      slotsAlive,
+      readable: slotsAlive >= file.manifest.k,
+      slots,
+      adopting: file.adoptingSince !== undefined,
+    }
   }
 
   async check(): Promise<void> {
@@ -472,7 +487,7 @@ class NodeRepairService implements RepairService {
       return
     }
     const segments = file.manifest.segments
-    const active: ActiveRepair = { target: target.peerId, done: 0, pieces: segments.length }
+    const active: ActiveRepair = { target: target.peerId, done: 0, pieces: segments.length, startedAt: Date.now() }
     this.#active.set(key, active)
     const started = performance.now()
     let bytes = 0
@@ -503,6 +518,7 @@ class NodeRepairService implements RepairService {
             done: active.done,
             pieces: active.pieces,
           })
+          if ((this.#init.pieceDelayMs ?? 0) > 0) await sleep(this.#init.pieceDelayMs!, this.#controller.signal)
         }
       }
       const concurrency = Math.max(1, this.#init.concurrency ?? DEFAULT_REPAIR_CONCURRENCY)
@@ -689,6 +705,48 @@ class NodeRepairService implements RepairService {
     if (extra !== undefined) signals.push(extra)
     return { signal: AbortSignal.any(signals) }
   }
+}
+
+/**
+ * What this node tells a client asking over `/cairn/file-health/1.0.0` (undefined: the file is unknown here).
+ *
+ * @example
+ * ```ts
+ * createNetwork({ pieceStore }, { ...init, reportFileHealth: (cid) => fileHealthReport(repair.file(cid)) })
+ * ```
+ */
+export function fileHealthReport(view: RepairFileView | undefined): FileHealthReport | undefined {
+  if (view === undefined) return undefined
+  return {
+    known: true,
+    mySlots: view.mySlots.filter((slot) => slot < view.n),
+    lost: view.slots.filter((s) => s.state === 'lost').map((s) => s.slot),
+    repairs: view.slots.flatMap((s) =>
+      s.repair === undefined
+        ? []
+        : [
+            {
+              slot: s.slot,
+              target: s.repair.target,
+              done: s.repair.done,
+              pieces: s.repair.pieces,
+              startedAt: s.repair.startedAt,
+            },
+          ],
+    ),
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
 }
 
 /** A DAG-CBOR map (the manifest) small enough to be one; pieces are ciphertext and rarely pass this. */

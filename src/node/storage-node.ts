@@ -22,7 +22,7 @@ import type { AbortOptions, NodeConfig, NodeInfo, StorageNode } from './interfac
 import { loadOrCreatePeerKey } from './peer-key.ts'
 import { registryPeerSource } from './registry-peers.ts'
 import type { RepairService, RepairServiceInit } from './repair-interface.ts'
-import { createRepairService, repairInitFromEnv } from './repair-service.ts'
+import { createRepairService, fileHealthReport, repairInitFromEnv } from './repair-service.ts'
 import { readSavedPeers, type SavedPeer, savedPeerAddresses, writeSavedPeers } from './saved-peers.ts'
 import { CAIRN_VERSION } from './version.ts'
 
@@ -152,6 +152,8 @@ class DaemonStorageNode implements StorageNode {
         serveStore: true,
         maxBytesInFlightTotal: DEFAULT_NODE_MAX_BYTES_IN_FLIGHT,
         maxBytesInFlightPerPeer: DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER,
+        // clients ask over libp2p what this node knows of a file's repair (`cairn status`)
+        reportFileHealth: (manifestCid) => fileHealthReport(repair.file(manifestCid)),
         peerSources: [
           async () => savedPeerAddresses(this.#savedPeers),
           ...(chain === undefined ? [] : [registryPeerSource(chain.client)]),
