@@ -1,0 +1,228 @@
+/**
+ * A storage node's chain service against a real anvil and the real contracts, with a real (in-memory) piece store
+ * holding encoded files: it proves all its due slots in one batch transaction, and after a missed proof slashed and
+ * jailed it, the running service tops its stake back up and unjails within an epoch or two.
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import type { CID } from 'multiformats/cid'
+import { type Address, type Hex, parseEventLogs, toHex } from 'viem'
+import {
+  createDeal,
+  getEpochInfo,
+  getNode,
+  getSlot,
+  marketAbi,
+  registryAbi,
+  reportMissed,
+} from '../../src/chain/index.ts'
+import { NotFoundError } from '../../src/errors.ts'
+import { type ChainServiceEvent, createChainService } from '../../src/node/chain-service.ts'
+import { manifestPieceCid } from '../../src/node/index.ts'
+import { createMemoryPieceStore, type EncodedFile, encodeFile, type PieceStore } from '../../src/storage/index.ts'
+import { CAIRN, MIN_STAKE, startTestChain, type TestChain } from '../chain/harness.ts'
+
+const SLASH = 50n * CAIRN
+const PRICE = 1_000_000n
+
+let chain: TestChain
+let dir: string
+
+before(async () => {
+  chain = await startTestChain({ params: { slashPerMiss: SLASH, minStake: MIN_STAKE } })
+  dir = await mkdtemp(join(tmpdir(), 'cairn-chain-service-'))
+})
+after(async () => {
+  await chain?.stop()
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+})
+
+const user = () => chain.clients[1]!
+
+/** Encodes `count` small files (k=1, n=2) into `store`; the node will hold slot 0 of each. */
+async function storeFiles(store: PieceStore, count: number): Promise<EncodedFile[]> {
+  const files: EncodedFile[] = []
+  for (let i = 0; i < count; i++) {
+    const encoded = encodeFile([randomBytes(20_000 + i * 3_001)], { k: 1, n: 2 })
+    for await (const piece of encoded.pieces) await store.put(piece.cid, piece.bytes)
+    const file = await encoded.done
+    await store.put(manifestPieceCid(file.manifestCid), file.manifestBytes)
+    files.push(file)
+  }
+  return files
+}
+
+/** A one-slot deal of slot 0 of `file`, held by `node`. */
+async function openDeal(file: EncodedFile, node: Address): Promise<bigint> {
+  const slot = file.manifest.slots[0]!
+  const { dealId } = await createDeal(user(), {
+    manifestCid: file.manifestCid.toString(),
+    size: BigInt(slot.size),
+    k: 1,
+    slots: [{ root: toHex(slot.root), size: BigInt(slot.size), node }],
+    durationEpochs: 20,
+    maxPricePerByteEpoch: 2n * PRICE,
+  })
+  return dealId
+}
+
+/** Starts a chain service for funded account `index` over `pieceStore`; stopped when the test ends. */
+async function startService(
+  t: { after: (fn: () => Promise<void>) => void },
+  index: number,
+  pieceStore: Pick<PieceStore, 'get' | 'has'>,
+) {
+  const events: ChainServiceEvent[] = []
+  const service = createChainService(
+    {
+      pieceStore,
+      peerId: () => `12D3KooWChainServiceTest${index}`,
+      multiaddrs: () => [`/ip4/127.0.0.1/tcp/${4100 + index}`],
+      capacity: () => 10n ** 12n,
+    },
+    {
+      rpcUrl: chain.devchain.rpcUrl,
+      chainId: chain.devchain.chainId,
+      contracts: chain.devchain.contracts,
+      privateKey: chain.devchain.accounts[index]!,
+      dataDir: await mkdtemp(join(dir, `node-${index}-`)),
+      fromBlock: chain.devchain.deployment.blockNumber,
+      pricePerByteEpoch: PRICE,
+      pollMs: 100,
+      watcher: false,
+      onEvent: (event) => events.push(event),
+    },
+  )
+  t.after(() => service.stop())
+  await service.start()
+  /** Resolves with the first event (seen so far or later) matching `match`. */
+  const waitFor = async (
+    what: string,
+    match: (event: ChainServiceEvent) => boolean,
+    timeoutMs = 15_000,
+  ): Promise<ChainServiceEvent> => {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      const found = events.find(match)
+      if (found !== undefined) return found
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    throw new Error(`no ${what} within ${timeoutMs} ms; events: ${JSON.stringify(events)}`)
+  }
+  return { service, events, waitFor }
+}
+
+type ProvedEvent = Extract<ChainServiceEvent, { type: 'chain:proved' }>
+const isProved =
+  (dealId: bigint, minEpoch = 0) =>
+  (e: ChainServiceEvent) =>
+    e.type === 'chain:proved' && e.dealId === String(dealId) && e.epoch >= minEpoch
+const isType = (type: ChainServiceEvent['type']) => (e: ChainServiceEvent) => e.type === type
+const isConfirmed = (dealId: bigint) => (e: ChainServiceEvent) =>
+  e.type === 'chain:confirmed' && e.dealId === String(dealId)
+
+describe('chain service', () => {
+  test('proves all its due slots of an epoch in one transaction', async (t) => {
+    const store = createMemoryPieceStore()
+    const files = await storeFiles(store, 4)
+    const { service, waitFor, events } = await startService(t, 4, store)
+    const dealIds: bigint[] = []
+    for (const file of files) dealIds.push(await openDeal(file, service.account))
+    for (const id of dealIds) await waitFor(`confirmation of deal ${id}`, isConfirmed(id))
+    const epoch = await chain.nextEpoch()
+
+    const proved: ProvedEvent[] = []
+    for (const id of dealIds) proved.push((await waitFor(`proof of deal ${id}`, isProved(id))) as ProvedEvent)
+    assert.deepEqual(
+      proved.map((e) => e.epoch),
+      dealIds.map(() => epoch),
+    )
+    const hashes = new Set(proved.map((e) => e.transactionHash))
+    assert.equal(hashes.size, 1, `one transaction for ${dealIds.length} slots: ${[...hashes].join(', ')}`)
+    const receipt = await user().getTransactionReceipt({ hash: [...hashes][0] as Hex })
+    const accepted = parseEventLogs({ abi: marketAbi, logs: receipt.logs, eventName: 'ProofAccepted' })
+    assert.deepEqual(
+      accepted.map((l) => [l.args.dealId, l.args.node, l.args.epoch]).sort(),
+      dealIds.map((id) => [id, service.account, BigInt(epoch)]).sort(),
+    )
+    for (const dealId of dealIds) {
+      assert.equal((await getSlot(user(), { dealId, slotIndex: 0 })).nextEpoch, epoch + 1)
+    }
+    assert.equal(events.filter((e) => e.type === 'chain:error').length, 0, JSON.stringify(events))
+  })
+
+  test('a running node slashed below the minimum and jailed tops its stake up and unjails', async (t) => {
+    const store = createMemoryPieceStore()
+    const [file] = await storeFiles(store, 1)
+    // The node loses access to its pieces for one epoch (a disk gone read-only, say): it cannot prove.
+    let lost = false
+    const flaky: Pick<PieceStore, 'get' | 'has'> = {
+      get: (cid: CID, options) =>
+        lost ? Promise.reject(new NotFoundError(`piece ${cid} is unreadable`)) : store.get(cid, options),
+      has: (cid: CID, options) => (lost ? Promise.resolve(false) : store.has(cid, options)),
+    }
+    const { service, waitFor } = await startService(t, 5, flaky)
+    const account = service.account
+    const registered = await getNode(user(), { account })
+    assert.deepEqual([registered.status, registered.stake], ['active', MIN_STAKE])
+
+    const dealId = await openDeal(file!, account)
+    await waitFor('confirmation', isConfirmed(dealId))
+    lost = true
+    const missedEpoch = await chain.nextEpoch()
+    await waitFor('a failed proof', isType('chain:error'))
+    const reportEpoch = await chain.nextEpoch()
+    // A watcher records the miss (the node may have recorded it itself already: then nothing is left to report).
+    const report = await reportMissed(user(), { dealId, slotIndex: 0 }).catch(() => undefined)
+    if (report !== undefined) assert.deepEqual([report.missed, report.slashed], [1, SLASH])
+    lost = false
+
+    // The service checks its standing once per epoch: within this epoch or the next it is back.
+    const unjailed = waitFor('unjail', isType('chain:unjailed'), 4_000).catch(async () => {
+      await chain.nextEpoch()
+      return waitFor('unjail', isType('chain:unjailed'))
+    })
+    await unjailed
+    const staked = await waitFor('top-up', isType('chain:staked'))
+    assert.equal((staked as { amount: string }).amount, String(SLASH))
+
+    const node = await getNode(user(), { account })
+    assert.deepEqual([node.status, node.stake, node.missedProofs], ['active', MIN_STAKE, 1])
+    // The Registry's record, in order: slashed below the minimum, jailed, topped up, unjailed.
+    const logs = await user().getContractEvents({
+      address: chain.devchain.contracts.registry,
+      abi: registryAbi,
+      fromBlock: chain.devchain.deployment.blockNumber,
+    })
+    const story = logs
+      .filter((l) => (l.args as { node?: string }).node === account)
+      .map((l) => {
+        if (l.eventName === 'StakeSlashed') return `slashed ${l.args.amount} to ${l.args.stake}`
+        if (l.eventName === 'StakeAdded') return `added ${l.args.amount} to ${l.args.stake}`
+        return l.eventName
+      })
+    assert.deepEqual(story, [
+      'NodeRegistered',
+      'EndpointsUpdated',
+      `slashed ${SLASH} to ${MIN_STAKE - SLASH}`,
+      'NodeJailed',
+      `added ${SLASH} to ${MIN_STAKE}`,
+      'NodeUnjailed',
+    ])
+    const unjailLog = logs.find((l) => l.eventName === 'NodeUnjailed' && l.args.node === account)!
+    const block = await user().getBlock({ blockNumber: unjailLog.blockNumber })
+    const info = await getEpochInfo(user())
+    const unjailEpoch = Math.floor((Number(block.timestamp) - info.genesis) / info.epochSeconds)
+    assert.ok(unjailEpoch - reportEpoch <= 1, `unjailed in epoch ${unjailEpoch}, slashed in ${reportEpoch}`)
+
+    // Back in service: it proves its slot again (the missed epoch stays unpaid).
+    await waitFor('a proof after the miss', isProved(dealId, reportEpoch))
+    const slot = await getSlot(user(), { dealId, slotIndex: 0 })
+    assert.equal(slot.state, 'active')
+    assert.ok(slot.nextEpoch > missedEpoch + 1)
+  })
+})
