@@ -79,10 +79,11 @@ export const COMMANDS = {
     },
   },
   status: {
-    usage: 'cairn status CAPABILITY [--json] [--devnet DIR]',
-    summary: 'show which node holds each slot of a file and whether it is alive',
+    usage: 'cairn status CAPABILITY [--watch] [--json] [--devnet DIR]',
+    summary:
+      "show a file's health (slots alive, segments readable), each slot's holder and the repairs running; --watch refreshes every second until fully healthy",
     positionals: 1,
-    options: CLIENT_OPTIONS,
+    options: { ...CLIENT_OPTIONS, watch: { type: 'boolean', short: 'w' } },
   },
   nodes: {
     usage: 'cairn nodes [--json] [--devnet DIR]',
