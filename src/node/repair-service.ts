@@ -518,7 +518,8 @@ class NodeRepairService implements RepairService {
             done: active.done,
             pieces: active.pieces,
           })
-          if ((this.#init.pieceDelayMs ?? 0) > 0) await sleep(this.#init.pieceDelayMs!, this.#controller.signal)
+          const delay = this.#init.pieceDelayMs ?? 0
+          if (delay > 0 && next < order.length) await sleep(delay, this.#controller.signal)
         }
       }
       const concurrency = Math.max(1, this.#init.concurrency ?? DEFAULT_REPAIR_CONCURRENCY)

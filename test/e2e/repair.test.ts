@@ -29,11 +29,35 @@ const REPAIR_ENV = {
   CAIRN_REPAIR_CONFIRM_MS: '1000',
   CAIRN_REPAIR_FALLBACK_MS: '8000',
   CAIRN_REPAIR_SCRUB_MS: '1500',
+  // A slot repair pauses 2 s between rounds of pieces (the (2, 6) file's 9 pieces take ~6 s): long enough for
+  // `cairn status --watch` to see it running, whatever the machine's load.
+  CAIRN_REPAIR_PIECE_DELAY_MS: '2000',
+}
+
+interface RepairJson {
+  slot: number
+  from: string
+  to: string
+  done: number
+  pieces: number
+  startedAt: number
 }
 
 interface StatusJson {
+  n: number
   readable: boolean
-  slots: Array<{ index: number; peerId: string | null; state: string; held: number; pieces: number }>
+  slotsAlive: number
+  segments: number
+  segmentsReadable: number
+  repairs: RepairJson[]
+  slots: Array<{
+    index: number
+    peerId: string | null
+    state: string
+    held: number
+    pieces: number
+    repair?: RepairJson
+  }>
 }
 
 interface RepairLogLine {
@@ -91,15 +115,56 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
       .map((l) => JSON.parse(l) as RepairLogLine)
   }
 
-  /** SIGKILLs the holder of `slot`; the file must stay readable until another node serves the slot. */
-  const killAndWatchRepair = async (name: string, slot: number) => {
-    const { capability, bytes } = files.get(name)!
+  /**
+   * SIGKILLs the holder of `slot`; the file must stay readable until another node serves the slot. With `watch`, a
+   * `cairn status --watch --json` runs from the kill on: it must show the repair running, then exit once healthy.
+   */
+  const killAndWatchRepair = async (name: string, slot: number, watch = false) => {
+    const { capability } = files.get(name)!
     const before = await status(capability)
+    assert.equal(before.slotsAlive, before.n, JSON.stringify(before))
+    assert.equal(before.segmentsReadable, before.segments)
+    assert.deepEqual(before.repairs, [])
     const victim = before.slots[slot]!.peerId!
     const holdersBefore = new Set(before.slots.map((s) => s.peerId))
     killQuietly(nodeOf(victim).pid)
     killed.add(victim)
     const killedAt = Date.now()
+    const watcher = watch ? startCairn(['status', capability, '--watch', '--json'], { CAIRN_DEVNET: dir }) : undefined
+    try {
+      const result = await repairedAfterKill(name, slot, killedAt, holdersBefore)
+      if (watcher !== undefined) {
+        await waitFor(
+          async () => (watcher.child.exitCode === null ? undefined : true),
+          30_000,
+          '`cairn status --watch` to exit once the file is fully healthy',
+        )
+        assert.equal(watcher.child.exitCode, 0, watcher.stderr.join(''))
+        const seen = watcher.lines.map((l) => JSON.parse(l) as StatusJson)
+        const during = seen.find((st) => st.repairs.some((r) => r.slot === slot))
+        assert.ok(during !== undefined, `no refresh showed the repair: ${watcher.lines.join('\n')}`)
+        const repair = during.repairs.find((r) => r.slot === slot)!
+        assert.equal(repair.to, result.newHolder, 'the repair ran onto the node that now holds the slot')
+        assert.ok(holdersBefore.has(repair.from) && repair.from !== victim, 'a surviving holder repaired the slot')
+        assert.ok(repair.done <= repair.pieces && repair.pieces === during.segments, JSON.stringify(repair))
+        assert.ok(repair.startedAt >= killedAt - 1000 && repair.startedAt <= Date.now(), JSON.stringify(repair))
+        assert.deepEqual(during.slots[slot]!.repair, repair)
+        const last = seen.at(-1)!
+        assert.equal(last.slotsAlive, last.n)
+        assert.equal(last.segmentsReadable, last.segments)
+        assert.deepEqual(last.repairs, [])
+        // A plain `cairn status --json` afterwards agrees: n/n slots alive, every segment readable, no repair.
+        const now = await status(capability)
+        assert.deepEqual([now.slotsAlive, now.segmentsReadable, now.repairs], [now.n, now.segments, []])
+      }
+      return result
+    } finally {
+      await watcher?.stop('SIGINT')
+    }
+  }
+
+  const repairedAfterKill = async (name: string, slot: number, killedAt: number, holdersBefore: Set<string | null>) => {
+    const { capability, bytes } = files.get(name)!
     let reads = 0
     const repaired = await waitFor(
       async () => {
@@ -140,7 +205,7 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
       ),
       `no repair:adopted on ${newHolder}: ${JSON.stringify(log)}`,
     )
-    return { victim, newHolder, seconds }
+    return { newHolder, seconds }
   }
 
   const manifestOn = async (dataDir: string, capability: string): Promise<Manifest> => {
@@ -169,7 +234,7 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
   })
 
   it('a (2, 6) slot whose holder is SIGKILLed moves to a new node within 60 s, readable throughout', async () => {
-    await killAndWatchRepair('f26', 0)
+    await killAndWatchRepair('f26', 0, true)
   })
 
   it('rebuilds a deleted piece and a corrupted piece on a live holder from the others', async () => {
