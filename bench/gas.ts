@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createTestClient, http, type TransactionReceipt, toHex } from 'viem'
+import { createTestClient, http, parseEventLogs, type TransactionReceipt, toHex } from 'viem'
 import {
   addStake,
   approve,
@@ -26,6 +26,7 @@ import {
   reportMissed,
   startDevchain,
   submitProof,
+  submitProofs,
   topUpDeal,
   unbondNode,
   updateEndpoints,
@@ -230,6 +231,75 @@ try {
     (error: Error) => rows.push({ call: 'withdrawStake', gas: 0n, note: `skipped: ${error.message}` }),
   )
 
+  // Batches: one node holds slot 0 of 16 one-slot deals of 100 GiB. For N = 1, 4, 16 it proves N slots one
+  // transaction each in one epoch, then the same N slots in one submitProofs transaction in the next epoch (both
+  // epochs start with the node's first proof, which settles its previous reward).
+  const batcher = clients[9]!
+  await registerNode(batcher, {
+    peerId: '12D3KooWBatchProver',
+    multiaddrs,
+    capacity: 10n ** 14n,
+    pricePerByteEpoch: PRICE,
+    stake: 1_000n * CAIRN,
+  })
+  const batchDeals: bigint[] = []
+  for (let i = 0; i < 16; i++) {
+    const { dealId: id } = await createDeal(user, {
+      ...dealParams,
+      k: 1,
+      slots: [{ root: big.root, size: big.size, node: batcher.account.address }],
+    })
+    await confirmSlot(batcher, { dealId: id, slotIndex: 0 })
+    batchDeals.push(id)
+  }
+  const batchFigures: Record<string, number> = {}
+  const batchOf = (ids: bigint[]) =>
+    submitProofs(
+      batcher,
+      ids.map((id) => ({ dealId: id, slotIndex: 0, leaf: big.leaf, proof: big.proof })),
+    )
+  /** Market.submitProofs itself (the action sends a lone proof through submitProof instead). */
+  const contractBatch = (ids: bigint[]) =>
+    sendTransaction(batcher, 'submitProofs', {
+      address: devchain.contracts.market,
+      abi: marketAbi,
+      functionName: 'submitProofs',
+      args: [
+        ids.map((id) => ({ dealId: id, slotIndex: 0n, leaf: toHex(big.leaf), proof: big.proof.map((h) => toHex(h)) })),
+      ],
+    })
+  // Every epoch all 16 slots are proven (measured ones first), so none misses an epoch; a warm-up epoch first, so
+  // no measured proof pays the node's first-ever storage writes.
+  await nextEpoch()
+  await drawSeed(user)
+  await batchOf(batchDeals)
+  for (const n of [1, 4, 16]) {
+    const ids = batchDeals.slice(0, n)
+    const rest = batchDeals.slice(n)
+    await nextEpoch()
+    await drawSeed(user)
+    let singles = 0n
+    for (const id of ids) singles += (await prove(batcher, id, 0)).gasUsed
+    if (rest.length > 0) await batchOf(rest)
+    await nextEpoch()
+    await drawSeed(user)
+    const receipt = await contractBatch(ids)
+    if (rest.length > 0) await batchOf(rest)
+    const accepted = parseEventLogs({ abi: marketAbi, logs: receipt.logs, eventName: 'ProofAccepted' }).length
+    if (accepted !== n) throw new Error(`submitProofs of ${n} slots accepted ${accepted}`)
+    const batch = receipt.gasUsed
+    const perSlot = batch / BigInt(n)
+    const singlePerSlot = singles / BigInt(n)
+    const saved = Number(((singlePerSlot - perSlot) * 1000n) / singlePerSlot) / 10
+    rows.push({
+      call: `submitProofs 100 GiB x ${n} (1st of epoch)`,
+      gas: batch,
+      note: `${perSlot}/slot vs ${singlePerSlot}/slot as ${n} submitProof tx (${saved >= 0 ? `${saved}% less` : `${-saved}% more`})`,
+    })
+    batchFigures[`submitProofs_${n}_gas_per_slot`] = Number(perSlot)
+    batchFigures[`submitProof_x${n}_gas_per_slot`] = Number(singlePerSlot)
+  }
+
   const width = Math.max(...rows.map((r) => r.call.length))
   console.log(`${'call'.padEnd(width)}  ${'gas'.padStart(9)}  note`)
   for (const row of rows) console.log(`${row.call.padEnd(width)}  ${row.gas.toString().padStart(9)}  ${row.note}`)
@@ -248,6 +318,7 @@ try {
       repairSlot_gas: Number(repairGas),
       slot_bytes: Number(big.size),
       proof_hashes: big.proof.length,
+      ...batchFigures,
     }),
   )
 } finally {

@@ -208,18 +208,24 @@ async function submitProofChunk(
   if (send.length === 0) return outcomes as ProofOutcome[]
   let receipt: Awaited<ReturnType<typeof sendTransaction>>
   try {
-    receipt = await sendTransaction(
-      client,
-      'submitProofs',
-      { address: market, abi: marketAbi, functionName: 'submitProofs', args: [send.map(proofInputArg)] },
-      options,
-    )
+    // A lone proof goes through submitProof: the same checks, about 1,300 gas less than a batch of one.
+    const lone = send.length === 1 ? send[0] : undefined
+    receipt =
+      lone === undefined
+        ? await sendTransaction(
+            client,
+            'submitProofs',
+            { address: market, abi: marketAbi, functionName: 'submitProofs', args: [send.map(proofInputArg)] },
+            options,
+          )
+        : await submitProof(client, lone, options)
   } catch (error) {
     if (options.signal?.aborted === true) throw error
     return chunk.map((p, i) => outcomes[i] ?? rejected(p, error as Error))
   }
   const transactionHash = receipt.transactionHash
-  // Every proof sent emits exactly one ProofAccepted or ProofRejected, in input order.
+  // Every proof sent emits exactly one ProofAccepted or ProofRejected, in input order (a lone proof that failed
+  // reverted: caught above).
   const results = parseEventLogs({
     abi: marketAbi,
     logs: receipt.logs,
