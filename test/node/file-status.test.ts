@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import type { CID } from 'multiformats/cid'
+import { formatStatus, isFullyHealthy } from '../../src/cli/command-status.ts'
 import { UnreachableError } from '../../src/errors.ts'
 import type { FileHealthReport } from '../../src/net/interface.ts'
 import { createClient, manifestPieceCid } from '../../src/node/index.ts'
@@ -72,6 +73,12 @@ describe('file status: health and repairs in progress', () => {
     assert.equal(status.segments, 6)
     assert.equal(status.segmentsReadable, 6)
     assert.equal(status.readable, true)
+    assert.equal(isFullyHealthy(status), false)
+    // What `cairn status` prints: the health in the header, the repair on its slot's row.
+    const printed = formatStatus(status).split('\n')
+    assert.match(printed[0]!, /k=2 n=6 {2}readable {2}slots alive 5\/6, segments readable 6\/6$/)
+    assert.match(printed[1]!, /^SLOT +NODE +STATE +PIECES +REPAIR$/)
+    assert.match(printed[2]!, new RegExp(`^0 +${holders[0]} +(dead|suspect) +0/6 +repairing -> ${spare} 3/6$`))
     assert.deepEqual(
       [...new Set(network.asked)].sort(),
       holders.slice(1).sort(),
@@ -89,6 +96,8 @@ describe('file status: health and repairs in progress', () => {
     assert.equal(after.slots[0]!.peerId, spare)
     assert.equal(after.slots[0]!.held, 6)
     assert.equal(after.slotsAlive, 6)
+    assert.equal(isFullyHealthy(after), true)
+    assert.doesNotMatch(formatStatus(after), /REPAIR|repairing/)
   })
 
   it('counts a segment out when fewer than k of its pieces are held, from per-piece answers', async () => {
