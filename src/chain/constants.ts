@@ -55,7 +55,7 @@ export const DEFAULT_TRANSACTION_TIMEOUT_MS = 120_000
 
 /**
  * Most slot proofs `submitProofs` puts in one transaction: 32 proofs of 100 GiB slots are about 64 KiB of calldata
- * and 1.5 M gas, well inside a block and a node's 128 KiB transaction size limit.
+ * and 2.5 M gas, well inside a block and a node's 128 KiB transaction size limit.
  */
 export const DEFAULT_MAX_PROOFS_PER_TRANSACTION = 32
 
