@@ -503,6 +503,9 @@ class NodeRepairService implements RepairService {
       // Segment 0 last: nodes find a slot's holder by its first piece, so the target counts only once complete.
       const order = [...segments.keys()].slice(1).concat(0)
       let next = 0
+      // Wakes workers pausing between pieces (pieceDelayMs) once the last piece is stored.
+      const finished = new AbortController()
+      const pause = AbortSignal.any([this.#controller.signal, finished.signal])
       const worker = async () => {
         while (next < order.length) {
           const segment = order[next++]!
@@ -518,8 +521,9 @@ class NodeRepairService implements RepairService {
             done: active.done,
             pieces: active.pieces,
           })
+          if (active.done === active.pieces) finished.abort()
           const delay = this.#init.pieceDelayMs ?? 0
-          if (delay > 0 && next < order.length) await sleep(delay, this.#controller.signal)
+          if (delay > 0 && next < order.length) await sleep(delay, pause)
         }
       }
       const concurrency = Math.max(1, this.#init.concurrency ?? DEFAULT_REPAIR_CONCURRENCY)
