@@ -30,10 +30,10 @@ export interface CairnFileServiceInit {
 const STAT_CACHE_SIZE = 1000
 
 function healthOf(status: NodeFileStatus): FileHealth {
-  const complete = status.slots.filter((s) => s.state === 'alive' && s.held === s.pieces).length
+  const complete = status.slotsAlive
   if (complete === status.n) return 'healthy'
   if (complete > status.k) return 'degraded'
-  if (complete === status.k) return 'at-risk'
+  if (complete === status.k || status.segmentsReadable === status.segments) return 'at-risk'
   return 'lost'
 }
 
@@ -142,15 +142,20 @@ export function createCairnFileService(
         size: status.size,
         k: status.k,
         n: status.n,
-        segments: status.slots[0]?.pieces ?? 0,
+        segments: status.segments,
+        segmentsReadable: status.segmentsReadable,
         health: healthOf(status),
         slots: status.slots.map((slot) => {
           const state: SlotState = slot.peerId === null ? 'unknown' : slot.state
+          const repair = slot.repair
           return {
             slot: slot.index,
             state,
             pieces: slot.held,
             ...(slot.peerId === null ? {} : { peerId: slot.peerId }),
+            ...(repair === undefined
+              ? {}
+              : { repair: { from: repair.from, to: repair.to, done: repair.done, pieces: repair.pieces } }),
           }
         }),
       }

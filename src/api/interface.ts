@@ -71,6 +71,8 @@ export interface SlotStatus {
   state: SlotState
   /** Pieces of this slot the holder confirmed (when checked). */
   pieces?: number
+  /** Set while a node rebuilds this slot onto `to` (peer ID): `done` of `pieces` stored so far. */
+  repair?: { from: string; to: string; done: number; pieces: number }
 }
 
 export interface FileStatus {
@@ -80,6 +82,8 @@ export interface FileStatus {
   k: number
   n: number
   segments: number
+  /** Segments with at least k pieces on reachable nodes (of `segments`): all of them means the file reads whole. */
+  segmentsReadable: number
   health: FileHealth
   slots: SlotStatus[]
   /** Deal on chain, when there is one. */

@@ -4,6 +4,7 @@ import { createCairnFileService } from '../../src/api/index.ts'
 import type { Client, FileStatus, PeerView } from '../../src/node/index.ts'
 
 function statusWith(states: Array<{ state: 'alive' | 'suspect' | 'dead'; held: number }>, k: number): FileStatus {
+  const slotsAlive = states.filter((s) => s.state === 'alive' && s.held === 2).length
   return {
     capability: 'cairn:bafyfile#key',
     manifestCid: 'bafyfile',
@@ -11,6 +12,10 @@ function statusWith(states: Array<{ state: 'alive' | 'suspect' | 'dead'; held: n
     k,
     n: states.length,
     readable: true,
+    slotsAlive,
+    segments: 2,
+    segmentsReadable: slotsAlive >= k ? 2 : 0,
+    repairs: [],
     slots: states.map((s, index) => ({ index, peerId: `peer-${index}`, state: s.state, held: s.held, pieces: 2 })),
   }
 }
@@ -48,6 +53,25 @@ describe('Cairn client adapter', () => {
         status.slots.map((s) => s.peerId),
       )
     }
+  })
+
+  it('passes readable segments and a running repair through to the API', async () => {
+    const status = statusWith(
+      [
+        { state: 'alive', held: 2 },
+        { state: 'alive', held: 2 },
+        { state: 'dead', held: 0 },
+      ],
+      1,
+    )
+    const repair = { slot: 2, from: 'peer-0', to: 'peer-9', done: 1, pieces: 2, startedAt: 5 }
+    status.slots[2]!.repair = repair
+    status.repairs = [repair]
+    const answer = await createCairnFileService({ client: fakeClient(status) }).status('cairn:bafyfile#key')
+    assert.equal(answer.health, 'degraded')
+    assert.equal(answer.segmentsReadable, 2)
+    assert.deepEqual(answer.slots[2]!.repair, { from: 'peer-0', to: 'peer-9', done: 1, pieces: 2 })
+    assert.equal(answer.slots[0]!.repair, undefined)
   })
 
   it('lists configured nodes that nobody sees as dead, in configuration order, with usage', async () => {

@@ -114,7 +114,16 @@ export function createMemoryFileService(init: { nodes?: number } = {}): MemoryFi
       })
       const alive = slots.filter((s) => s.state === 'alive').length
       const health = alive === file.n ? 'healthy' : alive > file.k ? 'degraded' : alive === file.k ? 'at-risk' : 'lost'
-      return { manifest, size: file.bytes.length, k: file.k, n: file.n, segments: 1, health, slots }
+      return {
+        manifest,
+        size: file.bytes.length,
+        k: file.k,
+        n: file.n,
+        segments: 1,
+        segmentsReadable: alive >= file.k ? 1 : 0,
+        health,
+        slots,
+      }
     },
     async nodes() {
       return nodes.map((node) => ({ ...node }))

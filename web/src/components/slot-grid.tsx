@@ -16,6 +16,12 @@ export function SlotGrid({ status, nodes }: { status: FileStatus; nodes: NodeInf
           <div className="slot-pieces">
             {slot.pieces ?? 0}/{status.segments} pieces
           </div>
+          {slot.repair === undefined ? null : (
+            <div className="slot-repair" data-testid="slot-repair">
+              repairing → {labels.get(slot.repair.to) ?? shortId(slot.repair.to)} {slot.repair.done}/
+              {slot.repair.pieces}
+            </div>
+          )}
         </div>
       ))}
     </div>

@@ -33,8 +33,8 @@ export function FilePage({ api, capability, events }: { api: ApiClient; capabili
             <span className={`badge health-${status.health}`} data-testid="health">
               {status.health}
             </span>{' '}
-            {formatBytes(status.size)} · {redundancyLabel(status.k, status.n)} · {status.segments} segments · readable
-            while {status.k} of {status.n} slots remain
+            {formatBytes(status.size)} · {redundancyLabel(status.k, status.n)} · {status.segmentsReadable}/
+            {status.segments} segments readable · readable while {status.k} of {status.n} slots remain
           </p>
           <SlotGrid status={status} nodes={nodes} />
           <p>
