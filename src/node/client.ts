@@ -22,6 +22,7 @@ import {
   DEFAULT_PUT_CONCURRENCY,
   DEFAULT_PUT_MAX_IN_FLIGHT_BYTES,
   DEFAULT_SLOT_ATTEMPTS,
+  MANIFEST_PROBE_WAVE,
 } from './constants.ts'
 import { createMemoryFileRecordStore } from './file-records.ts'
 import type {
@@ -445,8 +446,8 @@ class NetworkClient implements Client {
     return out
   }
 
-  #probeSignal(options: AbortOptions): { signal: AbortSignal } {
-    const timeout = AbortSignal.timeout(this.#probeTimeoutMs)
+  #probeSignal(options: AbortOptions, timeoutMs = this.#probeTimeoutMs): { signal: AbortSignal } {
+    const timeout = AbortSignal.timeout(timeoutMs)
     return { signal: options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]) }
   }
 
@@ -498,11 +499,39 @@ class NetworkClient implements Client {
   async #fetchManifest(manifestCid: CID, candidates: string[], options: AbortOptions): Promise<Manifest> {
     const cid = manifestPieceCid(manifestCid)
     let lastError: unknown
-    // One at a time, recorded holders first: cancelling requests in flight would look like misbehaviour to nodes.
-    for (const peer of candidates) {
+    // Every candidate is asked at once whether it holds the manifest, so dead or slow nodes do not use up the time of
+    // the live ones; probes that failed are asked once more with a longer wait (a loaded node is slow, not gone).
+    // The manifest is then fetched from one holder at a time, fastest answer first.
+    const probe = async (peers: string[], timeoutMs: number) => {
+      const holders: string[] = []
+      const failed: string[] = []
+      await Promise.all(
+        peers.map(async (peer) => {
+          try {
+            const has = await this.#network.hasPieces(peer, [cid], this.#probeSignal(options, timeoutMs))
+            if (has[0] === true) holders.push(peer)
+          } catch (err) {
+            lastError = err
+            failed.push(peer)
+          }
+        }),
+      )
+      if (options.signal?.aborted === true) throw new AbortedError('the operation was cancelled')
+      return { holders, failed }
+    }
+    let holders: string[] = []
+    const failed: string[] = []
+    // In waves (recorded holders come first), so a large network is not asked all at once.
+    for (let i = 0; i < candidates.length && holders.length === 0; i += MANIFEST_PROBE_WAVE) {
+      const wave = await probe(candidates.slice(i, i + MANIFEST_PROBE_WAVE), this.#probeTimeoutMs)
+      holders = wave.holders
+      failed.push(...wave.failed)
+    }
+    if (holders.length === 0 && failed.length > 0) {
+      holders = (await probe(failed.slice(0, MANIFEST_PROBE_WAVE), 4 * this.#probeTimeoutMs)).holders
+    }
+    for (const peer of holders) {
       try {
-        const has = await this.#network.hasPieces(peer, [cid], this.#probeSignal(options))
-        if (has[0] !== true) continue
         const bytes = await this.#network.fetchPiece(peer, cid, {
           signal: AbortSignal.any([
             AbortSignal.timeout(this.#pieceTimeoutMs),

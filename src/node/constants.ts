@@ -56,6 +56,9 @@ export const DEFAULT_PIECE_TIMEOUT_MS = 120_000
 /** Deadline of asking one node which pieces it holds. */
 export const DEFAULT_PROBE_TIMEOUT_MS = 5_000
 
+/** Nodes asked at once whether they hold a file's manifest. */
+export const MANIFEST_PROBE_WAVE = 16
+
 /** Deadline of one call to a node's control API. */
 export const DEFAULT_CONTROL_TIMEOUT_MS = 3_000
 
