@@ -523,24 +523,48 @@ class NodeChainService implements ChainService {
       const deal = await getDeal(this.client, { dealId: id }, { signal })
       if (deal.closed || info.epoch <= deal.startEpoch) continue
       const slots = await getSlots(this.client, { dealId: id }, { signal })
+      const holdsOne = slots.some((s) => s.node === this.account && s.state !== 'open')
       for (const slot of slots) {
         const lastDue = Math.min(info.epoch, deal.endEpoch)
-        if (slot.state !== 'active' || slot.nextEpoch >= lastDue || slot.node === this.account) continue
-        try {
-          const report = await reportMissed(this.client, { dealId: id, slotIndex: slot.index }, { signal })
-          this.#emit({
-            type: 'chain:reported',
-            dealId: String(id),
-            slot: slot.index,
-            missed: report.missed,
-            opened: report.opened,
-          })
-        } catch (error) {
-          if (signal.aborted) throw error
-          // Another watcher (or the holder) was first: nothing to report.
+        let open = slot.state === 'open'
+        if (slot.state === 'active' && slot.nextEpoch < lastDue && slot.node !== this.account) {
+          try {
+            const report = await reportMissed(this.client, { dealId: id, slotIndex: slot.index }, { signal })
+            open = report.opened
+            this.#emit({
+              type: 'chain:reported',
+              dealId: String(id),
+              slot: slot.index,
+              missed: report.missed,
+              opened: report.opened,
+            })
+          } catch (error) {
+            if (signal.aborted) throw error
+            // Another watcher (or the holder) was first: nothing to report.
+          }
+        }
+        if (open && !holdsOne && slot.node !== this.account && info.epoch < deal.endEpoch) {
+          await this.#offerToTake(deal.manifestCid, slot, signal)
         }
       }
     }
+  }
+
+  /**
+   * An open slot whose data this node already holds in full (a copy left by an earlier repair; with k = 1 every
+   * slot's pieces are the same) is taken over like a slot rebuilt off-chain: no off-chain repair will run for it,
+   * since the network still sees enough copies.
+   */
+  async #offerToTake(
+    manifestCid: string,
+    slot: { index: number; root: string; size: bigint },
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (this.#claims.has(`${manifestCid}:${slot.index}`)) return
+    const problem = await this.#prover
+      .check({ manifestCid, slotIndex: slot.index }, { root: slot.root, size: slot.size }, { signal })
+      .catch((error: unknown) => (signal.aborted ? Promise.reject(error) : 'the file is unknown here'))
+    if (problem === undefined) await this.claimSlot({ manifestCid, slot: slot.index })
   }
 
   async #withdraw(info: EpochInfo, signal: AbortSignal): Promise<void> {

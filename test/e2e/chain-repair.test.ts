@@ -41,11 +41,12 @@ interface StatusJson {
   slots: Array<{ index: number; peerId: string | null; state: string; held: number; pieces: number }>
 }
 
-describe('a dead holder’s slot is repaired on chain', { timeout: 200_000 }, () => {
+describe('a dead holder’s slot is repaired on chain', { timeout: 300_000 }, () => {
   let dir: string
   let devnet: Devnet
   let state: DevnetState
   let reader: ChainReader
+  let original: Buffer
   let put: { capability: string; slots: Array<{ index: number; peerId: string }>; deal: { dealId: string } }
 
   const run = async (args: string[]) => {
@@ -78,6 +79,7 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 200_000 }, ()
 
   it('SIGKILL of a holder: readable, rebuilt off-chain, reassigned on chain, slashed, bounty paid', async () => {
     const bytes = randomBytes(60_000)
+    original = bytes
     const path = join(dir, 'file')
     await writeFile(path, bytes)
     put = JSON.parse(
@@ -224,6 +226,36 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 200_000 }, ()
       `no proof of epoch ${proved + 1}`,
     )
     assert.ok((await readFile(path)).equals(good))
+  })
+
+  it('a second holder dies (n - k = 2 in all): the last spare takes its slot on chain, the file stays readable', async () => {
+    const dealId = BigInt(put.deal.dealId)
+    const { index } = put.slots[2]!
+    const dead = state.nodes.find((n) => n.peerId === put.slots[2]!.peerId)!
+    const onChain = await Promise.all(put.slots.map((s) => getSlot(reader, { dealId, slotIndex: s.index })))
+    const holding = new Set(onChain.map((s) => s.node))
+    // Five nodes: the first dead holder, the three current holders, and one spare left.
+    const spare = state.nodes.find((n) => !holding.has(n.address!) && n.peerId !== put.slots[0]!.peerId)!
+    process.kill(dead.pid, 'SIGKILL')
+    await waitForExit(dead.pid)
+    const got = await cairn(['get', put.capability, '--devnet', dir], { timeoutMs: 60_000 })
+    assert.equal(got.code, 0, got.stderr)
+    assert.ok(got.stdout.equals(original))
+    const slot = await waitFor(
+      async () => {
+        const s = await getSlot(reader, { dealId, slotIndex: index })
+        return s.node === spare.address && s.state === 'active' ? s : undefined
+      },
+      (DEFAULT_MAX_MISSES + 6) * EPOCH_SECONDS * 1_000,
+      'the second dead slot reassigned on chain to the last spare node',
+    )
+    assert.equal(slot.misses, 0)
+    const deadRecord = await getNode(reader, { account: dead.address! })
+    assert.equal(deadRecord.stake, DEFAULT_MIN_STAKE - BigInt(DEFAULT_MAX_MISSES) * DEFAULT_SLASH_PER_MISS)
+    // Two of the three original holders are gone; the file is read from the repaired slots, byte for byte.
+    const again = await cairn(['get', put.capability, '--devnet', dir], { timeoutMs: 60_000 })
+    assert.equal(again.code, 0, again.stderr)
+    assert.ok(again.stdout.equals(original))
   })
 })
 
