@@ -9,6 +9,8 @@ export interface ControlApiComponents {
   peers: () => PeerView[]
   /** Facts about the node for `/health`. */
   health: () => Record<string, unknown>
+  /** Prometheus metrics for `/metrics` (a node's `createNodeMetrics`); absent: `/metrics` answers 404. */
+  metrics?: { readonly contentType: string; text(): Promise<string> }
 }
 
 export interface ControlApiInit {
@@ -27,7 +29,8 @@ export interface ControlApi {
 
 /**
  * Creates the local control API the CLI talks to:
- * `GET /health`, `GET /peers` (detector states), `GET /pieces[?limit=N]` (stored piece CIDs), `GET /usage`.
+ * `GET /health`, `GET /peers` (detector states), `GET /pieces[?limit=N]` (stored piece CIDs), `GET /usage`,
+ * `GET /metrics` (Prometheus text, when `components.metrics` is given).
  *
  * @example
  * ```ts
@@ -125,10 +128,21 @@ class HttpControlApi implements ControlApi {
         res.end(`],"count":${count}}\n`)
         return
       }
+      case '/metrics': {
+        const metrics = this.#components.metrics
+        if (metrics === undefined) {
+          send(res, 404, { error: 'ERR_NOT_FOUND', message: 'this control API serves no metrics' })
+          return
+        }
+        const text = await metrics.text()
+        res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text) })
+        res.end(text)
+        return
+      }
       default:
         send(res, 404, {
           error: 'ERR_NOT_FOUND',
-          message: `no such endpoint ${url.pathname}: try /health, /peers, /pieces or /usage`,
+          message: `no such endpoint ${url.pathname}: try /health, /peers, /pieces, /usage or /metrics`,
         })
     }
   }

@@ -18,6 +18,13 @@ export { createDevnet, type DevnetEvent, type DevnetInit, readDevnetState } from
 export { createFileRecordStore, createMemoryFileRecordStore, type FileRecordStoreInit } from './file-records.ts'
 export type * from './interface.ts'
 export { defaultNodeConfig, loadNodeConfig } from './node-config.ts'
+export {
+  createNodeMetrics,
+  NODE_METRIC_NAMES,
+  type NodeMetrics,
+  type NodeMetricsComponents,
+  type NodeMetricsInit,
+} from './node-metrics.ts'
 export { addressRange, orderForPlacement } from './node-selection.ts'
 export { loadOrCreatePeerKey } from './peer-key.ts'
 export { mergePeerViews } from './peer-views.ts'

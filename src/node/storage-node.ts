@@ -19,6 +19,7 @@ import {
 import { type ControlApi, createControlApi } from './control-api.ts'
 import { writeFileDurable } from './durable-file.ts'
 import type { AbortOptions, NodeConfig, NodeInfo, StorageNode } from './interface.ts'
+import { createNodeMetrics } from './node-metrics.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
 import { registryPeerSource } from './registry-peers.ts'
 import type { RepairService, RepairServiceInit } from './repair-interface.ts'
@@ -105,15 +106,29 @@ class DaemonStorageNode implements StorageNode {
     await store.start?.()
     this.#store = store
     this.#savedPeers = await readSavedPeers(this.#dataDir)
+    const metrics = createNodeMetrics(
+      {
+        pieceStore: store,
+        peers: () => this.#network?.peers() ?? [],
+        peerId: () => this.#network?.peerId ?? '',
+        freeSpace: () => this.#freeSpace(),
+      },
+      { version: CAIRN_VERSION },
+    )
     // The chain service (created below) takes over on chain every slot the repair service rebuilt onto this node.
     let claimSlot: ChainService['claimSlot'] | undefined
     const userRepaired = this.#init.repair?.onSlotRepaired
+    const userRepairProgress = this.#init.repair?.onProgress
     const repair = createRepairService(
       { pieceStore: store, network: () => network },
       {
         ...repairInitFromEnv(process.env),
         ...this.#init.repair,
         dataDir: this.#dataDir,
+        onProgress: (event) => {
+          metrics.onRepairEvent(event)
+          userRepairProgress?.(event)
+        },
         onSlotRepaired: async (event) => {
           await userRepaired?.(event)
           await claimSlot?.({ manifestCid: event.manifestCid, slot: event.slot })
@@ -123,6 +138,7 @@ class DaemonStorageNode implements StorageNode {
     this.#repair = repair
     let served = this.#init.corruptServedPieces === true ? corruptingStore(repair.pieceStore) : repair.pieceStore
     if (this.#init.discardPieces === true) served = discardingStore(served)
+    const userChainEvent = this.#init.chain?.onEvent
     const chain =
       this.#init.chain === undefined
         ? undefined
@@ -134,11 +150,19 @@ class DaemonStorageNode implements StorageNode {
               capacity: () => BigInt(Number.isFinite(config.quota) ? config.quota : 2 ** 50),
               healPiece: (cid, options) => repair.healPiece(cid, options),
             },
-            { ...this.#init.chain, dataDir: this.#dataDir },
+            {
+              ...this.#init.chain,
+              dataDir: this.#dataDir,
+              onEvent: (event) => {
+                metrics.onChainEvent(event)
+                userChainEvent?.(event)
+              },
+            },
           )
     if (chain !== undefined) claimSlot = (params, options) => chain.claimSlot(params, options)
+    // Only what the network serves is metered: the chain service's proof reads are not pieces served.
     const network = createNetwork(
-      { pieceStore: served },
+      { pieceStore: metrics.meterPieceStore(served) },
       {
         privateKey,
         listen: config.listen,
@@ -184,6 +208,7 @@ class DaemonStorageNode implements StorageNode {
           connectedPeers: network.libp2p.getPeers().length,
           dataDir: this.#dataDir,
         }),
+        metrics,
       },
       { port: config.apiPort },
     )
