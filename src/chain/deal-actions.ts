@@ -398,21 +398,20 @@ export async function getNodeSlots(
   } catch (error) {
     throw toCairnError(error, 'getNodeSlots', options.signal)
   }
-  const seen = new Set<string>()
-  const held: HeldSlotRecord[] = []
-  const deals = new Map<bigint, DealRecord>()
-  for (const { dealId, slot: index } of logs) {
-    const key = `${dealId}:${index}`
-    if (seen.has(key)) continue
-    seen.add(key)
-    let deal = deals.get(dealId)
-    if (deal === undefined) {
-      deal = await getDeal(client, { dealId }, options)
-      deals.set(dealId, deal)
-    }
-    if (deal.closed) continue
-    const slot = await getSlot(client, { dealId, slotIndex: Number(index) }, options)
-    if (slot.node === params.node && slot.state !== 'open') held.push({ dealId, slot, deal })
+  // Every deal and slot is read at once (not one round trip after another): a node runs this every tick.
+  const slots = new Map(logs.map((log) => [`${log.dealId}:${log.slot}`, log]))
+  const deals = new Map<bigint, Promise<DealRecord>>()
+  for (const { dealId } of slots.values()) {
+    if (!deals.has(dealId)) deals.set(dealId, getDeal(client, { dealId }, options))
   }
+  const held: HeldSlotRecord[] = []
+  await Promise.all(
+    [...slots.values()].map(async ({ dealId, slot: index }) => {
+      const deal = await deals.get(dealId)!
+      if (deal.closed) return
+      const slot = await getSlot(client, { dealId, slotIndex: Number(index) }, options)
+      if (slot.node === params.node && slot.state !== 'open') held.push({ dealId, slot, deal })
+    }),
+  )
   return held.sort((a, b) => (a.dealId === b.dealId ? a.slot.index - b.slot.index : a.dealId < b.dealId ? -1 : 1))
 }
