@@ -25,6 +25,10 @@ export const API_TOKEN_FILE = 'api-token'
 export const S3_CREDENTIALS_FILE = 's3-credentials.json'
 export const GATEWAY_STATE_FILE = 'gateway.json'
 export const INDEX_DATABASE_FILE = 'index.sqlite'
+/** Folder of the gateway's data dir where S3 multipart parts wait for CompleteMultipartUpload. */
+export const MULTIPART_STAGING_FOLDER = 'multipart'
+/** Read size when Complete streams the staged parts into one Cairn file. */
+export const DEFAULT_STAGING_READ_BYTES = 1024 * 1024
 
 /** S3: a multipart upload may have parts 1..10000, each (except the last) at least 5 MiB as AWS requires. */
 export const S3_MAX_PARTS = 10_000

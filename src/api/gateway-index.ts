@@ -1,6 +1,7 @@
 /**
  * The gateway's durable index (node:sqlite, WAL, synchronous=FULL) in its data folder: the files its user stored,
- * and the S3 view (buckets, objects as lists of Cairn files, multipart uploads in progress).
+ * and the S3 view (buckets, objects as lists of Cairn files, multipart uploads in progress and where their parts are
+ * staged on the gateway's disk).
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -8,7 +9,10 @@ import { DatabaseSync } from 'node:sqlite'
 import { INDEX_DATABASE_FILE } from './constants.ts'
 import type { StoredFile } from './interface.ts'
 
-/** One stored part of an S3 object: a Cairn file. */
+/**
+ * One stored part of an S3 object: a Cairn file. Objects written by PutObject or (since parts are staged) by
+ * CompleteMultipartUpload have exactly one; objects completed by older gateways have one per uploaded part.
+ */
 export interface ObjectPart {
   capability: string
   size: number
@@ -37,12 +41,16 @@ export interface MultipartUpload {
   createdAt: number
 }
 
+/** A part of a multipart upload in progress: staged on the gateway's disk, or (older gateways) a Cairn file. */
 export interface UploadedPart {
   partNumber: number
-  capability: string
   size: number
   /** Hex MD5 of the part, unquoted. */
   md5: string
+  /** File name in the upload's staging folder (`<dataDir>/multipart/<uploadId>/`). */
+  staged?: string
+  /** The Cairn file holding the part, for parts uploaded before parts were staged. */
+  capability?: string
 }
 
 export interface ListObjectsQuery {
@@ -80,8 +88,11 @@ export interface GatewayIndex {
 
   createUpload(upload: MultipartUpload): void
   getUpload(uploadId: string): MultipartUpload | undefined
-  putPart(uploadId: string, part: UploadedPart): void
+  /** Records (or replaces) a part; returns the part it replaced, if any. */
+  putPart(uploadId: string, part: UploadedPart): UploadedPart | undefined
   listParts(uploadId: string): UploadedPart[]
+  /** Records the completed object and forgets the upload, in one transaction. */
+  completeUpload(uploadId: string, object: S3Object): void
   /** Removes the upload and its parts (after complete or abort). */
   deleteUpload(uploadId: string): void
   listUploads(bucket: string): MultipartUpload[]
@@ -176,6 +187,21 @@ CREATE TABLE IF NOT EXISTS upload_parts (
 
 const LIST_BATCH = 500
 
+interface PartRow {
+  part_number: number
+  capability: string
+  size: number
+  md5: string
+  staged: string | null
+}
+
+function toPart(row: PartRow): UploadedPart {
+  const part: UploadedPart = { partNumber: row.part_number, size: row.size, md5: row.md5 }
+  if (row.staged !== null) part.staged = row.staged
+  if (row.capability !== '') part.capability = row.capability
+  return part
+}
+
 /**
  * Opens (creating when missing) `<dataDir>/index.sqlite`.
  *
@@ -190,6 +216,10 @@ export function openGatewayIndex(dataDir: string): GatewayIndex {
   const db = new DatabaseSync(join(dataDir, INDEX_DATABASE_FILE))
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;')
   db.exec(SCHEMA)
+  // Staged parts (gateways before them kept each part as a Cairn file in `capability`, now '' for staged parts).
+  const partColumns = db.prepare('PRAGMA table_info(upload_parts)').all() as unknown as Array<{ name: string }>
+  if (!partColumns.some((column) => column.name === 'staged'))
+    db.exec('ALTER TABLE upload_parts ADD COLUMN staged TEXT')
 
   const statements = {
     addFile: db.prepare(
@@ -216,12 +246,38 @@ export function openGatewayIndex(dataDir: string): GatewayIndex {
     ),
     getUpload: db.prepare('SELECT * FROM uploads WHERE upload_id = ?'),
     putPart: db.prepare(
-      'INSERT OR REPLACE INTO upload_parts (upload_id, part_number, capability, size, md5) VALUES (?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO upload_parts (upload_id, part_number, capability, size, md5, staged) VALUES (?, ?, ?, ?, ?, ?)',
     ),
+    getPart: db.prepare('SELECT * FROM upload_parts WHERE upload_id = ? AND part_number = ?'),
     listParts: db.prepare('SELECT * FROM upload_parts WHERE upload_id = ? ORDER BY part_number'),
     deleteParts: db.prepare('DELETE FROM upload_parts WHERE upload_id = ?'),
     deleteUpload: db.prepare('DELETE FROM uploads WHERE upload_id = ?'),
     listUploads: db.prepare('SELECT * FROM uploads WHERE bucket = ? ORDER BY key, created_at'),
+  }
+
+  function transaction<T>(body: () => T): T {
+    db.exec('BEGIN')
+    try {
+      const result = body()
+      db.exec('COMMIT')
+      return result
+    } catch (err) {
+      db.exec('ROLLBACK')
+      throw err
+    }
+  }
+
+  function putObject(object: S3Object): void {
+    statements.putObject.run(
+      object.bucket,
+      object.key,
+      object.size,
+      object.etag,
+      object.contentType,
+      JSON.stringify(object.metadata),
+      JSON.stringify(object.parts),
+      object.lastModified,
+    )
   }
 
   function listObjects(bucket: string, query: ListObjectsQuery): ListObjectsPage {
@@ -298,18 +354,7 @@ export function openGatewayIndex(dataDir: string): GatewayIndex {
       })),
     bucketIsEmpty: (name) =>
       statements.anyObject.get(name) === undefined && statements.anyUpload.get(name) === undefined,
-    putObject(object) {
-      statements.putObject.run(
-        object.bucket,
-        object.key,
-        object.size,
-        object.etag,
-        object.contentType,
-        JSON.stringify(object.metadata),
-        JSON.stringify(object.parts),
-        object.lastModified,
-      )
-    },
+    putObject,
     getObject(bucket, key) {
       const row = statements.getObject.get(bucket, key) as unknown as ObjectRow | undefined
       return row === undefined ? undefined : toObject(row)
@@ -331,27 +376,32 @@ export function openGatewayIndex(dataDir: string): GatewayIndex {
       return row === undefined ? undefined : toUpload(row)
     },
     putPart(uploadId, part) {
-      statements.putPart.run(uploadId, part.partNumber, part.capability, part.size, part.md5)
+      return transaction(() => {
+        const previous = statements.getPart.get(uploadId, part.partNumber) as unknown as PartRow | undefined
+        statements.putPart.run(
+          uploadId,
+          part.partNumber,
+          part.capability ?? '',
+          part.size,
+          part.md5,
+          part.staged ?? null,
+        )
+        return previous === undefined ? undefined : toPart(previous)
+      })
     },
-    listParts: (uploadId) =>
-      (
-        statements.listParts.all(uploadId) as unknown as Array<{
-          part_number: number
-          capability: string
-          size: number
-          md5: string
-        }>
-      ).map((row) => ({ partNumber: row.part_number, capability: row.capability, size: row.size, md5: row.md5 })),
-    deleteUpload(uploadId) {
-      db.exec('BEGIN')
-      try {
+    listParts: (uploadId) => (statements.listParts.all(uploadId) as unknown as PartRow[]).map(toPart),
+    completeUpload(uploadId, object) {
+      transaction(() => {
+        putObject(object)
         statements.deleteParts.run(uploadId)
         statements.deleteUpload.run(uploadId)
-        db.exec('COMMIT')
-      } catch (err) {
-        db.exec('ROLLBACK')
-        throw err
-      }
+      })
+    },
+    deleteUpload(uploadId) {
+      transaction(() => {
+        statements.deleteParts.run(uploadId)
+        statements.deleteUpload.run(uploadId)
+      })
     },
     listUploads: (bucket) => (statements.listUploads.all(bucket) as unknown as UploadRow[]).map(toUpload),
     close() {

@@ -1,6 +1,6 @@
 /**
  * The gateway: `/api/v1`, `/metrics` and the dashboard on one port, the S3-compatible API on another, over any
- * `FileService`. Secrets and the index live in `init.dataDir`.
+ * `FileService`. Secrets, the index and staged multipart parts (`multipart/`) live in `init.dataDir`.
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -19,6 +19,7 @@ import {
   DEFAULT_S3_REGION,
   DEFAULT_WATCH_FILES,
   DEFAULT_WATCH_INTERVAL_MS,
+  MULTIPART_STAGING_FOLDER,
 } from './constants.ts'
 import { loadApiToken, loadS3Keys, writeGatewayState } from './credentials.ts'
 import { errorBody } from './error-status.ts'
@@ -26,6 +27,7 @@ import { createEventHub } from './event-hub.ts'
 import { type GatewayIndex, openGatewayIndex } from './gateway-index.ts'
 import type { CairnEvent, Gateway, GatewayComponents, GatewayInit, PeerState } from './interface.ts'
 import { type CairnMetrics, createMetrics } from './metrics.ts'
+import { createMultipartStaging } from './multipart-staging.ts'
 import { createPlacementWatcher, type PlacementWatcher } from './placement-watcher.ts'
 import { registerS3Routes } from './s3-server.ts'
 import { xmlError } from './s3-xml.ts'
@@ -214,9 +216,16 @@ class CairnGateway implements Gateway {
           err.s3Code ?? (status === 413 ? 'EntityTooLarge' : status < 500 ? 'InvalidRequest' : 'InternalError')
         reply.code(status).type('application/xml').send(xmlError(code, err.message))
       })
+      const staging = createMultipartStaging({ directory: join(init.dataDir, MULTIPART_STAGING_FOLDER) })
+      // Parts of uploads that no longer exist (completed or aborted when the gateway stopped) are removed.
+      await staging.sweep((uploadId) =>
+        index.getUpload(uploadId) === undefined
+          ? undefined
+          : new Set(index.listParts(uploadId).flatMap((part) => (part.staged === undefined ? [] : [part.staged]))),
+      )
       registerS3Routes(
         s3,
-        { files: this.#components.files, index, metrics: this.#metrics },
+        { files: this.#components.files, index, metrics: this.#metrics, staging },
         {
           ...keys,
           region,

@@ -1,13 +1,15 @@
 /**
  * The S3-compatible endpoint (path-style: `http://host:port/<bucket>/<key>`), on its own Fastify instance.
- * Buckets and objects live in the gateway index; object bytes are Cairn files (one per PutObject or per part).
+ * Buckets and objects live in the gateway index; object bytes are Cairn files: one per PutObject and one per completed
+ * multipart upload, whose parts wait on the gateway's disk (multipart-staging.ts) until CompleteMultipartUpload
+ * streams them, in order, into a single `files.put` (so one object is one file and, with the chain on, one deal).
  * Every request must be signed with AWS Signature V4 by the gateway's access key.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { CairnError } from '../errors.ts'
+import { CairnError, CorruptDataError } from '../errors.ts'
 import { AwsChunkedError, decodeAwsChunked } from './aws-chunked.ts'
 import { contentRange, parseRange } from './byte-range.ts'
 import {
@@ -18,9 +20,10 @@ import {
   S3_MIN_PART_BYTES,
 } from './constants.ts'
 import { errorBody } from './error-status.ts'
-import type { GatewayIndex, ObjectPart, S3Object } from './gateway-index.ts'
+import type { GatewayIndex, ObjectPart, S3Object, UploadedPart } from './gateway-index.ts'
 import type { FileService } from './interface.ts'
 import type { CairnMetrics } from './metrics.ts'
+import type { MultipartStaging } from './multipart-staging.ts'
 import { readParts } from './object-reader.ts'
 import { isoDate, parseCompleteMultipart, parseDeleteObjects, xmlDocument, xmlError } from './s3-xml.ts'
 import {
@@ -36,6 +39,8 @@ export interface S3Components {
   files: FileService
   index: GatewayIndex
   metrics: CairnMetrics
+  /** Where UploadPart stages parts until CompleteMultipartUpload. */
+  staging: MultipartStaging
 }
 
 export interface S3Init {
@@ -70,6 +75,13 @@ const noSuchUpload = (uploadId: string): S3Error =>
     'NoSuchUpload',
     404,
     'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+    { UploadId: uploadId },
+  )
+const completing = (uploadId: string): S3Error =>
+  new S3Error(
+    'OperationAborted',
+    409,
+    'A conflicting conditional operation is currently in progress against this resource. Please try again.',
     { UploadId: uploadId },
   )
 
@@ -177,7 +189,9 @@ function parseTarget(url: string): ParsedTarget {
  * ```
  */
 export function registerS3Routes(app: FastifyInstance, components: S3Components, init: S3Init): void {
-  const { files, index, metrics } = components
+  const { files, index, metrics, staging } = components
+  /** Uploads whose CompleteMultipartUpload is streaming their parts: their parts must stay as they are. */
+  const completingUploads = new Set<string>()
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
 
@@ -230,14 +244,32 @@ export function registerS3Routes(app: FastifyInstance, components: S3Components,
     return declared === undefined ? { source, trailers } : { source, trailers, declaredLength: Number(declared) }
   }
 
-  /** Streams the body into a new Cairn file; checks length, payload hash and CRC32/SHA checksums. */
-  async function storeBody(
-    request: FastifyRequest,
-    signature: Parameters<typeof bodyOf>[1],
+  /** Streams `source` into one new Cairn file named `name`, with the S3 redundancy. */
+  async function putFile(
+    source: AsyncIterable<Uint8Array>,
     name: string,
     type: string,
     signal: AbortSignal,
-  ): Promise<{ part: ObjectPart; md5: string }> {
+  ): Promise<ObjectPart> {
+    const endTimer = metrics.putSeconds.startTimer()
+    const putInit: { name: string; type: string; k?: number; n?: number } = { name, type }
+    if (init.k !== undefined) putInit.k = init.k
+    if (init.n !== undefined) putInit.n = init.n
+    const result = await files.put(source, putInit, { signal })
+    endTimer()
+    return { capability: result.capability, size: result.size }
+  }
+
+  /**
+   * Streams the body into `sink` (a Cairn file, a staged part), then checks length, payload hash, Content-MD5 and
+   * CRC32/SHA checksums; when a check fails, `reject` undoes what the sink wrote and the S3 error is thrown.
+   */
+  async function receiveBody<T>(
+    request: FastifyRequest,
+    signature: Parameters<typeof bodyOf>[1],
+    sink: (source: AsyncIterable<Uint8Array>) => Promise<T>,
+    reject: (result: T) => Promise<void>,
+  ): Promise<{ result: T; md5: string }> {
     const { source, trailers, declaredLength } = bodyOf(request, signature)
     if (declaredLength !== undefined && declaredLength > init.maxUploadBytes) {
       throw new S3Error('EntityTooLarge', 400, 'Your proposed upload exceeds the maximum allowed object size.')
@@ -260,12 +292,24 @@ export function registerS3Routes(app: FastifyInstance, components: S3Components,
       crc32: announced.has('x-amz-checksum-crc32'),
       onBytes: (n) => metrics.bytesIn.inc({ kind: 's3' }, n),
     })
-    const endTimer = metrics.putSeconds.startTimer()
-    const putInit: { name: string; type: string; k?: number; n?: number } = { name, type }
-    if (init.k !== undefined) putInit.k = init.k
-    if (init.n !== undefined) putInit.n = init.n
-    const result = await files.put(metered, putInit, { signal })
-    endTimer()
+    const result = await sink(metered)
+    try {
+      checkBody(request, meter, trailers, announced, declaredLength, hashHex)
+    } catch (err) {
+      await reject(result)
+      throw err
+    }
+    return { result, md5: meter.digest('md5') }
+  }
+
+  function checkBody(
+    request: FastifyRequest,
+    meter: ReturnType<typeof meterUpload>['meter'],
+    trailers: Map<string, string>,
+    announced: Set<string>,
+    declaredLength: number | undefined,
+    hashHex: string | undefined,
+  ): void {
     if (declaredLength !== undefined && meter.bytes !== declaredLength) {
       throw new S3Error(
         'IncompleteBody',
@@ -310,7 +354,6 @@ export function registerS3Routes(app: FastifyInstance, components: S3Components,
     if (contentMd5 !== undefined && Buffer.from(meter.digest('md5'), 'hex').toString('base64') !== contentMd5) {
       throw new S3Error('BadDigest', 400, 'The Content-MD5 you specified did not match what we received.')
     }
-    return { part: { capability: result.capability, size: result.size }, md5: meter.digest('md5') }
   }
 
   function requireBucket(bucket: string): void {
@@ -444,15 +487,41 @@ export function registerS3Routes(app: FastifyInstance, components: S3Components,
           `Part number must be an integer between 1 and ${S3_MAX_PARTS}, inclusive`,
         )
       }
-      const { part, md5 } = await storeBody(request, signature, `${key}.part${partNumber}`, upload.contentType, signal)
-      index.putPart(uploadId, { partNumber, capability: part.capability, size: part.size, md5 })
+      if (completingUploads.has(uploadId)) throw completing(uploadId)
+      const { result: pending, md5 } = await receiveBody(
+        request,
+        signature,
+        (source) => staging.write(uploadId, partNumber, source, { signal }),
+        (part) => part.discard(),
+      )
+      let staged: string
+      try {
+        staged = await pending.commit()
+      } catch (err) {
+        await pending.discard()
+        throw err
+      }
+      // The upload may have been aborted, or its completion started, while the part streamed in.
+      if (index.getUpload(uploadId) === undefined || completingUploads.has(uploadId)) {
+        await staging.removePart(uploadId, staged)
+        throw index.getUpload(uploadId) === undefined ? noSuchUpload(uploadId) : completing(uploadId)
+      }
+      const replaced = index.putPart(uploadId, { partNumber, size: pending.size, md5, staged })
+      if (replaced?.staged !== undefined && replaced.staged !== staged)
+        await staging.removePart(uploadId, replaced.staged)
       return reply.header('etag', `"${md5}"`).send()
     }
     if (method === 'PUT') {
       const copySource = headerText(request.headers, 'x-amz-copy-source')
       if (copySource !== undefined) return copyObject(bucket, key, copySource, request, reply)
       const type = headerText(request.headers, 'content-type') ?? 'binary/octet-stream'
-      const { part, md5 } = await storeBody(request, signature, key, type, signal)
+      const { result: part, md5 } = await receiveBody(
+        request,
+        signature,
+        (source) => putFile(source, key, type, signal),
+        // The file is already stored; the object is not recorded (nothing refers to the file).
+        async () => undefined,
+      )
       const object: S3Object = {
         bucket,
         key,
@@ -480,10 +549,14 @@ export function registerS3Routes(app: FastifyInstance, components: S3Components,
         .type('application/xml')
         .send(xmlDocument('InitiateMultipartUploadResult', { Bucket: bucket, Key: key, UploadId: id }))
     }
-    if (method === 'POST' && uploadId !== undefined) return completeMultipart(bucket, key, uploadId, request, reply)
+    if (method === 'POST' && uploadId !== undefined)
+      return completeMultipart(bucket, key, uploadId, request, reply, signal)
     if (method === 'DELETE' && uploadId !== undefined) {
-      if (index.getUpload(uploadId) === undefined) throw noSuchUpload(uploadId)
+      const upload = index.getUpload(uploadId)
+      if (upload === undefined || upload.bucket !== bucket || upload.key !== key) throw noSuchUpload(uploadId)
+      if (completingUploads.has(uploadId)) throw completing(uploadId)
       index.deleteUpload(uploadId)
+      await staging.removeUpload(uploadId)
       return reply.code(204).send()
     }
     if (method === 'DELETE') {
@@ -596,9 +669,11 @@ export function registerS3Routes(app: FastifyInstance, components: S3Components,
     uploadId: string,
     request: FastifyRequest,
     reply: FastifyReply,
+    signal: AbortSignal,
   ): Promise<FastifyReply> {
     const upload = index.getUpload(uploadId)
     if (upload === undefined || upload.bucket !== bucket || upload.key !== key) throw noSuchUpload(uploadId)
+    if (completingUploads.has(uploadId)) throw completing(uploadId)
     const listed = parseCompleteMultipart(await readSmallBody(request.raw))
     if (listed === undefined || listed.length === 0)
       throw new S3Error(
@@ -607,7 +682,7 @@ export function registerS3Routes(app: FastifyInstance, components: S3Components,
         'The XML you provided was not well-formed or did not validate against our published schema.',
       )
     const stored = new Map(index.listParts(uploadId).map((p) => [p.partNumber, p]))
-    const parts: ObjectPart[] = []
+    const chosen: UploadedPart[] = []
     const md5s: Buffer[] = []
     let size = 0
     let previous = 0
@@ -636,22 +711,40 @@ export function registerS3Routes(app: FastifyInstance, components: S3Components,
           { PartNumber: String(partNumber) },
         )
       }
-      if (part.size > 0) parts.push({ capability: part.capability, size: part.size })
+      if (part.size > 0) chosen.push(part)
       md5s.push(Buffer.from(part.md5, 'hex'))
       size += part.size
     }
+    if (size > init.maxUploadBytes) {
+      throw new S3Error('EntityTooLarge', 400, 'Your proposed upload exceeds the maximum allowed object size.')
+    }
     const etag = `"${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${listed.length}"`
-    index.putObject({
-      bucket,
-      key,
-      size,
-      etag,
-      contentType: upload.contentType,
-      metadata: upload.metadata,
-      parts,
-      lastModified: Date.now(),
-    })
-    index.deleteUpload(uploadId)
+    // One Cairn file (one deal) for the whole object. When the put fails, the upload stays open for a retry.
+    completingUploads.add(uploadId)
+    try {
+      const parts: ObjectPart[] = []
+      if (size > 0) {
+        const part = await putFile(partsInOrder(uploadId, chosen, signal), key, upload.contentType, signal)
+        if (part.size !== size) {
+          throw new CorruptDataError(`the file service stored ${part.size} bytes of a ${size}-byte multipart object`)
+        }
+        parts.push(part)
+      }
+      index.completeUpload(uploadId, {
+        bucket,
+        key,
+        size,
+        etag,
+        contentType: upload.contentType,
+        metadata: upload.metadata,
+        parts,
+        lastModified: Date.now(),
+      })
+    } finally {
+      completingUploads.delete(uploadId)
+    }
+    // A folder left by a failure here is removed by the sweep when the gateway starts.
+    await staging.removeUpload(uploadId).catch((err: unknown) => request.log.warn({ err }, 'staging cleanup failed'))
     return reply.type('application/xml').send(
       xmlDocument('CompleteMultipartUploadResult', {
         Location: `/${bucket}/${key}`,
@@ -660,6 +753,29 @@ export function registerS3Routes(app: FastifyInstance, components: S3Components,
         ETag: etag,
       }),
     )
+  }
+
+  /** The bytes of `parts`, in order: staged files, or Cairn files for parts uploaded before staging existed. */
+  async function* partsInOrder(
+    uploadId: string,
+    parts: UploadedPart[],
+    signal: AbortSignal,
+  ): AsyncGenerator<Uint8Array> {
+    for (const part of parts) {
+      if (part.staged !== undefined) {
+        yield* staging.read(
+          uploadId,
+          [{ partNumber: part.partNumber, staged: part.staged, size: part.size, md5: part.md5 }],
+          {
+            signal,
+          },
+        )
+      } else if (part.capability !== undefined) {
+        yield* readParts(files, [{ capability: part.capability, size: part.size }], 0, part.size, { signal })
+      } else {
+        throw new CorruptDataError(`part ${part.partNumber} has no bytes recorded: upload it again`)
+      }
+    }
   }
 
   async function copyObject(
