@@ -52,6 +52,15 @@ export const MAX_HEARTBEAT_SIZE = 1024
 /** Longest error text carried in a response. */
 export const MAX_ERROR_MESSAGE_BYTES = 1024
 
+/**
+ * DHT announcements of stored pieces (background): at most this many at once, started at least this many ms apart,
+ * and at most this many waiting. Each one is a DHT query plus an ADD_PROVIDER per closest peer (about ten streams and
+ * CPU on every node they touch); unpaced, they cost a third of a devnet put's CPU (docs/benchmarks.md, Transfer).
+ */
+export const DEFAULT_PROVIDE_CONCURRENCY = 4
+export const DEFAULT_PROVIDE_INTERVAL_MS = 1_000
+export const DEFAULT_PROVIDE_MAX_PENDING = 100_000
+
 /** Deadline of a whole store or fetch exchange (open stream, send, verify, persist, ack). */
 export const DEFAULT_TRANSFER_TIMEOUT_MS = 60_000
 /** Deadline of small exchanges (has-pieces, heartbeat). */

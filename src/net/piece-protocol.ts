@@ -40,7 +40,7 @@ import {
   ResponseStatus,
   type ResponseStatusCode,
 } from './piece-messages.ts'
-import { createDeadline, writeAll } from './stream-io.ts'
+import { createDeadline, streamBuffers, writeAll } from './stream-io.ts'
 
 /** Points a protocol violation costs, by `ProtocolError.details.reason`. */
 export function penaltyFor(error: unknown): number {
@@ -95,7 +95,7 @@ export async function servePieceStream(
   const deadline = createDeadline(init.transferTimeoutMs)
   const detach = deadline.guard(stream)
   try {
-    const reader = new FrameReader(stream)
+    const reader = new FrameReader(streamBuffers(stream))
     const body = await reader.read({ maxLength: MAX_PIECE_FRAME_SIZE, reserve: lease.reserve })
     if (body === undefined) throw protocolError('truncated', 'stream closed before a request')
     const request = decodePieceMessage(body)
@@ -237,7 +237,7 @@ async function withPieceStream<T>(
 }
 
 async function readResponse(stream: Stream, maxLength: number): Promise<PieceMessage> {
-  const reader = new FrameReader(stream)
+  const reader = new FrameReader(streamBuffers(stream))
   const body = await reader.read({ maxLength })
   if (body === undefined) throw protocolError('truncated', 'peer closed the stream without answering')
   return decodePieceMessage(body)

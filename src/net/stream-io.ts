@@ -10,6 +10,25 @@ export async function writeAll(stream: Stream, data: Uint8Array, signal?: AbortS
   if (!stream.send(data)) await stream.onDrain(signal === undefined ? {} : { signal })
 }
 
+/**
+ * The stream's bytes as plain Uint8Arrays: a chunk that arrives as a list of buffers (Uint8ArrayList) is yielded one
+ * buffer at a time instead of being joined, which saves a copy of every received byte (the frame reader copies each
+ * byte into its frame anyway).
+ *
+ * @example
+ * ```ts
+ * const reader = new FrameReader(streamBuffers(stream))
+ * ```
+ */
+export async function* streamBuffers(
+  stream: AsyncIterable<Uint8Array | Iterable<Uint8Array>>,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  for await (const chunk of stream) {
+    if (chunk instanceof Uint8Array) yield chunk
+    else yield* chunk
+  }
+}
+
 /** A deadline for one exchange: `signal` fires on timeout or caller abort; `error(cause)` names which one fired. */
 export interface Deadline {
   signal: AbortSignal
