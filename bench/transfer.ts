@@ -5,7 +5,10 @@
  * CLI for (k, n) = (1, 3) and (2, 6), next to the raw libp2p stream throughput (same TCP + Noise + Yamux stack, the
  * benchmark process to one node) and Helia's add + bitswap cat of the same file between two processes. Peak RSS of
  * every process is read from /proc/<pid>/status (VmHWM). The CLI runs with the V8 flags bin/cairn.js sets. Throughput is plaintext MB/s (1 MB = 1e6 bytes), wall time
- * of each CLI command including its start-up. Prints a table and, last, one JSON line.
+ * of each CLI command including its start-up. A put is also split at the CLI's "deal N created" line into the upload
+ * (start-up, encode, store every piece, create the deal) and the wait for the holders to confirm the deal, and the
+ * CPU seconds of the CLI and of the nodes during each command are given. A failed put is reported and the run goes
+ * on. Prints a table and, last, one JSON line.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
@@ -56,25 +59,50 @@ function watchPeakRss(pid: number): { stop(): number; peak(): number } {
   }
 }
 
+/** CPU seconds (user + system) a process has used so far; NaN once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
 interface Run {
   code: number | null
   stdout: string
   stderr: string
+  /** Each stderr line with the seconds since the start at which it arrived. */
+  lines: Array<{ at: number; text: string }>
   seconds: number
   peakRss: number
+  /** CPU seconds of the process (last reading before it exited). */
+  cpu: number
 }
 
 async function runProcess(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const started = performance.now()
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   const rss = watchPeakRss(child.pid!)
+  let cpu = 0
+  const cpuTimer = setInterval(() => {
+    const used = cpuSeconds(child.pid!)
+    if (!Number.isNaN(used)) cpu = used
+  }, 50)
   let stdout = ''
   let stderr = ''
+  const lines: Run['lines'] = []
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+  child.stderr.on('data', (c: Buffer) => {
+    const at = (performance.now() - started) / 1000
+    for (const text of c.toString().split('\n')) if (text.trim() !== '') lines.push({ at, text })
+    stderr += c.toString()
+  })
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+  clearInterval(cpuTimer)
   const seconds = (performance.now() - started) / 1000
-  return { code, stdout, stderr, seconds, peakRss: rss.stop() }
+  return { code, stdout, stderr, lines, seconds, peakRss: rss.stop(), cpu }
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -109,11 +137,13 @@ const rows: string[][] = []
 const result: Record<string, number | boolean | string> = { size_bytes: size, nodes: nodeCount }
 const devnet = createDevnet({ dir: devnetDir, nodes: nodeCount, env: { CAIRN_BENCH_SINK: '1' } })
 const helia: ChildProcess[] = []
+let devnetPids: number[] = []
 try {
   process.stderr.write(`transfer: writing ${mib(size)} of random data\n`)
   const inputSha = await writeRandomFile(input, size)
   process.stderr.write(`transfer: starting a ${nodeCount}-node devnet\n`)
   const state = await devnet.start()
+  devnetPids = state.nodes.map((n) => n.pid)
   const nodeRss = state.nodes.map((n) => watchPeakRss(n.pid))
 
   // Raw libp2p stream: this process (a client host, like the CLI's) to one node's sink.
@@ -129,13 +159,14 @@ try {
     [2, 6],
   ] as const) {
     if (n > nodeCount) continue
+    const suffix = k === 1 && n === 3 ? '' : `_${k}_${n}`
     process.stderr.write(`transfer: put (${k}, ${n})\n`)
+    const nodesBeforePut = state.nodes.map((node) => cpuSeconds(node.pid))
     const put = await runProcess([
       ...NODE_PROCESS_FLAGS,
       CLI,
       'put',
       input,
-      '--json',
       '--k',
       String(k),
       '--n',
@@ -143,21 +174,59 @@ try {
       '--devnet',
       devnetDir,
     ])
-    if (put.code !== 0) throw new Error(`put (${k}, ${n}) failed: ${put.stderr.trim()}`)
-    const { capability } = JSON.parse(put.stdout) as { capability: string }
+    const putNodesCpu = nodesCpuSince(nodesBeforePut)
+    const dealCreated = put.lines.find((line) => /^deal \d+ created/.test(line.text))?.at
+    const capability = put.stdout.trim().split('\n').at(-1) ?? ''
+    if (put.code !== 0 || !capability.startsWith('cairn:')) {
+      const reason = put.stderr.trim().split('\n').at(-1) ?? `exit code ${put.code}`
+      process.stderr.write(`transfer: put (${k}, ${n}) failed: ${reason}\n`)
+      rows.push([`cairn put (${k}, ${n}) FAILED`, mib(size), put.seconds.toFixed(1), '-', mib(put.peakRss)])
+      if (dealCreated !== undefined) {
+        rows.push([
+          `  upload, until the deal is created`,
+          '-',
+          dealCreated.toFixed(1),
+          mbps(size, dealCreated).toFixed(0),
+          '-',
+        ])
+      }
+      result[`put_error${suffix}`] = reason
+      if (dealCreated !== undefined) result[`put_upload_s${suffix}`] = round(dealCreated)
+      continue
+    }
     process.stderr.write(`transfer: get (${k}, ${n})\n`)
     const out = join(dir, `out-${k}-${n}.bin`)
+    const nodesBeforeGet = state.nodes.map((node) => cpuSeconds(node.pid))
     const get = await runProcess([...NODE_PROCESS_FLAGS, CLI, 'get', capability, '-o', out, '--devnet', devnetDir])
+    const getNodesCpu = nodesCpuSince(nodesBeforeGet)
     if (get.code !== 0) throw new Error(`get (${k}, ${n}) failed: ${get.stderr.trim()}`)
     if ((await sha256File(out)) !== inputSha) throw new Error(`get (${k}, ${n}) returned different bytes`)
     await rm(out)
-    const suffix = k === 1 && n === 3 ? '' : `_${k}_${n}`
     rows.push([
       `cairn put (${k}, ${n})`,
       mib(size),
       put.seconds.toFixed(1),
       mbps(size, put.seconds).toFixed(0),
       mib(put.peakRss),
+    ])
+    if (dealCreated !== undefined) {
+      rows.push([
+        `  upload, until the deal is created`,
+        '-',
+        dealCreated.toFixed(1),
+        mbps(size, dealCreated).toFixed(0),
+        '-',
+      ])
+      rows.push([`  holders confirm the deal`, '-', (put.seconds - dealCreated).toFixed(1), '-', '-'])
+      result[`put_upload_s${suffix}`] = round(dealCreated)
+      result[`put_deal_s${suffix}`] = round(put.seconds - dealCreated)
+    }
+    rows.push([
+      `  CPU s: CLI ${put.cpu.toFixed(1)}, nodes ${putNodesCpu.map((c) => c.toFixed(1)).join(' ')}`,
+      '-',
+      '-',
+      '-',
+      '-',
     ])
     rows.push([
       `cairn get (${k}, ${n})`,
@@ -166,6 +235,16 @@ try {
       mbps(size, get.seconds).toFixed(0),
       mib(get.peakRss),
     ])
+    rows.push([
+      `  CPU s: CLI ${get.cpu.toFixed(1)}, nodes ${getNodesCpu.map((c) => c.toFixed(1)).join(' ')}`,
+      '-',
+      '-',
+      '-',
+      '-',
+    ])
+    result[`put_cli_cpu_s${suffix}`] = round(put.cpu)
+    result[`put_nodes_cpu_s${suffix}`] = round(putNodesCpu.reduce((a, b) => a + b, 0))
+    result[`get_cli_cpu_s${suffix}`] = round(get.cpu)
     result[`put_MBps${suffix}`] = round(mbps(size, put.seconds))
     result[`get_MBps${suffix}`] = round(mbps(size, get.seconds))
     result[`put_client_peak_rss_MB${suffix}`] = round(put.peakRss / MB)
@@ -242,6 +321,11 @@ try {
   for (const child of helia) child.kill('SIGKILL')
   await devnet.stop()
   await rm(dir, { recursive: true, force: true })
+}
+
+/** CPU seconds each devnet node used since `before` (readings of cpuSeconds, same order as state.nodes). */
+function nodesCpuSince(before: number[]): number[] {
+  return devnetPids.map((pid, i) => cpuSeconds(pid) - before[i]!)
 }
 
 function round(value: number): number {
