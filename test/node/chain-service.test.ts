@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test'
 import type { CID } from 'multiformats/cid'
 import { type Address, type Hex, parseEventLogs, toHex } from 'viem'
 import {
+  confirmSlot,
   createDeal,
   getEpochInfo,
   getNode,
@@ -24,7 +25,7 @@ import { NotFoundError } from '../../src/errors.ts'
 import { type ChainServiceEvent, createChainService } from '../../src/node/chain-service.ts'
 import { manifestPieceCid } from '../../src/node/index.ts'
 import { createMemoryPieceStore, type EncodedFile, encodeFile, type PieceStore } from '../../src/storage/index.ts'
-import { CAIRN, MIN_STAKE, startTestChain, type TestChain } from '../chain/harness.ts'
+import { CAIRN, MIN_STAKE, registerNodes, startTestChain, type TestChain } from '../chain/harness.ts'
 
 const SLASH = 50n * CAIRN
 const PRICE = 1_000_000n
@@ -75,6 +76,7 @@ async function startService(
   t: { after: (fn: () => Promise<void>) => void },
   index: number,
   pieceStore: Pick<PieceStore, 'get' | 'has'>,
+  watcher = false,
 ) {
   const events: ChainServiceEvent[] = []
   const service = createChainService(
@@ -93,7 +95,7 @@ async function startService(
       fromBlock: chain.devchain.deployment.blockNumber,
       pricePerByteEpoch: PRICE,
       pollMs: 100,
-      watcher: false,
+      watcher,
       onEvent: (event) => events.push(event),
     },
   )
@@ -224,5 +226,32 @@ describe('chain service', () => {
     const slot = await getSlot(user(), { dealId, slotIndex: 0 })
     assert.equal(slot.state, 'active')
     assert.ok(slot.nextEpoch > missedEpoch + 1)
+  })
+
+  test('a watcher holding a full copy of an open slot takes it over on chain', async (t) => {
+    // Slot 0 of a k = 1 file is held on chain by a node that never proves; the watcher holds a copy (left, say, by
+    // a repair that raced another): once the slot opens it takes it with repairSlot and is paid the bounty.
+    const absent = chain.clients[6]!
+    await registerNodes([absent])
+    const store = createMemoryPieceStore()
+    const [file] = await storeFiles(store, 1)
+    const dealId = await openDeal(file!, absent.account.address)
+    await confirmSlot(absent, { dealId, slotIndex: 0 })
+    const { service, waitFor } = await startService(t, 7, store, true)
+    const info = await getEpochInfo(user())
+    for (let epoch = info.epoch + 1; (await getSlot(user(), { dealId, slotIndex: 0 })).state !== 'open'; epoch++) {
+      await chain.nextEpoch(epoch)
+      await reportMissed(user(), { dealId, slotIndex: 0 }).catch(() => undefined) // or the watcher was first
+      assert.ok(epoch < info.epoch + 10, 'the slot never opened')
+    }
+    // Half-way into the epoch every watcher has looked at the deals (each waits a per-account offset).
+    const now = await getEpochInfo(user())
+    await chain.test.setNextBlockTimestamp({ timestamp: BigInt(now.endsAt - now.epochSeconds / 2) })
+    await chain.test.mine({ blocks: 1 })
+    const repaired = await waitFor('the takeover', isType('chain:repaired'))
+    assert.equal((repaired as { dealId: string }).dealId, String(dealId))
+    const slot = await getSlot(user(), { dealId, slotIndex: 0 })
+    assert.deepEqual([slot.node, slot.state, slot.misses], [service.account, 'active', 0])
+    assert.equal((repaired as { bounty: string }).bounty, String(3n * SLASH))
   })
 })
