@@ -2,7 +2,7 @@ import { type Chain, createPublicClient, createWalletClient, defineChain, type H
 import { privateKeyToAccount } from 'viem/accounts'
 import { InvalidArgumentError } from '../errors.ts'
 import { DEFAULT_POLLING_INTERVAL_MS, LOCAL_POLLING_INTERVAL_MS } from './constants.ts'
-import type { ChainClient, ChainClientInit, ChainReader, ChainReaderInit } from './interface.ts'
+import type { ChainCallOptions, ChainClient, ChainClientInit, ChainReader, ChainReaderInit } from './interface.ts'
 
 function chainOf(rpcUrl: string, chainId: number): Chain {
   if (!Number.isInteger(chainId) || chainId <= 0) throw new InvalidArgumentError(`invalid chain ID ${chainId}`)
@@ -69,4 +69,9 @@ export function createChainReader(init: ChainReaderInit): ChainReader {
     pollingInterval: pollingOf(init.rpcUrl, init.pollingInterval),
   }).extend(() => ({ contracts: init.contracts }))
   return client as unknown as ChainReader
+}
+
+/** The `blockNumber` of a read, when the caller pinned one (`options.blockNumber`). */
+export function atBlock(options: ChainCallOptions): { blockNumber?: bigint } {
+  return options.blockNumber === undefined ? {} : { blockNumber: options.blockNumber }
 }

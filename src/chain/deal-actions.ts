@@ -1,5 +1,6 @@
 import { type Address, bytesToString, type Hex, hexToBytes, parseEventLogs, stringToBytes, toHex } from 'viem'
 import { InvalidArgumentError } from '../errors.ts'
+import { atBlock } from './client.ts'
 import { toCairnError } from './contract-errors.ts'
 import { marketAbi, registryAbi } from './generated/index.ts'
 import type {
@@ -259,6 +260,7 @@ export async function getDeal(
       abi: marketAbi,
       functionName: 'getDeal',
       args: [params.dealId],
+      ...atBlock(options),
     })
     return {
       id: d.id,
@@ -298,6 +300,7 @@ export async function getSlot(
       abi: marketAbi,
       functionName: 'getSlot',
       args: [params.dealId, BigInt(params.slotIndex)],
+      ...atBlock(options),
     })
     return {
       index: params.slotIndex,
@@ -344,7 +347,12 @@ export async function getSlots(
  */
 export async function getDealCount(client: ChainReader, options: ChainCallOptions = {}): Promise<bigint> {
   try {
-    return await client.readContract({ address: client.contracts.market, abi: marketAbi, functionName: 'dealCount' })
+    return await client.readContract({
+      address: client.contracts.market,
+      abi: marketAbi,
+      functionName: 'dealCount',
+      ...atBlock(options),
+    })
   } catch (error) {
     throw toCairnError(error, 'getDealCount', options.signal)
   }

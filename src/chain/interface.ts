@@ -84,6 +84,8 @@ export interface ChainReaderInit {
 /** Options of every async call: a caller's signal (each call adds its own deadline). */
 export interface ChainCallOptions {
   signal?: AbortSignal
+  /** Reads (getDeal, getSlot, getSlots, getDealCount, getNode) see the state as of this block: one snapshot. */
+  blockNumber?: bigint
 }
 
 /** The embedded devchain: anvil as a child process plus the deployed contracts. */

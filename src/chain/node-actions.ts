@@ -1,4 +1,5 @@
 import { type Address, bytesToString, type Hex, hexToBytes, stringToBytes, toHex } from 'viem'
+import { atBlock } from './client.ts'
 import { toCairnError } from './contract-errors.ts'
 import { registryAbi } from './generated/index.ts'
 import type { ChainCallOptions, ChainClient, ChainReader, NodeRecord, NodeStatus, PaymentMethod } from './interface.ts'
@@ -242,6 +243,7 @@ export async function getNode(
       abi: registryAbi,
       functionName: 'getNode',
       args: [params.account],
+      ...atBlock(options),
     })
     return toNodeRecord(view)
   } catch (error) {

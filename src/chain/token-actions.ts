@@ -133,13 +133,28 @@ export async function getBalances(
   if (account === undefined) throw new InvalidArgumentError('getBalances needs an account')
   try {
     const { token, market, registry } = client.contracts
+    // One block for every read, so that a transaction landing meanwhile cannot tear the picture.
+    const blockNumber = options.blockNumber ?? (await client.getBlockNumber())
+    const at = { blockNumber }
     const [ether, tokens, node, withdrawable, toMarket, toRegistry] = await Promise.all([
-      client.getBalance({ address: account }),
-      client.readContract({ address: token, abi: cairnTokenAbi, functionName: 'balanceOf', args: [account] }),
-      client.readContract({ address: registry, abi: registryAbi, functionName: 'getNode', args: [account] }),
-      client.readContract({ address: market, abi: marketAbi, functionName: 'withdrawable', args: [account] }),
-      client.readContract({ address: token, abi: cairnTokenAbi, functionName: 'allowance', args: [account, market] }),
-      client.readContract({ address: token, abi: cairnTokenAbi, functionName: 'allowance', args: [account, registry] }),
+      client.getBalance({ address: account, ...at }),
+      client.readContract({ address: token, abi: cairnTokenAbi, functionName: 'balanceOf', args: [account], ...at }),
+      client.readContract({ address: registry, abi: registryAbi, functionName: 'getNode', args: [account], ...at }),
+      client.readContract({ address: market, abi: marketAbi, functionName: 'withdrawable', args: [account], ...at }),
+      client.readContract({
+        address: token,
+        abi: cairnTokenAbi,
+        functionName: 'allowance',
+        args: [account, market],
+        ...at,
+      }),
+      client.readContract({
+        address: token,
+        abi: cairnTokenAbi,
+        functionName: 'allowance',
+        args: [account, registry],
+        ...at,
+      }),
     ])
     return {
       account,

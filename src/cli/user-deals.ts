@@ -44,7 +44,10 @@ export async function userDeals(
   params: { owner: Address; fromBlock: bigint },
   options: AbortOptions = {},
 ): Promise<DealView[]> {
-  const count = await getDealCount(reader, options)
+  // Events and state as of one block: proofs landing meanwhile must not make escrow and payments disagree.
+  const blockNumber = await reader.getBlockNumber()
+  const at = { ...options, blockNumber }
+  const count = await getDealCount(reader, at)
   const market = reader.contracts.market
   const [accepted, missed] = await Promise.all([
     reader.getContractEvents({
@@ -52,20 +55,22 @@ export async function userDeals(
       abi: marketAbi,
       eventName: 'ProofAccepted',
       fromBlock: params.fromBlock,
+      toBlock: blockNumber,
     }),
     reader.getContractEvents({
       address: market,
       abi: marketAbi,
       eventName: 'ProofMissed',
       fromBlock: params.fromBlock,
+      toBlock: blockNumber,
     }),
   ])
   const peerIds = new Map<Address, string | null>()
   const out: DealView[] = []
   for (let id = 1n; id <= count; id++) {
-    const deal = await getDeal(reader, { dealId: id }, options)
+    const deal = await getDeal(reader, { dealId: id }, at)
     if (deal.owner.toLowerCase() !== params.owner.toLowerCase()) continue
-    const slots = await getSlots(reader, { dealId: id }, options)
+    const slots = await getSlots(reader, { dealId: id }, at)
     let paidSoFar = 0n
     const slotViews = []
     for (const slot of slots) {
@@ -75,7 +80,7 @@ export async function userDeals(
       const paid = proofs.reduce((sum, log) => sum + (log.args.payment ?? 0n), 0n)
       paidSoFar += paid
       if (!peerIds.has(slot.node)) {
-        const node = await getNode(reader, { account: slot.node }, options).catch(() => undefined)
+        const node = await getNode(reader, { account: slot.node }, at).catch(() => undefined)
         peerIds.set(slot.node, node === undefined || node.peerId === '' ? null : node.peerId)
       }
       slotViews.push({

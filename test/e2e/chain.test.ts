@@ -167,22 +167,26 @@ describe('nodes on the chain', { timeout: 240_000 }, () => {
       // Each slot is paid its size times the price for every proven epoch; nothing else leaves the escrow.
       assert.equal(BigInt(deal.escrowLeft), BigInt(created.put.deal.escrow) - paid)
     }
-    // A node's wallet plus what the Market still owes it = genesis tokens - stake + payments + minted rewards.
+    // A node's wallet plus what the Market still owes it = genesis tokens - stake + payments + minted rewards
+    // (events and balances as of one block).
     const market = reader.contracts.market
+    const toBlock = await reader.getBlockNumber()
     const withdrawn = await reader.getContractEvents({
       address: market,
       abi: marketAbi,
       eventName: 'Withdrawn',
       fromBlock: BigInt(state.chain!.blockNumber),
+      toBlock,
     })
     const accepted = await reader.getContractEvents({
       address: market,
       abi: marketAbi,
       eventName: 'ProofAccepted',
       fromBlock: BigInt(state.chain!.blockNumber),
+      toBlock,
     })
     for (const node of state.nodes.slice(0, FAULTY)) {
-      const b = await getBalances(reader, { account: node.address! })
+      const b = await getBalances(reader, { account: node.address! }, { blockNumber: toBlock })
       const payments = accepted.filter((l) => l.args.node === node.address).reduce((s, l) => s + l.args.payment!, 0n)
       const minted = withdrawn.filter((l) => l.args.node === node.address).reduce((s, l) => s + l.args.rewards!, 0n)
       assert.ok(payments > 0n, `node ${node.address} was paid`)
