@@ -8,7 +8,7 @@
  * `findProviders` is asked for; older pieces follow when the node is quieter.
  */
 import type { Libp2p } from '@libp2p/interface'
-import type { CID } from 'multiformats/cid'
+import { CID } from 'multiformats/cid'
 import { DEFAULT_PROVIDE_CONCURRENCY, DEFAULT_PROVIDE_INTERVAL_MS, DEFAULT_PROVIDE_MAX_PENDING } from './constants.ts'
 
 export interface ProvideQueueInit {
@@ -85,7 +85,9 @@ export class ProvideQueue {
     const key = cid.toString()
     if (this.#pending.has(key)) return true
     if (this.#pending.size >= this.#maxPending) return false
-    this.#pending.set(key, cid)
+    // A CID decoded from a request is a view into the request's buffer: a waiting CID would keep the whole piece in
+    // memory (a put's backlog pinned hundreds of MB per node). Keep a copy of its 36 bytes instead.
+    this.#pending.set(key, CID.decode(cid.bytes.slice()))
     this.#order.push(key)
     return true
   }
