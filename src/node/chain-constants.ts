@@ -33,3 +33,8 @@ export const CHAIN_REPAIRS_FILE = 'chain-repairs.json'
  * opens only after that many missed epochs are reported): afterwards someone else took it, or it never opens.
  */
 export const DEFAULT_CHAIN_REPAIR_EXTRA_EPOCHS = 6
+/**
+ * The slowest pace (bytes per second) at which a holder is expected to read and hash a slot before it confirms a
+ * deal: a put waits 3 epochs + 30 s + slot size / this for the deal to be active.
+ */
+export const SLOT_CHECK_BYTES_PER_S = 10_000_000

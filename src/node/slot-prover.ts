@@ -9,11 +9,10 @@ import { CID } from 'multiformats/cid'
 import { NotFoundError } from '../errors.ts'
 import {
   decodeManifest,
-  type Hash,
   type Manifest,
   MERKLE_LEAF_SIZE,
-  merkleLevels,
-  merkleProof,
+  merklePackedLevels,
+  merklePackedProof,
   pieceSize,
   slotMerkleLevels,
   slotPieces,
@@ -62,7 +61,7 @@ export interface SlotProver {
 export function createSlotProver(components: SlotProverComponents, init: SlotProverInit): SlotProver {
   const store = components.pieceStore
   const manifests = new Map<string, Manifest>()
-  const levelsCache = new Map<string, Hash[][]>()
+  const levelsCache = new Map<string, Uint8Array[]>()
 
   const manifestOf = async (manifestCid: string, options: AbortOptions): Promise<Manifest> => {
     const known = manifests.get(manifestCid)
@@ -75,16 +74,14 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
   }
   const cachePath = (key: SlotKey) => join(init.cacheDir, `${key.manifestCid}-${key.slotIndex}.leaves`)
 
-  const readCachedLevels = async (key: SlotKey): Promise<Hash[][] | undefined> => {
+  const readCachedLevels = async (key: SlotKey): Promise<Uint8Array[] | undefined> => {
     const id = `${key.manifestCid}:${key.slotIndex}`
     const cached = levelsCache.get(id)
     if (cached !== undefined) return cached
     try {
       const bytes = await readFile(cachePath(key))
       if (bytes.byteLength === 0 || bytes.byteLength % 32 !== 0) return undefined
-      const leaves: Hash[] = []
-      for (let i = 0; i < bytes.byteLength; i += 32) leaves.push(new Uint8Array(bytes.subarray(i, i + 32)))
-      const levels = merkleLevels(leaves)
+      const levels = merklePackedLevels(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
       levelsCache.set(id, levels)
       return levels
     } catch {
@@ -92,13 +89,14 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
     }
   }
 
-  const writeCachedLevels = async (key: SlotKey, levels: Hash[][]): Promise<void> => {
+  /** The leaf hashes in one file (32 bytes each), written in one piece: temp file, fsync, rename. */
+  const writeCachedLevels = async (key: SlotKey, levels: Uint8Array[]): Promise<void> => {
     const path = cachePath(key)
     await mkdir(init.cacheDir, { recursive: true, mode: 0o700 })
     const tmp = `${path}.tmp-${process.pid}`
     const handle = await open(tmp, 'w', 0o600)
     try {
-      for (const leaf of levels[0]!) await handle.write(leaf)
+      await handle.writeFile(levels[0]!)
       await handle.sync()
     } finally {
       await handle.close()
@@ -124,17 +122,16 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
       for (const cid of cids) {
         if (!(await store.has(cid, options))) return `piece ${cid} of the slot is missing`
       }
-      let levels = await readCachedLevels(key)
-      if (levels === undefined) {
-        levels = await slotMerkleLevels(
+      const cached = await readCachedLevels(key)
+      const levels =
+        cached ??
+        (await slotMerkleLevels(
           (async function* () {
             for (const cid of cids) yield await store.get(cid, options)
           })(),
-        )
-      }
-      const root = levels.at(-1)![0]!
-      if (toHex(root) !== expected.root.toLowerCase()) return 'the pieces held do not hash to the slot root'
-      await writeCachedLevels(key, levels)
+        ))
+      if (toHex(levels.at(-1)!) !== expected.root.toLowerCase()) return 'the pieces held do not hash to the slot root'
+      if (cached === undefined) await writeCachedLevels(key, levels)
       return undefined
     },
 
@@ -154,7 +151,7 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
         levels = (await readCachedLevels(key))!
       }
       const leaf = await readLeaf(manifest, key.slotIndex, leafIndex, options)
-      return { leaf, proof: merkleProof(levels, leafIndex) }
+      return { leaf, proof: merklePackedProof(levels, leafIndex) }
     },
 
     async pieces(key, options = {}) {

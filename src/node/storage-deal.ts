@@ -14,7 +14,7 @@ import {
   type NodeRecord,
 } from '../chain/index.ts'
 import { InvalidArgumentError, NotEnoughNodesError, TimeoutError } from '../errors.ts'
-import { DEFAULT_DEAL_DURATION_EPOCHS, DEFAULT_DEAL_MAX_PRICE } from './chain-constants.ts'
+import { DEFAULT_DEAL_DURATION_EPOCHS, DEFAULT_DEAL_MAX_PRICE, SLOT_CHECK_BYTES_PER_S } from './chain-constants.ts'
 import type { AbortOptions, Client, PutResult } from './interface.ts'
 
 export interface StorageDealInit {
@@ -123,7 +123,11 @@ export async function makeStorageDeal(
     endEpoch: created.endEpoch,
   })
   const epoch = await getEpochInfo(client, options)
-  const timeoutMs = init.activeTimeoutMs ?? epoch.epochSeconds * 3_000 + 30_000
+  // Each holder reads and hashes its whole slot before it confirms: the wait grows with the largest slot.
+  const slotBytes = Math.max(...put.commitments.map((c) => Number(c.size)))
+  const timeoutMs =
+    init.activeTimeoutMs ??
+    epoch.epochSeconds * 3_000 + 30_000 + Math.ceil((slotBytes / SLOT_CHECK_BYTES_PER_S) * 1_000)
   const deadline = Date.now() + timeoutMs
   const confirmed = new Set<number>()
   while (true) {

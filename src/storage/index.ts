@@ -35,6 +35,8 @@ export {
   merkleLeafLength,
   merkleLevels,
   merkleNodeHash,
+  merklePackedLevels,
+  merklePackedProof,
   merkleProof,
   merkleRoot,
   merkleVerify,

@@ -3,29 +3,42 @@
  * (see merkle.ts), from the pieces as they are read back.
  */
 import { MERKLE_LEAF_SIZE } from './constants.ts'
-import { type Hash, merkleLeafHash, merkleLevels } from './merkle.ts'
+import { merkleLeafHash, merklePackedLevels } from './merkle.ts'
 
 /**
- * All levels of a slot's tree, leaves first, root last; `levels.at(-1)[0]` equals the manifest's slot root.
- * Any chunking of the input works; memory is 32 bytes per 1 KiB leaf plus one leaf.
+ * All levels of a slot's tree as packed buffers (32 bytes a node; `merklePackedLevels`), leaves first, root last:
+ * `levels.at(-1)` is the manifest's slot root. Any chunking of the input works; memory is about 64 bytes per 1 KiB
+ * leaf.
  *
  * @example
  * ```ts
  * const levels = await slotMerkleLevels((async function* () {
  *   for (const cid of slotPieces(manifest, slot)) yield await store.get(cid)
  * })())
- * const proof = merkleProof(levels, challengedLeaf)
+ * const proof = merklePackedProof(levels, challengedLeaf)
  * ```
  */
-export async function slotMerkleLevels(pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Hash[][]> {
-  const leaves: Hash[] = []
+export async function slotMerkleLevels(
+  pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Promise<Uint8Array[]> {
+  let leaves = new Uint8Array(32 * 1024)
+  let count = 0
+  const add = (hash: Uint8Array) => {
+    if ((count + 1) * 32 > leaves.byteLength) {
+      const grown = new Uint8Array(leaves.byteLength * 2)
+      grown.set(leaves)
+      leaves = grown
+    }
+    leaves.set(hash, count * 32)
+    count++
+  }
   const pending = new Uint8Array(MERKLE_LEAF_SIZE)
   let filled = 0
   for await (const piece of pieces as AsyncIterable<Uint8Array>) {
     let offset = 0
     while (offset < piece.byteLength) {
       if (filled === 0 && piece.byteLength - offset >= MERKLE_LEAF_SIZE) {
-        leaves.push(merkleLeafHash(piece.subarray(offset, offset + MERKLE_LEAF_SIZE)))
+        add(merkleLeafHash(piece.subarray(offset, offset + MERKLE_LEAF_SIZE)))
         offset += MERKLE_LEAF_SIZE
         continue
       }
@@ -34,11 +47,11 @@ export async function slotMerkleLevels(pieces: AsyncIterable<Uint8Array> | Itera
       filled += take
       offset += take
       if (filled === MERKLE_LEAF_SIZE) {
-        leaves.push(merkleLeafHash(pending))
+        add(merkleLeafHash(pending))
         filled = 0
       }
     }
   }
-  if (filled > 0 || leaves.length === 0) leaves.push(merkleLeafHash(pending.subarray(0, filled)))
-  return merkleLevels(leaves)
+  if (filled > 0 || count === 0) add(merkleLeafHash(pending.subarray(0, filled)))
+  return merklePackedLevels(leaves.slice(0, count * 32))
 }

@@ -10,6 +10,8 @@ import {
   merkleLeafHashes,
   merkleLeafLength,
   merkleLevels,
+  merklePackedLevels,
+  merklePackedProof,
   merkleProof,
   merkleRoot,
   merkleVerify,
@@ -91,5 +93,26 @@ describe('slot Merkle tree', () => {
       }),
       { numRuns: 300 },
     )
+  })
+
+  it('packed levels are the same tree: same root and the same proof for every leaf', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 70 }), (leaves) => {
+        const hashes = merkleLeafHashes(vectorData(leaves * 1024 - 7))
+        const levels = merkleLevels(hashes)
+        const packed = merklePackedLevels(Buffer.concat(hashes))
+        assert.equal(packed.length, levels.length)
+        assert.deepEqual(Buffer.from(packed.at(-1)!), Buffer.from(levels.at(-1)![0]!))
+        for (let index = 0; index < hashes.length; index++) {
+          assert.deepEqual(
+            merklePackedProof(packed, index).map((h) => Buffer.from(h)),
+            merkleProof(levels, index).map((h) => Buffer.from(h)),
+          )
+        }
+      }),
+      { numRuns: 100 },
+    )
+    assert.throws(() => merklePackedLevels(new Uint8Array(33)), /multiple of 32/)
+    assert.throws(() => merklePackedProof(merklePackedLevels(new Uint8Array(64)), 2), /out of range/)
   })
 })

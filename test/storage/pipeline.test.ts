@@ -8,7 +8,7 @@ import {
   decryptMetadata,
   encodeFile,
   merkleLeafCount,
-  merkleProof,
+  merklePackedProof,
   merkleVerify,
   parseCapability,
   pieceCid,
@@ -168,13 +168,13 @@ describe('encode/decode round trips', () => {
         const bytes = cids.map((_, segment) => file.pieces.get(`${segment}/${slot}`)!)
         for (const [i, cid] of cids.entries()) assert.equal(cid.toString(), pieceCid(bytes[i]!).toString())
         const levels = await slotMerkleLevels(bytes)
-        assert.deepEqual(Buffer.from(levels.at(-1)![0]!), Buffer.from(file.manifest.slots[slot]!.root))
+        assert.deepEqual(Buffer.from(levels.at(-1)!), Buffer.from(file.manifest.slots[slot]!.root))
         const all = Buffer.concat(bytes)
         assert.equal(file.manifest.slots[slot]!.size, all.byteLength)
         const count = merkleLeafCount(all.byteLength)
         const index = count - 2
         const leaf = all.subarray(index * 1024, (index + 1) * 1024)
-        assert.ok(merkleVerify(file.manifest.slots[slot]!.root, index, count, leaf, merkleProof(levels, index)))
+        assert.ok(merkleVerify(file.manifest.slots[slot]!.root, index, count, leaf, merklePackedProof(levels, index)))
       }
     }
   })
