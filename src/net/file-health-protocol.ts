@@ -14,7 +14,7 @@ import { encodeFrame, FrameReader, protocolError } from './frame-codec.ts'
 import type { FileHealthReport } from './interface.ts'
 import type { PeerLimits } from './peer-limits.ts'
 import type { PeerScores } from './peer-scores.ts'
-import { penaltyFor } from './piece-protocol.ts'
+import { penaltyFor, serveStream } from './served-stream.ts'
 import { createDeadline, writeAll } from './stream-io.ts'
 
 export interface FileHealthServerInit {
@@ -39,21 +39,7 @@ export async function serveFileHealthStream(
   remotePeer: string,
   init: FileHealthServerInit,
 ): Promise<'ok' | 'reset'> {
-  if (init.scores.isBanned(remotePeer)) {
-    stream.abort(protocolError('limit', 'peer is banned'))
-    return 'reset'
-  }
-  let lease: ReturnType<PeerLimits['open']>
-  try {
-    lease = init.limits.open(remotePeer)
-  } catch (error) {
-    init.scores.penalize(remotePeer, penaltyFor(error))
-    stream.abort(error as Error)
-    return 'reset'
-  }
-  const deadline = createDeadline(init.timeoutMs)
-  const detach = deadline.guard(stream)
-  try {
+  return serveStream(stream, remotePeer, init, init.timeoutMs, async ({ lease, deadline }) => {
     const reader = new FrameReader(stream)
     const body = await reader.read({ maxLength: MAX_FILE_HEALTH_REQUEST_SIZE, reserve: lease.reserve })
     if (body === undefined) throw protocolError('truncated', 'stream closed before a request')
@@ -68,15 +54,8 @@ export async function serveFileHealthStream(
     const answer = encodeFileHealthMessage({ type: 'file-health-response', report: report ?? unknownFileHealth() })
     await writeAll(stream, encodeFrame(answer), deadline.signal)
     await stream.close({ signal: deadline.signal })
-    return 'ok'
-  } catch (error) {
-    init.scores.penalize(remotePeer, penaltyFor(error))
-    stream.abort(error instanceof Error ? error : new Error(String(error)))
-    return 'reset'
-  } finally {
-    detach()
-    lease.release()
-  }
+    return 'ok' as const
+  })
 }
 
 export interface FileHealthClientInit {

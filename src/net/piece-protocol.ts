@@ -22,9 +22,6 @@ import {
   MAX_PIECE_FRAME_SIZE,
   MAX_PIECE_SIZE,
   PENALTY_CORRUPT_DATA,
-  PENALTY_LIMIT_EXCEEDED,
-  PENALTY_MALFORMED,
-  PENALTY_OVERSIZE,
   PIECE_PROTOCOL,
 } from './constants.ts'
 import { encodeFrame, encodeFrameHeader, FrameReader, protocolError } from './frame-codec.ts'
@@ -40,20 +37,8 @@ import {
   ResponseStatus,
   type ResponseStatusCode,
 } from './piece-messages.ts'
+import { penaltyFor, serveStream } from './served-stream.ts'
 import { createDeadline, streamBuffers, writeAll } from './stream-io.ts'
-
-/** Points a protocol violation costs, by `ProtocolError.details.reason`. */
-export function penaltyFor(error: unknown): number {
-  if (!(error instanceof ProtocolError)) return 0
-  switch (error.details?.reason) {
-    case 'oversize':
-      return PENALTY_OVERSIZE
-    case 'limit':
-      return PENALTY_LIMIT_EXCEEDED
-    default:
-      return PENALTY_MALFORMED
-  }
-}
 
 export interface PieceServerInit {
   pieceStore: Pick<PieceStore, 'put' | 'get' | 'has'>
@@ -80,21 +65,7 @@ export async function servePieceStream(
   remotePeer: string,
   init: PieceServerInit,
 ): Promise<PieceServerOutcome> {
-  if (init.scores.isBanned(remotePeer)) {
-    stream.abort(protocolError('limit', 'peer is banned'))
-    return 'reset'
-  }
-  let lease: ReturnType<PeerLimits['open']>
-  try {
-    lease = init.limits.open(remotePeer)
-  } catch (error) {
-    init.scores.penalize(remotePeer, penaltyFor(error))
-    stream.abort(error as Error)
-    return 'reset'
-  }
-  const deadline = createDeadline(init.transferTimeoutMs)
-  const detach = deadline.guard(stream)
-  try {
+  return serveStream(stream, remotePeer, init, init.transferTimeoutMs, async ({ lease, deadline }) => {
     const reader = new FrameReader(streamBuffers(stream))
     const body = await reader.read({ maxLength: MAX_PIECE_FRAME_SIZE, reserve: lease.reserve })
     if (body === undefined) throw protocolError('truncated', 'stream closed before a request')
@@ -133,14 +104,7 @@ export async function servePieceStream(
     }
     await stream.close({ signal: deadline.signal })
     return refused ? 'refused' : 'ok'
-  } catch (error) {
-    init.scores.penalize(remotePeer, penaltyFor(error))
-    stream.abort(error instanceof Error ? error : new Error(String(error)))
-    return 'reset'
-  } finally {
-    detach()
-    lease.release()
-  }
+  })
 }
 
 async function storeRequested(
