@@ -4,9 +4,7 @@
  * the sender score, as on the piece protocol.
  */
 import type { Libp2p, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
-import { CairnError, InvalidArgumentError, ProtocolError, UnreachableError } from '../errors.ts'
 import type { AbortOptions } from '../storage/interface.ts'
 import { FILE_HEALTH_PROTOCOL, MAX_FILE_HEALTH_REQUEST_SIZE, MAX_FILE_HEALTH_RESPONSE_SIZE } from './constants.ts'
 import { decodeFileHealthMessage, encodeFileHealthMessage, unknownFileHealth } from './file-health-messages.ts'
@@ -14,8 +12,8 @@ import { encodeFrame, FrameReader, protocolError } from './frame-codec.ts'
 import type { FileHealthReport } from './interface.ts'
 import type { PeerLimits } from './peer-limits.ts'
 import type { PeerScores } from './peer-scores.ts'
-import { penaltyFor, serveStream } from './served-stream.ts'
-import { createDeadline, writeAll } from './stream-io.ts'
+import { requestStream, serveStream } from './served-stream.ts'
+import { writeAll } from './stream-io.ts'
 
 export interface FileHealthServerInit {
   limits: PeerLimits
@@ -79,45 +77,15 @@ export async function askFileHealth(
   manifestCid: CID,
   options: AbortOptions = {},
 ): Promise<FileHealthReport> {
-  let peerId: ReturnType<typeof peerIdFromString>
-  try {
-    peerId = peerIdFromString(peer)
-  } catch (cause) {
-    throw new InvalidArgumentError(`not a peer ID: ${peer}`, { cause })
-  }
   const request = encodeFileHealthMessage({ type: 'file-health-request', manifestCid })
-  const what = 'file-health'
-  const deadline = createDeadline(init.controlTimeoutMs, options.signal)
-  let stream: Stream
-  try {
-    stream = await init.libp2p.dialProtocol(peerId, FILE_HEALTH_PROTOCOL, { signal: deadline.signal })
-  } catch (cause) {
-    const mapped = deadline.error(cause, what)
-    if (mapped !== cause) throw mapped
-    throw new UnreachableError(`cannot open a file-health stream to ${peer}`, { cause, details: { peer } })
-  }
-  const detach = deadline.guard(stream)
-  try {
-    await writeAll(stream, encodeFrame(request), deadline.signal)
-    await stream.close({ signal: deadline.signal })
+  const timing = { timeoutMs: init.controlTimeoutMs, what: 'file-health', ...options }
+  return requestStream(init, FILE_HEALTH_PROTOCOL, peer, timing, async (stream, signal) => {
+    await writeAll(stream, encodeFrame(request), signal)
+    await stream.close({ signal })
     const body = await new FrameReader(stream).read({ maxLength: MAX_FILE_HEALTH_RESPONSE_SIZE })
     if (body === undefined) throw protocolError('truncated', 'peer closed the stream without answering')
     const response = decodeFileHealthMessage(body)
     if (response.type !== 'file-health-response') throw protocolError('unexpected', 'expected a file-health answer')
     return response.report
-  } catch (error) {
-    if (error instanceof ProtocolError) {
-      init.scores.penalize(peer, penaltyFor(error))
-      stream.abort(error)
-    }
-    const mapped = deadline.error(error, what)
-    if (mapped !== error) throw mapped
-    if (error instanceof CairnError) throw error
-    throw new UnreachableError(`${what} with ${peer} failed: ${(error as Error)?.message ?? error}`, {
-      cause: error,
-      details: { peer },
-    })
-  } finally {
-    detach()
-  }
+  })
 }

@@ -4,14 +4,11 @@
  * Malformed, oversize or unexpected frames reset the stream and cost the sender score.
  */
 import type { Libp2p, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
 import {
-  CairnError,
   CorruptDataError,
   InvalidArgumentError,
   NotFoundError,
-  ProtocolError,
   QuotaExceededError,
   UnreachableError,
 } from '../errors.ts'
@@ -37,8 +34,8 @@ import {
   ResponseStatus,
   type ResponseStatusCode,
 } from './piece-messages.ts'
-import { penaltyFor, serveStream } from './served-stream.ts'
-import { createDeadline, streamBuffers, writeAll } from './stream-io.ts'
+import { requestStream, serveStream } from './served-stream.ts'
+import { streamBuffers, writeAll } from './stream-io.ts'
 
 export interface PieceServerInit {
   pieceStore: Pick<PieceStore, 'put' | 'get' | 'has'>
@@ -157,7 +154,7 @@ export interface PieceClientInit {
 }
 
 /** Opens a piece stream to `peer`, runs `exchange` under one deadline and maps failures to Cairn errors. */
-async function withPieceStream<T>(
+function withPieceStream<T>(
   init: PieceClientInit,
   peer: string,
   timeoutMs: number,
@@ -165,39 +162,7 @@ async function withPieceStream<T>(
   options: AbortOptions,
   exchange: (stream: Stream, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  let peerId: ReturnType<typeof peerIdFromString>
-  try {
-    peerId = peerIdFromString(peer)
-  } catch (cause) {
-    throw new InvalidArgumentError(`not a peer ID: ${peer}`, { cause })
-  }
-  const deadline = createDeadline(timeoutMs, options.signal)
-  let stream: Stream
-  try {
-    stream = await init.libp2p.dialProtocol(peerId, PIECE_PROTOCOL, { signal: deadline.signal })
-  } catch (cause) {
-    const mapped = deadline.error(cause, what)
-    if (mapped !== cause) throw mapped
-    throw new UnreachableError(`cannot open a piece stream to ${peer}`, { cause, details: { peer } })
-  }
-  const detach = deadline.guard(stream)
-  try {
-    return await exchange(stream, deadline.signal)
-  } catch (error) {
-    if (error instanceof ProtocolError || error instanceof CorruptDataError) {
-      init.scores.penalize(peer, error instanceof CorruptDataError ? PENALTY_CORRUPT_DATA : penaltyFor(error))
-      stream.abort(error)
-    }
-    const mapped = deadline.error(error, what)
-    if (mapped !== error) throw mapped
-    if (error instanceof CairnError) throw error
-    throw new UnreachableError(`${what} with ${peer} failed: ${(error as Error)?.message ?? error}`, {
-      cause: error,
-      details: { peer },
-    })
-  } finally {
-    detach()
-  }
+  return requestStream(init, PIECE_PROTOCOL, peer, { timeoutMs, what, ...options }, exchange)
 }
 
 async function readResponse(stream: Stream, maxLength: number): Promise<PieceMessage> {

@@ -1,11 +1,15 @@
 /**
- * What every inbound request stream of Cairn's protocols goes through before and after its handler: a banned peer is
- * reset at once, the per-peer stream and byte limits are leased, the exchange has a deadline, and a handler that throws
- * (malformed frame, limit, timeout) resets the stream and costs the sender the matching penalty.
+ * What every request stream of Cairn's protocols goes through around its exchange. Inbound (`serveStream`): a banned
+ * peer is reset at once, the per-peer stream and byte limits are leased, the exchange has a deadline, and a handler
+ * that throws (malformed frame, limit, timeout) resets the stream and costs the sender the matching penalty.
+ * Outbound (`requestStream`): one deadline for dial and exchange, a protocol violation or corrupt data costs the
+ * answering peer score, and every failure becomes a Cairn error naming the peer.
  */
-import type { Stream } from '@libp2p/interface'
-import { ProtocolError } from '../errors.ts'
-import { PENALTY_LIMIT_EXCEEDED, PENALTY_MALFORMED, PENALTY_OVERSIZE } from './constants.ts'
+import type { Libp2p, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { CairnError, CorruptDataError, InvalidArgumentError, ProtocolError, UnreachableError } from '../errors.ts'
+import type { AbortOptions } from '../storage/interface.ts'
+import { PENALTY_CORRUPT_DATA, PENALTY_LIMIT_EXCEEDED, PENALTY_MALFORMED, PENALTY_OVERSIZE } from './constants.ts'
 import { protocolError } from './frame-codec.ts'
 import type { PeerLimits } from './peer-limits.ts'
 import type { PeerScores } from './peer-scores.ts'
@@ -69,5 +73,57 @@ export async function serveStream<T>(
   } finally {
     detach()
     lease.release()
+  }
+}
+
+/**
+ * Opens a `protocol` stream to `peer` and runs `exchange` on it under one deadline (`timeoutMs`, and the caller's
+ * signal); failures become Cairn errors (`TimeoutError`, `AbortedError`, `UnreachableError`, or the exchange's own).
+ *
+ * @example
+ * ```ts
+ * const answer = await requestStream(init, PIECE_PROTOCOL, peer, { timeoutMs: 10_000, what: 'has-pieces' }, exchange)
+ * ```
+ */
+export async function requestStream<T>(
+  init: { libp2p: Pick<Libp2p, 'dialProtocol'>; scores: PeerScores },
+  protocol: string,
+  peer: string,
+  options: AbortOptions & { timeoutMs: number; what: string },
+  exchange: (stream: Stream, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const { what } = options
+  let peerId: ReturnType<typeof peerIdFromString>
+  try {
+    peerId = peerIdFromString(peer)
+  } catch (cause) {
+    throw new InvalidArgumentError(`not a peer ID: ${peer}`, { cause })
+  }
+  const deadline = createDeadline(options.timeoutMs, options.signal)
+  let stream: Stream
+  try {
+    stream = await init.libp2p.dialProtocol(peerId, protocol, { signal: deadline.signal })
+  } catch (cause) {
+    const mapped = deadline.error(cause, what)
+    if (mapped !== cause) throw mapped
+    throw new UnreachableError(`cannot open a ${protocol} stream to ${peer}`, { cause, details: { peer } })
+  }
+  const detach = deadline.guard(stream)
+  try {
+    return await exchange(stream, deadline.signal)
+  } catch (error) {
+    if (error instanceof ProtocolError || error instanceof CorruptDataError) {
+      init.scores.penalize(peer, error instanceof CorruptDataError ? PENALTY_CORRUPT_DATA : penaltyFor(error))
+      stream.abort(error)
+    }
+    const mapped = deadline.error(error, what)
+    if (mapped !== error) throw mapped
+    if (error instanceof CairnError) throw error
+    throw new UnreachableError(`${what} with ${peer} failed: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+      details: { peer },
+    })
+  } finally {
+    detach()
   }
 }
