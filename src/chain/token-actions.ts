@@ -133,8 +133,9 @@ export async function getBalances(
   if (account === undefined) throw new InvalidArgumentError('getBalances needs an account')
   try {
     const { token, market, registry } = client.contracts
-    // One block for every read, so that a transaction landing meanwhile cannot tear the picture.
-    const blockNumber = options.blockNumber ?? (await client.getBlockNumber())
+    // One block for every read, so that a transaction landing meanwhile cannot tear the picture (the latest block:
+    // viem caches the block number for a polling interval otherwise).
+    const blockNumber = options.blockNumber ?? (await client.getBlockNumber({ cacheTime: 0 }))
     const at = { blockNumber }
     const [ether, tokens, node, withdrawable, toMarket, toRegistry] = await Promise.all([
       client.getBalance({ address: account, ...at }),

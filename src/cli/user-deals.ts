@@ -45,7 +45,7 @@ export async function userDeals(
   options: AbortOptions = {},
 ): Promise<DealView[]> {
   // Events and state as of one block: proofs landing meanwhile must not make escrow and payments disagree.
-  const blockNumber = await reader.getBlockNumber()
+  const blockNumber = await reader.getBlockNumber({ cacheTime: 0 })
   const at = { ...options, blockNumber }
   const count = await getDealCount(reader, at)
   const market = reader.contracts.market

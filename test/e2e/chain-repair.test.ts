@@ -146,13 +146,13 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 300_000 }, ()
     // The repairer's money: genesis - stake + payments for accepted proofs + the bounty + minted rewards (one block).
     await waitFor(
       async () => {
-        const block = await reader.getBlockNumber()
+        const block = await reader.getBlockNumber({ cacheTime: 0 })
         const [b, accepted, withdrawn] = await Promise.all([
           getBalances(reader, { account: repairer.address! }),
           reader.getContractEvents({ address: market, abi: marketAbi, eventName: 'ProofAccepted', fromBlock: from }),
           reader.getContractEvents({ address: market, abi: marketAbi, eventName: 'Withdrawn', fromBlock: from }),
         ])
-        if ((await reader.getBlockNumber()) !== block) return undefined
+        if ((await reader.getBlockNumber({ cacheTime: 0 })) !== block) return undefined
         const mine = accepted.filter((l) => l.args.node === repairer.address)
         assert.ok(mine.some((l) => l.args.slot === BigInt(victim.index) && l.args.dealId === dealId))
         const payments = mine.reduce((s, l) => s + l.args.payment!, 0n)

@@ -170,7 +170,7 @@ describe('nodes on the chain', { timeout: 240_000 }, () => {
     // A node's wallet plus what the Market still owes it = genesis tokens - stake + payments + minted rewards
     // (events and balances as of one block).
     const market = reader.contracts.market
-    const toBlock = await reader.getBlockNumber()
+    const toBlock = await reader.getBlockNumber({ cacheTime: 0 })
     const withdrawn = await reader.getContractEvents({
       address: market,
       abi: marketAbi,
