@@ -9,21 +9,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { DealView } from '../../src/cli/user-deals.ts'
 import type { DevnetState } from '../../src/node/index.ts'
 import { cairn, type LongRunning, startCairn } from './cairn-process.ts'
-
-interface DealJson {
-  dealId: string
-  escrowLeft: string
-  slots: Array<{ state: string; proofsMade: number; holder: string }>
-}
 
 describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
   let dir: string
   let devnet: LongRunning | undefined
   const bytes = randomBytes(120_000)
   let capability = ''
-  let dealsBefore: DealJson[] = []
+  let dealsBefore: DealView[] = []
   let walletBefore: { balance: string; escrow: string } | undefined
 
   const start = async () => {
@@ -49,7 +44,7 @@ describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
     assert.equal(result.code, 0, `cairn ${args.join(' ')} failed: ${result.stderr}`)
     return result.stdout.toString('utf8')
   }
-  const proofs = (deals: DealJson[]) => deals.flatMap((d) => d.slots).reduce((s, slot) => s + slot.proofsMade, 0)
+  const proofs = (deals: DealView[]) => deals.flatMap((d) => d.slots).reduce((s, slot) => s + slot.proofsMade, 0)
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-chain-restart-'))
@@ -96,7 +91,7 @@ describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
     await start()
     const wallet = JSON.parse(await run(['wallet', '--json']))
     assert.equal(wallet.balance, walletBefore!.balance)
-    const deals = JSON.parse(await run(['deals', '--json'])) as DealJson[]
+    const deals = JSON.parse(await run(['deals', '--json'])) as DealView[]
     assert.deepEqual(
       deals.map((d) => d.dealId),
       dealsBefore.map((d) => d.dealId),

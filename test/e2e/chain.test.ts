@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Address } from 'viem'
 import {
   type ChainReader,
   createChainReader,
@@ -23,6 +22,7 @@ import {
   getNode,
   marketAbi,
 } from '../../src/chain/index.ts'
+import type { DealView } from '../../src/cli/user-deals.ts'
 import { createDevnet, type Devnet, type DevnetState } from '../../src/node/index.ts'
 import { cairn } from './cairn-process.ts'
 
@@ -34,23 +34,6 @@ interface PutJson {
   capability: string
   slots: Array<{ index: number; peerId: string }>
   deal: { dealId: string; escrow: string; startEpoch: number }
-}
-interface DealJson {
-  dealId: string
-  escrowLeft: string
-  paymentPerEpoch: string
-  startEpoch: number
-  slots: Array<{
-    index: number
-    state: string
-    holder: Address
-    proofsMade: number
-    proofsMissed: number
-    paid: string
-    nextEpoch: number
-    size: number
-    pricePerByteEpoch: string
-  }>
 }
 
 describe('nodes on the chain', { timeout: 240_000 }, () => {
@@ -65,7 +48,7 @@ describe('nodes on the chain', { timeout: 240_000 }, () => {
     assert.equal(result.code, 0, `cairn ${args.join(' ')} failed: ${result.stderr}`)
     return result.stdout.toString('utf8')
   }
-  const deals = async (): Promise<DealJson[]> => JSON.parse(await run(['deals', '--json']))
+  const deals = async (): Promise<DealView[]> => JSON.parse(await run(['deals', '--json']))
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-chain-'))
