@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs'
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CorruptDataError, QuotaExceededError } from '../errors.ts'
+import { syncFolder } from '../node/durable-file.ts'
 import { DEFAULT_STAGING_READ_BYTES } from './constants.ts'
 import type { AbortOptions } from './interface.ts'
 
@@ -60,15 +61,6 @@ export interface MultipartStagingInit {
   directory: string
   /** Read size when streaming staged parts back. */
   readBytes?: number
-}
-
-async function syncFolder(path: string): Promise<void> {
-  const dir = await open(path, 'r')
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
-  }
 }
 
 function diskFull(err: unknown): Error {

@@ -26,7 +26,12 @@ export async function writeFileDurable(path: string, content: string | Uint8Arra
   }
   await handle.close()
   await rename(temp, path)
-  const dir = await open(folder, 'r')
+  await syncFolder(folder)
+}
+
+/** Fsyncs a folder, so that a rename or a new file in it survives a crash. */
+export async function syncFolder(path: string): Promise<void> {
+  const dir = await open(path, 'r')
   try {
     await dir.sync()
   } finally {

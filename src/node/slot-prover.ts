@@ -3,7 +3,7 @@
  * slot root, caches the slot's Merkle leaf hashes durably in its data dir (so an epoch's proof reads one leaf, not the
  * whole slot), and cuts the challenged leaf from the concatenated pieces.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { NotFoundError } from '../errors.ts'
@@ -19,6 +19,7 @@ import {
 } from '../storage/index.ts'
 import type { PieceStore } from '../storage/interface.ts'
 import { manifestPieceCid } from './client.ts'
+import { writeFileDurable } from './durable-file.ts'
 import type { AbortOptions } from './interface.ts'
 
 export interface SlotProverComponents {
@@ -90,18 +91,9 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
   }
 
   /** The leaf hashes in one file (32 bytes each), written in one piece: temp file, fsync, rename. */
+  /** The leaf hashes in one file (32 bytes each), written durably. */
   const writeCachedLevels = async (key: SlotKey, levels: Uint8Array[]): Promise<void> => {
-    const path = cachePath(key)
-    await mkdir(init.cacheDir, { recursive: true, mode: 0o700 })
-    const tmp = `${path}.tmp-${process.pid}`
-    const handle = await open(tmp, 'w', 0o600)
-    try {
-      await handle.writeFile(levels[0]!)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(tmp, path)
+    await writeFileDurable(cachePath(key), levels[0]!)
     levelsCache.set(`${key.manifestCid}:${key.slotIndex}`, levels)
   }
 
