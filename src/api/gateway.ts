@@ -8,7 +8,7 @@ import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { CairnError, InvalidArgumentError, NotFoundError, RateLimitedError, TooLargeError } from '../errors.ts'
-import { registerApiRoutes } from './api-routes.ts'
+import { registerApiRoutes } from './rest-api.ts'
 import {
   API_PREFIX,
   DEFAULT_HOST,
@@ -24,7 +24,7 @@ import {
 import { loadApiToken, loadS3Keys, writeGatewayState } from './credentials.ts'
 import { errorBody } from './error-status.ts'
 import { createEventHub } from './event-hub.ts'
-import { type GatewayIndex, openGatewayIndex } from './gateway-index.ts'
+import { type GatewayIndex, openGatewayIndex } from './gateway-database.ts'
 import type { CairnEvent, Gateway, GatewayComponents, GatewayInit, PeerState } from './interface.ts'
 import { type CairnMetrics, createMetrics } from './metrics.ts'
 import { createMultipartStaging } from './multipart-staging.ts'

@@ -16,14 +16,14 @@ export {
   createApiClient,
   type DownloadResult,
   type UploadSource,
-} from './client.ts'
+} from './api-client.ts'
 export * from './constants.ts'
 export { type GatewayState, loadApiToken, readGatewayState, s3Credentials } from './credentials.ts'
-export { type DevnetFileService, openDevnetFileService } from './devnet-file-service.ts'
+export { type DevnetFileService, openDevnetFileService } from '../devnet/devnet-file-service.ts'
 export { statusForCode } from './error-status.ts'
 export { createGateway, GATEWAY_VERSION } from './gateway.ts'
-export { type GatewayProcess, type GatewayProcessInit, spawnGatewayProcess } from './gateway-process.ts'
+export { type GatewayProcess, type GatewayProcessInit, spawnGatewayProcess } from '../devnet/gateway-process.ts'
 export type * from './interface.ts'
 export { type CairnMetrics, createMetrics, METRIC_NAMES, type MetricsInit } from './metrics.ts'
 export { createMetricsServer, type MetricsServer, type MetricsServerInit } from './metrics-server.ts'
-export { ROUTES, type RouteName, type RouteResponses, routePath } from './routes.ts'
+export { ROUTES, type RouteName, type RouteResponses, routePath } from './route-paths.ts'

@@ -1,5 +1,5 @@
 /** Reads a byte range of an object stored as a list of Cairn files (multipart objects span several). */
-import type { ObjectPart } from './gateway-index.ts'
+import type { ObjectPart } from './gateway-database.ts'
 import type { AbortOptions, FileService } from './interface.ts'
 
 /**

@@ -20,7 +20,7 @@ import {
   S3_MIN_PART_BYTES,
 } from './constants.ts'
 import { errorBody } from './error-status.ts'
-import type { GatewayIndex, ObjectPart, S3Object, UploadedPart } from './gateway-index.ts'
+import type { GatewayIndex, ObjectPart, S3Object, UploadedPart } from './gateway-database.ts'
 import type { FileService } from './interface.ts'
 import type { CairnMetrics } from './metrics.ts'
 import type { MultipartStaging } from './multipart-staging.ts'

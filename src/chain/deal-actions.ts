@@ -1,6 +1,6 @@
 import { type Address, bytesToString, type Hex, hexToBytes, parseEventLogs, stringToBytes, toHex } from 'viem'
 import { InvalidArgumentError } from '../errors.ts'
-import { atBlock } from './client.ts'
+import { atBlock } from './chain-client.ts'
 import { toCairnError } from './contract-errors.ts'
 import { marketAbi, registryAbi } from './generated/index.ts'
 import type {

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createPublicClient, type Hex, http } from 'viem'
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { ChainError, InvalidArgumentError, NotFoundError, TimeoutError } from '../errors.ts'
-import { createChainClient } from './client.ts'
+import { createChainClient } from './chain-client.ts'
 import {
   DEVCHAIN_FILES,
   DEVCHAIN_START_TIMEOUT_MS,

@@ -3,7 +3,7 @@
  * actions as plain functions `(client, params, options)`. Any EVM chain works by configuration: RPC URL, chain ID,
  * contract addresses and a private key (from a file or the environment).
  */
-export { createChainClient, createChainReader } from './client.ts'
+export { createChainClient, createChainReader } from './chain-client.ts'
 export * from './constants.ts'
 export { decodeRevert, revertDataToError, toCairnError } from './contract-errors.ts'
 export {

@@ -1,5 +1,5 @@
 import { type Address, bytesToString, type Hex, hexToBytes, stringToBytes, toHex } from 'viem'
-import { atBlock } from './client.ts'
+import { atBlock } from './chain-client.ts'
 import { toCairnError } from './contract-errors.ts'
 import { registryAbi } from './generated/index.ts'
 import type { ChainCallOptions, ChainClient, ChainReader, NodeRecord, NodeStatus, PaymentMethod } from './interface.ts'

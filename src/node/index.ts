@@ -9,13 +9,13 @@ export {
   type ChainServiceEvent,
   type ChainServiceInit,
   createChainService,
-} from './chain-service.ts'
-export { type ClientComponents, type ClientInit, createClient, manifestPieceCid } from './client.ts'
+} from './chain-service/chain-service.ts'
+export { type ClientComponents, type ClientInit, createClient, manifestPieceCid } from '../client/client.ts'
 export * from './constants.ts'
 export { type ControlApi, type ControlApiComponents, type ControlApiInit, createControlApi } from './control-api.ts'
 export { controlRequest } from './control-client.ts'
-export { createDevnet, type DevnetEvent, type DevnetInit, readDevnetState } from './devnet.ts'
-export { createFileRecordStore, createMemoryFileRecordStore, type FileRecordStoreInit } from './file-records.ts'
+export { createDevnet, type DevnetEvent, type DevnetInit, readDevnetState } from '../devnet/devnet.ts'
+export { createFileRecordStore, createMemoryFileRecordStore, type FileRecordStoreInit } from '../client/file-records.ts'
 export type * from './interface.ts'
 export { defaultNodeConfig, loadNodeConfig } from './node-config.ts'
 export {
@@ -27,11 +27,11 @@ export {
 } from './node-metrics.ts'
 export { addressRange, orderForPlacement } from './node-selection.ts'
 export { loadOrCreatePeerKey } from './peer-key.ts'
-export { mergePeerViews } from './peer-views.ts'
+export { mergePeerViews } from '../client/peer-views.ts'
 export { registryPeerSource } from './registry-peers.ts'
-export type * from './repair-interface.ts'
-export { createRepairService, repairInitFromEnv } from './repair-service.ts'
-export { createSlotProver, type SlotKey, type SlotProver } from './slot-prover.ts'
+export type * from './repair/interface.ts'
+export { createRepairService, repairInitFromEnv } from './repair/repair-service.ts'
+export { createSlotProver, type SlotKey, type SlotProver } from './chain-service/slot-prover.ts'
 export {
   makeStorageDeal,
   registeredNodes,
@@ -39,6 +39,6 @@ export {
   type StorageDealEvent,
   type StorageDealInit,
   withStorageDeals,
-} from './storage-deal.ts'
+} from '../client/storage-deal.ts'
 export { createStorageNode, type StorageNodeInit } from './storage-node.ts'
 export { CAIRN_VERSION } from './version.ts'

@@ -7,7 +7,7 @@ import { createNetwork } from '../net/index.ts'
 import { createFsPieceStore } from '../storage/index.ts'
 import type { PieceStore } from '../storage/interface.ts'
 import { registerBenchSink } from './bench-sink.ts'
-import { type ChainService, type ChainServiceInit, createChainService } from './chain-service.ts'
+import { type ChainService, type ChainServiceInit, createChainService } from './chain-service/chain-service.ts'
 import {
   DEFAULT_NODE_MAX_BYTES_IN_FLIGHT,
   DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER,
@@ -17,13 +17,13 @@ import {
   READY_FILE,
 } from './constants.ts'
 import { type ControlApi, createControlApi } from './control-api.ts'
-import { writeFileDurable } from './durable-file.ts'
+import { writeFileDurable } from '../storage/durable-file.ts'
 import type { AbortOptions, NodeConfig, NodeInfo, StorageNode } from './interface.ts'
 import { createNodeMetrics } from './node-metrics.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
 import { registryPeerSource } from './registry-peers.ts'
-import type { RepairService, RepairServiceInit } from './repair-interface.ts'
-import { createRepairService, fileHealthReport, repairInitFromEnv } from './repair-service.ts'
+import type { RepairService, RepairServiceInit } from './repair/interface.ts'
+import { createRepairService, fileHealthReport, repairInitFromEnv } from './repair/repair-service.ts'
 import { readSavedPeers, type SavedPeer, savedPeerAddresses, writeSavedPeers } from './saved-peers.ts'
 import { CAIRN_VERSION } from './version.ts'
 

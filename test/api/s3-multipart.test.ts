@@ -21,7 +21,7 @@ import {
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3'
-import { openGatewayIndex } from '../../src/api/gateway-index.ts'
+import { openGatewayIndex } from '../../src/api/gateway-database.ts'
 import { createGateway, type Gateway, type PutInit, type S3Credentials, s3Credentials } from '../../src/api/index.ts'
 import { UnreachableError } from '../../src/errors.ts'
 import { createMemoryFileService, type MemoryFileService } from './memory-file-service.ts'

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { readChainRepairs, writeChainRepairs } from '../../src/node/chain-repairs-file.ts'
+import { readChainRepairs, writeChainRepairs } from '../../src/node/chain-service/chain-repairs-file.ts'
 
 describe('pending on-chain repairs file', () => {
   const dirs: string[] = []

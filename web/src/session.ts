@@ -1,5 +1,5 @@
 /** The dashboard's connection to its gateway: same origin, token from `#token=` (kept in localStorage). */
-import { type ApiClient, createApiClient } from '../../src/api/client.ts'
+import { type ApiClient, createApiClient } from '../../src/api/api-client.ts'
 
 const TOKEN_KEY = 'cairn-token'
 

@@ -1,6 +1,6 @@
 /** Live events from the gateway's SSE stream, shared by every page. */
 import { useEffect, useState } from 'react'
-import type { ApiClient } from '../../src/api/client.ts'
+import type { ApiClient } from '../../src/api/api-client.ts'
 import type { CairnEvent } from '../../src/api/interface.ts'
 
 export type LiveEvent = CairnEvent & { id: number }

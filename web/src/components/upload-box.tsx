@@ -1,5 +1,5 @@
 import { useRef, useState } from 'react'
-import type { ApiClient } from '../../../src/api/client.ts'
+import type { ApiClient } from '../../../src/api/api-client.ts'
 import { formatBytes } from '../format.ts'
 
 const REDUNDANCY = [

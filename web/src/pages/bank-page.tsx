@@ -1,5 +1,5 @@
 import { useCallback } from 'react'
-import type { ApiClient } from '../../../src/api/client.ts'
+import type { ApiClient } from '../../../src/api/api-client.ts'
 import { LineChart } from '../components/line-chart.tsx'
 import { formatBytes, formatTokens, redundancyLabel, shortId } from '../format.ts'
 import { type LiveEvent, usePolling } from '../use-events.ts'

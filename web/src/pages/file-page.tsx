@@ -1,5 +1,5 @@
 import { useCallback } from 'react'
-import type { ApiClient } from '../../../src/api/client.ts'
+import type { ApiClient } from '../../../src/api/api-client.ts'
 import { describeEvent } from '../components/event-feed.tsx'
 import { SlotGrid } from '../components/slot-grid.tsx'
 import { formatBytes, redundancyLabel } from '../format.ts'

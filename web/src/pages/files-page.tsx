@@ -1,5 +1,5 @@
 import { useCallback, useState } from 'react'
-import type { ApiClient } from '../../../src/api/client.ts'
+import type { ApiClient } from '../../../src/api/api-client.ts'
 import { UploadBox } from '../components/upload-box.tsx'
 import { formatBytes, redundancyLabel } from '../format.ts'
 import { type LiveEvent, usePolling } from '../use-events.ts'

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
-import { NotFoundError } from '../errors.ts'
+import { NotFoundError } from '../../errors.ts'
 import {
   decodeManifest,
   type Manifest,
@@ -16,11 +16,11 @@ import {
   pieceSize,
   slotMerkleLevels,
   slotPieces,
-} from '../storage/index.ts'
-import type { PieceStore } from '../storage/interface.ts'
-import { manifestPieceCid } from './client.ts'
-import { writeFileDurable } from './durable-file.ts'
-import type { AbortOptions } from './interface.ts'
+} from '../../storage/index.ts'
+import type { PieceStore } from '../../storage/interface.ts'
+import { manifestPieceCid } from '../../client/client.ts'
+import { writeFileDurable } from '../../storage/durable-file.ts'
+import type { AbortOptions } from '../interface.ts'
 
 export interface SlotProverComponents {
   pieceStore: Pick<PieceStore, 'get' | 'has'>

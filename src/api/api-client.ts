@@ -19,7 +19,7 @@ import type {
   StoredFile,
   WalletInfo,
 } from './interface.ts'
-import { type RouteName, type RouteResponses, routePath } from './routes.ts'
+import { type RouteName, type RouteResponses, routePath } from './route-paths.ts'
 
 export interface ApiClientInit {
   /** Gateway base URL, e.g. `http://127.0.0.1:7070`. */

@@ -16,11 +16,11 @@ import { appendFile, rename, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import { CorruptDataError, NotEnoughPiecesError, NotFoundError } from '../errors.ts'
-import type { FileHealthReport } from '../net/interface.ts'
-import { createErasureCoder, decodeManifest, MAX_MANIFEST_SIZE, slotPieces } from '../storage/index.ts'
-import type { ErasureCoder, Manifest, PieceStore } from '../storage/interface.ts'
-import type { AbortOptions, PeerState } from './interface.ts'
+import { CorruptDataError, NotEnoughPiecesError, NotFoundError } from '../../errors.ts'
+import type { FileHealthReport } from '../../net/interface.ts'
+import { createErasureCoder, decodeManifest, MAX_MANIFEST_SIZE, slotPieces } from '../../storage/index.ts'
+import type { ErasureCoder, Manifest, PieceStore } from '../../storage/interface.ts'
+import type { AbortOptions, PeerState } from '../interface.ts'
 import {
   DEFAULT_REPAIR_ADOPT_TIMEOUT_MS,
   DEFAULT_REPAIR_CHECK_INTERVAL_MS,
@@ -33,7 +33,7 @@ import {
   DEFAULT_REPAIR_SCRUB_READS,
   REPAIR_LOG_FILE,
   REPAIR_LOG_MAX_BYTES,
-} from './repair-constants.ts'
+} from './constants.ts'
 import type {
   RepairEvent,
   RepairFileView,
@@ -42,7 +42,7 @@ import type {
   RepairServiceComponents,
   RepairServiceInit,
   RepairSlotView,
-} from './repair-interface.ts'
+} from './interface.ts'
 import { assignSlots, chooseRepairTarget, repairerOrder } from './repair-placement.ts'
 import { type RepairFileRecord, readRepairState, writeRepairState } from './repair-state-file.ts'
 

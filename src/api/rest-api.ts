@@ -15,10 +15,10 @@ import {
 import { contentRange, parseRange } from './byte-range.ts'
 import { SSE_KEEPALIVE_MS } from './constants.ts'
 import type { EventHub } from './event-hub.ts'
-import type { GatewayIndex } from './gateway-index.ts'
+import type { GatewayIndex } from './gateway-database.ts'
 import type { FileService, GatewayInfo, PutInit } from './interface.ts'
 import type { CairnMetrics } from './metrics.ts'
-import { ROUTES, type RouteDefinition, type RouteResponses } from './routes.ts'
+import { ROUTES, type RouteDefinition, type RouteResponses } from './route-paths.ts'
 import { meterUpload } from './upload-meter.ts'
 
 export interface ApiComponents {

@@ -4,8 +4,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeFileDurable } from './durable-file.ts'
-import { REPAIR_STATE_FILE } from './repair-constants.ts'
+import { writeFileDurable } from '../../storage/durable-file.ts'
+import { REPAIR_STATE_FILE } from './constants.ts'
 
 /** One file in the repair state. */
 export interface RepairFileRecord {

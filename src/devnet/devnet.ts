@@ -12,7 +12,7 @@ import {
   DEFAULT_DEVNET_EPOCH_SECONDS,
   DEVNET_CHAIN_DIR,
   DEVNET_USER_KEY_FILE,
-} from './chain-constants.ts'
+} from '../node/chain-constants.ts'
 import {
   DEFAULT_DEVNET_HEARTBEAT_MS,
   DEFAULT_DEVNET_NODES,
@@ -20,10 +20,10 @@ import {
   DEVNET_FILE,
   NODE_PROCESS_FLAGS,
   READY_FILE,
-} from './constants.ts'
-import { controlRequest } from './control-client.ts'
-import { writeFileDurable } from './durable-file.ts'
-import type { AbortOptions, Devnet, DevnetChain, DevnetNode, DevnetState, NodeInfo, PeerView } from './interface.ts'
+} from '../node/constants.ts'
+import { controlRequest } from '../node/control-client.ts'
+import { writeFileDurable } from '../storage/durable-file.ts'
+import type { AbortOptions, Devnet, DevnetChain, DevnetNode, DevnetState, NodeInfo, PeerView } from '../node/interface.ts'
 
 /** Progress of a devnet starting and running; only cli/ prints them. */
 export type DevnetEvent =

@@ -23,7 +23,7 @@ import {
   DEFAULT_PUT_MAX_IN_FLIGHT_BYTES,
   DEFAULT_SLOT_ATTEMPTS,
   MANIFEST_PROBE_WAVE,
-} from './constants.ts'
+} from '../node/constants.ts'
 import { createMemoryFileRecordStore } from './file-records.ts'
 import type {
   AbortOptions,
@@ -41,8 +41,8 @@ import type {
   SlotPlacement,
   SlotRepairStatus,
   SlotStatus,
-} from './interface.ts'
-import { orderForPlacement } from './node-selection.ts'
+} from '../node/interface.ts'
+import { orderForPlacement } from '../node/node-selection.ts'
 import { mergePeerViews } from './peer-views.ts'
 
 export interface ClientComponents {

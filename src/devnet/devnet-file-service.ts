@@ -17,8 +17,8 @@ import {
   withStorageDeals,
 } from '../node/index.ts'
 import { createMemoryPieceStore } from '../storage/index.ts'
-import { createCairnFileService, type KnownNode } from './cairn-file-service.ts'
-import type { FileService } from './interface.ts'
+import { createCairnFileService, type KnownNode } from '../api/cairn-file-service.ts'
+import type { FileService } from '../api/interface.ts'
 
 export interface DevnetFileService {
   files: FileService

@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AbortedError, TimeoutError, UnreachableError } from '../errors.ts'
-import { DEFAULT_GATEWAY_PORT, DEFAULT_S3_PORT, GATEWAY_STATE_FILE } from './constants.ts'
-import type { GatewayState } from './credentials.ts'
+import { DEFAULT_GATEWAY_PORT, DEFAULT_S3_PORT, GATEWAY_STATE_FILE } from '../api/constants.ts'
+import type { GatewayState } from '../api/credentials.ts'
 
 export interface GatewayProcessInit {
   devnetDir: string
@@ -31,7 +31,7 @@ export interface GatewayProcess {
   stop(): Promise<void>
 }
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
+const MAIN = fileURLToPath(new URL('./gateway-main.ts', import.meta.url))
 
 /**
  * Spawns the gateway process and resolves once it serves (its gateway.json names its pid). Its output goes to

@@ -18,10 +18,10 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Address } from 'viem'
 import { type ChainContracts, createChainReader } from '../chain/index.ts'
-import { createChainView, withChainView } from './chain-view.ts'
-import { DEFAULT_GATEWAY_PORT, DEFAULT_HOST, DEFAULT_S3_PORT } from './constants.ts'
+import { createChainView, withChainView } from '../api/chain-view.ts'
+import { DEFAULT_GATEWAY_PORT, DEFAULT_HOST, DEFAULT_S3_PORT } from '../api/constants.ts'
 import { openDevnetFileService } from './devnet-file-service.ts'
-import { createGateway } from './gateway.ts'
+import { createGateway } from '../api/gateway.ts'
 
 const { values } = parseArgs({
   options: {
