@@ -22,11 +22,12 @@ import os, { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { CID } from 'multiformats/cid'
-import { compressSegment, decompressSegment } from '../src/storage/compression.ts'
 import {
+  compressSegment,
   createErasureCoder,
   createFsPieceStore,
   decodeFile,
+  decompressSegment,
   encodeFile,
   type Manifest,
   MerkleRootBuilder,

@@ -18,7 +18,8 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createDevnet, NODE_PROCESS_FLAGS, parseByteSize } from '../src/node/index.ts'
+import { createDevnet, NODE_PROCESS_FLAGS } from '../src/devnet/index.ts'
+import { parseByteSize } from '../src/node/index.ts'
 import { parseCapability } from '../src/storage/index.ts'
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))

@@ -16,8 +16,7 @@ import type { Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNetwork, type Network } from '../src/net/index.ts'
-import { createMemoryPieceStore } from '../src/storage/memory-piece-store.ts'
-import { pieceCid } from '../src/storage/piece-cid.ts'
+import { createMemoryPieceStore, pieceCid } from '../src/storage/index.ts'
 
 const SINK_PROTOCOL = '/cairn-bench/sink/1.0.0'
 const WRITE_SIZE = 256 * 1024

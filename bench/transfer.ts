@@ -19,7 +19,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { locateNetwork, openClientSession } from '../src/cli/client-session.ts'
-import { createDevnet, NODE_PROCESS_FLAGS, parseByteSize, sendToBenchSink } from '../src/node/index.ts'
+import { createDevnet, NODE_PROCESS_FLAGS } from '../src/devnet/index.ts'
+import { parseByteSize, sendToBenchSink } from '../src/node/index.ts'
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
 const HELIA_PEER = fileURLToPath(new URL('./transfer/helia-peer.ts', import.meta.url))

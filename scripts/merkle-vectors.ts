@@ -4,8 +4,7 @@
  * is reproducible; the test checks that the code still produces exactly these values.
  */
 import { writeFileSync } from 'node:fs'
-import { MERKLE_LEAF_SIZE } from '../src/storage/constants.ts'
-import { merkleLeafCount, merkleLeafHashes, merkleLevels, merkleProof } from '../src/storage/merkle.ts'
+import { MERKLE_LEAF_SIZE, merkleLeafCount, merkleLeafHashes, merkleLevels, merkleProof } from '../src/storage/index.ts'
 
 export function vectorData(size: number): Uint8Array {
   const data = new Uint8Array(size)

@@ -1,7 +1,8 @@
 /**
  * Adapter from the node layer's `Client` (put, get, status, nodes over libp2p) to the gateway's `FileService`.
  */
-import type { Client, FileRecordStore, FileStatus as NodeFileStatus, PeerView } from '../node/index.ts'
+import type { Client, FileRecordStore, FileStatus as NodeFileStatus } from '../client/index.ts'
+import type { PeerView } from '../node/index.ts'
 import type { CairnEvent, FileHealth, FileService, FileStat, FileStatus, NodeInfo, SlotState } from './interface.ts'
 
 /** A node the gateway knows by configuration (e.g. a devnet's devnet.json), with extra facts when reachable. */

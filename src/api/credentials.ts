@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InvalidArgumentError, NotFoundError } from '../errors.ts'
-import { writeFileDurable } from '../storage/durable-file.ts'
+import { writeFileDurable } from '../storage/index.ts'
 import {
   API_TOKEN_FILE,
   DEFAULT_S3_PORT,

@@ -8,7 +8,6 @@ import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { CairnError, InvalidArgumentError, NotFoundError, RateLimitedError, TooLargeError } from '../errors.ts'
-import { registerApiRoutes } from './rest-api.ts'
 import {
   API_PREFIX,
   DEFAULT_HOST,
@@ -29,6 +28,7 @@ import type { CairnEvent, Gateway, GatewayComponents, GatewayInit, PeerState } f
 import { type CairnMetrics, createMetrics } from './metrics.ts'
 import { createMultipartStaging } from './multipart-staging.ts'
 import { createPlacementWatcher, type PlacementWatcher } from './placement-watcher.ts'
+import { registerApiRoutes } from './rest-api.ts'
 import { registerS3Routes } from './s3-server.ts'
 import { xmlError } from './s3-xml.ts'
 

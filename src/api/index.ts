@@ -4,25 +4,23 @@
  */
 
 export {
-  type CairnFileServiceComponents,
-  type CairnFileServiceInit,
-  createCairnFileService,
-  type KnownNode,
-} from './cairn-file-service.ts'
-export { type ChainView, type ChainViewInit, createChainView, withChainView } from './chain-view.ts'
-export {
   type ApiClient,
   type ApiClientInit,
   createApiClient,
   type DownloadResult,
   type UploadSource,
 } from './api-client.ts'
+export {
+  type CairnFileServiceComponents,
+  type CairnFileServiceInit,
+  createCairnFileService,
+  type KnownNode,
+} from './cairn-file-service.ts'
+export { type ChainView, type ChainViewInit, createChainView, withChainView } from './chain-view.ts'
 export * from './constants.ts'
 export { type GatewayState, loadApiToken, readGatewayState, s3Credentials } from './credentials.ts'
-export { type DevnetFileService, openDevnetFileService } from '../devnet/devnet-file-service.ts'
 export { statusForCode } from './error-status.ts'
 export { createGateway, GATEWAY_VERSION } from './gateway.ts'
-export { type GatewayProcess, type GatewayProcessInit, spawnGatewayProcess } from '../devnet/gateway-process.ts'
 export type * from './interface.ts'
 export { type CairnMetrics, createMetrics, METRIC_NAMES, type MetricsInit } from './metrics.ts'
 export { createMetricsServer, type MetricsServer, type MetricsServerInit } from './metrics-server.ts'

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs'
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CorruptDataError, QuotaExceededError } from '../errors.ts'
-import { syncFolder } from '../storage/durable-file.ts'
+import { syncFolder } from '../storage/index.ts'
 import { DEFAULT_STAGING_READ_BYTES } from './constants.ts'
 import type { AbortOptions } from './interface.ts'
 

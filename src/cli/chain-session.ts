@@ -1,6 +1,6 @@
 import { type ChainClient, createChainClient, loadPrivateKey } from '../chain/index.ts'
+import type { DevnetChain } from '../devnet/index.ts'
 import { NotFoundError } from '../errors.ts'
-import type { DevnetChain } from '../node/index.ts'
 import type { NetworkLocation } from './client-session.ts'
 
 /** The user's chain: a client signing with the user's wallet, and the devnet's chain settings. */

@@ -3,18 +3,10 @@ import { join, resolve } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { type Client, createClient, createFileRecordStore, FILES_RECORD } from '../client/index.ts'
+import { DEFAULT_DEVNET_DIR, type DevnetState, readDevnetState } from '../devnet/index.ts'
 import { createNetwork, type Network } from '../net/index.ts'
-import {
-  type Client,
-  controlRequest,
-  createClient,
-  createFileRecordStore,
-  DEFAULT_DEVNET_DIR,
-  type DevnetState,
-  FILES_RECORD,
-  type PeerView,
-  readDevnetState,
-} from '../node/index.ts'
+import { controlRequest, type PeerView } from '../node/index.ts'
 import { createMemoryPieceStore } from '../storage/index.ts'
 import type { ParsedCommandLine } from './command-line.ts'
 

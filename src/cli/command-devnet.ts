@@ -1,9 +1,16 @@
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
-import { DEFAULT_GATEWAY_PORT, DEFAULT_S3_PORT, type GatewayProcess, spawnGatewayProcess } from '../api/index.ts'
-import { writeFileDurable } from '../storage/durable-file.ts'
-import { createDevnet, DEFAULT_DEVNET_DIR, DEFAULT_DEVNET_NODES, DEVNET_FILE } from '../node/index.ts'
+import { DEFAULT_GATEWAY_PORT, DEFAULT_S3_PORT } from '../api/index.ts'
+import {
+  createDevnet,
+  DEFAULT_DEVNET_DIR,
+  DEFAULT_DEVNET_NODES,
+  DEVNET_FILE,
+  type GatewayProcess,
+  spawnGatewayProcess,
+} from '../devnet/index.ts'
+import { writeFileDurable } from '../storage/index.ts'
 import type { CommandContext } from './command-context.ts'
 import { integerFlag, type ParsedCommandLine } from './command-line.ts'
 import { formatTable } from './output.ts'

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
-import { createFileRecordStore, FILES_RECORD, formatByteSize } from '../node/index.ts'
+import { createFileRecordStore, FILES_RECORD } from '../client/index.ts'
+import { formatByteSize } from '../node/index.ts'
 import { locateNetwork } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
 import type { ParsedCommandLine } from './command-line.ts'

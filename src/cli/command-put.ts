@@ -1,14 +1,9 @@
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
+import { type ClientProgressEvent, makeStorageDeal, registeredNodes, type StorageDeal } from '../client/index.ts'
 import { InvalidArgumentError } from '../errors.ts'
-import {
-  type ClientProgressEvent,
-  makeStorageDeal,
-  parseByteSize,
-  registeredNodes,
-  type StorageDeal,
-} from '../node/index.ts'
+import { parseByteSize } from '../node/index.ts'
 import { openUserChain } from './chain-session.ts'
 import { locateNetwork, openClientSession } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'

@@ -1,4 +1,5 @@
-import { type FileStatus, formatByteSize } from '../node/index.ts'
+import type { FileStatus } from '../client/index.ts'
+import { formatByteSize } from '../node/index.ts'
 import { parseCapability } from '../storage/index.ts'
 import { locateNetwork, openClientSession } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'

@@ -1,4 +1,4 @@
-import { formatByteSize } from '../node/byte-size.ts'
+import { formatByteSize } from '../node/index.ts'
 
 export interface ProgressBarInit {
   label: string

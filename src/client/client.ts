@@ -1,5 +1,4 @@
-import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
+import type { CID } from 'multiformats/cid'
 import {
   AbortedError,
   type CairnError,
@@ -9,24 +8,32 @@ import {
   NotEnoughPiecesError,
   UnreachableError,
 } from '../errors.ts'
-import { createErasureCoder, decodeFile, decodeManifest, encodeFile, parseCapability } from '../storage/index.ts'
-import type { Manifest, PieceRequest } from '../storage/interface.ts'
+import { type AbortOptions, orderForPlacement, type PeerState, type PeerView } from '../node/index.ts'
+import {
+  createErasureCoder,
+  DEFAULT_K,
+  DEFAULT_N,
+  decodeFile,
+  decodeManifest,
+  encodeFile,
+  type Manifest,
+  manifestPieceCid,
+  type PieceRequest,
+  parseCapability,
+} from '../storage/index.ts'
 import {
   DEFAULT_ENCODE_WORKERS,
   DEFAULT_GET_CONCURRENCY,
   DEFAULT_GET_HEDGE_MS,
-  DEFAULT_K,
-  DEFAULT_N,
   DEFAULT_PIECE_TIMEOUT_MS,
   DEFAULT_PROBE_TIMEOUT_MS,
   DEFAULT_PUT_CONCURRENCY,
   DEFAULT_PUT_MAX_IN_FLIGHT_BYTES,
   DEFAULT_SLOT_ATTEMPTS,
   MANIFEST_PROBE_WAVE,
-} from '../node/constants.ts'
+} from './constants.ts'
 import { createMemoryFileRecordStore } from './file-records.ts'
 import type {
-  AbortOptions,
   Client,
   ClientNetwork,
   ClientProgressEvent,
@@ -34,15 +41,12 @@ import type {
   FileRecordStore,
   FileStatus,
   GetInit,
-  PeerState,
-  PeerView,
   PutInit,
   PutResult,
   SlotPlacement,
   SlotRepairStatus,
   SlotStatus,
-} from '../node/interface.ts'
-import { orderForPlacement } from '../node/node-selection.ts'
+} from './interface.ts'
 import { mergePeerViews } from './peer-views.ts'
 
 export interface ClientComponents {
@@ -87,14 +91,6 @@ export interface ClientInit {
  */
 export function createClient(components: ClientComponents, init: ClientInit = {}): Client {
   return new NetworkClient(components, init)
-}
-
-/**
- * The raw-codec CID under which a manifest's bytes are stored on nodes (piece stores hold raw pieces; the multihash
- * is the manifest CID's, so the bytes are still checked against the manifest CID).
- */
-export function manifestPieceCid(manifestCid: CID): CID {
-  return CID.createV1(raw.code, manifestCid.multihash)
 }
 
 interface LocatedFile {

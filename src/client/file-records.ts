@@ -1,6 +1,6 @@
 import { mkdir, open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import type { FileRecord, FileRecordStore } from '../node/interface.ts'
+import type { FileRecord, FileRecordStore } from './interface.ts'
 
 export interface FileRecordStoreInit {
   /** A JSON-lines file, created (0600) on first add. It holds capabilities, i.e. keys: keep it private. */

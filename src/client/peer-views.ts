@@ -1,4 +1,4 @@
-import type { PeerState, PeerView } from '../node/interface.ts'
+import type { PeerState, PeerView } from '../node/index.ts'
 
 const SEVERITY: Record<PeerState, number> = { alive: 0, suspect: 1, dead: 2 }
 

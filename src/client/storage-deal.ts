@@ -14,8 +14,9 @@ import {
   type NodeRecord,
 } from '../chain/index.ts'
 import { InvalidArgumentError, NotEnoughNodesError, TimeoutError } from '../errors.ts'
-import { DEFAULT_DEAL_DURATION_EPOCHS, DEFAULT_DEAL_MAX_PRICE, SLOT_CHECK_BYTES_PER_S } from '../node/chain-constants.ts'
-import type { AbortOptions, Client, PutResult } from '../node/interface.ts'
+import type { AbortOptions } from '../node/index.ts'
+import { DEFAULT_DEAL_DURATION_EPOCHS, DEFAULT_DEAL_MAX_PRICE, SLOT_CHECK_BYTES_PER_S } from './constants.ts'
+import type { Client, PutResult } from './interface.ts'
 
 export interface StorageDealInit {
   /** Epochs the deal lasts (default DEFAULT_DEAL_DURATION_EPOCHS). */

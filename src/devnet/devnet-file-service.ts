@@ -4,21 +4,14 @@
  */
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createCairnFileService, type FileService, type KnownNode } from '../api/index.ts'
 import { createChainClient, loadPrivateKey } from '../chain/index.ts'
+import { createClient, createFileRecordStore, FILES_RECORD, withStorageDeals } from '../client/index.ts'
 import { createNetwork } from '../net/index.ts'
-import {
-  controlRequest,
-  createClient,
-  createFileRecordStore,
-  type DevnetState,
-  FILES_RECORD,
-  type PeerView,
-  readDevnetState,
-  withStorageDeals,
-} from '../node/index.ts'
+import { controlRequest, type PeerView } from '../node/index.ts'
 import { createMemoryPieceStore } from '../storage/index.ts'
-import { createCairnFileService, type KnownNode } from '../api/cairn-file-service.ts'
-import type { FileService } from '../api/interface.ts'
+import { readDevnetState } from './devnet.ts'
+import type { DevnetState } from './interface.ts'
 
 export interface DevnetFileService {
   files: FileService

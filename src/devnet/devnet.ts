@@ -8,22 +8,25 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { DEVCHAIN_FILES, type Devchain, startDevchain } from '../chain/index.ts'
 import { AbortedError, TimeoutError, UnreachableError } from '../errors.ts'
 import {
+  type AbortOptions,
   CHAIN_KEY_FILE,
-  DEFAULT_DEVNET_EPOCH_SECONDS,
-  DEVNET_CHAIN_DIR,
-  DEVNET_USER_KEY_FILE,
-} from '../node/chain-constants.ts'
+  controlRequest,
+  type NodeInfo,
+  type PeerView,
+  READY_FILE,
+} from '../node/index.ts'
+import { writeFileDurable } from '../storage/index.ts'
 import {
+  DEFAULT_DEVNET_EPOCH_SECONDS,
   DEFAULT_DEVNET_HEARTBEAT_MS,
   DEFAULT_DEVNET_NODES,
   DEFAULT_DEVNET_READY_TIMEOUT_MS,
+  DEVNET_CHAIN_DIR,
   DEVNET_FILE,
+  DEVNET_USER_KEY_FILE,
   NODE_PROCESS_FLAGS,
-  READY_FILE,
-} from '../node/constants.ts'
-import { controlRequest } from '../node/control-client.ts'
-import { writeFileDurable } from '../storage/durable-file.ts'
-import type { AbortOptions, Devnet, DevnetChain, DevnetNode, DevnetState, NodeInfo, PeerView } from '../node/interface.ts'
+} from './constants.ts'
+import type { Devnet, DevnetChain, DevnetNode, DevnetState } from './interface.ts'
 
 /** Progress of a devnet starting and running; only cli/ prints them. */
 export type DevnetEvent =

@@ -17,11 +17,16 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Address } from 'viem'
+import {
+  createChainView,
+  createGateway,
+  DEFAULT_GATEWAY_PORT,
+  DEFAULT_HOST,
+  DEFAULT_S3_PORT,
+  withChainView,
+} from '../api/index.ts'
 import { type ChainContracts, createChainReader } from '../chain/index.ts'
-import { createChainView, withChainView } from '../api/chain-view.ts'
-import { DEFAULT_GATEWAY_PORT, DEFAULT_HOST, DEFAULT_S3_PORT } from '../api/constants.ts'
 import { openDevnetFileService } from './devnet-file-service.ts'
-import { createGateway } from '../api/gateway.ts'
 
 const { values } = parseArgs({
   options: {

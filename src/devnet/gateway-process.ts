@@ -6,9 +6,8 @@ import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { DEFAULT_GATEWAY_PORT, DEFAULT_S3_PORT, GATEWAY_STATE_FILE, type GatewayState } from '../api/index.ts'
 import { AbortedError, TimeoutError, UnreachableError } from '../errors.ts'
-import { DEFAULT_GATEWAY_PORT, DEFAULT_S3_PORT, GATEWAY_STATE_FILE } from '../api/constants.ts'
-import type { GatewayState } from '../api/credentials.ts'
 
 export interface GatewayProcessInit {
   devnetDir: string

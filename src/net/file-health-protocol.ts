@@ -5,7 +5,7 @@
  */
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import type { AbortOptions } from '../storage/interface.ts'
+import type { AbortOptions } from '../storage/index.ts'
 import { FILE_HEALTH_PROTOCOL, MAX_FILE_HEALTH_REQUEST_SIZE, MAX_FILE_HEALTH_RESPONSE_SIZE } from './constants.ts'
 import { decodeFileHealthMessage, encodeFileHealthMessage, unknownFileHealth } from './file-health-messages.ts'
 import { encodeFrame, FrameReader, protocolError } from './frame-codec.ts'

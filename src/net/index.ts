@@ -2,7 +2,7 @@
  * Cairn's network layer: the libp2p host, discovery, heartbeats with a phi-accrual failure detector, the piece wire
  * protocols and DHT provider records.
  */
-import type { PieceStore } from '../storage/interface.ts'
+import type { PieceStore } from '../storage/index.ts'
 import type { Network, NetworkInit } from './interface.ts'
 import { CairnNetwork } from './network.ts'
 

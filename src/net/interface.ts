@@ -4,7 +4,7 @@
  */
 import type { Libp2p, PrivateKey, TypedEventTarget } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import type { AbortOptions, PieceStore } from '../storage/interface.ts'
+import type { AbortOptions, PieceStore } from '../storage/index.ts'
 
 export type { AbortOptions }
 
@@ -18,7 +18,7 @@ export interface PeerView {
   /** Milliseconds since the last heartbeat from this peer arrived. */
   lastSeenMs: number
   /** Current suspicion level (0 = just heard from it); capped at 100. */
-  phi: number
+  phi?: number
   multiaddrs: string[]
   /** Free bytes the peer reported in its last heartbeat. */
   freeSpace?: number
@@ -26,6 +26,8 @@ export interface PeerView {
   version?: string
   /** Misbehaviour score of the peer on the piece protocol (0 = clean; at -100 it is banned). */
   score?: number
+  /** The viewer reached this peer itself just now (e.g. its control API answered): direct evidence it is alive. */
+  direct?: boolean
 }
 
 /** A slot repair running on the node that answered a file-health query. */

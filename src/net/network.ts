@@ -6,7 +6,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import { InvalidArgumentError, NotFoundError, ProtocolError } from '../errors.ts'
-import type { AbortOptions, PieceStore } from '../storage/interface.ts'
+import type { AbortOptions, PieceStore } from '../storage/index.ts'
 import {
   DEFAULT_CONTROL_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_INTERVAL_MS,

@@ -4,7 +4,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import { CorruptDataError } from '../errors.ts'
-import { isPieceCid, pieceCid, verifyPiece } from '../storage/piece-cid.ts'
+import { isPieceCid, pieceCid, verifyPiece } from '../storage/index.ts'
 
 export { isPieceCid }
 

@@ -12,7 +12,7 @@ import {
   QuotaExceededError,
   UnreachableError,
 } from '../errors.ts'
-import type { AbortOptions, PieceStore } from '../storage/interface.ts'
+import { type AbortOptions, isPieceCid, type PieceStore } from '../storage/index.ts'
 import {
   MAX_CONTROL_FRAME_SIZE,
   MAX_HAS_CIDS,
@@ -24,7 +24,7 @@ import {
 import { encodeFrame, encodeFrameHeader, FrameReader, protocolError } from './frame-codec.ts'
 import type { PeerLimits } from './peer-limits.ts'
 import type { PeerScores } from './peer-scores.ts'
-import { isPieceCid, piecesMatch } from './piece-cid.ts'
+import { piecesMatch } from './piece-cid.ts'
 import {
   decodePieceMessage,
   encodeFetchResponseHead,

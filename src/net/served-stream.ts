@@ -8,7 +8,7 @@
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { CairnError, CorruptDataError, InvalidArgumentError, ProtocolError, UnreachableError } from '../errors.ts'
-import type { AbortOptions } from '../storage/interface.ts'
+import type { AbortOptions } from '../storage/index.ts'
 import { PENALTY_CORRUPT_DATA, PENALTY_LIMIT_EXCEEDED, PENALTY_MALFORMED, PENALTY_OVERSIZE } from './constants.ts'
 import { protocolError } from './frame-codec.ts'
 import type { PeerLimits } from './peer-limits.ts'

@@ -13,19 +13,10 @@ export const DEFAULT_NODE_STAKE = DEFAULT_MIN_STAKE
 export const DEFAULT_WITHDRAW_MIN = CAIRN
 /** A node withdraws at most once per this many epochs (each withdrawal is a transaction). */
 export const DEFAULT_WITHDRAW_EVERY_EPOCHS = 10
-/** A deal's length when `--duration` is not given (epochs). */
-export const DEFAULT_DEAL_DURATION_EPOCHS = 1_000
-/** The most a user pays a node per byte per epoch when `--max-price` is not given: twice the suggested price. */
-export const DEFAULT_DEAL_MAX_PRICE = 2n * DEFAULT_PRICE_PER_BYTE_EPOCH
-/** Epoch length of a devnet's chain (seconds): short, so proofs and payments can be watched within a minute. */
-export const DEFAULT_DEVNET_EPOCH_SECONDS = 6
 /** Folder of the cached slot Merkle leaves inside a node's data dir. */
 export const SLOT_CACHE_DIR = 'slots'
 /** A devnet node's EVM key file inside its data dir. */
 export const CHAIN_KEY_FILE = 'chain.key'
-/** The devchain's folder and the user's key file inside a devnet's folder. */
-export const DEVNET_CHAIN_DIR = 'chain'
-export const DEVNET_USER_KEY_FILE = 'user.key'
 /** File of the slots a node rebuilt off-chain and still has to take over on chain (`repairSlot`), in its data dir. */
 export const CHAIN_REPAIRS_FILE = 'chain-repairs.json'
 /**
@@ -33,8 +24,3 @@ export const CHAIN_REPAIRS_FILE = 'chain-repairs.json'
  * opens only after that many missed epochs are reported): afterwards someone else took it, or it never opens.
  */
 export const DEFAULT_CHAIN_REPAIR_EXTRA_EPOCHS = 6
-/**
- * The slowest pace (bytes per second) at which a holder is expected to read and hash a slot before it confirms a
- * deal: a put waits 3 epochs + 30 s + slot size / this for the deal to be active.
- */
-export const SLOT_CHECK_BYTES_PER_S = 10_000_000

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { PieceStore } from '../storage/interface.ts'
+import type { PieceStore } from '../storage/index.ts'
 import type { NodeUsage, PeerView } from './interface.ts'
 
 export interface ControlApiComponents {

@@ -1,9 +1,9 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InvalidArgumentError } from '../errors.ts'
+import { writeFileDurable } from '../storage/index.ts'
 import { parseByteSize } from './byte-size.ts'
 import { CONFIG_FILE, DEFAULT_API_PORT, DEFAULT_LISTEN, DEFAULT_QUOTA } from './constants.ts'
-import { writeFileDurable } from '../storage/durable-file.ts'
 import type { NodeConfig } from './interface.ts'
 
 /** The defaults of every node setting. */

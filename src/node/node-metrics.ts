@@ -5,10 +5,10 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { TOKEN_DECIMALS } from '../chain/index.ts'
-import type { PieceStore } from '../storage/interface.ts'
-import type { ChainServiceEvent } from './chain-service/chain-service.ts'
+import type { PieceStore } from '../storage/index.ts'
+import type { ChainServiceEvent } from './chain-service/index.ts'
 import type { PeerState, PeerView } from './interface.ts'
-import type { RepairEvent } from './repair/interface.ts'
+import type { RepairEvent } from './repair/index.ts'
 
 /** Metric names, for dashboards and alert rules (the `_total` counters as the text exposition spells them). */
 export const NODE_METRIC_NAMES = {

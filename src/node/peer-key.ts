@@ -3,8 +3,8 @@ import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { InvalidArgumentError } from '../errors.ts'
+import { writeFileDurable } from '../storage/index.ts'
 import { PEER_KEY_FILE } from './constants.ts'
-import { writeFileDurable } from '../storage/durable-file.ts'
 
 /**
  * Loads the node's Ed25519 libp2p key from `dataDir/peer.key`, creating it (mode 0600) on first start.

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileDurable } from '../storage/index.ts'
 import { MAX_SAVED_PEERS, PEERS_FILE } from './constants.ts'
-import { writeFileDurable } from '../storage/durable-file.ts'
 import type { PeerView } from './interface.ts'
 
 /** One remembered peer in `peers.json`. */

@@ -4,10 +4,9 @@ import { join, resolve } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { UnreachableError } from '../errors.ts'
 import { createNetwork } from '../net/index.ts'
-import { createFsPieceStore } from '../storage/index.ts'
-import type { PieceStore } from '../storage/interface.ts'
+import { createFsPieceStore, type PieceStore, writeFileDurable } from '../storage/index.ts'
 import { registerBenchSink } from './bench-sink.ts'
-import { type ChainService, type ChainServiceInit, createChainService } from './chain-service/chain-service.ts'
+import { type ChainService, type ChainServiceInit, createChainService } from './chain-service/index.ts'
 import {
   DEFAULT_NODE_MAX_BYTES_IN_FLIGHT,
   DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER,
@@ -17,13 +16,17 @@ import {
   READY_FILE,
 } from './constants.ts'
 import { type ControlApi, createControlApi } from './control-api.ts'
-import { writeFileDurable } from '../storage/durable-file.ts'
 import type { AbortOptions, NodeConfig, NodeInfo, StorageNode } from './interface.ts'
 import { createNodeMetrics } from './node-metrics.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
 import { registryPeerSource } from './registry-peers.ts'
-import type { RepairService, RepairServiceInit } from './repair/interface.ts'
-import { createRepairService, fileHealthReport, repairInitFromEnv } from './repair/repair-service.ts'
+import {
+  createRepairService,
+  fileHealthReport,
+  type RepairService,
+  type RepairServiceInit,
+  repairInitFromEnv,
+} from './repair/index.ts'
 import { readSavedPeers, type SavedPeer, savedPeerAddresses, writeSavedPeers } from './saved-peers.ts'
 import { CAIRN_VERSION } from './version.ts'
 

@@ -9,6 +9,7 @@ export { formatCapability, parseCapability } from './capability.ts'
 export { compressSegment, decompressSegment, SEGMENT_COMPRESSED } from './compression.ts'
 export * from './constants.ts'
 export { decodeFile } from './decode-file.ts'
+export { syncFolder, writeFileDurable } from './durable-file.ts'
 export { encodeFile } from './encode-file.ts'
 export { createErasureCoder } from './erasure/index.ts'
 export type { FsPieceStore, FsPieceStoreInit } from './fs-piece-store.ts'
@@ -18,6 +19,7 @@ export {
   decodeManifest,
   encodeManifest,
   isManifestCid,
+  manifestPieceCid,
   pieceSize,
   segmentCount,
   segmentPlaintextSize,

@@ -14,6 +14,7 @@
 import { hash } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
 import { create as createDigest } from 'multiformats/hashes/digest'
 import { InvalidArgumentError, InvalidManifestError, UnsupportedVersionError } from '../errors.ts'
 import {
@@ -220,4 +221,12 @@ function validateManifest(value: unknown): Manifest {
     return { root, size: slotSize }
   })
   return { version, size, segmentSize, k, n, salt, keyCheck, metadata, segments, slots }
+}
+
+/**
+ * The raw-codec CID under which a manifest's bytes are stored on nodes (piece stores hold raw pieces; the multihash
+ * is the manifest CID's, so the bytes are still checked against the manifest CID).
+ */
+export function manifestPieceCid(manifestCid: CID): CID {
+  return CID.createV1(raw.code, manifestCid.multihash)
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createCairnFileService } from '../../src/api/index.ts'
-import type { Client, FileStatus, PeerView } from '../../src/node/index.ts'
+import type { Client, FileStatus } from '../../src/client/index.ts'
+import type { PeerView } from '../../src/node/index.ts'
 
 function statusWith(states: Array<{ state: 'alive' | 'suspect' | 'dead'; held: number }>, k: number): FileStatus {
   const slotsAlive = states.filter((s) => s.state === 'alive' && s.held === 2).length

@@ -3,9 +3,16 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { type ChainView, createChainView, withChainView } from '../../src/api/chain-view.ts'
-import { createApiClient, createGateway, type FileService, type Gateway } from '../../src/api/index.ts'
-import type { CairnEvent } from '../../src/api/interface.ts'
+import {
+  type CairnEvent,
+  type ChainView,
+  createApiClient,
+  createChainView,
+  createGateway,
+  type FileService,
+  type Gateway,
+  withChainView,
+} from '../../src/api/index.ts'
 import { createChainReader } from '../../src/chain/index.ts'
 import {
   holdSlot,

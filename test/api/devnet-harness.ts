@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { type GatewayProcess, spawnGatewayProcess } from '../../src/api/index.ts'
+import { type GatewayProcess, spawnGatewayProcess } from '../../src/devnet/index.ts'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 

@@ -23,7 +23,7 @@ import {
   submitProof,
 } from '../../src/chain/index.ts'
 import { CairnError } from '../../src/errors.ts'
-import { merkleLeafHashes, merkleLevels, merkleProof, merkleRoot } from '../../src/storage/merkle.ts'
+import { merkleLeafHashes, merkleLevels, merkleProof, merkleRoot } from '../../src/storage/index.ts'
 
 export const CAIRN = 10n ** 18n
 export const MIN_STAKE = 1_000n * CAIRN

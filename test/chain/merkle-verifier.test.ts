@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test'
 import fc from 'fast-check'
 import { type Hex, toHex } from 'viem'
 import { marketAbi } from '../../src/chain/index.ts'
-import { merkleLeafHashes, merkleLevels, merkleProof, merkleRoot, merkleVerify } from '../../src/storage/merkle.ts'
+import { merkleLeafHashes, merkleLevels, merkleProof, merkleRoot, merkleVerify } from '../../src/storage/index.ts'
 import { startTestChain, type TestChain } from './harness.ts'
 
 interface Vectors {

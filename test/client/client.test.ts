@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
+import { type ClientProgressEvent, createClient, createMemoryFileRecordStore } from '../../src/client/index.ts'
 import { NotEnoughNodesError, NotEnoughPiecesError } from '../../src/errors.ts'
-import {
-  type ClientProgressEvent,
-  createClient,
-  createMemoryFileRecordStore,
-  manifestPieceCid,
-} from '../../src/node/index.ts'
-import { decodeManifest, parseCapability, slotPieces } from '../../src/storage/index.ts'
+import { decodeManifest, manifestPieceCid, parseCapability, slotPieces } from '../../src/storage/index.ts'
 import { FakeNetwork } from './fake-network.ts'
 
 const SEGMENT = 16 * 1024

@@ -4,10 +4,10 @@
  * fetchPiece verifies bytes against the CID and throws CorruptDataError.
  */
 import type { CID } from 'multiformats/cid'
+import type { ClientNetwork } from '../../src/client/index.ts'
 import { CorruptDataError, NotFoundError, UnreachableError } from '../../src/errors.ts'
-import type { ClientNetwork, PeerView } from '../../src/node/index.ts'
-import { createMemoryPieceStore, pieceCid } from '../../src/storage/index.ts'
-import type { PieceStore } from '../../src/storage/interface.ts'
+import type { PeerView } from '../../src/node/index.ts'
+import { createMemoryPieceStore, type PieceStore, pieceCid } from '../../src/storage/index.ts'
 
 export interface FakePeer {
   peerId: string

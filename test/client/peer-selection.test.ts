@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { addressRange, mergePeerViews, orderForPlacement, type PeerView } from '../../src/node/index.ts'
+import { mergePeerViews } from '../../src/client/index.ts'
+import { addressRange, orderForPlacement, type PeerView } from '../../src/node/index.ts'
 
 const peer = (peerId: string, address: string, state: PeerView['state'] = 'alive'): PeerView => ({
   peerId,

@@ -23,8 +23,8 @@ import {
   getSlot,
   marketAbi,
 } from '../../src/chain/index.ts'
-import { createDevnet, type Devnet, type DevnetState, manifestPieceCid } from '../../src/node/index.ts'
-import { decodeManifest, parseCapability, slotPieces } from '../../src/storage/index.ts'
+import { createDevnet, type Devnet, type DevnetState } from '../../src/devnet/index.ts'
+import { decodeManifest, manifestPieceCid, parseCapability, slotPieces } from '../../src/storage/index.ts'
 import { cairn, killQuietly, waitFor, waitForExit } from './cairn-process.ts'
 
 const EPOCH_SECONDS = 10

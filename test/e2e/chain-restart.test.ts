@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { DealView } from '../../src/cli/user-deals.ts'
-import type { DevnetState } from '../../src/node/index.ts'
+import type { DevnetState } from '../../src/devnet/index.ts'
 import { cairn, type LongRunning, startCairn } from './cairn-process.ts'
 
 describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {

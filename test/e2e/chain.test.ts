@@ -23,7 +23,7 @@ import {
   marketAbi,
 } from '../../src/chain/index.ts'
 import type { DealView } from '../../src/cli/user-deals.ts'
-import { createDevnet, type Devnet, type DevnetState } from '../../src/node/index.ts'
+import { createDevnet, type Devnet, type DevnetState } from '../../src/devnet/index.ts'
 import { cairn } from './cairn-process.ts'
 
 const EPOCH_SECONDS = 10

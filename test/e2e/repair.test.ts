@@ -8,9 +8,13 @@ import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { manifestPieceCid } from '../../src/node/index.ts'
-import { decodeManifest, parseCapability, slotPieces } from '../../src/storage/index.ts'
-import type { Manifest } from '../../src/storage/interface.ts'
+import {
+  decodeManifest,
+  type Manifest,
+  manifestPieceCid,
+  parseCapability,
+  slotPieces,
+} from '../../src/storage/index.ts'
 import {
   cairn,
   type DevnetJson,

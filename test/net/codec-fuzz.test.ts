@@ -5,11 +5,20 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import fc from 'fast-check'
 import { ProtocolError } from '../../src/errors.ts'
-import { MAX_CONTROL_FRAME_SIZE, MAX_HAS_CIDS, MAX_PIECE_FRAME_SIZE } from '../../src/net/constants.ts'
-import { encodeFrame, encodeFrameHeader, FrameReader } from '../../src/net/frame-codec.ts'
-import { decodeHeartbeat, encodeHeartbeat } from '../../src/net/heartbeat-message.ts'
-import { decodePieceMessage, encodePieceMessage, type PieceMessage } from '../../src/net/piece-messages.ts'
-import { pieceCid } from '../../src/storage/piece-cid.ts'
+import { encodeFrameHeader } from '../../src/net/frame-codec.ts'
+import {
+  decodeHeartbeat,
+  decodePieceMessage,
+  encodeFrame,
+  encodeHeartbeat,
+  encodePieceMessage,
+  FrameReader,
+  MAX_CONTROL_FRAME_SIZE,
+  MAX_HAS_CIDS,
+  MAX_PIECE_FRAME_SIZE,
+  type PieceMessage,
+} from '../../src/net/index.ts'
+import { pieceCid } from '../../src/storage/index.ts'
 
 async function* chunksOf(bytes: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
   let offset = 0

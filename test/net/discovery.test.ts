@@ -7,9 +7,8 @@ import { describe, test } from 'node:test'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
 import { UnreachableError } from '../../src/errors.ts'
-import { HEARTBEAT_PROTOCOL, KAD_PROTOCOL, PEER_STORE_FILE, PIECE_PROTOCOL } from '../../src/net/constants.ts'
-import type { Network } from '../../src/net/index.ts'
-import { pieceCid } from '../../src/storage/piece-cid.ts'
+import { HEARTBEAT_PROTOCOL, KAD_PROTOCOL, type Network, PEER_STORE_FILE, PIECE_PROTOCOL } from '../../src/net/index.ts'
+import { pieceCid } from '../../src/storage/index.ts'
 import { connect, startNode, stopAll, type TestNode, waitFor } from './fixtures/hosts.ts'
 
 const tcpAddress = (network: Network) => network.multiaddrs().find((m) => !m.includes('/ws'))!

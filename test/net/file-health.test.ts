@@ -6,18 +6,16 @@ import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
 import { ProtocolError } from '../../src/errors.ts'
 import {
-  FILE_HEALTH_PROTOCOL,
-  MAX_FILE_HEALTH_REQUEST_SIZE,
-  MAX_FILE_HEALTH_RESPONSE_SIZE,
-} from '../../src/net/constants.ts'
-import {
   decodeFileHealthMessage,
   encodeFileHealthMessage,
+  encodeFrame,
+  FILE_HEALTH_PROTOCOL,
   type FileHealthMessage,
-} from '../../src/net/file-health-messages.ts'
-import { encodeFrame } from '../../src/net/frame-codec.ts'
-import type { FileHealthReport } from '../../src/net/index.ts'
-import { pieceCid } from '../../src/storage/piece-cid.ts'
+  type FileHealthReport,
+  MAX_FILE_HEALTH_REQUEST_SIZE,
+  MAX_FILE_HEALTH_RESPONSE_SIZE,
+} from '../../src/net/index.ts'
+import { pieceCid } from '../../src/storage/index.ts'
 import { connect, startNode, stopAll } from './fixtures/hosts.ts'
 
 const peerIds = await Promise.all(

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { DEFAULT_PHI_THRESHOLD, SUSPECT_PHI_RATIO } from '../../src/net/constants.ts'
+import { DEFAULT_PHI_THRESHOLD, PhiAccrualDetector, SUSPECT_PHI_RATIO } from '../../src/net/index.ts'
 import { PeerHealth } from '../../src/net/peer-health.ts'
-import { PhiAccrualDetector } from '../../src/net/phi-accrual-detector.ts'
 
 const THRESHOLD = DEFAULT_PHI_THRESHOLD
 

@@ -6,13 +6,15 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import { CorruptDataError, NotFoundError, ProtocolError, QuotaExceededError } from '../../src/errors.ts'
-import { MAX_PIECE_FRAME_SIZE, PIECE_PROTOCOL } from '../../src/net/constants.ts'
-import { encodeFrame, encodeFrameHeader } from '../../src/net/frame-codec.ts'
-import type { Network } from '../../src/net/index.ts'
-import { encodePieceMessage } from '../../src/net/piece-messages.ts'
-import type { PieceStore } from '../../src/storage/interface.ts'
-import { createMemoryPieceStore } from '../../src/storage/memory-piece-store.ts'
-import { pieceCid } from '../../src/storage/piece-cid.ts'
+import { encodeFrameHeader } from '../../src/net/frame-codec.ts'
+import {
+  encodeFrame,
+  encodePieceMessage,
+  MAX_PIECE_FRAME_SIZE,
+  type Network,
+  PIECE_PROTOCOL,
+} from '../../src/net/index.ts'
+import { createMemoryPieceStore, type PieceStore, pieceCid } from '../../src/storage/index.ts'
 import { connect, startNode, stopAll, waitFor } from './fixtures/hosts.ts'
 
 const scoreOf = (network: Network, peer: string) => network.score(peer)

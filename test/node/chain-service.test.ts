@@ -22,9 +22,14 @@ import {
   reportMissed,
 } from '../../src/chain/index.ts'
 import { NotFoundError } from '../../src/errors.ts'
-import { type ChainServiceEvent, createChainService } from '../../src/node/chain-service/chain-service.ts'
-import { manifestPieceCid } from '../../src/node/index.ts'
-import { createMemoryPieceStore, type EncodedFile, encodeFile, type PieceStore } from '../../src/storage/index.ts'
+import { type ChainServiceEvent, createChainService } from '../../src/node/index.ts'
+import {
+  createMemoryPieceStore,
+  type EncodedFile,
+  encodeFile,
+  manifestPieceCid,
+  type PieceStore,
+} from '../../src/storage/index.ts'
 import { CAIRN, MIN_STAKE, registerNodes, startTestChain, type TestChain } from '../chain/harness.ts'
 
 const SLASH = 50n * CAIRN

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { createFileRecordStore } from '../../src/client/index.ts'
 import { InvalidArgumentError } from '../../src/errors.ts'
 import {
-  createFileRecordStore,
   defaultNodeConfig,
   formatByteSize,
   loadNodeConfig,

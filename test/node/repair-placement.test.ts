@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import type { PeerView } from '../../src/net/interface.ts'
+import type { PeerView } from '../../src/net/index.ts'
 import { assignSlots, chooseRepairTarget, repairerOrder } from '../../src/node/repair/repair-placement.ts'
 
 const PEERS: string[] = ['a', 'b', 'c', 'd', 'e']

@@ -7,11 +7,23 @@ import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import type { CID } from 'multiformats/cid'
 import { UnreachableError } from '../../src/errors.ts'
-import type { PeerView } from '../../src/net/interface.ts'
-import type { RepairEvent, RepairNetwork, RepairService, SlotRepairedEvent } from '../../src/node/index.ts'
-import { createRepairService, manifestPieceCid } from '../../src/node/index.ts'
-import { createMemoryPieceStore, encodeFile, type Manifest, pieceCid, slotPieces } from '../../src/storage/index.ts'
-import type { PieceStore } from '../../src/storage/interface.ts'
+import type { PeerView } from '../../src/net/index.ts'
+import {
+  createRepairService,
+  type RepairEvent,
+  type RepairNetwork,
+  type RepairService,
+  type SlotRepairedEvent,
+} from '../../src/node/index.ts'
+import {
+  createMemoryPieceStore,
+  encodeFile,
+  type Manifest,
+  manifestPieceCid,
+  type PieceStore,
+  pieceCid,
+  slotPieces,
+} from '../../src/storage/index.ts'
 
 interface MeshNode {
   peerId: string

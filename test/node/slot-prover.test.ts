@@ -4,11 +4,12 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { createSlotProver, manifestPieceCid } from '../../src/node/index.ts'
+import { createSlotProver } from '../../src/node/index.ts'
 import {
   createMemoryPieceStore,
   type EncodedFile,
   encodeFile,
+  manifestPieceCid,
   merkleLeafCount,
   merkleVerify,
   slotPieces,

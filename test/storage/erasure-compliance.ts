@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { InvalidArgumentError, NotEnoughPiecesError } from '../../src/errors.ts'
-import type { ErasureCoder } from '../../src/storage/interface.ts'
+import type { ErasureCoder } from '../../src/storage/index.ts'
 
 export type ErasureCoderSetup = (init: { k: number; n: number }) => ErasureCoder
 

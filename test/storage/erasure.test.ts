@@ -4,9 +4,9 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { InvalidArgumentError } from '../../src/errors.ts'
 import { generatorRow, parityMatrix } from '../../src/storage/erasure/coding-matrix.ts'
-import { createErasureCoder } from '../../src/storage/erasure/index.ts'
 import { ReedSolomonErasureCoder } from '../../src/storage/erasure/reed-solomon-coder.ts'
 import { createWasmSimdKernel, wasmSimdVariant } from '../../src/storage/erasure/wasm-kernel.ts'
+import { createErasureCoder } from '../../src/storage/index.ts'
 import { erasureCoderComplianceTests } from './erasure-compliance.ts'
 
 erasureCoderComplianceTests('wasm-simd', (init) => createErasureCoder({ ...init, implementation: 'wasm-simd' }))

@@ -15,7 +15,7 @@ import {
   merkleProof,
   merkleRoot,
   merkleVerify,
-} from '../../src/storage/merkle.ts'
+} from '../../src/storage/index.ts'
 
 const sha = (...parts: Uint8Array[]) => {
   const h = createHash('sha256')

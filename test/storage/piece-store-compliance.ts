@@ -7,8 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
 import { CorruptDataError, InvalidArgumentError, NotFoundError, QuotaExceededError } from '../../src/errors.ts'
-import { pieceCid } from '../../src/storage/index.ts'
-import type { PieceStore } from '../../src/storage/interface.ts'
+import { type PieceStore, pieceCid } from '../../src/storage/index.ts'
 
 export interface StoreSetup {
   store: PieceStore

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import {
+  type DecodeInit,
   decodeFile,
   type EncodedFile,
   type EncodeInit,
@@ -11,7 +12,6 @@ import {
   type Manifest,
   type PieceRequest,
 } from '../../src/storage/index.ts'
-import type { DecodeInit } from '../../src/storage/interface.ts'
 
 /** Text-like data (compresses well) or random bytes (does not). */
 export function testData(size: number, kind: 'text' | 'random', seed = 1): Uint8Array {

@@ -3,19 +3,21 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { AbortedError, DecryptionError, NotEnoughPiecesError } from '../../src/errors.ts'
 import {
+  type DecodeProgressEvent,
   decodeFile,
   decodeManifest,
   decryptMetadata,
+  type EncodeProgressEvent,
   encodeFile,
   merkleLeafCount,
   merklePackedProof,
   merkleVerify,
+  type PieceRequest,
   parseCapability,
   pieceCid,
   slotMerkleLevels,
   slotPieces,
 } from '../../src/storage/index.ts'
-import type { DecodeProgressEvent, EncodeProgressEvent, PieceRequest } from '../../src/storage/interface.ts'
 import { chunked, decodeAll, encodeToMap, mapFetcher, subsetsUpTo, testData } from './pipeline-helpers.ts'
 
 const S = 4096 // a small segment size keeps many-segment cases fast

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { CorruptDataError, DecryptionError } from '../../src/errors.ts'
-import { compressSegment, decompressSegment, SEGMENT_COMPRESSED } from '../../src/storage/compression.ts'
+import { compressSegment, decompressSegment, SEGMENT_COMPRESSED } from '../../src/storage/index.ts'
 import { decryptSegment, deriveFileKeys, encryptSegment } from '../../src/storage/segment-cipher.ts'
 import { testData } from './pipeline-helpers.ts'
 

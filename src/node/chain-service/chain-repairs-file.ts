@@ -4,8 +4,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CHAIN_REPAIRS_FILE } from '../chain-constants.ts'
-import { writeFileDurable } from '../../storage/durable-file.ts'
+import { writeFileDurable } from '../../storage/index.ts'
+import { CHAIN_REPAIRS_FILE } from '../index.ts'
 
 /** One slot waiting to be taken over on chain. */
 export interface PendingChainRepair {

@@ -36,8 +36,9 @@ import {
   updateOffer,
   withdrawEarnings,
 } from '../../chain/index.ts'
-import type { PieceStore } from '../../storage/interface.ts'
+import type { PieceStore } from '../../storage/index.ts'
 import {
+  type AbortOptions,
   DEFAULT_CHAIN_POLL_MS,
   DEFAULT_CHAIN_REPAIR_EXTRA_EPOCHS,
   DEFAULT_NODE_PRICE_PER_BYTE_EPOCH,
@@ -45,9 +46,8 @@ import {
   DEFAULT_WITHDRAW_EVERY_EPOCHS,
   DEFAULT_WITHDRAW_MIN,
   SLOT_CACHE_DIR,
-} from '../chain-constants.ts'
+} from '../index.ts'
 import { type PendingChainRepair, readChainRepairs, writeChainRepairs } from './chain-repairs-file.ts'
-import type { AbortOptions } from '../interface.ts'
 import { createSlotProver, type SlotKey, type SlotProver } from './slot-prover.ts'
 
 /** What a node reports about its chain work (the daemon prints them as JSON lines to its log). */

@@ -11,16 +11,16 @@ import {
   decodeManifest,
   type Manifest,
   MERKLE_LEAF_SIZE,
+  manifestPieceCid,
   merklePackedLevels,
   merklePackedProof,
+  type PieceStore,
   pieceSize,
   slotMerkleLevels,
   slotPieces,
+  writeFileDurable,
 } from '../../storage/index.ts'
-import type { PieceStore } from '../../storage/interface.ts'
-import { manifestPieceCid } from '../../client/client.ts'
-import { writeFileDurable } from '../../storage/durable-file.ts'
-import type { AbortOptions } from '../interface.ts'
+import type { AbortOptions } from '../index.ts'
 
 export interface SlotProverComponents {
   pieceStore: Pick<PieceStore, 'get' | 'has'>

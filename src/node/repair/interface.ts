@@ -4,9 +4,9 @@
  * found missing or corrupt on a holder is rebuilt from the others and rewritten.
  */
 import type { CID } from 'multiformats/cid'
-import type { Network } from '../../net/interface.ts'
-import type { PieceStore } from '../../storage/interface.ts'
-import type { AbortOptions, PeerState } from '../interface.ts'
+import type { Network } from '../../net/index.ts'
+import type { PieceStore } from '../../storage/index.ts'
+import type { AbortOptions, PeerState } from '../index.ts'
 
 /** What the repair service uses of the network. */
 export type RepairNetwork = Pick<

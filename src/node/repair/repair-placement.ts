@@ -3,8 +3,8 @@
  * receives it. No I/O, so every rule is tested directly.
  */
 import { createHash } from 'node:crypto'
-import type { PeerView } from '../../net/interface.ts'
-import { addressRange } from '../node-selection.ts'
+import type { PeerView } from '../../net/index.ts'
+import { addressRange } from '../index.ts'
 
 /**
  * Assigns distinct live holders to slots. `holdersOf[slot]` lists the peers that hold the slot's pieces (for k = 1

@@ -17,10 +17,17 @@ import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { CorruptDataError, NotEnoughPiecesError, NotFoundError } from '../../errors.ts'
-import type { FileHealthReport } from '../../net/interface.ts'
-import { createErasureCoder, decodeManifest, MAX_MANIFEST_SIZE, slotPieces } from '../../storage/index.ts'
-import type { ErasureCoder, Manifest, PieceStore } from '../../storage/interface.ts'
-import type { AbortOptions, PeerState } from '../interface.ts'
+import type { FileHealthReport } from '../../net/index.ts'
+import {
+  createErasureCoder,
+  decodeManifest,
+  type ErasureCoder,
+  MAX_MANIFEST_SIZE,
+  type Manifest,
+  type PieceStore,
+  slotPieces,
+} from '../../storage/index.ts'
+import type { AbortOptions, PeerState } from '../index.ts'
 import {
   DEFAULT_REPAIR_ADOPT_TIMEOUT_MS,
   DEFAULT_REPAIR_CHECK_INTERVAL_MS,

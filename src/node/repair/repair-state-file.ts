@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeFileDurable } from '../../storage/durable-file.ts'
+import { writeFileDurable } from '../../storage/index.ts'
 import { REPAIR_STATE_FILE } from './constants.ts'
 
 /** One file in the repair state. */

@@ -1,0 +1,17 @@
+/**
+ * The client layer: what a user's machine does to store and read files (put, get, status), the deal it opens for a
+ * put, the merged view of storage nodes and the local record of files stored.
+ */
+export { type ClientComponents, type ClientInit, createClient } from './client.ts'
+export * from './constants.ts'
+export { createFileRecordStore, createMemoryFileRecordStore, type FileRecordStoreInit } from './file-records.ts'
+export type * from './interface.ts'
+export { mergePeerViews } from './peer-views.ts'
+export {
+  makeStorageDeal,
+  registeredNodes,
+  type StorageDeal,
+  type StorageDealEvent,
+  type StorageDealInit,
+  withStorageDeals,
+} from './storage-deal.ts'

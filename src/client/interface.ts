@@ -1,0 +1,147 @@
+/**
+ * The client's contract: put, get and status of files over the network, and the user's local record of files.
+ * Created through `createClient` in ./index.ts.
+ */
+import type { CID } from 'multiformats/cid'
+import type { AbortOptions, FileHealthReport, PeerState, PeerView } from '../net/index.ts'
+
+/** The part of the network the client uses (satisfied by src/net's Network). */
+export interface ClientNetwork {
+  readonly peerId: string
+  storePiece(peer: string, cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
+  /** Resolves with bytes verified against `cid`; `CorruptDataError` when the peer sent others. */
+  fetchPiece(peer: string, cid: CID, options?: AbortOptions): Promise<Uint8Array>
+  hasPieces(peer: string, cids: CID[], options?: AbortOptions): Promise<boolean[]>
+  peers(): PeerView[]
+  findProviders?(cid: CID, options?: AbortOptions): AsyncIterable<string>
+  /** What a storage node knows of a file's repair (`/cairn/file-health/1.0.0`); status works without it. */
+  fileHealth?(peer: string, manifestCid: CID, options?: AbortOptions): Promise<FileHealthReport>
+}
+
+/** Where a file's slot lives. */
+export interface SlotPlacement {
+  index: number
+  peerId: string
+}
+
+/** The outcome of a put: the file is stored on every slot. */
+export interface PutResult {
+  capability: string
+  manifestCid: string
+  size: number
+  k: number
+  n: number
+  slots: SlotPlacement[]
+  /** Each slot's Merkle root (0x hex) and byte size, as the manifest commits to them (what a deal names). */
+  commitments?: Array<{ root: `0x${string}`; size: number }>
+}
+
+export interface PutInit {
+  /** Pieces needed to read a segment (1 = replication). */
+  k?: number
+  /** Pieces stored per segment, each on a different node. */
+  n?: number
+  segmentSize?: number
+  metadata?: { name?: string; type?: string; mtime?: number }
+  /** Only nodes this accepts may hold a slot (e.g. those whose price is within the deal's maximum). */
+  eligible?: (peerId: string) => boolean
+  onProgress?: (event: ClientProgressEvent) => void
+}
+
+export interface GetInit {
+  offset?: number
+  length?: number
+  /** Peer IDs to ask first (e.g. a nearby node). */
+  prefer?: string[]
+  onProgress?: (event: ClientProgressEvent) => void
+}
+
+/** A slot being rebuilt onto a new node, as the node doing it reported it. */
+export interface SlotRepairStatus {
+  slot: number
+  /** Peer ID of the node rebuilding the slot (the repairer). */
+  from: string
+  /** Peer ID of the node receiving the slot. */
+  to: string
+  /** Pieces rebuilt and stored on `to` so far (of `pieces`). */
+  done: number
+  pieces: number
+  /** When the repair started (ms since the epoch, the repairer's clock). */
+  startedAt: number
+}
+
+/** One slot of a file in a status report. */
+export interface SlotStatus {
+  index: number
+  /** `null` when no node is known to hold the slot. */
+  peerId: string | null
+  state: PeerState
+  /** Pieces of the slot the holder confirmed it has (of `pieces`); 0 when it could not be asked. */
+  held: number
+  pieces: number
+  /** Set while a node rebuilds this slot onto another (the most advanced repair when several run). */
+  repair?: SlotRepairStatus
+}
+
+export interface FileStatus {
+  capability: string
+  manifestCid: string
+  size: number
+  k: number
+  n: number
+  /** True when every segment has at least k pieces held by reachable nodes (a get can read the whole file). */
+  readable: boolean
+  /** Slots held in full by alive nodes (of `n`). */
+  slotsAlive: number
+  /** Segments of the file (each is k-of-n erasure coded). */
+  segments: number
+  /** Segments for which reachable nodes confirmed holding at least k distinct pieces (of `segments`). */
+  segmentsReadable: number
+  /** Slot repairs running now, as the repairing nodes report them (by slot). */
+  repairs: SlotRepairStatus[]
+  slots: SlotStatus[]
+}
+
+/** A file in the client's local record (`cairn ls`). */
+export interface FileRecord {
+  capability: string
+  manifestCid: string
+  size: number
+  k: number
+  n: number
+  slots: SlotPlacement[]
+  name?: string
+  storedAt: number
+}
+
+/** The client's local record of files put. */
+export interface FileRecordStore {
+  add(record: FileRecord): Promise<void>
+  find(manifestCid: string): Promise<FileRecord | undefined>
+  list(): Promise<FileRecord[]>
+}
+
+/** Progress of client operations; only cli/ draws them. */
+export type ClientProgressEvent =
+  | { type: 'put:placement'; slots: SlotPlacement[] }
+  | { type: 'put:read'; bytes: number }
+  | { type: 'put:piece'; segment: number; slot: number; peerId: string; bytes: number }
+  | { type: 'put:retry'; slot: number; from: string; to: string; error: string }
+  | { type: 'put:manifest'; manifestCid: string }
+  | { type: 'get:manifest'; size: number; k: number; n: number; holders: number }
+  | { type: 'get:bytes'; bytes: number; total: number }
+  | { type: 'get:corrupt'; peerId: string; cid: string; segment: number; slot: number }
+  | { type: 'get:fallback'; peerId: string; cid: string; error: string }
+
+/** The client: put, get and status of files over the network. */
+export interface Client {
+  /** Live storage nodes as the client sees them right now. */
+  nodes(options?: AbortOptions): Promise<PeerView[]>
+  put(
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    init?: PutInit,
+    options?: AbortOptions,
+  ): Promise<PutResult>
+  get(capability: string, init?: GetInit, options?: AbortOptions): AsyncIterable<Uint8Array>
+  status(capability: string, options?: AbortOptions): Promise<FileStatus>
+}
