@@ -3,6 +3,7 @@
  * persistence of pieces. No network, no chain. See docs/architecture.md.
  */
 
+export { abortableSleep } from './abortable-sleep.ts'
 export { releaseBuffer } from './buffer-release.ts'
 export type { Capability } from './capability.ts'
 export { formatCapability, parseCapability } from './capability.ts'
