@@ -92,6 +92,16 @@ function pieceCidFromDigest(digest: Uint8Array): CID {
   return CID.createV1(raw.code, createDigest(SHA2_256_CODE, new Uint8Array(digest.buffer, digest.byteOffset, 32)))
 }
 
+/** For tests and reproducible builds only: with a fixed `key` too, the same input always encodes to the same CIDs. */
+export interface ReproducibleEncodeInit {
+  /**
+   * The manifest's 16-byte salt; a fresh random one by default. Never reuse a salt with the same key for different
+   * content: the segment nonces would repeat under one subkey. Known-answer vectors (test/vectors/file-format.json)
+   * are its one intended use.
+   */
+  salt?: Uint8Array
+}
+
 /**
  * Encodes a byte stream into pieces and a manifest. Pieces come out as they are made (segment by segment, slots
  * 0..n-1), and the encoder never runs more than `ahead` segments ahead of the consumer, so memory stays flat.
@@ -104,7 +114,11 @@ function pieceCidFromDigest(digest: Uint8Array): CID {
  * const { manifestCid, manifestBytes, capability } = await done
  * ```
  */
-export function encodeFile(source: ByteSource, init: EncodeInit = {}, options: AbortOptions = {}): EncodeResult {
+export function encodeFile(
+  source: ByteSource,
+  init: EncodeInit & ReproducibleEncodeInit = {},
+  options: AbortOptions = {},
+): EncodeResult {
   const k = integerOption(init.k, DEFAULT_K, 'k', 1, 254)
   const n = integerOption(init.n, DEFAULT_N, 'n', k + 1, 255)
   const segmentSize = integerOption(
@@ -127,7 +141,10 @@ export function encodeFile(source: ByteSource, init: EncodeInit = {}, options: A
   if (!(key instanceof Uint8Array) || key.byteLength !== FILE_KEY_SIZE) {
     throw new InvalidArgumentError(`key must be ${FILE_KEY_SIZE} bytes`)
   }
-  const salt = new Uint8Array(randomBytes(FILE_SALT_SIZE))
+  const salt = init.salt ?? new Uint8Array(randomBytes(FILE_SALT_SIZE))
+  if (!(salt instanceof Uint8Array) || salt.byteLength !== FILE_SALT_SIZE) {
+    throw new InvalidArgumentError(`salt must be ${FILE_SALT_SIZE} bytes`)
+  }
   const keys = deriveFileKeys(key, salt)
   const metadata = encryptMetadata(keys, init.metadata)
   const codecInit: SegmentCodecInit = { k, n, compressionLevel, keys }
