@@ -4,9 +4,13 @@
  * This file must stay free of Node-only imports: the dashboard loads it in the browser.
  */
 
-export interface AbortOptions {
-  signal?: AbortSignal
-}
+// The type imports below make the dashboard's type check (web/tsconfig.json, lib es2023) read src/storage, whose
+// buffer-release.ts uses ArrayBuffer.transfer (es2024): this brings in that one lib file. Nothing reaches run time.
+/// <reference lib="es2024.arraybuffer" />
+import type { PeerState } from '../net/index.ts'
+import type { AbortOptions } from '../storage/index.ts'
+
+export type { AbortOptions, PeerState }
 
 /** Progress of a long transfer, in plaintext bytes. `total` is undefined when the size is not known in advance. */
 export interface TransferProgress {
@@ -60,7 +64,6 @@ export interface GetResult {
   stream: AsyncIterable<Uint8Array>
 }
 
-export type PeerState = 'alive' | 'suspect' | 'dead'
 export type SlotState = PeerState | 'unknown' | 'repairing'
 export type FileHealth = 'healthy' | 'degraded' | 'at-risk' | 'lost'
 
