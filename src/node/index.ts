@@ -3,7 +3,6 @@
  */
 export { BENCH_SINK_PROTOCOL, registerBenchSink, sendToBenchSink } from './bench-sink.ts'
 export { formatByteSize, parseByteSize } from './byte-size.ts'
-export * from './chain-constants.ts'
 export * from './chain-service/index.ts'
 export * from './constants.ts'
 export { type ControlApi, type ControlApiComponents, type ControlApiInit, createControlApi } from './control-api.ts'

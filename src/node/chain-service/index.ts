@@ -1,8 +1,10 @@
 /** The chain service of a storage node: confirms, proves, claims, watches, withdraws and keeps its standing. */
-export {
-  type ChainService,
-  type ChainServiceEvent,
-  type ChainServiceInit,
-  createChainService,
-} from './chain-service.ts'
+export { createChainService } from './chain-service.ts'
+export * from './constants.ts'
+export type {
+  ChainService,
+  ChainServiceComponents,
+  ChainServiceEvent,
+  ChainServiceInit,
+} from './interface.ts'
 export { createSlotProver, type SlotKey, type SlotProver } from './slot-prover.ts'

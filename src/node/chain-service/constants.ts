@@ -1,5 +1,5 @@
-/** Named defaults of a node's chain work and of the client's deals (applied as `init.x ?? DEFAULT_X`). */
-import { DEFAULT_MIN_STAKE, DEFAULT_PRICE_PER_BYTE_EPOCH, TOKEN_DECIMALS } from '../chain/index.ts'
+/** Named defaults and data-dir files of a node's chain service (applied as `init.x ?? DEFAULT_X`). */
+import { DEFAULT_MIN_STAKE, DEFAULT_PRICE_PER_BYTE_EPOCH, TOKEN_DECIMALS } from '../../chain/index.ts'
 
 const CAIRN = 10n ** BigInt(TOKEN_DECIMALS)
 

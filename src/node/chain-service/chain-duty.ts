@@ -1,0 +1,18 @@
+/** What the duties of the chain service (confirm, prove, claim, watch, withdraw, keep standing) share. */
+import type { Address } from 'viem'
+import type { ChainClient } from '../../chain/index.ts'
+import type { ChainServiceComponents, ChainServiceEvent, ChainServiceInit } from './interface.ts'
+import type { SlotProver } from './slot-prover.ts'
+
+/** The chain service's shared parts; each duty takes the few it uses (`Pick<ChainDutyContext, ...>`). */
+export interface ChainDutyContext {
+  client: ChainClient
+  /** The node's chain account (its Registry entry). */
+  account: Address
+  components: ChainServiceComponents
+  init: ChainServiceInit
+  prover: SlotProver
+  emit: (event: ChainServiceEvent) => void
+  /** Epoch of each slot's last accepted proof, by `dealId:slotIndex` (set by proofs and takeovers). */
+  provedEpoch: Map<string, number>
+}

@@ -1,0 +1,56 @@
+/**
+ * The confirm duty: a slot this node was named for in a new deal is confirmed on chain once the node checked it
+ * holds the slot; an active slot is handed on to the prove duty when its proof of this epoch is due.
+ */
+import { confirmSlot, type EpochInfo, type HeldSlotRecord, reportMissed } from '../../chain/index.ts'
+import type { ChainDutyContext } from './chain-duty.ts'
+
+/** Confirms the slots this node holds and picks the ones whose proof is due. */
+export class SlotConfirmer {
+  readonly #context: Pick<ChainDutyContext, 'client' | 'init' | 'prover' | 'emit' | 'provedEpoch'>
+  /** Slots this node refused (does not hold), by deal:slot, so it does not recheck every tick. */
+  readonly #refused = new Map<string, number>()
+
+  constructor(context: Pick<ChainDutyContext, 'client' | 'init' | 'prover' | 'emit' | 'provedEpoch'>) {
+    this.#context = context
+  }
+
+  /** Confirms a pending slot once it is held; returns the slot when its proof of this epoch is due. */
+  async work(entry: HeldSlotRecord, info: EpochInfo, signal: AbortSignal): Promise<HeldSlotRecord | undefined> {
+    const { client, init, prover, emit, provedEpoch } = this.#context
+    const { dealId, slot, deal } = entry
+    const id = `${dealId}:${slot.index}`
+    if (info.epoch >= deal.endEpoch) return undefined
+    const key = { manifestCid: deal.manifestCid, slotIndex: slot.index }
+    try {
+      if (slot.state === 'pending') {
+        if ((this.#refused.get(id) ?? -1) >= info.epoch) return undefined
+        const problem =
+          init.fakeProofs === true
+            ? undefined
+            : await prover.check(key, { root: slot.root, size: slot.size }, { signal })
+        if (problem !== undefined) {
+          // Pieces may still be arriving: check again next epoch.
+          this.#refused.set(id, info.epoch)
+          emit({ type: 'chain:refused', dealId: String(dealId), slot: slot.index, reason: problem })
+          return undefined
+        }
+        await confirmSlot(client, { dealId, slotIndex: slot.index }, { signal })
+        emit({ type: 'chain:confirmed', dealId: String(dealId), slot: slot.index })
+        return undefined
+      }
+      if (slot.state !== 'active' || info.epoch < deal.startEpoch || slot.nextEpoch > info.epoch) return undefined
+      if ((provedEpoch.get(id) ?? -1) >= info.epoch) return undefined
+      if (slot.nextEpoch < info.epoch) {
+        // Epochs this node missed (it was down) must be on record before it can prove again.
+        await reportMissed(client, { dealId, slotIndex: slot.index }, { signal }).catch(() => {})
+      }
+      return entry
+    } catch (error) {
+      if (signal.aborted) throw error
+      // Tried again on the next tick while the epoch lasts.
+      emit({ type: 'chain:error', action: `slot ${id}`, message: (error as Error).message })
+      return undefined
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The standing duty: the node registers (or updates) its Registry entry when it starts, and once per epoch tops its
+ * stake up and leaves jail, so that a node that missed a proof takes new deals again without its operator.
+ */
+import {
+  addStake,
+  type EpochInfo,
+  getNode,
+  registerNode,
+  registryAbi,
+  unjailNode,
+  updateEndpoints,
+  updateOffer,
+} from '../../chain/index.ts'
+import type { ChainDutyContext } from './chain-duty.ts'
+import { DEFAULT_NODE_PRICE_PER_BYTE_EPOCH, DEFAULT_NODE_STAKE } from './constants.ts'
+
+type NodeRecord = Awaited<ReturnType<typeof getNode>>
+
+/** Keeps the node's Registry entry current and its standing (stake, not jailed) good. */
+export class StandingKeeper {
+  readonly #context: Pick<ChainDutyContext, 'client' | 'account' | 'components' | 'init' | 'emit'>
+  #checkedEpoch = -1
+
+  constructor(context: Pick<ChainDutyContext, 'client' | 'account' | 'components' | 'init' | 'emit'>) {
+    this.#context = context
+  }
+
+  /**
+   * Registers the node with its stake, or updates its endpoints and offer when they changed and restores its
+   * standing.
+   */
+  async enter(signal: AbortSignal): Promise<void> {
+    const { client, account, components, init, emit } = this.#context
+    const node = await getNode(client, { account }, { signal })
+    const price = init.pricePerByteEpoch ?? DEFAULT_NODE_PRICE_PER_BYTE_EPOCH
+    const capacity = components.capacity()
+    const multiaddrs = components.multiaddrs().slice(0, 8)
+    if (node.status === 'none') {
+      const stake = init.stake ?? DEFAULT_NODE_STAKE
+      await registerNode(
+        client,
+        { peerId: components.peerId(), multiaddrs, capacity, pricePerByteEpoch: price, stake },
+        { signal },
+      )
+      emit({ type: 'chain:registered', account, stake: stake.toString() })
+    } else {
+      const same = node.peerId === components.peerId() && node.multiaddrs.join(' ') === multiaddrs.join(' ')
+      if (!same) await updateEndpoints(client, { peerId: components.peerId(), multiaddrs }, { signal })
+      if (node.pricePerByteEpoch !== price || node.capacity !== capacity) {
+        await updateOffer(client, { capacity, pricePerByteEpoch: price }, { signal })
+      }
+      emit({ type: 'chain:endpoints', account })
+      await this.#restore(node, signal)
+    }
+  }
+
+  /** Restores the node's standing once per epoch. */
+  async tick(info: EpochInfo, signal: AbortSignal): Promise<void> {
+    if (this.#checkedEpoch === info.epoch) return
+    this.#checkedEpoch = info.epoch
+    const { client, account } = this.#context
+    await this.#restore(await getNode(client, { account }, { signal }), signal)
+  }
+
+  /**
+   * Slashed below the minimum (or jailed): tops the stake up and asks to be active again, so that a node that missed
+   * a proof (a slow epoch, a restart) takes new deals again without its operator. Not done by the test-only
+   * fake-proofs fault, which plays a node that stays jailed.
+   */
+  async #restore(node: NodeRecord, signal: AbortSignal): Promise<void> {
+    const { client, account, init, emit } = this.#context
+    if (init.fakeProofs === true || (node.status !== 'active' && node.status !== 'jailed')) return
+    const minStake = await client.readContract({
+      address: client.contracts.registry,
+      abi: registryAbi,
+      functionName: 'minStake',
+    })
+    if (node.stake < minStake) {
+      await addStake(client, { amount: minStake - node.stake }, { signal })
+      emit({ type: 'chain:staked', amount: String(minStake - node.stake) })
+    }
+    if (node.status === 'jailed') {
+      await unjailNode(client, { signal })
+      emit({ type: 'chain:unjailed', account })
+    }
+  }
+}
