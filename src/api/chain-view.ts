@@ -10,14 +10,13 @@ import {
   getBalances,
   getChainEvents,
   getDeal,
-  getDealCount,
   getEpochInfo,
   getNode,
-  getSlots,
   marketAbi,
   type NodeRecord,
   watchChainEvents,
 } from '../chain/index.ts'
+import { type DealSnapshot, readDeals } from '../client/index.ts'
 import { NotFoundError } from '../errors.ts'
 import type {
   AbortOptions,
@@ -69,6 +68,33 @@ function cached<T>(ms: number, load: (options: AbortOptions) => Promise<T>): (op
       })
     }
     return entry.value
+  }
+}
+
+/** A deal as the dashboard shows it (newest first), from the one deal read. */
+function toDealInfo({ view, owner, slots }: DealSnapshot): DealInfo {
+  return {
+    id: view.dealId,
+    manifest: view.manifestCid,
+    size: view.size,
+    k: view.k,
+    n: view.n,
+    client: owner,
+    escrow: view.escrowLeft,
+    paid: view.paidSoFar,
+    startEpoch: view.startEpoch,
+    endEpoch: view.endEpoch,
+    status: view.closed ? 'closed' : view.slots.every((s) => s.state === 'active') ? 'active' : 'partial',
+    slots: view.slots.map((slot, i) => {
+      const lastProofEpoch = slots[i]?.lastProofEpoch
+      return {
+        slot: slot.index,
+        provider: slot.holder,
+        missed: slots[i]?.misses ?? 0,
+        ...(slot.peerId === null ? {} : { peerId: slot.peerId }),
+        ...(lastProofEpoch === undefined ? {} : { lastProofEpoch }),
+      }
+    }),
   }
 }
 
@@ -135,52 +161,10 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
     return new Map(states)
   })
 
+  // One read at one block (shared with `cairn deals`): escrow left and payments made agree.
   const deals = cached(cacheMs, async (options): Promise<DealInfo[]> => {
-    const count = await getDealCount(reader, options)
-    const [events, byAccount] = await Promise.all([proofEvents(options), peerOfAccount(options)])
-    const paid = new Map<string, bigint>()
-    const lastProof = new Map<string, number>()
-    for (const event of events) {
-      if (event.eventName !== 'ProofAccepted') continue
-      const deal = big(event.args.dealId).toString()
-      paid.set(deal, (paid.get(deal) ?? 0n) + big(event.args.payment))
-      lastProof.set(`${deal}/${num(event.args.slot)}`, num(event.args.epoch))
-    }
-    const ids: bigint[] = []
-    for (let id = count; id >= 1n && ids.length < maxDeals; id--) ids.push(id)
-    return Promise.all(
-      ids.map(async (dealId): Promise<DealInfo> => {
-        const [deal, slots] = await Promise.all([
-          getDeal(reader, { dealId }, options),
-          getSlots(reader, { dealId }, options),
-        ])
-        const id = dealId.toString()
-        return {
-          id,
-          manifest: deal.manifestCid,
-          size: Number(deal.size),
-          k: deal.k,
-          n: deal.n,
-          client: deal.owner,
-          escrow: deal.escrow.toString(),
-          paid: (paid.get(id) ?? 0n).toString(),
-          startEpoch: deal.startEpoch,
-          endEpoch: deal.endEpoch,
-          status: deal.closed ? 'closed' : slots.every((s) => s.state === 'active') ? 'active' : 'partial',
-          slots: slots.map((slot) => {
-            const peerId = byAccount.get(slot.node.toLowerCase())?.peerId
-            const proof = lastProof.get(`${id}/${slot.index}`)
-            return {
-              slot: slot.index,
-              provider: slot.node,
-              missed: slot.misses,
-              ...(peerId === undefined ? {} : { peerId }),
-              ...(proof === undefined ? {} : { lastProofEpoch: proof }),
-            }
-          }),
-        }
-      }),
-    )
+    const snapshots = await readDeals(reader, { fromBlock, maxDeals }, options)
+    return snapshots.reverse().map(toDealInfo)
   })
 
   const bank = cached(cacheMs, async (options): Promise<BankInfo> => {

@@ -1,10 +1,10 @@
+import { userDeals } from '../client/index.ts'
 import { requireUserChain } from './chain-session.ts'
 import { locateNetwork } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
 import type { ParsedCommandLine } from './command-line.ts'
 import { formatTable, shortPeerId } from './output.ts'
 import { formatTokens } from './token-amount.ts'
-import { userDeals } from './user-deals.ts'
 
 /** `cairn deals [--json]`: the user's deals, their slots, holders, proofs, payments and escrow left. */
 export async function runDeals(parsed: ParsedCommandLine, context: CommandContext): Promise<number> {

@@ -1,11 +1,11 @@
 import { formatEther } from 'viem'
 import { getBalances } from '../chain/index.ts'
+import { userDeals } from '../client/index.ts'
 import { requireUserChain } from './chain-session.ts'
 import { locateNetwork } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
 import type { ParsedCommandLine } from './command-line.ts'
 import { formatTokens } from './token-amount.ts'
-import { userDeals } from './user-deals.ts'
 
 /** `cairn wallet [--json]`: the user's CAIRN balance, the escrow its open deals hold, and gas. */
 export async function runWallet(parsed: ParsedCommandLine, context: CommandContext): Promise<number> {

@@ -4,6 +4,14 @@
  */
 export { type ClientComponents, type ClientInit, createClient } from './client.ts'
 export * from './constants.ts'
+export {
+  type DealSlotView,
+  type DealSnapshot,
+  type DealView,
+  type ReadDealsParams,
+  readDeals,
+  userDeals,
+} from './deal-views.ts'
 export { createFileRecordStore, createMemoryFileRecordStore, type FileRecordStoreInit } from './file-records.ts'
 export type * from './interface.ts'
 export { mergePeerViews } from './peer-views.ts'
