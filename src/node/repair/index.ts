@@ -1,4 +1,6 @@
 /** The repair service of a storage node: failure-driven slot repair, scrub and piece healing. */
 export * from './constants.ts'
+export { fileHealthReport } from './file-health-report.ts'
 export type * from './interface.ts'
-export { createRepairService, fileHealthReport, repairInitFromEnv } from './repair-service.ts'
+export { repairInitFromEnv } from './repair-env.ts'
+export { createRepairService } from './repair-service.ts'

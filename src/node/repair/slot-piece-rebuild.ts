@@ -1,0 +1,58 @@
+/**
+ * One piece of a tracked file rebuilt by the storage layer's `rebuildPiece`, over the places this node knows: its own
+ * store for its own slots, the known holders of the others. Own slots are asked first (no network).
+ */
+import { NotFoundError } from '../../errors.ts'
+import { rebuildPiece } from '../../storage/index.ts'
+import type { AbortOptions } from '../index.ts'
+import { DEFAULT_REPAIR_PIECE_TIMEOUT_MS } from './constants.ts'
+import type { RepairContext } from './repair-context.ts'
+import type { TrackedFile } from './tracked-file.ts'
+
+/**
+ * Piece `slot` of `segment`: a copy of the same CID (k = 1), else Reed-Solomon from k other slots (this node's own
+ * pieces first, then the other holders, in parallel). Stops asking when the service stops or `options.signal` aborts.
+ */
+export async function rebuildSlotPiece(
+  context: RepairContext,
+  file: TrackedFile,
+  segment: number,
+  slot: number,
+  options: AbortOptions = {},
+): Promise<Uint8Array> {
+  const network = context.network()
+  const me = network.peerId
+  const timeout = context.init.pieceTimeoutMs ?? DEFAULT_REPAIR_PIECE_TIMEOUT_MS
+  const pieces = file.manifest.segments[segment]!.pieces
+  const sourcesOf = (index: number): string[] =>
+    [...new Set([file.holders[index], ...(file.holdersOf[index] ?? [])])].filter(
+      (p): p is string => p !== null && p !== undefined,
+    )
+  const fetch = async (index: number): Promise<Uint8Array> => {
+    const cid = pieces[index]!
+    let last: unknown = new NotFoundError(`no holder of slot ${index} is known`)
+    for (const peer of sourcesOf(index)) {
+      try {
+        if (peer === me) return await context.store.get(cid, options)
+        return await network.fetchPiece(peer, cid, context.deadline(timeout, options.signal))
+      } catch (err) {
+        last = err
+      }
+    }
+    throw last
+  }
+  const order = [...pieces.keys()].sort((a, b) => Number(!file.mySlots.has(a)) - Number(!file.mySlots.has(b)))
+  const signals = [context.controller.signal]
+  if (options.signal !== undefined) signals.push(options.signal)
+  return await rebuildPiece(
+    {
+      manifest: file.manifest,
+      segment,
+      slot,
+      fetch,
+      order,
+      ...(file.coder === undefined ? {} : { coder: file.coder }),
+    },
+    { signal: AbortSignal.any(signals) },
+  )
+}

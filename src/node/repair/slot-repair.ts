@@ -1,0 +1,112 @@
+/**
+ * A slot repair: a lost slot rebuilt from any k other slots onto a live node that holds none of the file (another /24
+ * when one exists). The manifest is sent first and segment 0 last, so the new node counts as the slot's holder only
+ * once it has every piece.
+ */
+import { abortableSleep, manifestPieceCid } from '../../storage/index.ts'
+import { DEFAULT_REPAIR_CONCURRENCY, DEFAULT_REPAIR_FALLBACK_MS, DEFAULT_REPAIR_PIECE_TIMEOUT_MS } from './constants.ts'
+import { refreshPlacement } from './placement-refresh.ts'
+import type { RepairContext } from './repair-context.ts'
+import { errorText } from './repair-log.ts'
+import { chooseRepairTarget } from './repair-placement.ts'
+import { rebuildSlotPiece } from './slot-piece-rebuild.ts'
+import type { ActiveRepair, TrackedFile } from './tracked-file.ts'
+
+/**
+ * Rebuilds lost `slot` of `file` onto a new node, unless a fresh look finds it held or already being repaired. No
+ * target: retried after the fallback wait. A failed target is not chosen again for the file; the error is rethrown.
+ */
+export async function repairSlot(context: RepairContext, file: TrackedFile, slot: number): Promise<void> {
+  const key = `${file.key}:${slot}`
+  const network = context.network()
+  const me = network.peerId
+  // Look again right before acting: another repairer may have finished meanwhile.
+  await refreshPlacement(context, file, true)
+  if (file.holders[slot] !== null || context.active.has(key)) return
+  const peers = network.peers()
+  const views = new Map(peers.map((p) => [p.peerId, p]))
+  const everyHolder = new Set([me, ...file.holdersOf.flat(), ...file.failedTargets])
+  for (const a of context.active.values()) everyHolder.add(a.target)
+  const liveHolders = file.holders
+    .filter((h): h is string => h !== null)
+    .map((h) =>
+      h === me ? { peerId: me, multiaddrs: network.multiaddrs() } : (views.get(h) ?? { peerId: h, multiaddrs: [] }),
+    )
+  const target = chooseRepairTarget(peers, liveHolders, everyHolder)
+  const fallback = context.init.fallbackMs ?? DEFAULT_REPAIR_FALLBACK_MS
+  if (target === undefined) {
+    file.retryAfter.set(slot, Date.now() + fallback)
+    context.emit({
+      type: 'repair:failed',
+      manifestCid: file.key,
+      slot,
+      target: null,
+      error: 'no live node outside the file is known to take the slot: start more nodes',
+    })
+    return
+  }
+  const segments = file.manifest.segments
+  const active: ActiveRepair = { target: target.peerId, done: 0, pieces: segments.length, startedAt: Date.now() }
+  context.active.set(key, active)
+  const started = performance.now()
+  let bytes = 0
+  context.emit({ type: 'repair:start', manifestCid: file.key, slot, target: target.peerId, pieces: segments.length })
+  try {
+    const timeout = context.init.pieceTimeoutMs ?? DEFAULT_REPAIR_PIECE_TIMEOUT_MS
+    await network.storePiece(
+      target.peerId,
+      manifestPieceCid(file.manifestCid),
+      file.manifestBytes,
+      context.deadline(timeout),
+    )
+    // Segment 0 last: nodes find a slot's holder by its first piece, so the target counts only once complete.
+    const order = [...segments.keys()].slice(1).concat(0)
+    let next = 0
+    // Wakes workers pausing between pieces (pieceDelayMs) once the last piece is stored.
+    const finished = new AbortController()
+    const pause = AbortSignal.any([context.controller.signal, finished.signal])
+    const worker = async () => {
+      while (next < order.length) {
+        const segment = order[next++]!
+        const piece = await rebuildSlotPiece(context, file, segment, slot)
+        await network.storePiece(target.peerId, segments[segment]!.pieces[slot]!, piece, context.deadline(timeout))
+        bytes += piece.byteLength
+        active.done++
+        context.init.onProgress?.({
+          type: 'repair:progress',
+          manifestCid: file.key,
+          slot,
+          target: target.peerId,
+          done: active.done,
+          pieces: active.pieces,
+        })
+        if (active.done === active.pieces) finished.abort()
+        const delay = context.init.pieceDelayMs ?? 0
+        if (delay > 0 && next < order.length) await abortableSleep(delay, pause)
+      }
+    }
+    const concurrency = Math.max(1, context.init.concurrency ?? DEFAULT_REPAIR_CONCURRENCY)
+    await Promise.all(Array.from({ length: Math.min(concurrency, order.length) }, worker))
+    file.holders[slot] = target.peerId
+    file.holdersOf[slot]!.push(target.peerId)
+    file.lostSince.delete(slot)
+    network.watch([target.peerId])
+    context.queueSave()
+    context.emit({
+      type: 'repair:done',
+      manifestCid: file.key,
+      slot,
+      target: target.peerId,
+      pieces: segments.length,
+      bytes,
+      ms: Math.round(performance.now() - started),
+    })
+  } catch (err) {
+    file.failedTargets.add(target.peerId)
+    file.retryAfter.set(slot, Date.now() + Math.min(fallback, 5_000))
+    context.emit({ type: 'repair:failed', manifestCid: file.key, slot, target: target.peerId, error: errorText(err) })
+    throw err
+  } finally {
+    context.active.delete(key)
+  }
+}
