@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics of a Cairn process (prom-client), on a registry of its own so that several nodes in one
- * process (tests) do not clash. Served as text at `/metrics` by the gateway and by `createMetricsServer`.
+ * process (tests) do not clash. Served as text at `/metrics` by the gateway and by a storage node's control API.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { PeerState } from './interface.ts'

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { createMetrics, createMetricsServer, METRIC_NAMES } from '../../src/api/index.ts'
+import { createMetrics, METRIC_NAMES } from '../../src/api/index.ts'
+import { createControlApi } from '../../src/node/index.ts'
+import { createMemoryPieceStore } from '../../src/storage/index.ts'
 
 describe('metrics', () => {
-  it('serves every Cairn metric as Prometheus text, with the node label, from a stand-alone server', async () => {
+  it("serves every Cairn metric as Prometheus text, with the node label, from a storage node's control API", async () => {
     const metrics = createMetrics({ labels: { node: 'node-7' }, defaultMetrics: false })
     metrics.piecesStored.set(12)
     metrics.bytesStored.set(3_000_000)
@@ -15,10 +17,16 @@ describe('metrics', () => {
     metrics.setPeers(['alive', 'alive', 'suspect', 'dead'])
     const end = metrics.putSeconds.startTimer()
     end()
-    const server = createMetricsServer({ metrics })
-    await server.start()
+    // A process without a gateway (a storage node) serves them from its control API.
+    const server = createControlApi({
+      pieceStore: createMemoryPieceStore(),
+      peers: () => [],
+      health: () => ({}),
+      metrics,
+    })
+    const url = await server.start()
     try {
-      const response = await fetch(server.url)
+      const response = await fetch(`${url}/metrics`)
       assert.equal(response.status, 200)
       assert.match(response.headers.get('content-type') ?? '', /^text\/plain/)
       const text = await response.text()
