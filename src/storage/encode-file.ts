@@ -11,8 +11,6 @@ import { formatCapability } from './capability.ts'
 import {
   DEFAULT_COMPRESSION_LEVEL,
   DEFAULT_ENCODE_AHEAD,
-  DEFAULT_K,
-  DEFAULT_N,
   DEFAULT_SEGMENT_SIZE,
   FILE_KEY_SIZE,
   FILE_SALT_SIZE,
@@ -35,6 +33,7 @@ import { encodeManifest } from './manifest.ts'
 import { MerkleRootBuilder } from './merkle.ts'
 import { encryptMetadata } from './metadata.ts'
 import { SHA2_256_CODE } from './piece-cid.ts'
+import { redundancyPolicy } from './redundancy.ts'
 import { deriveFileKeys } from './segment-cipher.ts'
 import { type CodedSegment, SegmentCodec, type SegmentCodecInit } from './segment-codec.ts'
 import { createSegmentWorkerPool } from './segment-worker-pool.ts'
@@ -119,8 +118,7 @@ export function encodeFile(
   init: EncodeInit & ReproducibleEncodeInit = {},
   options: AbortOptions = {},
 ): EncodeResult {
-  const k = integerOption(init.k, DEFAULT_K, 'k', 1, 254)
-  const n = integerOption(init.n, DEFAULT_N, 'n', k + 1, 255)
+  const { k, n } = redundancyPolicy(init.k, init.n)
   const segmentSize = integerOption(
     init.segmentSize,
     DEFAULT_SEGMENT_SIZE,

@@ -47,6 +47,7 @@ export {
 export { decryptMetadata } from './metadata.ts'
 export { isPieceCid, pieceCid, verifyPiece } from './piece-cid.ts'
 export { type RebuildPieceInit, rebuildPiece } from './rebuild-piece.ts'
+export { type RedundancyPolicy, redundancyPolicy } from './redundancy.ts'
 export { stopSegmentWorkers } from './segment-worker-pool.ts'
 export { type ByteSource, type Segment, segmenter } from './segmenter.ts'
 export { slotMerkleLevels } from './slot-merkle.ts'

@@ -394,7 +394,7 @@ describe('failures, corruption and cancellation', () => {
   })
 
   it('checks its arguments at once', () => {
-    assert.throws(() => encodeFile([], { k: 3, n: 3 }), /n must be an integer from 4/)
+    assert.throws(() => encodeFile([], { k: 3, n: 3 }), /k and n must be whole numbers with 1 <= k < n <= 255/)
     assert.throws(() => encodeFile([], { segmentSize: 10 }), /segmentSize must be an integer from 1024/)
     assert.throws(() => encodeFile([], { compressionLevel: 30 }), /compressionLevel must be an integer from 1 to 19/)
     assert.throws(() => encodeFile([], { key: new Uint8Array(16) }), /key must be 32 bytes/)
