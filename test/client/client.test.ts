@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { type ClientProgressEvent, createClient, createMemoryFileRecordStore } from '../../src/client/index.ts'
-import { NotEnoughNodesError, NotEnoughPiecesError } from '../../src/errors.ts'
+import { InvalidArgumentError, NotEnoughNodesError, NotEnoughPiecesError } from '../../src/errors.ts'
 import { decodeManifest, manifestPieceCid, parseCapability, slotPieces } from '../../src/storage/index.ts'
 import { FakeNetwork } from './fake-network.ts'
 
@@ -62,6 +62,27 @@ describe('client put/get/status', () => {
       )
       return true
     })
+  })
+
+  it('refuses a redundancy outside 1 <= k < n <= 255 with the one message, before any node is asked', async () => {
+    const network = new FakeNetwork(4)
+    const client = createClient({ network })
+    for (const [k, n] of [
+      [2, 2],
+      [1, 1],
+      [5, 3],
+      [0, 3],
+    ]) {
+      await assert.rejects(client.put([randomBytes(10)], { k: k!, n: n! }), (err: Error) => {
+        assert.ok(err instanceof InvalidArgumentError)
+        assert.equal(
+          err.message,
+          `k and n must be whole numbers with 1 <= k < n <= 255 (any k of a segment's n pieces read it; k = 1 keeps n copies), got k=${k}, n=${n}: use --k/--n within that range`,
+        )
+        return true
+      })
+    }
+    for (let i = 0; i < 4; i++) assert.equal(network.node(`peer-${i}`).stores, 0)
   })
 
   it('spreads slots across /24 ranges when there are enough', async () => {

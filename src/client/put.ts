@@ -1,0 +1,99 @@
+/** A put: check the redundancy, choose the slots' nodes, encode the source and store its pieces and manifest. */
+import type { AbortOptions } from '../node/index.ts'
+import { encodeFile, redundancyPolicy } from '../storage/index.ts'
+import type { ClientContext } from './client-context.ts'
+import type { PutInit, PutResult } from './interface.ts'
+import { slotNodes } from './slot-nodes.ts'
+import { SlotUpload } from './slot-upload.ts'
+
+/**
+ * Stores `source` as a k-of-n file on distinct live nodes: pieces stream out as the encoder makes them (bounded by
+ * the context's concurrency and bytes in flight), a failed node's slot moves to a spare, and the file is recorded
+ * once its manifest is on every slot's node.
+ *
+ * @example
+ * ```ts
+ * const { capability } = await putFile(context, [bytes], { k: 1, n: 3 })
+ * ```
+ */
+export async function putFile(
+  context: ClientContext,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  init: PutInit = {},
+  options: AbortOptions = {},
+): Promise<PutResult> {
+  const { k, n } = redundancyPolicy(init.k, init.n)
+  const ordered = slotNodes(await context.nodes(options), n, init.eligible)
+  const upload = new SlotUpload(context.network, ordered, n, {
+    attempts: context.slotAttempts,
+    timeoutMs: context.pieceTimeoutMs,
+    onProgress: init.onProgress,
+    signal: options.signal,
+  })
+  init.onProgress?.({ type: 'put:placement', slots: upload.placement() })
+
+  const segmentSize = init.segmentSize ?? context.segmentSize
+  const encoded = encodeFile(
+    source,
+    {
+      k,
+      n,
+      workers: context.encodeWorkers,
+      ...(segmentSize === undefined ? {} : { segmentSize }),
+      ...(init.metadata === undefined ? {} : { metadata: init.metadata }),
+      onProgress: (event) => {
+        if (event.type === 'segment-encoded') init.onProgress?.({ type: 'put:read', bytes: event.plaintextBytes })
+      },
+    },
+    upload.signalOption(),
+  )
+  // Surface an encoder failure even if the piece loop below stops first.
+  encoded.done.catch(() => {})
+  try {
+    const inFlight = new Set<Promise<void>>()
+    let bytesInFlight = 0
+    for await (const piece of encoded.pieces) {
+      while (
+        inFlight.size > 0 &&
+        (inFlight.size >= context.putConcurrency ||
+          bytesInFlight + piece.bytes.byteLength > context.putMaxInFlightBytes)
+      ) {
+        await Promise.race(inFlight)
+      }
+      upload.throwIfFailed()
+      bytesInFlight += piece.bytes.byteLength
+      const task = upload.storeEncodedPiece(piece).finally(() => {
+        bytesInFlight -= piece.bytes.byteLength
+        inFlight.delete(task)
+      })
+      inFlight.add(task)
+    }
+    await Promise.all(inFlight)
+    upload.throwIfFailed()
+    const file = await encoded.done
+    init.onProgress?.({ type: 'put:manifest', manifestCid: file.manifestCid.toString() })
+    await upload.finish(file.manifest, file.manifestCid, file.manifestBytes)
+    const result: PutResult = {
+      capability: file.capability,
+      manifestCid: file.manifestCid.toString(),
+      size: file.size,
+      k,
+      n,
+      slots: upload.placement(),
+      commitments: file.manifest.slots.map((slot) => ({
+        root: `0x${Buffer.from(slot.root).toString('hex')}`,
+        size: slot.size,
+      })),
+    }
+    const { commitments: _commitments, ...recorded } = result
+    await context.records.add({
+      ...recorded,
+      ...(init.metadata?.name === undefined ? {} : { name: init.metadata.name }),
+      storedAt: Date.now(),
+    })
+    return result
+  } catch (err) {
+    upload.abort(err)
+    throw upload.failure() ?? err
+  }
+}
