@@ -29,7 +29,7 @@ import { type CairnMetrics, createMetrics } from './metrics.ts'
 import { createMultipartStaging } from './multipart-staging.ts'
 import { createPlacementWatcher, type PlacementWatcher } from './placement-watcher.ts'
 import { registerApiRoutes } from './rest-api.ts'
-import { registerS3Routes } from './s3-server.ts'
+import { registerS3Routes } from './s3/index.ts'
 import { xmlError } from './s3-xml.ts'
 
 export const GATEWAY_VERSION = '0.1.0'

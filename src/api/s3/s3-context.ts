@@ -1,0 +1,54 @@
+/** What the S3 operations share: the gateway's parts, the S3 options and the uploads being completed. */
+import type { GatewayIndex, ObjectPart } from '../gateway-database.ts'
+import type { FileService } from '../interface.ts'
+import type { CairnMetrics } from '../metrics.ts'
+import type { MultipartStaging } from '../multipart-staging.ts'
+import { noSuchBucket } from './s3-error.ts'
+
+export interface S3Components {
+  files: FileService
+  index: GatewayIndex
+  metrics: CairnMetrics
+  /** Where UploadPart stages parts until CompleteMultipartUpload. */
+  staging: MultipartStaging
+}
+
+export interface S3Init {
+  accessKeyId: string
+  secretAccessKey: string
+  region: string
+  maxUploadBytes: number
+  /** Redundancy of objects written through S3 (the service's default when absent). */
+  k?: number
+  n?: number
+}
+
+/** One S3 endpoint's state, passed to every operation. */
+export interface S3Context extends S3Components {
+  init: S3Init
+  /** Uploads whose CompleteMultipartUpload is streaming their parts: their parts must stay as they are. */
+  completingUploads: Set<string>
+}
+
+/** Throws NoSuchBucket unless `bucket` exists. */
+export function requireBucket(context: S3Context, bucket: string): void {
+  if (!context.index.hasBucket(bucket)) throw noSuchBucket(bucket)
+}
+
+/** Streams `source` into one new Cairn file named `name`, with the S3 redundancy. */
+export async function putFile(
+  context: S3Context,
+  source: AsyncIterable<Uint8Array>,
+  name: string,
+  type: string,
+  signal: AbortSignal,
+): Promise<ObjectPart> {
+  const { files, metrics, init } = context
+  const endTimer = metrics.putSeconds.startTimer()
+  const putInit: { name: string; type: string; k?: number; n?: number } = { name, type }
+  if (init.k !== undefined) putInit.k = init.k
+  if (init.n !== undefined) putInit.n = init.n
+  const result = await files.put(source, putInit, { signal })
+  endTimer()
+  return { capability: result.capability, size: result.size }
+}
