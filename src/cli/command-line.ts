@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { InvalidArgumentError } from '../errors.ts'
+import { MAX_SHARDS, type RedundancyPolicy, redundancyPolicy } from '../storage/index.ts'
 
 type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
 
@@ -214,4 +215,25 @@ export function integerFlag(
     throw new InvalidArgumentError(`--${name} must be a whole number from ${min} to ${max}, got "${String(raw)}"`)
   }
   return value
+}
+
+/**
+ * Reads `--k` and `--n` and checks them with the storage layer's one redundancy rule (`redundancyPolicy`, the
+ * defaults filling the flag not given). `--k` above 1 without `--n` is refused: the default n leaves little spare.
+ *
+ * @example
+ * ```ts
+ * redundancyFlags(parseCommandLine(['put', 'a.txt', '--k', '2', '--n', '6']).values) // { k: 2, n: 6 }
+ * ```
+ */
+export function redundancyFlags(values: ParsedCommandLine['values']): Partial<RedundancyPolicy> {
+  const k = integerFlag(values, 'k', 1, MAX_SHARDS)
+  const n = integerFlag(values, 'n', 1, MAX_SHARDS)
+  if (k !== undefined && n === undefined && k > 1 && k < MAX_SHARDS) {
+    throw new InvalidArgumentError(
+      `--k ${k} needs --n as well (for example --k ${k} --n ${Math.min(k * 3, MAX_SHARDS)})`,
+    )
+  }
+  if (k !== undefined || n !== undefined) redundancyPolicy(k, n)
+  return { ...(k === undefined ? {} : { k }), ...(n === undefined ? {} : { n }) }
 }

@@ -7,7 +7,7 @@ import { parseByteSize } from '../node/index.ts'
 import { openUserChain } from './chain-session.ts'
 import { locateNetwork, openClientSession } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
-import { integerFlag, type ParsedCommandLine } from './command-line.ts'
+import { integerFlag, type ParsedCommandLine, redundancyFlags } from './command-line.ts'
 import { shortPeerId } from './output.ts'
 import { ProgressBar } from './progress-bar.ts'
 
@@ -17,14 +17,7 @@ import { ProgressBar } from './progress-bar.ts'
  */
 export async function runPut(parsed: ParsedCommandLine, context: CommandContext): Promise<number> {
   const path = parsed.positionals[0]!
-  const k = integerFlag(parsed.values, 'k', 1, 255)
-  const n = integerFlag(parsed.values, 'n', 1, 255)
-  if (k !== undefined && n === undefined && k > 1) {
-    throw new InvalidArgumentError(`--k ${k} needs --n as well (for example --k ${k} --n ${k * 3})`)
-  }
-  if (k !== undefined && n !== undefined && k > n) {
-    throw new InvalidArgumentError(`--k ${k} is larger than --n ${n}: k pieces of n are needed to read, so k <= n`)
-  }
+  const { k, n } = redundancyFlags(parsed.values)
   let size: number | undefined
   let source: AsyncIterable<Uint8Array>
   let metadata: { name?: string; mtime?: number } = {}

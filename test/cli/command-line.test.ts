@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { helpText, parseCommandLine } from '../../src/cli/command-line.ts'
+import { helpText, parseCommandLine, redundancyFlags } from '../../src/cli/command-line.ts'
 import { describeError } from '../../src/cli/error-message.ts'
 import { formatTable } from '../../src/cli/output.ts'
 import { ProgressBar } from '../../src/cli/progress-bar.ts'
@@ -51,6 +51,41 @@ describe('command line parsing', () => {
     for (const command of ['devnet', 'node start', 'put', 'get', 'status', 'nodes', 'ls']) {
       assert.ok(text.includes(`cairn ${command}`), command)
     }
+  })
+})
+
+describe('--k and --n', () => {
+  const flags = (...args: string[]) => redundancyFlags(parseCommandLine(['put', 'a.txt', ...args]).values)
+  const rule =
+    /^k and n must be whole numbers with 1 <= k < n <= 255 .*, got k=(\d+), n=(\d+): use --k\/--n within that range$/
+
+  it('passes the pairs the storage layer accepts', () => {
+    assert.deepEqual(flags(), {})
+    assert.deepEqual(flags('--k', '2', '--n', '6'), { k: 2, n: 6 })
+    assert.deepEqual(flags('--k', '1', '--n', '2'), { k: 1, n: 2 })
+    assert.deepEqual(flags('--n', '5'), { n: 5 })
+    assert.deepEqual(flags('--k', '1'), { k: 1 })
+  })
+
+  it("refuses every other pair with the storage layer's one message, before any node is asked", () => {
+    for (const [args, pair] of [
+      [['--k', '2', '--n', '2'], 'got k=2, n=2'],
+      [['--k', '5', '--n', '3'], 'got k=5, n=3'],
+      [['--n', '1'], 'got k=1, n=1'],
+      [['--k', '255', '--n', '255'], 'got k=255, n=255'],
+    ] as const) {
+      assert.throws(
+        () => flags(...args),
+        (err: unknown) => {
+          assert.ok(err instanceof InvalidArgumentError)
+          assert.match(err.message, rule)
+          assert.ok(err.message.includes(pair), err.message)
+          return true
+        },
+      )
+    }
+    assert.throws(() => flags('--k', '3'), { message: '--k 3 needs --n as well (for example --k 3 --n 9)' })
+    assert.throws(() => flags('--k', 'two'), { message: '--k must be a whole number from 1 to 255, got "two"' })
   })
 })
 
