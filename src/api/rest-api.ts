@@ -12,6 +12,7 @@ import {
   TooLargeError,
   UnauthorizedError,
 } from '../errors.ts'
+import { redundancyPolicy } from '../storage/index.ts'
 import { contentRange, parseRange } from './byte-range.ts'
 import { SSE_KEEPALIVE_MS } from './constants.ts'
 import type { EventHub } from './event-hub.ts'
@@ -61,9 +62,8 @@ function parseRedundancy(query: Record<string, string | undefined>): Pick<PutIni
     }
     out[name] = value
   }
-  if (out.k !== undefined && out.n !== undefined && out.k > out.n) {
-    throw new InvalidArgumentError(`k (${out.k}) cannot exceed n (${out.n})`)
-  }
+  // A pair is checked here; a lone k or n is checked by the client, with the file service's default for the other.
+  if (out.k !== undefined && out.n !== undefined) redundancyPolicy(out.k, out.n)
   return out
 }
 

@@ -129,7 +129,7 @@ describe('gateway /api/v1', () => {
     assert.equal(redundancy.status, 400)
     assert.match(
       ((await redundancy.json()) as { error: { message: string } }).error.message,
-      /k \(5\) cannot exceed n \(3\)/,
+      /^k and n must be whole numbers with 1 <= k < n <= 255 .*, got k=5, n=3: use --k\/--n within that range$/,
     )
     await assert.rejects(api.download('cairn:bafkunknown#key'), (err: unknown) => err instanceof NotFoundError)
     const route = await fetch(`${gateway.url}/api/v1/nope`, { headers: auth })

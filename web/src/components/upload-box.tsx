@@ -2,11 +2,11 @@ import { useRef, useState } from 'react'
 import type { ApiClient } from '../../../src/api/api-client.ts'
 import { formatBytes } from '../format.ts'
 
+/** Redundancy choices; each obeys the storage layer's rule (redundancyPolicy: 1 <= k < n <= 255). */
 const REDUNDANCY = [
   { label: '3 copies (replication)', k: 1, n: 3 },
   { label: '2 of 4 (erasure, 2× size)', k: 2, n: 4 },
   { label: '4 of 6 (erasure, 1.5× size)', k: 4, n: 6 },
-  { label: '1 copy (no redundancy)', k: 1, n: 1 },
 ]
 
 interface Upload {
