@@ -1,20 +1,10 @@
 /**
  * `cairn`: the command line. It parses flags, runs the command and draws; the work is done by src/node.
  * Errors print as one line (`error: ...`) with a stable exit code (see error-message.ts), never a stack trace.
+ * Each command's module is loaded only when it runs: a usage error or `--help` answers without loading libp2p or viem.
  */
-import { CAIRN_VERSION } from '../node/index.ts'
 import type { CommandContext } from './command-context.ts'
-import { runDeals } from './command-deals.ts'
-import { runDevnet } from './command-devnet.ts'
-import { runGet } from './command-get.ts'
 import { helpText, parseCommandLine } from './command-line.ts'
-import { runLs } from './command-ls.ts'
-import { runNodeStart } from './command-node-start.ts'
-import { runNodes } from './command-nodes.ts'
-import { runPut } from './command-put.ts'
-import { runS3 } from './command-s3.ts'
-import { runStatus } from './command-status.ts'
-import { runWallet } from './command-wallet.ts'
 import { describeError, EXIT_INTERRUPTED } from './error-message.ts'
 
 /**
@@ -33,28 +23,28 @@ export async function runCli(argv: string[], context: CommandContext): Promise<n
         context.stdout.write(helpText(parsed.topic))
         return 0
       case 'version':
-        context.stdout.write(`cairn ${CAIRN_VERSION}\n`)
+        context.stdout.write(`cairn ${(await import('../node/index.ts')).CAIRN_VERSION}\n`)
         return 0
       case 'devnet':
-        return await runDevnet(parsed, context)
+        return await (await import('./command-devnet.ts')).runDevnet(parsed, context)
       case 'node start':
-        return await runNodeStart(parsed, context)
+        return await (await import('./command-node-start.ts')).runNodeStart(parsed, context)
       case 'put':
-        return await runPut(parsed, context)
+        return await (await import('./command-put.ts')).runPut(parsed, context)
       case 'get':
-        return await runGet(parsed, context)
+        return await (await import('./command-get.ts')).runGet(parsed, context)
       case 'status':
-        return await runStatus(parsed, context)
+        return await (await import('./command-status.ts')).runStatus(parsed, context)
       case 'nodes':
-        return await runNodes(parsed, context)
+        return await (await import('./command-nodes.ts')).runNodes(parsed, context)
       case 'ls':
-        return await runLs(parsed, context)
+        return await (await import('./command-ls.ts')).runLs(parsed, context)
       case 'wallet':
-        return await runWallet(parsed, context)
+        return await (await import('./command-wallet.ts')).runWallet(parsed, context)
       case 'deals':
-        return await runDeals(parsed, context)
+        return await (await import('./command-deals.ts')).runDeals(parsed, context)
       case 's3':
-        return await runS3(parsed, context)
+        return await (await import('./command-s3.ts')).runS3(parsed, context)
     }
   } catch (err) {
     const { line, exitCode } = context.signal.aborted
