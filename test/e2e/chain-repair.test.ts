@@ -25,7 +25,7 @@ import {
 } from '../../src/chain/index.ts'
 import { createDevnet, type Devnet, type DevnetState } from '../../src/devnet/index.ts'
 import { decodeManifest, manifestPieceCid, parseCapability, slotPieces } from '../../src/storage/index.ts'
-import { cairn, killQuietly, waitFor, waitForExit } from './cairn-process.ts'
+import { type DevnetCli, devnetCli, killAndWait, stopAll, waitFor } from './devnet-fixture.ts'
 
 const EPOCH_SECONDS = 10
 const REPAIR_ENV = {
@@ -36,27 +36,18 @@ const REPAIR_ENV = {
   CAIRN_REPAIR_SCRUB_MS: '600000',
 }
 
-interface StatusJson {
-  readable: boolean
-  slots: Array<{ index: number; peerId: string | null; state: string; held: number; pieces: number }>
-}
-
 describe('a dead holder’s slot is repaired on chain', { timeout: 300_000 }, () => {
   let dir: string
   let devnet: Devnet
   let state: DevnetState
   let reader: ChainReader
+  let cli: DevnetCli
   let original: Buffer
   let put: { capability: string; slots: Array<{ index: number; peerId: string }>; deal: { dealId: string } }
 
-  const run = async (args: string[]) => {
-    const result = await cairn([...args, '--devnet', dir], { timeoutMs: 60_000 })
-    assert.equal(result.code, 0, `cairn ${args.join(' ')} failed: ${result.stderr}`)
-    return result.stdout
-  }
-
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-chain-repair-'))
+    cli = devnetCli(dir)
     devnet = createDevnet({
       dir,
       nodes: 5,
@@ -70,9 +61,8 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 300_000 }, ()
     reader = createChainReader({ rpcUrl: chain.rpc, chainId: chain.chainId, contracts: chain.contracts })
   })
   after(async () => {
-    for (const node of state?.nodes ?? []) killQuietly(node.pid, 'SIGTERM')
     await devnet?.stop()
-    for (const node of state?.nodes ?? []) killQuietly(node.pid)
+    await stopAll((state?.nodes ?? []).map((n) => n.pid))
     if (process.env.CAIRN_TEST_KEEP === '1') return
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })
   })
@@ -82,9 +72,7 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 300_000 }, ()
     original = bytes
     const path = join(dir, 'file')
     await writeFile(path, bytes)
-    put = JSON.parse(
-      (await run(['put', path, '--k', '1', '--n', '3', '--duration', '200', '--json'])).toString('utf8'),
-    ) as typeof put
+    put = await cli.json<typeof put>(['put', path, '--k', '1', '--n', '3', '--duration', '200', '--json'])
     const dealId = BigInt(put.deal.dealId)
     const victim = put.slots[0]!
     const dead = state.nodes.find((n) => n.peerId === victim.peerId)!
@@ -95,18 +83,17 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 300_000 }, ()
       30_000,
       'the slot to be active',
     )
-    process.kill(dead.pid, 'SIGKILL')
-    await waitForExit(dead.pid)
+    await killAndWait(dead.pid)
 
     // The file stays readable from the two surviving holders.
-    const got = await cairn(['get', put.capability, '--devnet', dir], { timeoutMs: 60_000 })
+    const got = await cli.run(['get', put.capability])
     assert.equal(got.code, 0, got.stderr)
     assert.ok(got.stdout.equals(bytes))
 
     // Off-chain: a spare node (not a former holder) holds every piece of the slot.
     const newPeer = await waitFor(
       async () => {
-        const status = JSON.parse((await run(['status', put.capability, '--json'])).toString('utf8')) as StatusJson
+        const status = await cli.status(put.capability)
         const slot = status.slots.find((s) => s.index === victim.index)!
         return slot.peerId !== null && !holders.has(slot.peerId) && slot.held === slot.pieces ? slot.peerId : undefined
       },
@@ -236,9 +223,8 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 300_000 }, ()
     const holding = new Set(onChain.map((s) => s.node))
     // Five nodes: the first dead holder, the three current holders, and one spare left.
     const spare = state.nodes.find((n) => !holding.has(n.address!) && n.peerId !== put.slots[0]!.peerId)!
-    process.kill(dead.pid, 'SIGKILL')
-    await waitForExit(dead.pid)
-    const got = await cairn(['get', put.capability, '--devnet', dir], { timeoutMs: 60_000 })
+    await killAndWait(dead.pid)
+    const got = await cli.run(['get', put.capability])
     assert.equal(got.code, 0, got.stderr)
     assert.ok(got.stdout.equals(original))
     const slot = await waitFor(
@@ -253,7 +239,7 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 300_000 }, ()
     const deadRecord = await getNode(reader, { account: dead.address! })
     assert.equal(deadRecord.stake, DEFAULT_MIN_STAKE - BigInt(DEFAULT_MAX_MISSES) * DEFAULT_SLASH_PER_MISS)
     // Two of the three original holders are gone; the file is read from the repaired slots, byte for byte.
-    const again = await cairn(['get', put.capability, '--devnet', dir], { timeoutMs: 60_000 })
+    const again = await cli.run(['get', put.capability])
     assert.equal(again.code, 0, again.stderr)
     assert.ok(again.stdout.equals(original))
   })

@@ -11,11 +11,12 @@ import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { DealView } from '../../src/cli/user-deals.ts'
 import type { DevnetState } from '../../src/devnet/index.ts'
-import { cairn, type LongRunning, startCairn } from './cairn-process.ts'
+import { type DevnetCli, devnetCli, type LongRunning, startCairn } from './devnet-fixture.ts'
 
 describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
   let dir: string
   let devnet: LongRunning | undefined
+  let cli: DevnetCli
   const bytes = randomBytes(120_000)
   let capability = ''
   let dealsBefore: DealView[] = []
@@ -39,15 +40,11 @@ describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
     ])
     await devnet.waitForLine((l) => l.startsWith('devnet ready'), 120_000)
   }
-  const run = async (args: string[]) => {
-    const result = await cairn([...args, '--devnet', dir], { timeoutMs: 90_000 })
-    assert.equal(result.code, 0, `cairn ${args.join(' ')} failed: ${result.stderr}`)
-    return result.stdout.toString('utf8')
-  }
   const proofs = (deals: DealView[]) => deals.flatMap((d) => d.slots).reduce((s, slot) => s + slot.proofsMade, 0)
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-chain-restart-'))
+    cli = devnetCli(dir)
     await start()
   })
   after(async () => {
@@ -66,7 +63,7 @@ describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
     assert.match(state.gateway!, /^http:\/\/127\.0\.0\.1:\d+$/)
     const health = await fetch(`${state.gateway}/api/v1/health`)
     assert.deepEqual(await health.json(), { ok: true })
-    const credentials = JSON.parse(await run(['s3', 'credentials', '--json']))
+    const credentials = JSON.parse(await cli.ok(['s3', 'credentials', '--json']))
     assert.equal(credentials.endpoint, state.s3)
     assert.ok(credentials.accessKeyId.length > 0 && credentials.secretAccessKey.length > 0)
   })
@@ -74,24 +71,24 @@ describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
   it('put opens an active deal paid from the user wallet', async () => {
     const path = join(dir, 'file')
     await writeFile(path, bytes)
-    const walletStart = JSON.parse(await run(['wallet', '--json']))
-    const put = JSON.parse(await run(['put', path, '--duration', '100', '--json']))
+    const walletStart = JSON.parse(await cli.ok(['wallet', '--json']))
+    const put = JSON.parse(await cli.ok(['put', path, '--duration', '100', '--json']))
     capability = put.capability
-    const wallet = JSON.parse(await run(['wallet', '--json']))
+    const wallet = JSON.parse(await cli.ok(['wallet', '--json']))
     assert.equal(BigInt(walletStart.balance) - BigInt(wallet.balance), BigInt(put.deal.escrow))
-    while (proofs(JSON.parse(await run(['deals', '--json']))) < 6) await sleep(1_000)
+    while (proofs(JSON.parse(await cli.ok(['deals', '--json']))) < 6) await sleep(1_000)
   })
 
   it('after SIGINT and a restart on the same folder, deals, balances and the file are all there', async () => {
-    walletBefore = JSON.parse(await run(['wallet', '--json']))
-    dealsBefore = JSON.parse(await run(['deals', '--json']))
+    walletBefore = JSON.parse(await cli.ok(['wallet', '--json']))
+    dealsBefore = JSON.parse(await cli.ok(['deals', '--json']))
     await devnet!.stop('SIGINT')
     assert.equal(devnet!.child.exitCode, 0)
     devnet = undefined
     await start()
-    const wallet = JSON.parse(await run(['wallet', '--json']))
+    const wallet = JSON.parse(await cli.ok(['wallet', '--json']))
     assert.equal(wallet.balance, walletBefore!.balance)
-    const deals = JSON.parse(await run(['deals', '--json'])) as DealView[]
+    const deals = JSON.parse(await cli.ok(['deals', '--json'])) as DealView[]
     assert.deepEqual(
       deals.map((d) => d.dealId),
       dealsBefore.map((d) => d.dealId),
@@ -101,7 +98,7 @@ describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
       dealsBefore[0]!.slots.map((s) => s.holder),
     )
     assert.ok(BigInt(deals[0]!.escrowLeft) <= BigInt(dealsBefore[0]!.escrowLeft))
-    const got = await cairn(['get', capability, '--devnet', dir])
+    const got = await cli.run(['get', capability])
     assert.equal(got.code, 0, got.stderr)
     assert.ok(got.stdout.equals(bytes))
   })
@@ -111,7 +108,7 @@ describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
     let now = before
     for (let i = 0; i < 40 && now < before + 3; i++) {
       await sleep(1_000)
-      now = proofs(JSON.parse(await run(['deals', '--json'])))
+      now = proofs(JSON.parse(await cli.ok(['deals', '--json'])))
     }
     assert.ok(now >= before + 3, `proofs went from ${before} to ${now}`)
   })

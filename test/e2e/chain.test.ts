@@ -24,7 +24,7 @@ import {
 } from '../../src/chain/index.ts'
 import type { DealView } from '../../src/cli/user-deals.ts'
 import { createDevnet, type Devnet, type DevnetState } from '../../src/devnet/index.ts'
-import { cairn } from './cairn-process.ts'
+import { type DevnetCli, devnetCli } from './devnet-fixture.ts'
 
 const EPOCH_SECONDS = 10
 const PRICE = 1_000_000n
@@ -41,17 +41,14 @@ describe('nodes on the chain', { timeout: 240_000 }, () => {
   let devnet: Devnet
   let state: DevnetState
   let reader: ChainReader
+  let cli: DevnetCli
   const files = new Map<string, { bytes: Buffer; put: PutJson }>()
 
-  const run = async (args: string[]) => {
-    const result = await cairn([...args, '--devnet', dir], { timeoutMs: 120_000 })
-    assert.equal(result.code, 0, `cairn ${args.join(' ')} failed: ${result.stderr}`)
-    return result.stdout.toString('utf8')
-  }
-  const deals = async (): Promise<DealView[]> => JSON.parse(await run(['deals', '--json']))
+  const deals = () => cli.json<DealView[]>(['deals', '--json'])
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-chain-'))
+    cli = devnetCli(dir)
     devnet = createDevnet({
       dir,
       nodes: 7,
@@ -87,7 +84,7 @@ describe('nodes on the chain', { timeout: 240_000 }, () => {
     const bytes = randomBytes(40_000)
     const path = join(dir, 'file-1-7')
     await writeFile(path, bytes)
-    const put = JSON.parse(await run(['put', path, '--k', '1', '--n', '7', '--duration', '200', '--json'])) as PutJson
+    const put = await cli.json<PutJson>(['put', path, '--k', '1', '--n', '7', '--duration', '200', '--json'])
     assert.ok(put.slots.some((s) => s.peerId === state.nodes[FAULTY]!.peerId))
     files.set(put.deal.dealId, { bytes, put })
   })
@@ -100,21 +97,19 @@ describe('nodes on the chain', { timeout: 240_000 }, () => {
       const bytes = randomBytes(150_000 + k)
       const path = join(dir, `file-${k}-${n}`)
       await writeFile(path, bytes)
-      const put = JSON.parse(
-        await run([
-          'put',
-          path,
-          '--k',
-          String(k),
-          '--n',
-          String(n),
-          '--max-price',
-          String(PRICE),
-          '--duration',
-          '200',
-          '--json',
-        ]),
-      ) as PutJson
+      const put = await cli.json<PutJson>([
+        'put',
+        path,
+        '--k',
+        String(k),
+        '--n',
+        String(n),
+        '--max-price',
+        String(PRICE),
+        '--duration',
+        '200',
+        '--json',
+      ])
       assert.equal(put.slots.length, n)
       assert.ok(!put.slots.some((s) => s.peerId === state.nodes[FAULTY]!.peerId), 'the over-priced node got no slot')
       files.set(put.deal.dealId, { bytes, put })
@@ -226,11 +221,13 @@ describe('nodes on the chain', { timeout: 240_000 }, () => {
     assert.equal(lost.proofsMade, 0)
     assert.equal(lost.proofsMissed, 3)
     // cairn nodes shows both views: the heartbeat detector still sees it alive, the chain has jailed it.
-    const nodes = JSON.parse(await run(['nodes', '--json'])) as Array<{
-      peerId: string
-      state: string
-      chain?: { status: string; stake: string; lastProvedEpoch: number | null }
-    }>
+    const nodes = await cli.json<
+      Array<{
+        peerId: string
+        state: string
+        chain?: { status: string; stake: string; lastProvedEpoch: number | null }
+      }>
+    >(['nodes', '--json'])
     const shown = nodes.find((n) => n.peerId === state.nodes[FAULTY]!.peerId)!
     assert.equal(shown.state, 'alive')
     assert.equal(shown.chain?.status, 'jailed')
@@ -240,13 +237,16 @@ describe('nodes on the chain', { timeout: 240_000 }, () => {
     assert.ok((honest.chain?.lastProvedEpoch ?? -1) > 0)
     // The file is still whole from the honest holders.
     const { bytes, put } = files.get(deal.dealId)!
-    const got = await cairn(['get', put.capability, '--devnet', dir])
+    const got = await cli.run(['get', put.capability])
     assert.equal(got.code, 0, got.stderr)
     assert.ok(got.stdout.equals(bytes))
   })
 
   it('cairn wallet and cairn deals show escrow, payments and holders', async () => {
-    const wallet = JSON.parse(await run(['wallet', '--json']))
+    const wallet = await cli.json<{ account: string; escrow: string; deals: number; balance: string }>([
+      'wallet',
+      '--json',
+    ])
     assert.equal(wallet.account, state.chain!.user.address)
     const all = await deals()
     const escrow = all.reduce((s, d) => s + BigInt(d.escrowLeft), 0n)
@@ -254,7 +254,7 @@ describe('nodes on the chain', { timeout: 240_000 }, () => {
     assert.equal(wallet.deals, 3)
     const b = await getBalances(reader, { account: state.chain!.user.address })
     assert.equal(BigInt(wallet.balance), b.tokens)
-    const text = await run(['deals'])
+    const text = await cli.ok(['deals'])
     assert.match(text, /escrow left/)
     for (const node of state.nodes.slice(0, 3)) assert.ok(text.includes(node.address!))
   })

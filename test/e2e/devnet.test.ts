@@ -9,18 +9,23 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import {
-  cairn,
+  type DevnetCli,
   type DevnetJson,
-  killQuietly,
+  describeProcess,
+  devnetCli,
+  killAndWait,
   type LongRunning,
+  processExists,
   readDevnetJson,
   startCairn,
+  stopAll,
   waitFor,
-  waitForExit,
-} from './cairn-process.ts'
+} from './devnet-fixture.ts'
 
 const HEARTBEAT_MS = '1000'
 const MiB = 1024 * 1024
+/** A node's graceful stop (SIGTERM) may take this long on a loaded machine; a longer one fails the test. */
+const GRACEFUL_STOP_MS = 60_000
 
 interface PutJson {
   capability: string
@@ -29,72 +34,82 @@ interface PutJson {
   n: number
 }
 
-interface StatusJson {
-  capability: string
-  k: number
-  n: number
-  readable: boolean
-  slots: Array<{ index: number; peerId: string | null; state: string }>
+/** The process running a node now: the devnet's original one, or one this test restarted. */
+interface NodeProcess {
+  pid: number
+  restarted?: LongRunning
 }
 
 describe('cairn devnet end to end', { timeout: 420_000 }, () => {
   let dir: string
   let devnet: LongRunning
   let state: DevnetJson
-  const extra: LongRunning[] = []
-  const env = () => ({ CAIRN_DEVNET: dir })
+  let cli: DevnetCli
+  const restarts: LongRunning[] = []
+  /** By peer ID, the node's current process; none once the test stopped it. */
+  const current = new Map<string, NodeProcess>()
   const files = new Map<string, { bytes: Uint8Array; put: PutJson }>()
 
-  const run = (args: string[], input?: Uint8Array) =>
-    cairn(args, { env: env(), ...(input === undefined ? {} : { input }) })
+  const status = (capability: string) => cli.status(capability)
+  const getBytes = (capability: string, extraArgs: string[] = []) => cli.getBytes(capability, extraArgs)
+  const nodeOf = (peerId: string) => state.nodes.find((n) => n.peerId === peerId)!
 
-  const status = async (capability: string): Promise<StatusJson> => {
-    const result = await run(['status', capability, '--json'])
-    assert.equal(result.code, 0, result.stderr)
-    return JSON.parse(result.stdout.toString()) as StatusJson
+  /** The pid of the process running `peerId` now; throws when the test stopped it (there is no stale fallback). */
+  const pidOf = (peerId: string): number => {
+    const running = current.get(peerId)
+    if (running === undefined) throw new Error(`node ${peerId} has no running process: the test stopped it`)
+    return running.pid
   }
 
-  const getBytes = async (capability: string, extraArgs: string[] = []) => {
-    const out = join(dir, `out-${Math.random().toString(36).slice(2)}`)
-    const result = await run(['get', capability, '-o', out, ...extraArgs])
-    assert.equal(result.code, 0, result.stderr)
-    return { bytes: await readFile(out), stderr: result.stderr }
+  /** Stops the node's current process with `signal` and waits until the process is really gone (throws if not). */
+  const stopNode = async (peerId: string, signal: NodeJS.Signals): Promise<void> => {
+    const pid = pidOf(peerId)
+    current.delete(peerId)
+    await killAndWait(pid, signal, signal === 'SIGKILL' ? 30_000 : GRACEFUL_STOP_MS)
   }
 
-  /** Starts a node on an existing data dir as a test-managed process. */
-  const restartNode = async (dataDir: string, bootstrap: string[], envExtra: Record<string, string> = {}) => {
+  /** Starts a node on its data dir as a test-managed process; its previous process must be gone. */
+  const restartNode = async (peerId: string, bootstrap: string[], envExtra: Record<string, string> = {}) => {
+    assert.equal(current.get(peerId), undefined, `node ${peerId} is still running: stop it before a restart`)
+    const { dataDir } = nodeOf(peerId)
     const args = ['node', 'start', '--dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0']
     args.push('--devnet', '--no-mdns', '--heartbeat-ms', HEARTBEAT_MS)
     for (const addr of bootstrap) args.push('--bootstrap', addr)
     const node = startCairn(args, envExtra)
-    extra.push(node)
-    const line = await node.waitForLine((l) => l.includes('"event":"ready"'))
+    restarts.push(node)
+    const line = await node
+      .waitForLine((l) => l.includes('"event":"ready"'))
+      .catch(async (err: Error) => {
+        throw new Error(`${err.message}; ${await lockHolder(dataDir)}`)
+      })
+    current.set(peerId, { pid: node.pid, restarted: node })
     return { node, info: JSON.parse(line) as { peerId: string; api: string; multiaddrs: string[]; pid: number } }
   }
 
-  const pidOf = (peerId: string): number => {
-    const restarted = extra.findLast(
-      (p) =>
-        p.child.exitCode === null &&
-        p.child.signalCode === null &&
-        p.lines.some((l) => l.includes(peerId) && l.includes('"ready"')),
-    )
-    if (restarted?.child.pid !== undefined) return restarted.child.pid
-    return state.nodes.find((n) => n.peerId === peerId)!.pid
+  /** Which process holds a data dir's piece store lock, and what the test knows of it (for failures). */
+  const lockHolder = async (dataDir: string): Promise<string> => {
+    const pid = Number.parseInt(await readFile(join(dataDir, 'pieces', 'LOCK'), 'utf8').catch(() => ''), 10)
+    if (!Number.isInteger(pid)) return 'no piece store lock'
+    const original = state.nodes.find((n) => n.pid === pid)
+    const restart = restarts.findIndex((p) => p.pid === pid)
+    const known =
+      original !== undefined
+        ? `the devnet's original node ${original.peerId}`
+        : restart >= 0
+          ? `test restart #${restart}`
+          : 'not a process of this test'
+    return `piece store lock held by ${describeProcess(pid)}, ${known}, exists: ${processExists(pid)}`
   }
 
   const liveAddress = async (exclude: string[]): Promise<string[]> => {
-    const nodes = JSON.parse((await run(['nodes', '--json'])).stdout.toString()) as Array<{
-      peerId: string
-      state: string
-      multiaddrs: string[]
-    }>
+    const nodes = await cli.json<Array<{ peerId: string; state: string; multiaddrs: string[] }>>(['nodes', '--json'])
     const alive = nodes.find((n) => n.state === 'alive' && !exclude.includes(n.peerId))!
     return alive.multiaddrs.map((m) => (m.includes('/p2p/') ? m : `${m}/p2p/${alive.peerId}`))
   }
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-'))
+    cli = devnetCli(dir)
     devnet = startCairn([
       'devnet',
       '--dir',
@@ -108,13 +123,13 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
     ])
     await devnet.waitForLine((l) => l.startsWith('devnet ready'), 90_000)
     state = await readDevnetJson(dir)
+    for (const node of state.nodes) current.set(node.peerId, { pid: node.pid })
   })
 
   after(async () => {
-    await Promise.all(extra.map((p) => p.stop('SIGKILL')))
+    await Promise.all(restarts.map((p) => p.stop('SIGKILL')))
     await devnet?.stop('SIGTERM')
-    for (const node of state?.nodes ?? []) killQuietly(node.pid)
-    await Promise.all((state?.nodes ?? []).map((n) => waitForExit(n.pid)))
+    await stopAll((state?.nodes ?? []).map((n) => n.pid))
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })
   })
 
@@ -127,9 +142,7 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
       assert.match(node.api, /^http:\/\/127\.0\.0\.1:\d+$/)
       assert.ok(node.dataDir.startsWith(dir))
     }
-    const result = await run(['nodes', '--json'])
-    assert.equal(result.code, 0, result.stderr)
-    const nodes = JSON.parse(result.stdout.toString()) as Array<{ peerId: string; state: string; lastSeenMs: number }>
+    const nodes = await cli.json<Array<{ peerId: string; state: string; lastSeenMs: number }>>(['nodes', '--json'])
     assert.deepEqual(nodes.map((n) => n.peerId).sort(), state.nodes.map((n) => n.peerId).sort())
     assert.ok(nodes.every((n) => n.state === 'alive' && typeof n.lastSeenMs === 'number'))
   })
@@ -147,7 +160,7 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
       const args = ['put', path, '--json', ...(k === 1 && n === 3 ? [] : ['--k', String(k), '--n', String(n)])]
       // 128 KiB segments: the multi-segment files span 9 segments while staying small.
       if (name.startsWith('multi')) args.push('--segment-size', '128KiB')
-      const result = await run(args)
+      const result = await cli.run(args)
       assert.equal(result.code, 0, `${name}: ${result.stderr}`)
       const put = JSON.parse(result.stdout.toString()) as PutJson
       assert.match(put.capability, /^cairn:b[a-z2-7]+#[A-Za-z0-9_-]{43}$/)
@@ -166,21 +179,21 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
       assert.ok(s.slots.every((slot) => slot.state === 'alive'))
     }
     // stdin and stdout
-    const piped = await run(['put', '-'], new TextEncoder().encode('from stdin'))
+    const piped = await cli.run(['put', '-'], new TextEncoder().encode('from stdin'))
     assert.equal(piped.code, 0, piped.stderr)
-    const back = await run(['get', piped.stdout.toString().trim()])
+    const back = await cli.run(['get', piped.stdout.toString().trim()])
     assert.equal(back.stdout.toString(), 'from stdin')
   })
 
   it('refuses a put that needs more distinct nodes than are alive', async () => {
     const path = join(dir, 'small-13')
-    const result = await run(['put', path, '--k', '2', '--n', '7'])
+    const result = await cli.run(['put', path, '--k', '2', '--n', '7'])
     assert.equal(result.code, 3)
     assert.equal(
       result.stderr.trim(),
       'error: only 6 live nodes are known but --n 7 needs 7 distinct nodes: start more nodes or lower --n',
     )
-    const bad = await run(['get', 'cairn:nonsense'])
+    const bad = await cli.run(['get', 'cairn:nonsense'])
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /^error: .*\n$/)
   })
@@ -188,23 +201,25 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
   it('detects a holder serving corrupted bytes and reads from the others', async () => {
     const { put, bytes } = files.get('multi-13')!
     const holder = (await status(put.capability)).slots[0]!.peerId!
-    const node = state.nodes.find((n) => n.peerId === holder)!
-    killQuietly(node.pid, 'SIGTERM')
-    await waitForExit(node.pid)
+    // The devnet's node must be gone for real (its piece store closes last) before another opens its folder.
+    await stopNode(holder, 'SIGTERM')
     const bootstrap = await liveAddress([holder])
-    const { node: faulty } = await restartNode(node.dataDir, bootstrap, { CAIRN_FAULT_CORRUPT_PIECES: '1' })
-    const got = await getBytes(put.capability, ['--prefer', holder])
-    assert.ok(Buffer.compare(got.bytes, bytes) === 0, 'bytes differ')
-    assert.match(got.stderr, new RegExp(`warning: node ${holder} served a corrupted piece`))
-    await faulty.stop('SIGTERM')
+    await restartNode(holder, bootstrap, { CAIRN_FAULT_CORRUPT_PIECES: '1' })
+    try {
+      const got = await getBytes(put.capability, ['--prefer', holder])
+      assert.ok(Buffer.compare(got.bytes, bytes) === 0, 'bytes differ')
+      assert.match(got.stderr, new RegExp(`warning: node ${holder} served a corrupted piece`))
+    } finally {
+      await stopNode(holder, 'SIGTERM')
+    }
   })
 
   it('a node restarted with only a dead bootstrap address rejoins from its saved peers and serves its pieces', async () => {
     const { put, bytes } = files.get('multi-13')!
     const holder = (await status(put.capability)).slots[0]!.peerId!
-    const node = state.nodes.find((n) => n.peerId === holder)!
+    const node = nodeOf(holder)
     const dead = '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWD1YpDDjVXU4JTgUtvtF9iwUztrTqyG8g6sDYgTMmNGpA'
-    const { info, node: restarted } = await restartNode(node.dataDir, [dead])
+    const { info, node: restarted } = await restartNode(holder, [dead])
     assert.equal(info.peerId, holder, 'the same key is reused')
     let seen = ''
     await waitFor(
@@ -241,7 +256,7 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
     const f13 = files.get('multi-13')!
     const holders13 = (await status(f13.put.capability)).slots.map((s) => s.peerId!)
     const killed = holders13.slice(0, 2)
-    for (const peer of killed) killQuietly(pidOf(peer))
+    for (const peer of killed) await stopNode(peer, 'SIGKILL')
     const got13 = await getBytes(f13.put.capability)
     assert.ok(Buffer.compare(got13.bytes, f13.bytes) === 0, '(1,3) bytes differ')
     const small13 = files.get('small-13')!
@@ -249,14 +264,18 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
     if (smallHolders.some((p) => !killed.includes(p))) {
       assert.ok(Buffer.compare((await getBytes(small13.put.capability)).bytes, small13.bytes) === 0)
     }
+    let last = ''
     const s13 = await waitFor(
       async () => {
         const st = await status(f13.put.capability)
+        last = JSON.stringify(st.slots)
         return st.slots.filter((s) => s.state !== 'alive').length === 2 ? st : undefined
       },
-      20_000,
+      30_000,
       'the two killed holders to be reported not alive',
-    )
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; killed ${killed.join(', ')}; last slots: ${last}`)
+    })
     assert.equal(s13.readable, true)
     assert.deepEqual(
       s13.slots
@@ -269,19 +288,15 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
     const f26 = files.get('multi-26')!
     const holders26 = (await status(f26.put.capability)).slots.map((s) => s.peerId!)
     const more = holders26.filter((p) => !killed.includes(p)).slice(0, 2)
-    for (const peer of more) killQuietly(pidOf(peer))
+    for (const peer of more) await stopNode(peer, 'SIGKILL')
     const got26 = await getBytes(f26.put.capability)
     assert.ok(Buffer.compare(got26.bytes, f26.bytes) === 0, '(2,6) bytes differ after 4 holders died')
-    const nodes = JSON.parse((await run(['nodes', '--json'])).stdout.toString()) as Array<{
-      peerId: string
-      state: string
-    }>
+    const nodes = await cli.json<Array<{ peerId: string; state: string }>>(['nodes', '--json'])
     assert.equal(nodes.length, 6)
 
     // A SIGKILLed holder restarted on its folder serves its pieces again.
     const back = killed[0]!
-    const node = state.nodes.find((n) => n.peerId === back)!
-    await restartNode(node.dataDir, await liveAddress([...killed, ...more]))
+    await restartNode(back, await liveAddress([...killed, ...more]))
     const got = await getBytes(f13.put.capability, ['--prefer', back])
     assert.ok(Buffer.compare(got.bytes, f13.bytes) === 0)
     await waitFor(

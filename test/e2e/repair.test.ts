@@ -8,6 +8,7 @@ import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import type { FileStatus } from '../../src/client/index.ts'
 import {
   decodeManifest,
   type Manifest,
@@ -16,15 +17,16 @@ import {
   slotPieces,
 } from '../../src/storage/index.ts'
 import {
-  cairn,
+  type DevnetCli,
   type DevnetJson,
-  killQuietly,
+  devnetCli,
+  killAndWait,
   type LongRunning,
   readDevnetJson,
   startCairn,
+  stopAll,
   waitFor,
-  waitForExit,
-} from './cairn-process.ts'
+} from './devnet-fixture.ts'
 
 const NODES = 7
 const MiB = 1024 * 1024
@@ -33,35 +35,9 @@ const REPAIR_ENV = {
   CAIRN_REPAIR_CONFIRM_MS: '1000',
   CAIRN_REPAIR_FALLBACK_MS: '8000',
   CAIRN_REPAIR_SCRUB_MS: '1500',
-  // A slot repair pauses 2 s between rounds of pieces (the (2, 6) file's 9 pieces take ~6 s): long enough for
-  // `cairn status --watch` to see it running, whatever the machine's load.
-  CAIRN_REPAIR_PIECE_DELAY_MS: '2000',
-}
-
-interface RepairJson {
-  slot: number
-  from: string
-  to: string
-  done: number
-  pieces: number
-  startedAt: number
-}
-
-interface StatusJson {
-  n: number
-  readable: boolean
-  slotsAlive: number
-  segments: number
-  segmentsReadable: number
-  repairs: RepairJson[]
-  slots: Array<{
-    index: number
-    peerId: string | null
-    state: string
-    held: number
-    pieces: number
-    repair?: RepairJson
-  }>
+  // A slot repair pauses 4 s between rounds of pieces (the (2, 6) file's 9 pieces, 4 at a time, take 8 s and more):
+  // long enough for `cairn status --watch`, started once the slot is seen lost, to see it running on a loaded machine.
+  CAIRN_REPAIR_PIECE_DELAY_MS: '4000',
 }
 
 interface RepairLogLine {
@@ -77,34 +53,19 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
   let dir: string
   let devnet: LongRunning
   let state: DevnetJson
+  let cli: DevnetCli
   const killed = new Set<string>()
   const files = new Map<string, { bytes: Uint8Array; capability: string }>()
 
-  const run = (args: string[]) => cairn(args, { env: { CAIRN_DEVNET: dir } })
-
-  const status = async (capability: string): Promise<StatusJson> => {
-    const result = await run(['status', capability, '--json'])
-    assert.equal(result.code, 0, result.stderr)
-    return JSON.parse(result.stdout.toString()) as StatusJson
-  }
-
-  const getBytes = async (capability: string, extraArgs: string[] = []) => {
-    const out = join(dir, `out-${Math.random().toString(36).slice(2)}`)
-    const result = await run(['get', capability, '-o', out, ...extraArgs])
-    assert.equal(result.code, 0, result.stderr)
-    const bytes = await readFile(out)
-    await rm(out, { force: true })
-    return { bytes, stderr: result.stderr }
-  }
+  const status = (capability: string) => cli.status(capability)
+  const getBytes = (capability: string, extraArgs: string[] = []) => cli.getBytes(capability, extraArgs)
 
   const put = async (name: string, size: number, k: number, n: number) => {
     const bytes = randomBytes(size)
     const path = join(dir, name)
     await writeFile(path, bytes)
     const args = ['put', path, '--json', '--k', String(k), '--n', String(n), '--segment-size', '128KiB']
-    const result = await run(args)
-    assert.equal(result.code, 0, result.stderr)
-    const { capability } = JSON.parse(result.stdout.toString()) as { capability: string }
+    const { capability } = await cli.json<{ capability: string }>(args)
     files.set(name, { bytes, capability })
     return capability
   }
@@ -121,7 +82,9 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
 
   /**
    * SIGKILLs the holder of `slot`; the file must stay readable until another node serves the slot. With `watch`, a
-   * `cairn status --watch --json` runs from the kill on: it must show the repair running, then exit once healthy.
+   * `cairn status --watch --json` runs from the moment a plain status shows the slot lost (before that, its first
+   * refresh could still find the file healthy and exit at once): it must show the repair running (slowed by
+   * CAIRN_REPAIR_PIECE_DELAY_MS), then exit once healthy.
    */
   const killAndWatchRepair = async (name: string, slot: number, watch = false) => {
     const { capability } = files.get(name)!
@@ -131,20 +94,35 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
     assert.deepEqual(before.repairs, [])
     const victim = before.slots[slot]!.peerId!
     const holdersBefore = new Set(before.slots.map((s) => s.peerId))
-    killQuietly(nodeOf(victim).pid)
-    killed.add(victim)
     const killedAt = Date.now()
-    const watcher = watch ? startCairn(['status', capability, '--watch', '--json'], { CAIRN_DEVNET: dir }) : undefined
+    await killAndWait(nodeOf(victim).pid)
+    killed.add(victim)
+    // Reads start at once (readable throughout); the watcher once the slot is seen lost.
+    const repaired = repairedAfterKill(name, slot, killedAt, holdersBefore)
+    repaired.catch(() => {}) // awaited below; a failure meanwhile is not an unhandled rejection
+    let watcher: LongRunning | undefined
     try {
-      const result = await repairedAfterKill(name, slot, killedAt, holdersBefore)
-      if (watcher !== undefined) {
+      if (watch) {
         await waitFor(
-          async () => (watcher.child.exitCode === null ? undefined : true),
+          async () => {
+            const st = await status(capability)
+            return st.slots[slot]!.state !== 'alive' && st.slotsAlive < st.n ? true : undefined
+          },
+          30_000,
+          `a plain status to show slot ${slot} lost`,
+        )
+        watcher = startCairn(['status', capability, '--watch', '--json'], { CAIRN_DEVNET: dir })
+      }
+      const result = await repaired
+      if (watcher !== undefined) {
+        const { child } = watcher
+        await waitFor(
+          async () => (child.exitCode === null ? undefined : true),
           30_000,
           '`cairn status --watch` to exit once the file is fully healthy',
         )
         assert.equal(watcher.child.exitCode, 0, watcher.stderr.join(''))
-        const seen = watcher.lines.map((l) => JSON.parse(l) as StatusJson)
+        const seen = watcher.lines.map((l) => JSON.parse(l) as FileStatus)
         const during = seen.find((st) => st.repairs.some((r) => r.slot === slot))
         assert.ok(during !== undefined, `no refresh showed the repair: ${watcher.lines.join('\n')}`)
         const repair = during.repairs.find((r) => r.slot === slot)!
@@ -220,6 +198,7 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-repair-'))
+    cli = devnetCli(dir)
     devnet = startCairn(
       ['devnet', '--dir', dir, '--nodes', String(NODES), '--heartbeat-ms', '500', '--no-chain', '--no-gateway'],
       REPAIR_ENV,
@@ -232,8 +211,7 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
 
   after(async () => {
     await devnet?.stop('SIGTERM')
-    for (const node of state?.nodes ?? []) killQuietly(node.pid)
-    await Promise.all((state?.nodes ?? []).map((n) => waitForExit(n.pid)))
+    await stopAll((state?.nodes ?? []).map((n) => n.pid))
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })
   })
 
