@@ -67,7 +67,7 @@ export function parseCapability(text: string): Capability {
     manifestCid = CID.parse(cidText)
   } catch (cause) {
     throw new InvalidCapabilityError(
-      `the manifest CID '${cidText}' is not a valid CID: ${(cause as Error).message ?? cause}`,
+      `the manifest CID '${cidText}' is not a valid CID: check that the capability was copied whole (it looks like cairn:bafy...#<key>, as cairn put printed it)`,
       { cause },
     )
   }

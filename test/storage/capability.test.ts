@@ -41,6 +41,18 @@ describe('capability', () => {
     assert.throws(() => parseCapability(42 as unknown as string), InvalidCapabilityError)
   })
 
+  it('a mangled manifest CID is explained in terms of the capability, not of a decoder library', () => {
+    for (const text of ['cairn:nonsense', 'cairn:bafyfoo#abc', 'cairn:Qm#x']) {
+      assert.throws(
+        () => parseCapability(text),
+        (err: Error) =>
+          err instanceof InvalidCapabilityError &&
+          /copied whole/.test(err.message) &&
+          !/multibase|decoder|Unexpected end/i.test(err.message),
+      )
+    }
+  })
+
   it('round-trips any manifest CID and key (property)', () => {
     fc.assert(
       fc.property(
