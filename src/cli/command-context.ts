@@ -2,7 +2,7 @@
 export interface CommandContext {
   stdout: NodeJS.WritableStream & { isTTY?: boolean }
   stderr: NodeJS.WriteStream
-  /** Draw progress bars (stderr and stdout are terminals). */
+  /** Draw progress bars in place (stderr is a terminal); otherwise commands print plain progress lines. */
   showProgress: boolean
   signal: AbortSignal
 }

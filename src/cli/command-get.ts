@@ -1,9 +1,11 @@
 import { createWriteStream } from 'node:fs'
-import { rename, rm } from 'node:fs/promises'
+import { open, rename, rm, stat } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ClientProgressEvent } from '../client/index.ts'
-import { parseCapability } from '../storage/index.ts'
+import { InvalidArgumentError } from '../errors.ts'
+import { parseCapability, syncFolder } from '../storage/index.ts'
 import { locateNetwork, openClientSession } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
 import type { ParsedCommandLine } from './command-line.ts'
@@ -14,10 +16,15 @@ export async function runGet(parsed: ParsedCommandLine, context: CommandContext)
   const capability = parsed.positionals[0]!
   const output = parsed.values.output as string | undefined
   parseCapability(capability) // a malformed capability fails before any network work
+  const toFile = output !== undefined && output !== '-'
+  if (toFile) await assertFolderExists(output)
   const location = await locateNetwork(parsed.values)
   const session = await openClientSession(location)
-  const showBar = context.showProgress || (output !== undefined && output !== '-' && context.stderr.isTTY === true)
-  const bar = showBar ? new ProgressBar({ label: 'get', stream: context.stderr }) : undefined
+  // A bar on a terminal; plain progress lines into a log when the bytes go to a file.
+  const bar =
+    context.showProgress || toFile
+      ? new ProgressBar({ label: 'get', stream: context.stderr, plain: !context.showProgress })
+      : undefined
   const onProgress = (event: ClientProgressEvent) => {
     if (event.type === 'get:manifest') bar?.setTotal(event.size)
     else if (event.type === 'get:bytes') bar?.update(event.bytes)
@@ -33,12 +40,17 @@ export async function runGet(parsed: ParsedCommandLine, context: CommandContext)
     { onProgress, ...(parsed.values.prefer === undefined ? {} : { prefer: parsed.values.prefer as string[] }) },
     { signal: context.signal },
   )
-  const toFile = output !== undefined && output !== '-'
   const tmp = toFile ? `${output}.cairn-partial` : undefined
   try {
     const destination = tmp === undefined ? context.stdout : createWriteStream(tmp, { flags: 'w' })
     await pipeline(Readable.from(chunks, { objectMode: false }), destination, { end: tmp !== undefined })
-    if (tmp !== undefined) await rename(tmp, output!)
+    if (tmp !== undefined) {
+      // Durable before it takes the user's name: fsync the file, rename, fsync the folder.
+      const handle = await open(tmp, 'r+')
+      await handle.sync().finally(() => handle.close())
+      await rename(tmp, output!)
+      await syncFolder(dirname(resolve(output!)))
+    }
     bar?.finish()
     return 0
   } catch (err) {
@@ -48,4 +60,16 @@ export async function runGet(parsed: ParsedCommandLine, context: CommandContext)
   } finally {
     await session.close()
   }
+}
+
+/** `-o` must name a file in an existing folder: say so before any network work, not after a failed write. */
+async function assertFolderExists(output: string): Promise<void> {
+  const folder = dirname(resolve(output))
+  const info = await stat(folder).catch(() => undefined)
+  if (info === undefined) {
+    throw new InvalidArgumentError(
+      `-o ${output}: the folder ${folder} does not exist; create it first or choose another path`,
+    )
+  }
+  if (!info.isDirectory()) throw new InvalidArgumentError(`-o ${output}: ${folder} is not a folder`)
 }

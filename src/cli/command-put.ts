@@ -50,9 +50,16 @@ export async function runPut(parsed: ParsedCommandLine, context: CommandContext)
           })
         ).eligible
   const session = await openClientSession(location)
-  const bar = context.showProgress
-    ? new ProgressBar({ label: 'put', stream: context.stderr, ...(size === undefined ? {} : { total: size }) })
-    : undefined
+  // A bar on a terminal; plain progress lines when stderr is a log or a pipe (unless --json asked for quiet output).
+  const bar =
+    context.showProgress || parsed.values.json !== true
+      ? new ProgressBar({
+          label: 'put',
+          stream: context.stderr,
+          plain: !context.showProgress,
+          ...(size === undefined ? {} : { total: size }),
+        })
+      : undefined
   let read = 0
   const onProgress = (event: ClientProgressEvent) => {
     if (event.type === 'put:read') bar?.update((read += event.bytes))

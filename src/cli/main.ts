@@ -80,7 +80,7 @@ export async function main(argv: string[]): Promise<void> {
   const code = await runCli(argv, {
     stdout: process.stdout,
     stderr: process.stderr,
-    showProgress: process.stdout.isTTY === true && process.stderr.isTTY === true,
+    showProgress: process.stderr.isTTY === true,
     signal: controller.signal,
   }).finally(() => clearInterval(keepAlive))
   process.exitCode = code

@@ -8,6 +8,13 @@ export interface ProgressBarInit {
   stream: NodeJS.WriteStream
   /** Smallest delay between redraws. */
   intervalMs?: number
+  /**
+   * The stream is not a terminal (a log, a pipe): write a plain line at most every `plainIntervalMs` (and on notes and
+   * at the end) instead of redrawing one line in place.
+   */
+  plain?: boolean
+  /** Smallest delay between plain lines (default 5 s). */
+  plainIntervalMs?: number
   now?: () => number
 }
 
@@ -52,12 +59,12 @@ export class ProgressBar {
   finish(): void {
     if (this.#total !== undefined) this.#current = Math.max(this.#current, this.#total)
     this.#draw(true)
-    this.#init.stream.write('\n')
+    if (this.#init.plain !== true) this.#init.stream.write('\n')
   }
 
   /** Clears the line (before printing an error). */
   clear(): void {
-    this.#init.stream.write('\r\x1b[2K')
+    if (this.#init.plain !== true) this.#init.stream.write('\r\x1b[2K')
   }
 
   render(width: number): string {
@@ -78,8 +85,16 @@ export class ProgressBar {
 
   #draw(force: boolean): void {
     const now = (this.#init.now ?? Date.now)()
-    if (!force && now - this.#last < (this.#init.intervalMs ?? 100)) return
+    const plain = this.#init.plain === true
+    const interval = plain ? (this.#init.plainIntervalMs ?? 5_000) : (this.#init.intervalMs ?? 100)
+    // Plain lines start one interval in: a put that fails or finishes at once prints only its result.
+    const last = plain && this.#last === 0 ? this.#started : this.#last
+    if (!force && now - last < interval) return
     this.#last = now
+    if (plain) {
+      this.#init.stream.write(`${this.render(80).replace(/ \[[#-]*\]/, '')}\n`)
+      return
+    }
     const width = this.#init.stream.columns ?? 80
     this.#init.stream.write(`\r\x1b[2K${this.render(width).slice(0, width - 1)}`)
   }

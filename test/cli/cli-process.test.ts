@@ -55,4 +55,16 @@ describe('cairn program', () => {
     assert.equal(result.status, 1)
     assert.equal(result.stderr, `error: no such file: ${join(dir, 'missing.bin')}\n`)
   })
+
+  it('names the missing folder of -o before touching the network, not an internal file', () => {
+    const capability = `cairn:bafyreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku#${'A'.repeat(43)}`
+    const out = join(dir, 'no-such-folder', 'out.bin')
+    const result = cairn('get', capability, '-o', out, '--devnet', join(dir, 'nowhere'))
+    assert.equal(result.status, 2, result.stderr)
+    assert.equal(
+      result.stderr,
+      `error: -o ${out}: the folder ${join(dir, 'no-such-folder')} does not exist; create it first or choose another path\n`,
+    )
+    assert.doesNotMatch(result.stderr, /cairn-partial/)
+  })
 })
