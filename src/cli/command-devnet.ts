@@ -1,6 +1,8 @@
+import { existsSync, realpathSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { join, resolve } from 'node:path'
+import { delimiter, isAbsolute, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { DEFAULT_GATEWAY_PORT, DEFAULT_S3_PORT } from '../api/index.ts'
 import {
   createDevnet,
@@ -81,11 +83,14 @@ export async function runDevnet(parsed: ParsedCommandLine, context: CommandConte
   if (gateway !== undefined) {
     context.stderr.write(`dashboard: ${gateway.dashboard}\n`)
     if (gateway.s3Endpoint !== undefined) {
-      context.stderr.write(`S3 endpoint: ${gateway.s3Endpoint} (keys: cairn s3 credentials --devnet ${dir})\n`)
+      context.stderr.write(
+        `S3 endpoint: ${gateway.s3Endpoint} (keys: ${cairnCommand()} s3 credentials --devnet ${dir})\n`,
+      )
     }
   }
+  const cairn = cairnCommand()
   context.stderr.write(
-    `try: cairn put FILE --devnet ${dir}; cairn deals --devnet ${dir}; cairn wallet --devnet ${dir}; cairn nodes --devnet ${dir}\n`,
+    `try: ${cairn} put FILE --devnet ${dir}; ${cairn} deals --devnet ${dir}; ${cairn} wallet --devnet ${dir}; ${cairn} nodes --devnet ${dir}\n`,
   )
   context.stdout.write(`devnet ready: ${state.nodes.length} nodes, state in ${join(dir, DEVNET_FILE)}\n`)
   await new Promise<void>((resolveStop) => {
@@ -116,4 +121,19 @@ async function busyPort(ports: number[]): Promise<number | undefined> {
     if (!free) return port
   }
   return undefined
+}
+
+/**
+ * How to type `cairn` from here: the repository's bin/cairn.js by a path relative to the working folder (npm start
+ * runs in the repository, where `cairn` is not on PATH), or `cairn` when the launcher is on PATH as that name.
+ */
+export function cairnCommand(cwd = process.cwd()): string {
+  const bin = fileURLToPath(new URL('../../bin/cairn.js', import.meta.url))
+  const onPath = (process.env.PATH ?? '').split(delimiter).some((folder) => {
+    const candidate = join(folder, 'cairn')
+    return existsSync(candidate) && realpathSync(candidate) === realpathSync(bin)
+  })
+  if (onPath) return 'cairn'
+  const path = relative(cwd, bin)
+  return path.startsWith('.') || isAbsolute(path) ? path : `./${path}`
 }

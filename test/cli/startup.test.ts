@@ -38,3 +38,18 @@ describe('cli start-up', () => {
     assert.ok(modules.some((m) => m.includes('/src/node/index.ts')))
   })
 })
+
+describe('devnet start-up hint', () => {
+  it('names a cairn command that works from where npm start runs (cairn is not on PATH there)', async () => {
+    const { cairnCommand } = await import('../../src/cli/command-devnet.ts')
+    const root = fileURLToPath(new URL('../..', import.meta.url))
+    const saved = process.env.PATH
+    process.env.PATH = '/usr/bin:/bin'
+    try {
+      assert.equal(cairnCommand(root), './bin/cairn.js')
+      assert.equal(cairnCommand(`${root}/docs`), '../bin/cairn.js')
+    } finally {
+      process.env.PATH = saved
+    }
+  })
+})
