@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { after, afterEach, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { type Address, encodeFunctionData, type Hex, stringToHex } from 'viem'
 import {
   hookTokenAbi,
@@ -40,27 +40,12 @@ import {
   rejectsWith,
   slotData,
   slotProof,
-  startTestChain,
-  type TestChain,
   tokenBalance,
+  useTestChain,
 } from './harness.ts'
 
-let chain: TestChain
-let snapshot: Hex
+const chain = useTestChain({ setup: (c) => registerNodes(c.clients.slice(2, 6)) })
 const big = holdSlot(slotData(1024 * 1024, 7)) // 1024 leaves: a replayed proof hits the same leaf 1 time in 1024
-
-before(async () => {
-  chain = await startTestChain()
-  await registerNodes(chain.clients.slice(2, 6))
-  snapshot = await chain.snapshot()
-})
-afterEach(async () => {
-  await chain.revert(snapshot)
-  snapshot = await chain.snapshot()
-})
-after(async () => {
-  await chain?.stop()
-})
 
 const user = () => chain.clients[1]!
 const node = (i: number) => chain.clients[2 + i]!

@@ -4,8 +4,8 @@
  * the batch costs less gas per slot than single transactions.
  */
 import assert from 'node:assert/strict'
-import { after, afterEach, before, describe, test } from 'node:test'
-import { type Hex, parseEventLogs, toHex } from 'viem'
+import { describe, test } from 'node:test'
+import { parseEventLogs, toHex } from 'viem'
 import {
   type ChainClient,
   getBalances,
@@ -27,12 +27,10 @@ import {
   registerNodes,
   slotData,
   slotProof,
-  startTestChain,
-  type TestChain,
+  useTestChain,
 } from './harness.ts'
 
-let chain: TestChain
-let snapshot: Hex
+const chain = useTestChain({ setup: (c) => registerNodes(c.clients.slice(2, 4)) })
 /** Four slots of different sizes; the prover holds slot 0 of four one-slot deals, one per held slot. */
 const held = [
   holdSlot(slotData(5000, 11)),
@@ -40,19 +38,6 @@ const held = [
   holdSlot(slotData(1024 * 16 + 7, 13)),
   holdSlot(slotData(900, 14)),
 ]
-
-before(async () => {
-  chain = await startTestChain()
-  await registerNodes(chain.clients.slice(2, 4))
-  snapshot = await chain.snapshot()
-})
-afterEach(async () => {
-  await chain.revert(snapshot)
-  snapshot = await chain.snapshot()
-})
-after(async () => {
-  await chain?.stop()
-})
 
 const user = () => chain.clients[1]!
 const prover = () => chain.clients[2]!

@@ -1,11 +1,12 @@
 /**
  * Shared set-up of the chain tests: one anvil per test file (automine, no block time: tests move time themselves),
- * contracts deployed once, a client per funded account, snapshot/revert around each test, epoch stepping, and slot
- * data with its Merkle tree built by the storage layer.
+ * contracts deployed once, a client per funded account, snapshot/revert around each test (`useTestChain`), epoch
+ * stepping, and slot data with its Merkle tree built by the storage layer.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, afterEach, before } from 'node:test'
 import { type Address, createTestClient, type Hex, http, parseEther, toHex } from 'viem'
 import {
   type ChainClient,
@@ -88,6 +89,58 @@ export async function startTestChain(
       await devchain.stop()
       await rm(dir, { recursive: true, force: true })
     },
+  }
+}
+
+/**
+ * The chain of a test file: registers file-level hooks that start it (then run `setup`, e.g. registering nodes, and
+ * take a snapshot) before the first test, revert to that snapshot after each test, and stop it after the last. Call it
+ * once at the top level of a test file; the returned chain is usable inside tests and hooks.
+ *
+ * @example
+ * ```ts
+ * const chain = useTestChain({ setup: (c) => registerNodes(c.clients.slice(2, 6)) })
+ * test('...', async () => { await chain.nextEpoch() })
+ * ```
+ */
+export function useTestChain(
+  init: { accounts?: number; params?: Partial<ChainParams>; setup?: (chain: TestChain) => Promise<void> } = {},
+): TestChain {
+  let started: TestChain | undefined
+  let snapshot: Hex
+  const chain = (): TestChain => {
+    if (started === undefined) throw new Error('the test chain is not started: use it inside a test or a hook')
+    return started
+  }
+  before(async () => {
+    started = await startTestChain(init)
+    await init.setup?.(started)
+    snapshot = await started.snapshot()
+  })
+  afterEach(async () => {
+    await chain().revert(snapshot)
+    snapshot = await chain().snapshot()
+  })
+  after(async () => {
+    await started?.stop()
+  })
+  return {
+    get devchain() {
+      return chain().devchain
+    },
+    get dir() {
+      return chain().dir
+    },
+    get clients() {
+      return chain().clients
+    },
+    get test() {
+      return chain().test
+    },
+    snapshot: () => chain().snapshot(),
+    revert: (id) => chain().revert(id),
+    nextEpoch: (epoch) => chain().nextEpoch(epoch),
+    stop: () => chain().stop(),
   }
 }
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
-import { after, afterEach, before, describe, test } from 'node:test'
-import type { Hex } from 'viem'
+import { describe, test } from 'node:test'
 import {
   addStake,
   closeDeal,
@@ -36,30 +35,15 @@ import {
   rejectsWith,
   slotData,
   slotProof,
-  startTestChain,
-  type TestChain,
   tokenBalance,
+  useTestChain,
 } from './harness.ts'
 
 const SLASH = 50n * CAIRN
 const EMISSION = 100n * CAIRN
 
-let chain: TestChain
-let snapshot: Hex
+const chain = useTestChain({ setup: (c) => registerNodes(c.clients.slice(2, 7)) })
 const slots = [holdSlot(slotData(5000, 1)), holdSlot(slotData(3000, 2)), holdSlot(slotData(1024 * 8 + 1, 3))]
-
-before(async () => {
-  chain = await startTestChain()
-  await registerNodes(chain.clients.slice(2, 7))
-  snapshot = await chain.snapshot()
-})
-afterEach(async () => {
-  await chain.revert(snapshot)
-  snapshot = await chain.snapshot()
-})
-after(async () => {
-  await chain?.stop()
-})
 
 const user = () => chain.clients[1]!
 const node = (i: number) => chain.clients[2 + i]!

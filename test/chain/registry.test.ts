@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
-import { after, afterEach, before, describe, test } from 'node:test'
-import type { Hex } from 'viem'
+import { describe, test } from 'node:test'
 import {
   addStake,
   cairnTokenAbi,
@@ -28,25 +27,11 @@ import {
   registerNodes,
   rejectsWith,
   slotData,
-  startTestChain,
-  type TestChain,
   tokenBalance,
+  useTestChain,
 } from './harness.ts'
 
-let chain: TestChain
-let snapshot: Hex
-
-before(async () => {
-  chain = await startTestChain()
-  snapshot = await chain.snapshot()
-})
-afterEach(async () => {
-  await chain.revert(snapshot)
-  snapshot = await chain.snapshot()
-})
-after(async () => {
-  await chain?.stop()
-})
+const chain = useTestChain()
 
 const c = (i: number) => chain.clients[i]!
 const registry = () => chain.devchain.contracts.registry
