@@ -108,12 +108,20 @@ export async function createDeal(
   const market = client.contracts.market
   let receipt: Awaited<ReturnType<typeof sendTransaction>>
   if ((params.payment ?? 'permit') === 'permit') {
-    const value = await quoteDeal(client, params, options)
-    const permit = await signPermit(client, { spender: 'market', value }, options)
+    // Quote and sign inside the account's turn: concurrent deals of one wallet must not sign the same permit nonce.
     receipt = await sendTransaction(
       client,
       'createDeal',
-      { address: market, abi: marketAbi, functionName: 'createDealWithPermit', args: [dealParams, permit] },
+      async () => {
+        const value = await quoteDeal(client, params, options)
+        const permit = await signPermit(client, { spender: 'market', value }, options)
+        return {
+          address: market,
+          abi: marketAbi,
+          functionName: 'createDealWithPermit' as const,
+          args: [dealParams, permit] as const,
+        }
+      },
       options,
     )
   } else {

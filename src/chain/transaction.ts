@@ -36,6 +36,9 @@ const queues = new WeakMap<object, Promise<unknown>>()
  * Sends one contract call and waits for its receipt. The call is estimated first, so a revert is reported with its
  * decoded reason before anything is broadcast; errors become `CairnError`s. Calls on the same client are sent one
  * after the other (each waits for the previous receipt), so concurrent callers never reuse a nonce.
+ *
+ * `request` may be a function: it then runs inside the client's turn, so what it reads or signs from the account's
+ * state (a permit's nonce, an allowance) cannot be used by a concurrent call of the same client first.
  */
 export async function sendTransaction<
   const abi extends Abi,
@@ -43,11 +46,13 @@ export async function sendTransaction<
 >(
   client: ChainClient,
   action: string,
-  request: WriteRequest<abi, name>,
+  request: WriteRequest<abi, name> | (() => Promise<WriteRequest<abi, name>>),
   options: ChainCallOptions = {},
 ): Promise<TransactionReceipt> {
   const previous = queues.get(client) ?? Promise.resolve()
-  const next = previous.catch(() => {}).then(() => send(client, action, request, options))
+  const next = previous
+    .catch(() => {})
+    .then(async () => send(client, action, typeof request === 'function' ? await request() : request, options))
   queues.set(client, next)
   return next
 }

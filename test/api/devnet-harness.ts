@@ -55,7 +55,7 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
 }
 
 export async function startDevnetWithGateway(
-  init: { nodes?: number; publicReads?: boolean } = {},
+  init: { nodes?: number; publicReads?: boolean; chain?: boolean } = {},
 ): Promise<DevnetHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-api-'))
   let devnet: ChildProcess | undefined
@@ -68,8 +68,8 @@ export async function startDevnetWithGateway(
   try {
     devnet = spawn(
       process.execPath,
-      // Off-chain, and without the devnet's own gateway on the fixed port 7070 (this harness starts one on port 0):
-      // these tests check the API and S3 semantics over real nodes; test/e2e/chain*.test.ts cover paid deals.
+      // Without the devnet's own gateway on the fixed port 7070 (this harness starts one on port 0); off-chain unless
+      // `chain` (API and S3 semantics over real nodes; test/e2e/chain*.test.ts cover paid deals in depth).
       [
         'src/cli/main.ts',
         'devnet',
@@ -79,7 +79,7 @@ export async function startDevnetWithGateway(
         String(init.nodes ?? 4),
         '--heartbeat-ms',
         '250',
-        '--no-chain',
+        ...(init.chain === true ? [] : ['--no-chain']),
         '--no-gateway',
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
