@@ -82,7 +82,8 @@ describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
   it('after SIGINT and a restart on the same folder, deals, balances and the file are all there', async () => {
     walletBefore = JSON.parse(await cli.ok(['wallet', '--json']))
     dealsBefore = JSON.parse(await cli.ok(['deals', '--json']))
-    await devnet!.stop('SIGINT')
+    // A clean stop (exit code 0) of the nodes, the gateway and the chain may take a while on a loaded machine.
+    await devnet!.stop('SIGINT', 60_000)
     assert.equal(devnet!.child.exitCode, 0)
     devnet = undefined
     await start()

@@ -128,7 +128,7 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
 
   after(async () => {
     await Promise.all(restarts.map((p) => p.stop('SIGKILL')))
-    await devnet?.stop('SIGTERM')
+    await devnet?.stop('SIGTERM', 30_000)
     await stopAll((state?.nodes ?? []).map((n) => n.pid))
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })
   })

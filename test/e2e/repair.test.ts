@@ -210,7 +210,7 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
   })
 
   after(async () => {
-    await devnet?.stop('SIGTERM')
+    await devnet?.stop('SIGTERM', 30_000)
     await stopAll((state?.nodes ?? []).map((n) => n.pid))
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })
   })
