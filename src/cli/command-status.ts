@@ -1,6 +1,6 @@
 import type { FileStatus } from '../client/index.ts'
 import { formatByteSize } from '../node/index.ts'
-import { parseCapability } from '../storage/index.ts'
+import { abortableSleep, parseCapability } from '../storage/index.ts'
 import { locateNetwork, openClientSession } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
 import type { ParsedCommandLine } from './command-line.ts'
@@ -99,7 +99,7 @@ async function watchStatus(
       if (signal.aborted) break
       if (!refreshed) throw err
       context.stderr.write(`${describeError(err).line} (retrying)\n`)
-      await sleep(WATCH_INTERVAL_MS, signal)
+      await abortableSleep(WATCH_INTERVAL_MS, signal)
       continue
     }
     refreshed = true
@@ -116,19 +116,7 @@ async function watchStatus(
       lastLine = line
     }
     if (isFullyHealthy(status)) return 0
-    await sleep(Math.max(0, WATCH_INTERVAL_MS - (Date.now() - started)), signal)
+    await abortableSleep(Math.max(0, WATCH_INTERVAL_MS - (Date.now() - started)), signal)
   }
   return EXIT_INTERRUPTED
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-  })
 }
