@@ -61,11 +61,16 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
     return running.pid
   }
 
-  /** Stops the node's current process with `signal` and waits until the process is really gone (throws if not). */
-  const stopNode = async (peerId: string, signal: NodeJS.Signals): Promise<void> => {
+  /**
+   * Stops the node's current process with `signal` and waits until the process is really gone (throws if not);
+   * returns how long that took (ms).
+   */
+  const stopNode = async (peerId: string, signal: NodeJS.Signals): Promise<number> => {
     const pid = pidOf(peerId)
     current.delete(peerId)
+    const started = Date.now()
     await killAndWait(pid, signal, signal === 'SIGKILL' ? 30_000 : GRACEFUL_STOP_MS)
+    return Date.now() - started
   }
 
   /** Starts a node on its data dir as a test-managed process; its previous process must be gone. */
@@ -198,11 +203,11 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
     assert.match(bad.stderr, /^error: .*\n$/)
   })
 
-  it('detects a holder serving corrupted bytes and reads from the others', async () => {
+  it('detects a holder serving corrupted bytes and reads from the others', async (t) => {
     const { put, bytes } = files.get('multi-13')!
     const holder = (await status(put.capability)).slots[0]!.peerId!
     // The devnet's node must be gone for real (its piece store closes last) before another opens its folder.
-    await stopNode(holder, 'SIGTERM')
+    t.diagnostic(`the devnet's node took ${await stopNode(holder, 'SIGTERM')} ms to stop on SIGTERM`)
     const bootstrap = await liveAddress([holder])
     await restartNode(holder, bootstrap, { CAIRN_FAULT_CORRUPT_PIECES: '1' })
     try {
@@ -210,7 +215,7 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
       assert.ok(Buffer.compare(got.bytes, bytes) === 0, 'bytes differ')
       assert.match(got.stderr, new RegExp(`warning: node ${holder} served a corrupted piece`))
     } finally {
-      await stopNode(holder, 'SIGTERM')
+      t.diagnostic(`the faulty node took ${await stopNode(holder, 'SIGTERM')} ms to stop on SIGTERM`)
     }
   })
 
