@@ -1,4 +1,5 @@
 /** Display helpers for the dashboard. */
+import { formatTokenAmount } from '../../src/api/token-format.ts'
 
 export function formatBytes(bytes: number | undefined): string {
   if (bytes === undefined || !Number.isFinite(bytes)) return '–'
@@ -25,17 +26,13 @@ export function ago(ms: number | undefined, now = Date.now()): string {
   return `${Math.round(seconds / 3600)}h ago`
 }
 
-/** Token amounts arrive as decimal strings of the smallest unit; tiny non-zero amounts keep 3 significant digits. */
+/**
+ * Token amounts arrive as decimal strings of the smallest unit: shown with 4 decimals and thousands separators, and
+ * tiny non-zero amounts written out to 3 significant digits (`0.00000000102 CAIRN`), never in exponent notation.
+ */
 export function formatTokens(amount: string | undefined, decimals = 18, symbol = 'CAIRN'): string {
   if (amount === undefined) return '–'
-  const value = BigInt(amount)
-  const unit = 10n ** BigInt(decimals)
-  const whole = value / unit
-  const fraction = ((value % unit) * 10000n) / unit
-  if (value !== 0n && whole === 0n && fraction === 0n) {
-    return `${(Number(value) / Number(unit)).toPrecision(3)} ${symbol}`
-  }
-  return `${whole.toLocaleString()}.${fraction.toString().padStart(4, '0')} ${symbol}`
+  return formatTokenAmount(amount, { decimals, symbol, maxFractionDigits: 4, minFractionDigits: 4, grouping: true })
 }
 
 export function redundancyLabel(k: number, n: number): string {
