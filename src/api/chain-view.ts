@@ -10,7 +10,6 @@ import {
   getBalances,
   getChainEvents,
   getDeal,
-  getEpochInfo,
   getNode,
   marketAbi,
   type NodeRecord,
@@ -55,6 +54,12 @@ export interface ChainView {
 
 const TOKEN = { symbol: 'CAIRN', decimals: 18 }
 const PROOF_EVENTS = ['ProofAccepted', 'ProofMissed']
+
+/** The Market's proof and withdrawal events up to `blockNumber` (inclusive). */
+interface MarketLog {
+  blockNumber: bigint
+  events: ChainEvent[]
+}
 
 function cached<T>(ms: number, load: (options: AbortOptions) => Promise<T>): (options?: AbortOptions) => Promise<T> {
   let entry: { at: number; value: Promise<T> } | undefined
@@ -115,20 +120,32 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
   const maxDeals = init.maxDeals ?? 100
   const fromBlock = init.fromBlock ?? 0n
 
-  const proofEvents = cached(cacheMs, (options) =>
-    getChainEvents(reader, { contract: 'market', eventNames: PROOF_EVENTS, fromBlock }, options),
-  )
-  // Every node that ever registered (jailed and unbonding ones too, which activeNodes leaves out).
-  const registered = cached(cacheMs, async (options): Promise<NodeRecord[]> => {
+  // The Market's proofs and withdrawals up to one block, and that block: the node and bank figures read everything
+  // else at it too, so that a proof or a withdrawal landing mid-read cannot make them drop between refreshes.
+  const marketLog = cached(cacheMs, async (options): Promise<MarketLog> => {
+    const blockNumber = await reader.getBlockNumber({ cacheTime: 0 })
+    const events = await getChainEvents(
+      reader,
+      { contract: 'market', eventNames: [...PROOF_EVENTS, 'Withdrawn'], fromBlock, toBlock: blockNumber },
+      options,
+    )
+    return { blockNumber, events }
+  })
+  // Every account that ever registered (jailed and unbonding nodes too, which activeNodes leaves out).
+  const registeredAccounts = cached(cacheMs, async (options): Promise<Address[]> => {
     const events = await getChainEvents(
       reader,
       { contract: 'registry', eventNames: ['NodeRegistered'], fromBlock },
       options,
     )
-    const accounts = [...new Set(events.map((e) => String(e.args.node)))] as Address[]
+    return [...new Set(events.map((e) => String(e.args.node)))] as Address[]
+  })
+
+  async function registered(options: AbortOptions & { blockNumber?: bigint }): Promise<NodeRecord[]> {
+    const accounts = await registeredAccounts(options)
     const nodes = await Promise.all(accounts.map((account) => getNode(reader, { account }, options)))
     return nodes.filter((node) => node.status !== 'none')
-  })
+  }
 
   async function peerOfAccount(options: AbortOptions): Promise<Map<string, NodeRecord>> {
     const nodes = await registered(options)
@@ -136,23 +153,30 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
   }
 
   const nodeStates = cached(cacheMs, async (options): Promise<Map<string, NodeChainState>> => {
-    const [nodes, events] = await Promise.all([registered(options), proofEvents(options)])
+    const { blockNumber, events } = await marketLog(options)
+    const at = { ...options, blockNumber }
+    const nodes = await registered(at)
     const made = new Map<string, number>()
+    const withdrawn = new Map<string, bigint>()
     for (const event of events) {
-      if (event.eventName !== 'ProofAccepted') continue
       const node = String(event.args.node).toLowerCase()
-      made.set(node, (made.get(node) ?? 0) + 1)
+      if (event.eventName === 'ProofAccepted') made.set(node, (made.get(node) ?? 0) + 1)
+      if (event.eventName === 'Withdrawn') {
+        withdrawn.set(node, (withdrawn.get(node) ?? 0n) + big(event.args.earnings) + big(event.args.rewards))
+      }
     }
     const states = await Promise.all(
       nodes.map(async (node): Promise<[string, NodeChainState]> => {
-        const balances = await getBalances(reader, { account: node.account }, options)
+        const account = node.account.toLowerCase()
+        const balances = await getBalances(reader, { account: node.account }, at)
         const state: NodeChainState = {
           address: node.account,
           stake: node.stake.toString(),
           status: node.status,
-          proofsMade: made.get(node.account.toLowerCase()) ?? 0,
+          proofsMade: made.get(account) ?? 0,
           proofsMissed: node.missedProofs,
-          earnings: (balances.earnings + balances.rewards).toString(),
+          // cumulative: what the Market owes it now plus all it withdrew (a withdrawal moves money, it earns none)
+          earnings: (balances.earnings + balances.rewards + (withdrawn.get(account) ?? 0n)).toString(),
         }
         if (node.lastProvedEpoch !== undefined) state.lastProofEpoch = node.lastProvedEpoch
         return [node.peerId, state]
@@ -167,39 +191,61 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
     return snapshots.reverse().map(toDealInfo)
   })
 
+  // An epoch's emission never changes (the Market's parameters are immutable): read once per epoch.
+  const emissions = new Map<number, Promise<bigint>>()
+  function emissionOf(epoch: number): Promise<bigint> {
+    let emission = emissions.get(epoch)
+    if (emission === undefined) {
+      emission = reader
+        .readContract({
+          address: reader.contracts.market,
+          abi: marketAbi,
+          functionName: 'emission',
+          args: [BigInt(epoch)],
+        })
+        .then(big)
+      emission.catch(() => emissions.delete(epoch))
+      emissions.set(epoch, emission)
+    }
+    return emission
+  }
+
+  // Totals since genesis (not over the charted window, which slides), all as of the market log's block.
   const bank = cached(cacheMs, async (options): Promise<BankInfo> => {
-    const [info, events] = await Promise.all([getEpochInfo(reader, options), proofEvents(options)])
-    const first = Math.max(0, info.epoch - historyEpochs + 1)
+    const { blockNumber, events } = await marketLog(options)
+    const epoch = num(
+      await reader.readContract({
+        address: reader.contracts.market,
+        abi: marketAbi,
+        functionName: 'currentEpoch',
+        blockNumber,
+      }),
+    )
+    // an epoch mints its emission when any proof was accepted in it (its proven bytes are then above zero)
     const paidByEpoch = new Map<number, bigint>()
     for (const event of events) {
       if (event.eventName !== 'ProofAccepted') continue
-      const epoch = num(event.args.epoch)
-      paidByEpoch.set(epoch, (paidByEpoch.get(epoch) ?? 0n) + big(event.args.payment))
+      const proved = num(event.args.epoch)
+      paidByEpoch.set(proved, (paidByEpoch.get(proved) ?? 0n) + big(event.args.payment))
     }
-    const epochs = Array.from({ length: info.epoch - first + 1 }, (_, i) => first + i)
-    const market = reader.contracts.market
-    const history = await Promise.all(
-      epochs.map(async (epoch): Promise<BankEpoch & { emission: bigint }> => {
-        const [emission, proven] = await Promise.all([
-          reader.readContract({ address: market, abi: marketAbi, functionName: 'emission', args: [BigInt(epoch)] }),
-          reader.readContract({ address: market, abi: marketAbi, functionName: 'provenBytes', args: [BigInt(epoch)] }),
-        ])
-        const minted = big(proven) > 0n ? big(emission) : 0n
-        return {
-          epoch,
-          minted: minted.toString(),
-          paid: (paidByEpoch.get(epoch) ?? 0n).toString(),
-          emission: big(emission),
-        }
-      }),
-    )
-    const sum = (values: string[]): string => values.reduce((total, v) => total + BigInt(v), 0n).toString()
+    const proven = [...paidByEpoch.keys()]
+    const mintedByEpoch = new Map(await Promise.all(proven.map(async (e) => [e, await emissionOf(e)] as const)))
+    const first = Math.max(0, epoch - historyEpochs + 1)
+    const history = Array.from({ length: epoch - first + 1 }, (_, i): BankEpoch => {
+      const at = first + i
+      return {
+        epoch: at,
+        minted: (mintedByEpoch.get(at) ?? 0n).toString(),
+        paid: (paidByEpoch.get(at) ?? 0n).toString(),
+      }
+    })
+    const sum = (values: Iterable<bigint>): string => [...values].reduce((total, v) => total + v, 0n).toString()
     return {
-      epoch: info.epoch,
-      totalMinted: sum(history.map((h) => h.minted)),
-      totalPaid: sum(history.map((h) => h.paid)),
-      rewardPerEpoch: (history.at(-1)?.emission ?? 0n).toString(),
-      history: history.map(({ epoch, minted, paid }) => ({ epoch, minted, paid })),
+      epoch,
+      totalMinted: sum(mintedByEpoch.values()),
+      totalPaid: sum(paidByEpoch.values()),
+      rewardPerEpoch: (await emissionOf(epoch)).toString(),
+      history,
     }
   })
 

@@ -12,7 +12,16 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { createChainView, createGateway, type FileService, type Gateway, withChainView } from '../../src/api/index.ts'
-import { createChainReader, reportMissed } from '../../src/chain/index.ts'
+import {
+  type ChainClient,
+  type ChainReader,
+  createChainReader,
+  getChainEvents,
+  marketAbi,
+  reportMissed,
+  withdrawEarnings,
+} from '../../src/chain/index.ts'
+import { formatTokens } from '../../web/src/format.ts'
 import { createMemoryFileService } from '../api/memory-file-service.ts'
 import {
   holdSlot,
@@ -38,6 +47,8 @@ describe('dashboard chain pages in chromium against a real chain', { skip, timeo
   let profile: string
   let context: BrowserContext
   let page: Page
+  let nodes: ChainClient[]
+  let reader: ChainReader
 
   before(async () => {
     const build = spawnSync(
@@ -52,7 +63,7 @@ describe('dashboard chain pages in chromium against a real chain', { skip, timeo
     await mkdir(SHOTS, { recursive: true })
     chain = await startTestChain({ accounts: 4 })
     const user = chain.clients[1]!
-    const nodes = chain.clients.slice(2, 4)
+    nodes = chain.clients.slice(2, 4)
     await registerNodes(nodes)
     const slots = [holdSlot(slotData(50_000, 1)), holdSlot(slotData(30_000, 2))]
     const dealId = await openDeal(user, nodes, slots, { durationEpochs: 20 })
@@ -63,7 +74,7 @@ describe('dashboard chain pages in chromium against a real chain', { skip, timeo
     }
     await chain.nextEpoch()
     await reportMissed(user, { dealId, slotIndex: 1 })
-    const reader = createChainReader({
+    reader = createChainReader({
       rpcUrl: chain.devchain.rpcUrl,
       chainId: chain.devchain.chainId,
       contracts: chain.devchain.contracts,
@@ -77,7 +88,8 @@ describe('dashboard chain pages in chromium against a real chain', { skip, timeo
         { peerId: '12D3KooWNode1', label: 'node-1', state: 'alive', multiaddrs: [], lastHeartbeat: Date.now() },
       ],
     }
-    const view = createChainView({ reader }, { account: user.account.address })
+    // a chart of 3 epochs, shorter than the 5 the chain has run: the bank's totals must still count them all
+    const view = createChainView({ reader }, { account: user.account.address, historyEpochs: 3 })
     dataDir = await mkdtemp(join(tmpdir(), 'cairn-web-bank-'))
     gateway = createGateway(
       { files: withChainView(files, view) },
@@ -120,12 +132,48 @@ describe('dashboard chain pages in chromium against a real chain', { skip, timeo
     await page.screenshot({ path: join(SHOTS, 'network-chain.png') })
   })
 
+  it("keeps a node's earnings when it withdraws them: earnings are cumulative, they never drop", async () => {
+    const card = page.locator('[data-testid=node-card][data-peer="12D3KooWNode0"]')
+    const earnings = async (): Promise<string> => /earnings(.*CAIRN)/.exec((await card.textContent()) ?? '')?.[1] ?? ''
+    const before = await earnings()
+    assert.doesNotMatch(before, /^0\.0000 /, 'node-0 has earned something')
+    await withdrawEarnings(nodes[0]!)
+    await new Promise((resolve) => setTimeout(resolve, 1100)) // the gateway reuses chain reads for a second
+    await page.reload()
+    await page.waitForSelector('[data-testid=node-card][data-peer="12D3KooWNode0"]:has-text("4 made")')
+    assert.equal(await earnings(), before, 'a withdrawal moves earnings to the wallet, it does not lose them')
+  })
+
   it('shows the wallet, the deal and the bank chart', async () => {
     await page.goto(`${gateway.url}/#/bank`)
     await page.waitForSelector('[data-testid=wallet] >> text=in escrow')
     await page.waitForSelector('[data-testid=deals] tbody tr')
     assert.match((await page.locator('[data-testid=deals] tbody tr').textContent()) ?? '', /2 copies|1 of 2|active/)
     assert.equal(await page.locator('svg.chart polyline').count(), 2)
+    // the deal paid 4 proofs of 50,000 bytes and 3 of 30,000 at 10^6 units a byte: written out, not as 2.90e-7
+    assert.match((await page.locator('[data-testid=deals] tbody tr').textContent()) ?? '', /0\.00000029 CAIRN/)
     await page.screenshot({ path: join(SHOTS, 'bank-chain.png') })
+  })
+
+  it("totals the bank since genesis, not over the chart's sliding window", async () => {
+    const proofs = await getChainEvents(reader, { contract: 'market', eventNames: ['ProofAccepted'], fromBlock: 0n })
+    const proven = [...new Set(proofs.map((e) => e.args.epoch as bigint))]
+    assert.equal(proven.length, 4, 'four epochs had proofs')
+    let minted = 0n
+    for (const epoch of proven) {
+      minted += await reader.readContract({
+        address: reader.contracts.market,
+        abi: marketAbi,
+        functionName: 'emission',
+        args: [epoch],
+      })
+    }
+    const paid = proofs.reduce((total, e) => total + (e.args.payment as bigint), 0n)
+    await page.goto(`${gateway.url}/#/bank`)
+    const summary = page.locator('.summary')
+    await summary.waitFor()
+    const expected = `minted ${formatTokens(minted.toString())} · paid ${formatTokens(paid.toString())}`
+    const text = (await summary.textContent()) ?? ''
+    assert.ok(text.includes(expected), `${text} shows ${expected}`)
   })
 })

@@ -48,6 +48,8 @@ export function usePolling<T>(
     const abort = new AbortController()
     load(abort.signal)
       .then((value) => {
+        // an answer that a newer load superseded (a reload, the next tick) must not overwrite the newer one
+        if (abort.signal.aborted) return
         setData(value)
         setError(undefined)
       })
