@@ -37,11 +37,14 @@ describe('provide queue', () => {
     const routing = fakeRouting()
     const queue = new ProvideQueue({ libp2p: routing.libp2p, signal: controller.signal, intervalMs: 60 })
     const [first, ...rest] = cids(4)
-    await queue.addAndWait(first!) // an idle queue announces at once
+    // An idle queue announces at once; the rest are queued in the same turn, so they all wait behind its pacing
+    // however slow the machine is (awaiting the first before adding let a loaded machine start rest[0] at once).
+    const firstDone = queue.addAndWait(first!)
     for (const cid of rest) queue.add(cid)
     queue.add(rest[0]!) // a duplicate while waiting is not queued twice
-    await queue.addAndWait(rest[2]!)
-    while (queue.pending > 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    await firstDone
+    while (queue.pending > 0 || routing.started.length < 4) await new Promise((resolve) => setTimeout(resolve, 10))
+    await new Promise((resolve) => setTimeout(resolve, 150)) // room for a wrong extra announcement to show
     assert.deepEqual(
       routing.started.map((s) => s.cid),
       [first, rest[2], rest[1], rest[0]].map(String),
