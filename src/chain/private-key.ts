@@ -2,20 +2,23 @@ import { readFile } from 'node:fs/promises'
 import type { Hex } from 'viem'
 import { InvalidArgumentError, NotFoundError } from '../errors.ts'
 
-/** Environment variable read by `loadPrivateKey` when no file is given. */
+/** The environment variable through which the CLI passes a private key's text (named in errors). */
 export const PRIVATE_KEY_ENV = 'CAIRN_PRIVATE_KEY'
 
 /**
- * Reads an EVM private key from a file (hex, optional 0x, surrounding whitespace ignored) or from the environment
- * variable `CAIRN_PRIVATE_KEY`. The file should be readable by its owner only (0600).
+ * Reads an EVM private key (hex, optional 0x, surrounding whitespace ignored) from a file or from the text the
+ * caller read (e.g. the CLI's `CAIRN_PRIVATE_KEY`; `origin` names where it came from in errors, default
+ * `$CAIRN_PRIVATE_KEY`). The file should be readable by its owner only (0600). The library never reads the
+ * environment itself.
  *
  * @example
  * ```ts
  * const privateKey = await loadPrivateKey({ file: join(dataDir, 'evm.key') })
+ * const fromText = await loadPrivateKey({ text: keyText, origin: '$CAIRN_PRIVATE_KEY' })
  * ```
  */
 export async function loadPrivateKey(
-  source: { file?: string; env?: string } = {},
+  source: { file?: string; text?: string | undefined; origin?: string } = {},
   options: { signal?: AbortSignal } = {},
 ): Promise<Hex> {
   let text: string | undefined
@@ -28,11 +31,10 @@ export async function loadPrivateKey(
       throw new NotFoundError(`cannot read the private key file ${source.file}`, { cause: error })
     }
   } else {
-    const name = source.env ?? PRIVATE_KEY_ENV
-    origin = `$${name}`
-    text = process.env[name]
+    origin = source.origin ?? `$${PRIVATE_KEY_ENV}`
+    text = source.text
     if (text === undefined || text.trim() === '') {
-      throw new NotFoundError(`no private key: set ${name} or pass a key file`)
+      throw new NotFoundError(`no private key: set ${PRIVATE_KEY_ENV} or pass a key file`)
     }
   }
   const hex = text.trim().replace(/^0x/i, '')

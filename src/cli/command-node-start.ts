@@ -1,45 +1,22 @@
 import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
-import { type ChainContracts, loadPrivateKey, TOKEN_DECIMALS } from '../chain/index.ts'
+import { type ChainContracts, loadPrivateKey } from '../chain/index.ts'
 import { InvalidArgumentError } from '../errors.ts'
-import {
-  createStorageNode,
-  loadNodeConfig,
-  type NodeConfig,
-  parseByteSize,
-  type StorageNodeInit,
-} from '../node/index.ts'
+import { createStorageNode, loadNodeOptions, type NodeChainConnection, type NodeChainOptions } from '../node/index.ts'
 import type { CommandContext } from './command-context.ts'
-import { integerFlag, type ParsedCommandLine } from './command-line.ts'
+import type { ParsedCommandLine } from './command-line.ts'
+import { nodeDataDir, nodeOptionsFromEnv, nodeOptionsFromFlags } from './node-options-sources.ts'
 
-/** `cairn node start [...]`: runs one storage node until SIGINT/SIGTERM. */
+/**
+ * `cairn node start`: runs one storage node until SIGINT/SIGTERM. Its options: flags > `CAIRN_*` environment >
+ * DIR/config.json > defaults (the table of flags and variables is node-options-sources.ts).
+ */
 export async function runNodeStart(parsed: ParsedCommandLine, context: CommandContext): Promise<number> {
-  const v = parsed.values
-  const dataDir = resolve((v.dir as string | undefined) ?? process.env.CAIRN_NODE_DIR ?? '.cairn-node')
-  if (v.mdns === true && v['no-mdns'] === true)
-    throw new InvalidArgumentError('--mdns and --no-mdns contradict each other')
-  const overrides: Partial<NodeConfig> = {}
-  if (v.listen !== undefined) overrides.listen = v.listen as string[]
-  if (v.bootstrap !== undefined) overrides.bootstrap = v.bootstrap as string[]
-  if (v.quota !== undefined) overrides.quota = parseByteSize(v.quota as string)
-  const apiPort = integerFlag(v, 'api-port', 0, 65535)
-  if (apiPort !== undefined) overrides.apiPort = apiPort
-  if (v.devnet === true) overrides.devnet = true
-  if (v.mdns === true) overrides.mdns = true
-  if (v['no-mdns'] === true) overrides.mdns = false
-  const heartbeat = integerFlag(v, 'heartbeat-ms', 100, 60_000)
-  if (heartbeat !== undefined) overrides.heartbeatIntervalMs = heartbeat
-  const config = await loadNodeConfig(dataDir, overrides)
-  const chain = await chainSettings(v, context)
-  const fakeProofs = process.env.CAIRN_FAULT_FAKE_PROOFS === '1'
-  const node = createStorageNode({
-    dataDir,
-    config,
-    corruptServedPieces: process.env.CAIRN_FAULT_CORRUPT_PIECES === '1',
-    benchSink: process.env.CAIRN_BENCH_SINK === '1',
-    ...(chain === undefined ? {} : { chain: { ...chain, fakeProofs } }),
-    discardPieces: fakeProofs,
-  })
+  const env = process.env
+  const dataDir = nodeDataDir(parsed.values, env)
+  const flags = nodeOptionsFromFlags(parsed.values)
+  const options = await loadNodeOptions(dataDir, { env: nodeOptionsFromEnv(env), flags })
+  const chain = await chainConnection(options.chain, context)
+  const node = createStorageNode({ dataDir, options, ...(chain === undefined ? {} : { chain }) })
   if (context.signal.aborted) return 130
   const info = await node.start()
   context.stdout.write(`${JSON.stringify({ event: 'ready', ...info })}\n`)
@@ -52,51 +29,39 @@ export async function runNodeStart(parsed: ParsedCommandLine, context: CommandCo
   return 0
 }
 
-/** `--chain-rpc URL --contracts FILE --key-file FILE [--price UNITS] [--stake CAIRN] [--no-watcher]`. */
-async function chainSettings(
-  v: ParsedCommandLine['values'],
+/** The chain deployment (read from `chain.contractsFile`) and the node's key; undefined off chain. */
+async function chainConnection(
+  chain: NodeChainOptions,
   context: CommandContext,
-): Promise<StorageNodeInit['chain'] | undefined> {
-  const rpcUrl = v['chain-rpc'] as string | undefined
-  if (rpcUrl === undefined) {
-    if (v.contracts !== undefined || v['key-file'] !== undefined) {
+): Promise<NodeChainConnection | undefined> {
+  if (chain.rpcUrl === undefined) {
+    if (chain.contractsFile !== undefined || (chain.privateKey !== undefined && 'file' in chain.privateKey)) {
       throw new InvalidArgumentError('--contracts and --key-file need --chain-rpc URL as well')
     }
     return undefined
   }
-  if (typeof v.contracts !== 'string') {
+  if (chain.contractsFile === undefined) {
     throw new InvalidArgumentError(
       '--chain-rpc needs --contracts FILE (the deployment, e.g. a devchain contracts.json)',
     )
   }
   let deployment: { chainId: number; contracts: ChainContracts; blockNumber?: string | number }
   try {
-    deployment = JSON.parse(await readFile(v.contracts, 'utf8'))
+    deployment = JSON.parse(await readFile(chain.contractsFile, 'utf8'))
   } catch (err) {
-    throw new InvalidArgumentError(`cannot read the deployment ${v.contracts}: pass the contracts.json of the chain`, {
-      cause: err,
-    })
+    throw new InvalidArgumentError(
+      `cannot read the deployment ${chain.contractsFile}: pass the contracts.json of the chain`,
+      { cause: err },
+    )
   }
-  const privateKey = await loadPrivateKey(typeof v['key-file'] === 'string' ? { file: v['key-file'] } : {})
-  const priceText = v.price ?? process.env.CAIRN_NODE_PRICE
-  const price = priceText === undefined ? undefined : wholeNumber(priceText, '--price')
-  const stake = v.stake === undefined ? undefined : wholeNumber(v.stake, '--stake') * 10n ** BigInt(TOKEN_DECIMALS)
+  const privateKey = await loadPrivateKey(chain.privateKey ?? {})
   const blockNumber =
     deployment.blockNumber === undefined ? undefined : String(deployment.blockNumber).replace(/n$/, '')
   return {
-    rpcUrl,
     chainId: deployment.chainId,
     contracts: deployment.contracts,
     privateKey,
     ...(blockNumber === undefined ? {} : { fromBlock: BigInt(blockNumber) }),
-    ...(price === undefined ? {} : { pricePerByteEpoch: price }),
-    ...(stake === undefined ? {} : { stake }),
-    watcher: v['no-watcher'] !== true,
     onEvent: (event) => context.stdout.write(`${JSON.stringify({ event: event.type, ...event, type: undefined })}\n`),
   }
-}
-
-function wholeNumber(raw: unknown, flag: string): bigint {
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw)) throw new InvalidArgumentError(`${flag} must be a whole number`)
-  return BigInt(raw)
 }

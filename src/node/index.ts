@@ -8,7 +8,6 @@ export * from './constants.ts'
 export { type ControlApi, type ControlApiComponents, type ControlApiInit, createControlApi } from './control-api.ts'
 export { controlRequest } from './control-client.ts'
 export type * from './interface.ts'
-export { defaultNodeConfig, loadNodeConfig } from './node-config.ts'
 export {
   createNodeMetrics,
   NODE_METRIC_NAMES,
@@ -16,9 +15,24 @@ export {
   type NodeMetricsComponents,
   type NodeMetricsInit,
 } from './node-metrics.ts'
+export {
+  composeNodeOptions,
+  defaultNodeOptions,
+  loadNodeConfig,
+  loadNodeOptions,
+  NODE_OPTION_KEYS,
+  NODE_OPTION_SECTIONS,
+  NODE_OPTION_SPECS,
+  type NodeOptionKey,
+  type NodeOptionSpec,
+  type NodeOptionValue,
+  parseNodeOptionsFile,
+  serializeNodeOptionsFile,
+  setNodeOption,
+} from './node-options.ts'
 export { addressRange, orderForPlacement } from './node-selection.ts'
 export { loadOrCreatePeerKey } from './peer-key.ts'
 export { registryPeerSource } from './registry-peers.ts'
 export * from './repair/index.ts'
-export { createStorageNode, type StorageNodeInit } from './storage-node.ts'
+export { createStorageNode, type NodeChainConnection, type StorageNodeInit } from './storage-node.ts'
 export { CAIRN_VERSION } from './version.ts'

@@ -6,23 +6,92 @@ import type { AbortOptions, PeerState, PeerView } from '../net/index.ts'
 
 export type { AbortOptions, PeerState, PeerView }
 
-/** The settings of one storage node: flags override the data dir's config.json, which overrides the defaults. */
-export interface NodeConfig {
+/**
+ * Every setting of one storage node, composed from each layer's named defaults (`defaultNodeOptions`). Sources, each
+ * over the one below: flags > environment > the data dir's config.json > defaults (`loadNodeOptions`; which flag and
+ * which `CAIRN_*` variable set which key is one table in src/cli/node-options-sources.ts).
+ */
+export interface NodeOptions {
+  network: NodeNetworkOptions
+  storage: NodeStorageOptions
+  chain: NodeChainOptions
+  repair: NodeRepairOptions
+  limits: NodeLimitsOptions
+  /** Test and benchmark switches: never for production (environment only, never read from config.json). */
+  faults: NodeFaultOptions
+}
+
+export interface NodeNetworkOptions {
   /** Multiaddrs to listen on. */
   listen: string[]
   /** Multiaddrs (with /p2p/) of nodes to join through. */
   bootstrap: string[]
-  /** Disk quota of the piece store in bytes; `Infinity` for none. */
-  quota: number
-  /** Port of the HTTP control API on 127.0.0.1 (0 picks a free one). */
-  apiPort: number
   /** Local discovery with mDNS. */
   mdns: boolean
   /** Devnet mode: loopback addresses allowed in the DHT, fast timers. */
   devnet: boolean
-  /** Heartbeat interval in ms; the network's default when absent. */
+  /** Heartbeat interval in ms; the network's default (2000, devnet 1000) when absent. */
   heartbeatIntervalMs?: number
+  /** Port of the HTTP control API on 127.0.0.1 (0 picks a free one). */
+  apiPort: number
 }
+
+export interface NodeStorageOptions {
+  /** Disk quota of the piece store in bytes; `Infinity` for none. */
+  quota: number
+}
+
+/** Where a node's EVM key comes from: a file (mode 0600) or the key's hex text (the environment). */
+export type NodePrivateKeySource = { file: string } | { text: string }
+
+export interface NodeChainOptions {
+  /** JSON-RPC URL of the chain; absent: the node runs off chain. */
+  rpcUrl?: string
+  /** The deployment file (e.g. a devchain's contracts.json): chain ID, contract addresses, first block. */
+  contractsFile?: string
+  /** The node's EVM key. */
+  privateKey?: NodePrivateKeySource
+  /** Price asked per byte per epoch, in token units. */
+  pricePerByteEpoch: bigint
+  /** Stake locked at registration, in token units. */
+  stake: bigint
+  /** Report other nodes' missed proofs. */
+  watcher: boolean
+}
+
+/** The repair service's tunables (see `RepairServiceInit`). */
+export interface NodeRepairOptions {
+  checkIntervalMs: number
+  placementRefreshMs: number
+  confirmMs: number
+  fallbackMs: number
+  scrubIntervalMs: number
+  scrubReads: number
+  concurrency: number
+  pieceTimeoutMs: number
+  adoptTimeoutMs: number
+}
+
+/** Piece bytes the node accepts in flight (memory bound while it receives). */
+export interface NodeLimitsOptions {
+  maxBytesInFlightTotal: number
+  maxBytesInFlightPerPeer: number
+}
+
+/** Test and benchmark switches. Never for production: each makes the node misbehave or slows it on purpose. */
+export interface NodeFaultOptions {
+  /** Serve every piece with one byte flipped (a faulty disk or a dishonest node). */
+  corruptServedPieces: boolean
+  /** Keep no piece, confirm slots without checking and answer challenges with made-up leaves. */
+  fakeProofs: boolean
+  /** Pause after each piece a slot repair stores, in ms (makes a repair last long enough to be watched). */
+  repairPieceDelayMs: number
+  /** Serve the raw-stream benchmark protocol (`npm run bench -- transfer`). */
+  benchSink: boolean
+}
+
+/** One source of settings (the config file, the environment, the flags): any key of any section. */
+export type NodeOptionsLayer = { [S in keyof NodeOptions]?: Partial<NodeOptions[S]> }
 
 /** What a started node publishes about itself (the data dir's node.json and the ready line on stdout). */
 export interface NodeInfo {

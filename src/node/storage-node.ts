@@ -2,53 +2,44 @@ import { statfsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { UnreachableError } from '../errors.ts'
+import { InvalidArgumentError, UnreachableError } from '../errors.ts'
 import { createNetwork } from '../net/index.ts'
 import { createFsPieceStore, type PieceStore, writeFileDurable } from '../storage/index.ts'
 import { registerBenchSink } from './bench-sink.ts'
 import { type ChainService, type ChainServiceInit, createChainService } from './chain-service/index.ts'
-import {
-  DEFAULT_NODE_MAX_BYTES_IN_FLIGHT,
-  DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER,
-  DEFAULT_PEER_SAVE_INTERVAL_MS,
-  MAX_WATCHED_PEERS,
-  PIECES_DIR,
-  READY_FILE,
-} from './constants.ts'
+import { DEFAULT_PEER_SAVE_INTERVAL_MS, MAX_WATCHED_PEERS, PIECES_DIR, READY_FILE } from './constants.ts'
 import { type ControlApi, createControlApi } from './control-api.ts'
-import type { AbortOptions, NodeConfig, NodeInfo, StorageNode } from './interface.ts'
+import type { AbortOptions, NodeInfo, NodeOptions, StorageNode } from './interface.ts'
 import { createNodeMetrics } from './node-metrics.ts'
+import { defaultNodeOptions } from './node-options.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
 import { registryPeerSource } from './registry-peers.ts'
-import {
-  createRepairService,
-  fileHealthReport,
-  type RepairService,
-  type RepairServiceInit,
-  repairInitFromEnv,
-} from './repair/index.ts'
+import { createRepairService, fileHealthReport, type RepairService, type RepairServiceInit } from './repair/index.ts'
 import { readSavedPeers, type SavedPeer, savedPeerAddresses, writeSavedPeers } from './saved-peers.ts'
 import { CAIRN_VERSION } from './version.ts'
+
+/** What the chain service needs beyond `NodeOptions.chain`: the deployment read from its file, and the key. */
+export type NodeChainConnection = Omit<
+  ChainServiceInit,
+  'dataDir' | 'rpcUrl' | 'pricePerByteEpoch' | 'stake' | 'watcher' | 'fakeProofs'
+>
 
 export interface StorageNodeInit {
   /** The node's data dir: peer.key, config.json, pieces/, peers.json, node.json. */
   dataDir: string
-  config: NodeConfig
+  /** Every setting (`loadNodeOptions`); default `defaultNodeOptions()`. */
+  options?: NodeOptions
+  /** @deprecated The old name of `options`. */
+  config?: NodeOptions
   /** How often the known peers are saved to peers.json. */
   peerSaveIntervalMs?: number
+  /** The repair service's hooks (its settings are `options.repair`); `onSlotRepaired` is the chain seam. */
+  repair?: Pick<RepairServiceInit, 'onProgress' | 'onSlotRepaired'>
   /**
-   * Fault injection for tests only: the node serves every piece with one byte flipped (as a faulty disk or a
-   * dishonest node would), so clients' verification and fallback can be exercised end to end.
+   * The chain (Registry, Market): register, confirm, prove, watch, withdraw, at `options.chain.rpcUrl`, asking
+   * `options.chain`'s price and stake. Absent: the node runs off chain.
    */
-  corruptServedPieces?: boolean
-  /** Serve the raw-stream benchmark protocol (`npm run bench -- transfer`). */
-  benchSink?: boolean
-  /** Self-healing settings and the chain seam `onSlotRepaired` (defaults: `CAIRN_REPAIR_*` environment, then constants). */
-  repair?: Omit<RepairServiceInit, 'dataDir'>
-  /** The chain (Registry, Market): register, confirm, prove, watch, withdraw. Absent: the node runs off chain. */
-  chain?: Omit<ChainServiceInit, 'dataDir'>
-  /** Test-only fault: the node acknowledges pieces but keeps none (a node that stores nothing). */
-  discardPieces?: boolean
+  chain?: NodeChainConnection
 }
 
 type StartedStore = PieceStore & { start?: () => Promise<void>; stop?: () => Promise<void> }
@@ -59,8 +50,8 @@ type StartedStore = PieceStore & { start?: () => Promise<void>; stop?: () => Pro
  *
  * @example
  * ```ts
- * const config = await loadNodeConfig(dataDir, { devnet: true })
- * const node = createStorageNode({ dataDir, config })
+ * const options = await loadNodeOptions(dataDir, { flags: { network: { devnet: true } } })
+ * const node = createStorageNode({ dataDir, options })
  * const info = await node.start()
  * process.once('SIGTERM', () => node.stop())
  * ```
@@ -71,6 +62,7 @@ export function createStorageNode(init: StorageNodeInit): StorageNode {
 
 class DaemonStorageNode implements StorageNode {
   readonly #init: StorageNodeInit
+  readonly #options: NodeOptions
   readonly #dataDir: string
   #peerId = ''
   #info: NodeInfo | undefined
@@ -87,7 +79,11 @@ class DaemonStorageNode implements StorageNode {
 
   constructor(init: StorageNodeInit) {
     this.#init = init
+    this.#options = init.options ?? init.config ?? defaultNodeOptions()
     this.#dataDir = resolve(init.dataDir)
+    if (init.chain !== undefined && this.#options.chain.rpcUrl === undefined) {
+      throw new InvalidArgumentError('a node on the chain needs options.chain.rpcUrl')
+    }
   }
 
   get peerId(): string {
@@ -100,11 +96,11 @@ class DaemonStorageNode implements StorageNode {
   }
 
   async start(_options: AbortOptions = {}): Promise<NodeInfo> {
-    const { config } = this.#init
+    const { network: net, storage, repair: repairOptions, limits, faults } = this.#options
     const privateKey = await loadOrCreatePeerKey(this.#dataDir)
     const store: StartedStore = createFsPieceStore({
       path: join(this.#dataDir, PIECES_DIR),
-      ...(Number.isFinite(config.quota) ? { quota: config.quota } : {}),
+      ...(Number.isFinite(storage.quota) ? { quota: storage.quota } : {}),
     })
     await store.start?.()
     this.#store = store
@@ -125,8 +121,8 @@ class DaemonStorageNode implements StorageNode {
     const repair = createRepairService(
       { pieceStore: store, network: () => network },
       {
-        ...repairInitFromEnv(process.env),
-        ...this.#init.repair,
+        ...repairOptions,
+        pieceDelayMs: faults.repairPieceDelayMs,
         dataDir: this.#dataDir,
         onProgress: (event) => {
           metrics.onRepairEvent(event)
@@ -139,8 +135,9 @@ class DaemonStorageNode implements StorageNode {
       },
     )
     this.#repair = repair
-    let served = this.#init.corruptServedPieces === true ? corruptingStore(repair.pieceStore) : repair.pieceStore
-    if (this.#init.discardPieces === true) served = discardingStore(served)
+    let served = faults.corruptServedPieces ? corruptingStore(repair.pieceStore) : repair.pieceStore
+    // Test-only fault: a node faking its proofs keeps no piece at all.
+    if (faults.fakeProofs) served = discardingStore(served)
     const userChainEvent = this.#init.chain?.onEvent
     const chain =
       this.#init.chain === undefined
@@ -150,11 +147,16 @@ class DaemonStorageNode implements StorageNode {
               pieceStore: served,
               peerId: () => this.#network?.peerId ?? '',
               multiaddrs: () => this.#network?.multiaddrs() ?? [],
-              capacity: () => BigInt(Number.isFinite(config.quota) ? config.quota : 2 ** 50),
+              capacity: () => BigInt(Number.isFinite(storage.quota) ? storage.quota : 2 ** 50),
               healPiece: (cid, options) => repair.healPiece(cid, options),
             },
             {
               ...this.#init.chain,
+              rpcUrl: this.#options.chain.rpcUrl ?? '',
+              pricePerByteEpoch: this.#options.chain.pricePerByteEpoch,
+              stake: this.#options.chain.stake,
+              watcher: this.#options.chain.watcher,
+              fakeProofs: faults.fakeProofs,
               dataDir: this.#dataDir,
               onEvent: (event) => {
                 metrics.onChainEvent(event)
@@ -168,17 +170,17 @@ class DaemonStorageNode implements StorageNode {
       { pieceStore: metrics.meterPieceStore(served) },
       {
         privateKey,
-        listen: config.listen,
-        bootstrap: config.bootstrap,
-        devnet: config.devnet,
-        mdns: config.mdns,
+        listen: net.listen,
+        bootstrap: net.bootstrap,
+        devnet: net.devnet,
+        mdns: net.mdns,
         dataDir: this.#dataDir,
-        ...(config.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: config.heartbeatIntervalMs }),
+        ...(net.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: net.heartbeatIntervalMs }),
         version: CAIRN_VERSION,
         freeSpace: () => this.#freeSpace(),
         serveStore: true,
-        maxBytesInFlightTotal: DEFAULT_NODE_MAX_BYTES_IN_FLIGHT,
-        maxBytesInFlightPerPeer: DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER,
+        maxBytesInFlightTotal: limits.maxBytesInFlightTotal,
+        maxBytesInFlightPerPeer: limits.maxBytesInFlightPerPeer,
         // clients ask over libp2p what this node knows of a file's repair (`cairn status`)
         reportFileHealth: (manifestCid) => fileHealthReport(repair.file(manifestCid)),
         peerSources: [
@@ -195,7 +197,7 @@ class DaemonStorageNode implements StorageNode {
       this.#chain = chain
     }
     this.#watchPeers(this.#savedPeers.map((p) => p.peerId))
-    if (this.#init.benchSink === true) await registerBenchSink(network.libp2p)
+    if (faults.benchSink) await registerBenchSink(network.libp2p)
     this.#peerId = network.peerId
     const startedAt = Date.now()
     const api = createControlApi(
@@ -213,7 +215,7 @@ class DaemonStorageNode implements StorageNode {
         }),
         metrics,
       },
-      { port: config.apiPort },
+      { port: net.apiPort },
     )
     const url = await api.start()
     this.#api = api

@@ -7,9 +7,9 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createFileRecordStore } from '../../src/client/index.ts'
 import { InvalidArgumentError } from '../../src/errors.ts'
 import {
-  defaultNodeConfig,
+  composeNodeOptions,
   formatByteSize,
-  loadNodeConfig,
+  loadNodeOptions,
   loadOrCreatePeerKey,
   parseByteSize,
 } from '../../src/node/index.ts'
@@ -41,29 +41,67 @@ describe('node data dir', () => {
 
   it('writes config.json with the defaults on first start; flags override the file', async () => {
     const dir = await tempDir()
-    const first = await loadNodeConfig(dir, { apiPort: 7001 })
-    assert.deepEqual(first, { ...defaultNodeConfig(), apiPort: 7001 })
+    const first = await loadNodeOptions(dir, { flags: { network: { apiPort: 7001 } } })
+    assert.deepEqual(first, composeNodeOptions({ network: { apiPort: 7001 } }))
     const file = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'))
-    assert.equal(file.quota, 'unlimited')
-    assert.deepEqual(file.listen, ['/ip4/0.0.0.0/tcp/0'])
-    assert.equal(file.mdns, true)
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ ...file, quota: '2GiB', mdns: false, apiPort: 7002 }))
-    const second = await loadNodeConfig(dir, { apiPort: 7003 })
-    assert.equal(second.quota, 2 * 2 ** 30)
-    assert.equal(second.mdns, false)
-    assert.equal(second.apiPort, 7003)
+    assert.equal(file.storage.quota, 'unlimited')
+    assert.deepEqual(file.network.listen, ['/ip4/0.0.0.0/tcp/0'])
+    assert.equal(file.network.mdns, true)
+    assert.equal(file.network.apiPort, 7001)
+    await writeFile(
+      join(dir, 'config.json'),
+      JSON.stringify({ network: { ...file.network, mdns: false, apiPort: 7002 }, storage: { quota: '2GiB' } }),
+    )
+    const second = await loadNodeOptions(dir, { flags: { network: { apiPort: 7003 } } })
+    assert.equal(second.storage.quota, 2 * 2 ** 30)
+    assert.equal(second.network.mdns, false)
+    assert.equal(second.network.apiPort, 7003)
+  })
+
+  it('reads the flat config.json of earlier versions as the network section and the quota', async () => {
+    const dir = await tempDir()
+    const flat = {
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      bootstrap: ['/ip4/127.0.0.1/tcp/4001/p2p/X'],
+      quota: 'unlimited',
+      apiPort: 7002,
+      mdns: false,
+      devnet: true,
+      heartbeatIntervalMs: 500,
+    }
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ ...flat, quota: '2GiB' }))
+    const options = await loadNodeOptions(dir)
+    assert.deepEqual(options.network, {
+      listen: flat.listen,
+      bootstrap: flat.bootstrap,
+      apiPort: 7002,
+      mdns: false,
+      devnet: true,
+      heartbeatIntervalMs: 500,
+    })
+    assert.equal(options.storage.quota, 2 * 2 ** 30)
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ apiPort: 1, network: { apiPort: 2 } }))
+    await assert.rejects(loadNodeOptions(dir), /"apiPort" and "network\.apiPort" are both set/)
   })
 
   it('names the bad key of a config file', async () => {
     const dir = await tempDir()
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ listen: 'not-a-list' }))
-    await assert.rejects(loadNodeConfig(dir), (err: Error) => {
-      assert.ok(err instanceof InvalidArgumentError)
-      assert.match(err.message, /"listen" must be an array of multiaddr strings/)
-      return true
-    })
-    await writeFile(join(dir, 'config.json'), '{ nope')
-    await assert.rejects(loadNodeConfig(dir), /config\.json is not valid JSON: fix or remove it/)
+    const rejects = async (content: unknown, message: RegExp) => {
+      await writeFile(join(dir, 'config.json'), typeof content === 'string' ? content : JSON.stringify(content))
+      await assert.rejects(loadNodeOptions(dir), (err: Error) => {
+        assert.ok(err instanceof InvalidArgumentError)
+        assert.match(err.message, message)
+        return true
+      })
+    }
+    await rejects({ listen: 'not-a-list' }, /"listen" must be an array of multiaddr strings/)
+    await rejects({ network: { apiPort: 70000 } }, /config\.json: "network\.apiPort" must be a whole number from 0/)
+    await rejects({ repair: { confirmMs: -1 } }, /"repair\.confirmMs" must be a whole number of milliseconds/)
+    await rejects({ repair: { confimMs: 5 } }, /unknown key "repair\.confimMs"/)
+    await rejects({ limits: { maxBytesInFlightTotal: 'unlimited' } }, /"limits\.maxBytesInFlightTotal" must be a size/)
+    await rejects({ chain: { stake: 'lots' } }, /"chain\.stake" must be a whole number/)
+    await rejects({ faults: { fakeProofs: true } }, /"faults" are test switches and are never read from config\.json/)
+    await rejects('{ nope', /config\.json is not valid JSON: fix or remove it/)
   })
 
   it('remembers peers across restarts (peers.json)', async () => {

@@ -2,5 +2,4 @@
 export * from './constants.ts'
 export { fileHealthReport } from './file-health-report.ts'
 export type * from './interface.ts'
-export { repairInitFromEnv } from './repair-env.ts'
 export { createRepairService } from './repair-service.ts'
