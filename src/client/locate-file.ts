@@ -109,15 +109,21 @@ async function fetchManifest(
     return { holders, failed }
   }
   let holders: string[] = []
-  const failed: string[] = []
+  let failed: string[] = []
+  let asked = 0
   // In waves (recorded holders come first), so a large network is not asked all at once.
   for (let i = 0; i < candidates.length && holders.length === 0; i += MANIFEST_PROBE_WAVE) {
-    const wave = await probe(candidates.slice(i, i + MANIFEST_PROBE_WAVE), context.probeTimeoutMs)
+    const peers = candidates.slice(i, i + MANIFEST_PROBE_WAVE)
+    const wave = await probe(peers, context.probeTimeoutMs)
+    asked += peers.length
     holders = wave.holders
     failed.push(...wave.failed)
   }
   if (holders.length === 0 && failed.length > 0) {
-    holders = (await probe(failed.slice(0, MANIFEST_PROBE_WAVE), 4 * context.probeTimeoutMs)).holders
+    const retried = failed.slice(0, MANIFEST_PROBE_WAVE)
+    const again = await probe(retried, 4 * context.probeTimeoutMs)
+    holders = again.holders
+    failed = [...again.failed, ...failed.slice(MANIFEST_PROBE_WAVE)]
   }
   for (const peer of holders) {
     try {
@@ -133,8 +139,13 @@ async function fetchManifest(
       lastError = err
     }
   }
+  // Count only the nodes that answered: recorded holders that are down and peers that never reply are not "reachable".
+  const answered = asked - failed.length
+  const silent = failed.length === 0 ? '' : ` (${failed.length} more did not answer)`
   throw new UnreachableError(
-    `none of the ${candidates.length} reachable nodes holds the manifest ${manifestCid}: the file is unknown here or all its holders are down`,
+    holders.length > 0
+      ? `the manifest ${manifestCid} could not be fetched from any of the ${holders.length} nodes that hold it: try again`
+      : `none of the ${answered} storage node${answered === 1 ? '' : 's'} that answered holds the manifest ${manifestCid}${silent}: the file is unknown here or all its holders are down`,
     { cause: lastError },
   )
 }

@@ -155,6 +155,20 @@ describe('client put/get/status', () => {
     assert.equal((await client.status(put.capability)).readable, false)
   })
 
+  it('with every holder down, counts only the nodes that answered, not dead holders', async () => {
+    const network = new FakeNetwork(5)
+    const client = createClient({ network }, { segmentSize: SEGMENT })
+    const put = await client.put([randomBytes(3000)], { k: 1, n: 3 })
+    for (const { peerId } of put.slots) network.node(peerId).down = true
+    await assert.rejects(
+      collect(client.get(put.capability)),
+      (err: Error) =>
+        /^none of the 2 storage nodes that answered holds the manifest \S+ \(3 more did not answer\): /.test(
+          err.message,
+        ),
+    )
+  })
+
   it('detects a holder serving corrupted bytes and reads from another', async () => {
     const network = new FakeNetwork(3)
     const client = createClient({ network }, { segmentSize: SEGMENT })
