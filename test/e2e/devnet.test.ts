@@ -58,6 +58,9 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
   const pidOf = (peerId: string): number => {
     const running = current.get(peerId)
     if (running === undefined) throw new Error(`node ${peerId} has no running process: the test stopped it`)
+    if (running.restarted?.running() === false) {
+      throw new Error(`node ${peerId} (pid ${running.pid}) exited on its own: ${running.restarted.stderr.join('')}`)
+    }
     return running.pid
   }
 
