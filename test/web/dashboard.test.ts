@@ -75,6 +75,35 @@ describe('dashboard in chromium against a devnet', { skip, timeout: 240_000 }, (
     await page.screenshot({ path: join(SHOTS, 'network.png') })
   })
 
+  it('opens the Files page from a link carrying the token, as #/files&token= or #/files?token=', async () => {
+    // these run in the page (the repo compiles without the DOM library)
+    type Storage = { clear(): void; getItem(key: string): string | null }
+    const forget = () => page.evaluate(() => (globalThis as unknown as { localStorage: Storage }).localStorage.clear())
+    const remembered = () =>
+      page.evaluate(() => (globalThis as unknown as { localStorage: Storage }).localStorage.getItem('cairn-token'))
+    const link = (separator: string) => `${harness.url}/#/files${separator}token=${encodeURIComponent(harness.token)}`
+    for (const separator of ['&', '?']) {
+      // a fresh tab: nothing remembered yet
+      await page.goto('about:blank')
+      await page.goto(`${harness.url}/#/network`)
+      await forget()
+      await page.goto('about:blank')
+      await page.goto(link(separator))
+      await page.waitForSelector('[data-testid=dropzone]')
+      await page.waitForSelector('nav a.active:has-text("Files")')
+      assert.equal(new URL(page.url()).hash, '#/files', `${separator}token= leaves the address bar, the page stays`)
+      assert.equal(await remembered(), harness.token)
+    }
+    // the same link followed in a dashboard already open (only the hash changes)
+    await page.goto(`${harness.url}/#/network`)
+    await page.waitForSelector('[data-testid=node-card]')
+    await forget()
+    await page.goto(link('&'))
+    await page.waitForSelector('[data-testid=dropzone]')
+    assert.equal(new URL(page.url()).hash, '#/files')
+    assert.equal(await remembered(), harness.token)
+  })
+
   it('uploads a dropped file with the chosen redundancy and lists it', async () => {
     await page.goto(`${harness.url}/#/files`)
     await page.selectOption('[data-testid=redundancy]', { label: '2 of 4 (erasure, 2× size)' })

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react'
 import { EventFeed } from './components/event-feed.tsx'
 import { TokenForm } from './components/token-form.tsx'
 import { shortId } from './format.ts'
+import { parseHash } from './hash-route.ts'
 import { BankPage } from './pages/bank-page.tsx'
 import { FilePage } from './pages/file-page.tsx'
 import { FilesPage } from './pages/files-page.tsx'
@@ -16,7 +17,7 @@ function useHashRoute(): string {
     window.addEventListener('hashchange', onChange)
     return () => window.removeEventListener('hashchange', onChange)
   }, [])
-  return hash.replace(/^#/, '') || '/network'
+  return parseHash(hash).route
 }
 
 const TABS = [
@@ -31,6 +32,14 @@ export function App() {
   const api = useMemo(() => openApi(token), [token])
   const live = useEvents(token === undefined ? undefined : api)
   const route = useHashRoute()
+  // a link carrying a token (`#/files&token=...`) opened in this tab: take the token, keep the page
+  useEffect(() => {
+    const onChange = (): void => {
+      if (parseHash(window.location.hash).token !== undefined) setToken(readToken())
+    }
+    window.addEventListener('hashchange', onChange)
+    return () => window.removeEventListener('hashchange', onChange)
+  }, [])
   const loadNodes = useCallback((signal: AbortSignal) => api.nodes({ signal }), [api])
   const { data: nodes } = usePolling(loadNodes, 10_000, token)
   const nameOf = useMemo(() => {

@@ -1,19 +1,21 @@
 /** The dashboard's connection to its gateway: same origin, token from `#token=` (kept in localStorage). */
 import { type ApiClient, createApiClient } from '../../src/api/api-client.ts'
+import { DEFAULT_ROUTE, parseHash } from './hash-route.ts'
 
 const TOKEN_KEY = 'cairn-token'
 
-/** Takes `#token=...` out of the address bar (so it is not shared by copy-paste) and remembers it. */
+/**
+ * Takes the token out of the address bar (`#token=...`, or `#/files?token=...` / `#/files&token=...` to open a page),
+ * so it is not shared by copy-paste, and remembers it; the page named stays.
+ */
 export function readToken(): string | undefined {
-  const match = /(?:^#|&)token=([^&]+)/.exec(window.location.hash)
-  if (match?.[1] !== undefined) {
-    const token = decodeURIComponent(match[1])
+  const { token, hash } = parseHash(window.location.hash)
+  if (token !== undefined) {
     localStorage.setItem(TOKEN_KEY, token)
-    const rest = window.location.hash.replace(/(?:^#|&)token=[^&]+/, '').replace(/^&/, '')
     history.replaceState(
       null,
       '',
-      `${window.location.pathname}${window.location.search}${rest === '' ? '#/network' : `#${rest}`}`,
+      `${window.location.pathname}${window.location.search}${hash === '' ? `#${DEFAULT_ROUTE}` : hash}`,
     )
     return token
   }
