@@ -146,6 +146,7 @@ export function createCairnFileService(
         segments: status.segments,
         segmentsReadable: status.segmentsReadable,
         health: healthOf(status),
+        ...(status.repairBlocked === undefined ? {} : { repairBlocked: status.repairBlocked }),
         slots: status.slots.map((slot) => {
           const state: SlotState = slot.peerId === null ? 'unknown' : slot.state
           const repair = slot.repair

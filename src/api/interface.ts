@@ -88,6 +88,8 @@ export interface FileStatus {
   /** Segments with at least k pieces on reachable nodes (of `segments`): all of them means the file reads whole. */
   segmentsReadable: number
   health: FileHealth
+  /** Why a lost slot cannot be repaired now (no spare node), when it cannot; shown by the dashboard. */
+  repairBlocked?: string
   slots: SlotStatus[]
   /** Deal on chain, when there is one. */
   dealId?: string

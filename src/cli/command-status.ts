@@ -60,7 +60,8 @@ export function formatStatus(status: FileStatus): string {
     `${s.held}/${s.pieces}`,
     ...(repairing ? [s.repair === undefined ? '' : repairText(s.repair)] : []),
   ])
-  return `${formatStatusHeader(status)}\n${formatTable(header, rows)}`
+  const blocked = status.repairBlocked === undefined ? '' : `cannot repair: ${status.repairBlocked}\n`
+  return `${formatStatusHeader(status)}\n${formatTable(header, rows)}${blocked}`
 }
 
 /** One line per change when the output is not a terminal: health, slots not alive and repairs. */
@@ -76,6 +77,7 @@ function changeLine(status: FileStatus): string {
   }
   if (isFullyHealthy(status)) parts.push('healthy')
   else if (!status.readable) parts.push('NOT READABLE')
+  if (status.repairBlocked !== undefined) parts.push(`cannot repair: ${status.repairBlocked}`)
   return parts.join('; ')
 }
 

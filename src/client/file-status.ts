@@ -89,6 +89,12 @@ export async function fileStatus(
     return { index, peerId, state, held: held[index] ?? 0, pieces, ...(repair === undefined ? {} : { repair }) }
   })
   if (options.signal?.aborted === true) throw new AbortedError('the operation was cancelled')
+  const slotsAlive = slots.filter((s) => s.state === 'alive' && s.held === s.pieces).length
+  const blocked = repairBlocked(
+    views.filter((v) => v.state === 'alive').map((v) => v.peerId),
+    new Set([...placed.map((p) => p.peerId), ...located.holders.flat()]),
+    { lost: manifest.n - slotsAlive, repairing: repairs.length },
+  )
   return {
     capability: capability.trim(),
     manifestCid: located.manifestCid.toString(),
@@ -96,12 +102,28 @@ export async function fileStatus(
     k: manifest.k,
     n: manifest.n,
     readable: segmentsReadable === pieces,
-    slotsAlive: slots.filter((s) => s.state === 'alive' && s.held === s.pieces).length,
+    slotsAlive,
     segments: pieces,
     segmentsReadable,
     repairs,
+    ...(blocked === undefined ? {} : { repairBlocked: blocked }),
     slots,
   }
+}
+
+/**
+ * Why no node can take over a lost slot: repair needs a live node that holds no slot of the file yet (one slot per
+ * distinct node). `live` are the live storage nodes, `holders` every node holding (or recorded for) a slot.
+ */
+export function repairBlocked(
+  live: string[],
+  holders: Set<string | null>,
+  slots: { lost: number; repairing: number },
+): string | undefined {
+  if (slots.lost === 0 || slots.repairing > 0) return undefined
+  const spares = live.filter((peer) => !holders.has(peer))
+  if (spares.length > 0) return undefined
+  return `no eligible node: all ${live.length} live node${live.length === 1 ? '' : 's'} already hold a slot of this file and each slot needs a node of its own; start another node (the file stays readable while k slots are alive)`
 }
 
 /** The slot repairs the file's holders report running (most advanced first per slot; by slot). */

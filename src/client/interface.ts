@@ -99,6 +99,11 @@ export interface FileStatus {
   segmentsReadable: number
   /** Slot repairs running now, as the repairing nodes report them (by slot). */
   repairs: SlotRepairStatus[]
+  /**
+   * Why a lost slot cannot be repaired now, when it cannot: every live node already holds a slot of this file, and a
+   * slot needs a node of its own. Absent when the file is whole, a repair runs, or a spare node exists.
+   */
+  repairBlocked?: string
   slots: SlotStatus[]
 }
 

@@ -157,4 +157,24 @@ describe('file status: health and repairs in progress', () => {
     })
     assert.equal(fileHealthReport(undefined), undefined)
   })
+
+  it('says why a lost slot cannot be repaired when every live node already holds a slot, and not otherwise', async () => {
+    const network = new FileHealthNetwork(4)
+    const client = createClient({ network }, { segmentSize: SEGMENT, probeTimeoutMs: 500 })
+    const put = await client.put([randomBytes(2 * SEGMENT)], { k: 2, n: 4 })
+    const before = await client.status(put.capability)
+    assert.equal(before.repairBlocked, undefined, 'a whole file is not blocked')
+    network.node(put.slots[0]!.peerId).down = true
+    const after = await client.status(put.capability)
+    assert.equal(after.slotsAlive, 3)
+    assert.match(after.repairBlocked ?? '', /^no eligible node: all 3 live nodes already hold a slot of this file/)
+    assert.match(formatStatus(after), /\ncannot repair: no eligible node: /)
+
+    // With a spare node the repair can happen: no reason is given.
+    const roomy = new FileHealthNetwork(5)
+    const client5 = createClient({ network: roomy }, { segmentSize: SEGMENT, probeTimeoutMs: 500 })
+    const put5 = await client5.put([randomBytes(2 * SEGMENT)], { k: 2, n: 4 })
+    roomy.node(put5.slots[0]!.peerId).down = true
+    assert.equal((await client5.status(put5.capability)).repairBlocked, undefined)
+  })
 })
