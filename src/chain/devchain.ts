@@ -1,11 +1,12 @@
 /**
  * The embedded devchain: anvil from the @foundry-rs/anvil npm package (its binary ships inside the platform
  * package; nothing is downloaded), run as a child process on 127.0.0.1 with its state in the data folder. The
- * contracts are deployed once; their addresses are saved beside the state and reused on every restart.
+ * contracts are deployed once; their addresses are saved beside the state and reused on every restart. A resumed
+ * chain's clock starts again at its last block's timestamp: the time it was stopped never happened on chain.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { arch, platform } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -140,6 +141,40 @@ function listen(child: ChildProcess, logPath: string, signal: AbortSignal): Prom
   })
 }
 
+/** Bytes of the state file read to find its last block's timestamp (anvil writes the block header first). */
+const STATE_HEAD_BYTES = 4096
+
+/**
+ * Timestamp (unix seconds) of the last block in anvil's saved state, or undefined when there is none. anvil writes
+ * `{"block":{"number":...,"timestamp":"0x..."` first, so the head of the file is enough; any other layout is parsed
+ * whole.
+ */
+async function savedBlockTimestamp(statePath: string): Promise<number | undefined> {
+  let head: string
+  try {
+    const file = await open(statePath, 'r')
+    try {
+      const { buffer, bytesRead } = await file.read(Buffer.alloc(STATE_HEAD_BYTES), 0, STATE_HEAD_BYTES, 0)
+      head = buffer.subarray(0, bytesRead).toString('utf8')
+    } finally {
+      await file.close()
+    }
+  } catch {
+    return undefined
+  }
+  const match = /^\{"block":\{[^{}]*?"timestamp":"?(0x[0-9a-fA-F]+|\d+)/.exec(head)
+  let value: unknown = match?.[1]
+  if (value === undefined) {
+    try {
+      value = (JSON.parse(await readFile(statePath, 'utf8')) as { block?: { timestamp?: unknown } }).block?.timestamp
+    } catch {
+      return undefined
+    }
+  }
+  const seconds = typeof value === 'string' || typeof value === 'number' ? Number(value) : Number.NaN
+  return Number.isSafeInteger(seconds) && seconds > 0 ? seconds : undefined
+}
+
 async function readDeployment(path: string): Promise<Deployment | undefined> {
   try {
     const json = JSON.parse(await readFile(path, 'utf8'), (_key, value: unknown) =>
@@ -163,7 +198,9 @@ function writeDeployment(path: string, deployment: Deployment): Promise<void> {
 /**
  * Starts (or resumes) the devchain in `init.dir`: stops a stale anvil found through the pid file, starts anvil on
  * 127.0.0.1 with `--state` in the folder (saved every second, so even a SIGKILL keeps the chain), deploys the
- * contracts on the first start (funding every test account with ether and CAIRN) and reuses them afterwards.
+ * contracts on the first start (funding every test account with ether and CAIRN) and reuses them afterwards. A
+ * resumed chain's clock goes on from its last block's timestamp, not from the wall clock, so the epochs do not run
+ * while the devchain is stopped.
  *
  * @example
  * ```ts
@@ -184,6 +221,9 @@ export async function startDevchain(init: DevchainInit, options: ChainCallOption
   const statePath = join(dir, DEVCHAIN_FILES.state)
   const deploymentPath = join(dir, DEVCHAIN_FILES.deployment)
   await stopStale(dir, statePath)
+  // Resuming: anvil would stamp the next block with the wall clock, counting every epoch the chain was stopped as
+  // missed by every node. Its clock starts at the last block's timestamp instead (and runs from there).
+  const resumeAt = await savedBlockTimestamp(statePath)
 
   const args = [
     '--host', '127.0.0.1',
@@ -196,6 +236,7 @@ export async function startDevchain(init: DevchainInit, options: ChainCallOption
     '--state', statePath,
     '--state-interval', String(DEVNET_STATE_INTERVAL),
     ...(blockTime > 0 ? ['--block-time', String(blockTime), '--mixed-mining'] : []),
+    ...(resumeAt === undefined ? [] : ['--timestamp', String(resumeAt)]),
   ] // biome-ignore format: one flag per line pair
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const pid = child.pid

@@ -26,6 +26,7 @@ import {
   DEVNET_USER_KEY_FILE,
   NODE_PROCESS_FLAGS,
 } from './constants.ts'
+import { holdDevchainClock, releaseDevchainClock } from './devchain-clock.ts'
 import type { Devnet, DevnetChain, DevnetNode, DevnetState } from './interface.ts'
 
 /** Progress of a devnet starting and running; only cli/ prints them. */
@@ -93,6 +94,9 @@ export async function readDevnetState(dir: string): Promise<DevnetState> {
   return state
 }
 
+/** How long a stopping devnet waits for the devchain to hold its clock (anvil may be stopping already). */
+const CLOCK_HOLD_TIMEOUT_MS = 2_000
+
 const CLI_MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url))
 
 interface RunningNode {
@@ -114,6 +118,8 @@ class ProcessDevnet implements Devnet {
   readonly #withChain: boolean
   readonly #epochSeconds: number
   #devchain: Devchain | undefined
+  /** True while a resumed devchain's clock is held until every node is up. */
+  #clockHeld = false
   #chain: DevnetChain | undefined
   readonly #onEvent: (event: DevnetEvent) => void
   #running: RunningNode[] = []
@@ -152,6 +158,10 @@ class ProcessDevnet implements Devnet {
       for (let i = 1; i < this.#count; i++) rest.push(this.#spawn(i, bootstrap))
       await Promise.all(rest.map((node) => this.#waitReady(node, signal)))
       await this.#waitConnected(signal)
+      if (this.#clockHeld) {
+        await releaseDevchainClock(this.#devchain!.rpcUrl, { signal })
+        this.#clockHeld = false
+      }
     } catch (err) {
       await this.stop()
       if (deadline.aborted && options.signal?.aborted !== true) {
@@ -187,6 +197,13 @@ class ProcessDevnet implements Devnet {
     this.#stopping = true
     const running = this.#running
     this.#running = []
+    // The chain's clock stands still from now on: the seconds the nodes take to stop are not an epoch they miss
+    // (anvil saves the held time, and a resumed devchain goes on from it).
+    if (this.#devchain !== undefined && running.length > 0 && !this.#clockHeld) {
+      await holdDevchainClock(this.#devchain.rpcUrl, { signal: AbortSignal.timeout(CLOCK_HOLD_TIMEOUT_MS) }).catch(
+        () => {},
+      )
+    }
     for (const node of running) {
       if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGTERM')
     }
@@ -199,6 +216,7 @@ class ProcessDevnet implements Devnet {
     )
     const devchain = this.#devchain
     this.#devchain = undefined
+    this.#clockHeld = false
     await devchain?.stop()
   }
 
@@ -213,6 +231,12 @@ class ProcessDevnet implements Devnet {
       { signal },
     )
     this.#devchain = devchain
+    if (!devchain.deployed) {
+      // Resumed: the chain's clock goes on from its last block (startDevchain) and stands still until every node is
+      // up again, so no epoch ends before the nodes can prove it.
+      await holdDevchainClock(devchain.rpcUrl, { signal })
+      this.#clockHeld = true
+    }
     const userKey = devchain.accounts[1]!
     const userKeyFile = join(this.#dir, DEVNET_USER_KEY_FILE)
     await writeFileDurable(userKeyFile, `${userKey}\n`)
