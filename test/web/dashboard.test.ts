@@ -161,6 +161,9 @@ describe('dashboard in chromium against a devnet', { skip, timeout: 240_000 }, (
     await page.goto(fileUrl)
     await page.waitForSelector('[data-testid=slot-grid] .slot:not([data-state=alive])', { timeout: 30_000 })
     assert.notEqual(await page.locator('[data-testid=health]').textContent(), 'healthy')
+    // 2 of 4 on 4 nodes: no spare node can take the lost slot, and the page says so instead of only "degraded".
+    await page.waitForSelector('[data-testid=repair-blocked]', { timeout: 30_000 })
+    assert.match((await page.locator('[data-testid=repair-blocked]').textContent()) ?? '', /no eligible node/)
     await page.screenshot({ path: join(SHOTS, 'file-after-kill.png') })
   })
 

@@ -36,6 +36,11 @@ export function FilePage({ api, capability, events }: { api: ApiClient; capabili
             {formatBytes(status.size)} · {redundancyLabel(status.k, status.n)} · {status.segmentsReadable}/
             {status.segments} segments readable · readable while {status.k} of {status.n} slots remain
           </p>
+          {status.repairBlocked === undefined ? null : (
+            <p className="error" data-testid="repair-blocked">
+              Cannot repair: {status.repairBlocked}
+            </p>
+          )}
           <SlotGrid status={status} nodes={nodes} />
           <p>
             <a href={api.contentUrl(capability, { download: true })} download={status.name ?? 'file'}>
