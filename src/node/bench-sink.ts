@@ -5,8 +5,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 export const BENCH_SINK_PROTOCOL = '/cairn/bench-sink/1.0.0'
 
 /**
- * Registers the benchmark sink on a node's libp2p host (only when a node is started for `npm run bench`): the
- * baseline that piece transfers are compared with, over the same transport, encryption and muxer.
+ * Registers the benchmark sink on a node's libp2p host (only with the node's test switch `faults.benchSink`,
+ * `CAIRN_BENCH_SINK=1`, which `npm run bench` sets): the baseline that piece transfers are compared with, over the
+ * same transport, encryption and muxer.
  */
 export async function registerBenchSink(libp2p: Libp2p): Promise<void> {
   await libp2p.handle(
