@@ -107,14 +107,8 @@ export interface FileStatus {
   slots: SlotStatus[]
 }
 
-/** A file in the client's local record (`cairn ls`). */
-export interface FileRecord {
-  capability: string
-  manifestCid: string
-  size: number
-  k: number
-  n: number
-  slots: SlotPlacement[]
+/** A file in the client's local record (`cairn ls`): what its put returned, its name, and when it was stored. */
+export interface FileRecord extends Omit<PutResult, 'commitments'> {
   name?: string
   storedAt: number
 }
