@@ -24,6 +24,11 @@ import {
 
 const HEARTBEAT_MS = '1000'
 const MiB = 1024 * 1024
+/**
+ * No slot repair within the test (self-healing is repair.test.ts's): a repair 20 s after a kill moves the killed
+ * holders' slots to other nodes, and a loaded machine's slow CLI calls then never see the kills in `cairn status`.
+ */
+const NO_REPAIR_ENV = { CAIRN_REPAIR_CONFIRM_MS: String(60 * 60_000) }
 /** A node's graceful stop (SIGTERM) may take this long on a loaded machine; a longer one fails the test. */
 const GRACEFUL_STOP_MS = 60_000
 
@@ -83,7 +88,7 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
     const args = ['node', 'start', '--dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0']
     args.push('--devnet', '--no-mdns', '--heartbeat-ms', HEARTBEAT_MS)
     for (const addr of bootstrap) args.push('--bootstrap', addr)
-    const node = startCairn(args, envExtra)
+    const node = startCairn(args, { ...NO_REPAIR_ENV, ...envExtra })
     restarts.push(node)
     const line = await node
       .waitForLine((l) => l.includes('"event":"ready"'))
@@ -118,17 +123,10 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-'))
     cli = devnetCli(dir)
-    devnet = startCairn([
-      'devnet',
-      '--dir',
-      dir,
-      '--nodes',
-      '6',
-      '--heartbeat-ms',
-      HEARTBEAT_MS,
-      '--no-chain',
-      '--no-gateway',
-    ])
+    devnet = startCairn(
+      ['devnet', '--dir', dir, '--nodes', '6', '--heartbeat-ms', HEARTBEAT_MS, '--no-chain', '--no-gateway'],
+      NO_REPAIR_ENV,
+    )
     await devnet.waitForLine((l) => l.startsWith('devnet ready'), 90_000)
     state = await readDevnetJson(dir)
     for (const node of state.nodes) current.set(node.peerId, { pid: node.pid })
@@ -279,7 +277,7 @@ describe('cairn devnet end to end', { timeout: 420_000 }, () => {
         last = JSON.stringify(st.slots)
         return st.slots.filter((s) => s.state !== 'alive').length === 2 ? st : undefined
       },
-      30_000,
+      60_000,
       'the two killed holders to be reported not alive',
     ).catch((err: Error) => {
       throw new Error(`${err.message}; killed ${killed.join(', ')}; last slots: ${last}`)
