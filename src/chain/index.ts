@@ -25,6 +25,7 @@ export {
 } from './deal-actions.ts'
 export { chainParams, type DeployInit, deployContracts } from './deploy.ts'
 export { anvilBinary, devnetPrivateKeys, hasDevchain, startDevchain } from './devchain.ts'
+export { holdDevchainClock, releaseDevchainClock } from './devchain-clock.ts'
 export { cairnTokenAbi, marketAbi, registryAbi } from './generated/index.ts'
 export type * from './interface.ts'
 export {

@@ -5,7 +5,13 @@ import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { privateKeyToAccount } from 'viem/accounts'
-import { DEVCHAIN_FILES, type Devchain, startDevchain } from '../chain/index.ts'
+import {
+  DEVCHAIN_FILES,
+  type Devchain,
+  holdDevchainClock,
+  releaseDevchainClock,
+  startDevchain,
+} from '../chain/index.ts'
 import { AbortedError, TimeoutError, UnreachableError } from '../errors.ts'
 import {
   type AbortOptions,
@@ -26,7 +32,6 @@ import {
   DEVNET_USER_KEY_FILE,
   NODE_PROCESS_FLAGS,
 } from './constants.ts'
-import { holdDevchainClock, releaseDevchainClock } from './devchain-clock.ts'
 import type { Devnet, DevnetChain, DevnetNode, DevnetState } from './interface.ts'
 
 /** Progress of a devnet starting and running; only cli/ prints them. */
