@@ -35,9 +35,10 @@ const REPAIR_ENV = {
   CAIRN_REPAIR_CONFIRM_MS: '1000',
   CAIRN_REPAIR_FALLBACK_MS: '8000',
   CAIRN_REPAIR_SCRUB_MS: '1500',
-  // A slot repair pauses 4 s between rounds of pieces (the (2, 6) file's 9 pieces, 4 at a time, take 8 s and more):
-  // long enough for `cairn status --watch`, started once the slot is seen lost, to see it running on a loaded machine.
-  CAIRN_REPAIR_PIECE_DELAY_MS: '4000',
+  // A slot repair pauses 3 s between rounds of pieces (the (2, 6) file's 9 pieces, 4 at a time, take 6 s and more):
+  // long enough for `cairn status --watch`, started once the slot is seen lost, to see it running on a loaded machine,
+  // short enough for the 60 s repair deadline.
+  CAIRN_REPAIR_PIECE_DELAY_MS: '3000',
 }
 
 interface RepairLogLine {
