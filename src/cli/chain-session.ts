@@ -20,7 +20,7 @@ export async function openUserChain(location: NetworkLocation): Promise<UserChai
   const privateKey =
     process.env.CAIRN_PRIVATE_KEY === undefined
       ? await loadPrivateKey({ file: settings.user.keyFile })
-      : await loadPrivateKey({})
+      : await loadPrivateKey({ text: process.env.CAIRN_PRIVATE_KEY })
   const client = createChainClient({
     rpcUrl: settings.rpc,
     chainId: settings.chainId,

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { InvalidArgumentError } from '../errors.ts'
 import { MAX_SHARDS, type RedundancyPolicy, redundancyPolicy } from '../storage/index.ts'
+import { NODE_OPTION_FLAGS } from './node-option-table.ts'
 
 type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
 
@@ -32,25 +33,13 @@ export const COMMANDS = {
   },
   'node start': {
     usage:
-      'cairn node start [--dir DIR] [--listen ADDR]... [--bootstrap ADDR]... [--quota SIZE] [--api-port PORT] [--no-mdns] [--chain-rpc URL --contracts FILE --key-file FILE] [--price UNITS] [--stake CAIRN] [--no-watcher]',
-    summary: 'run one storage node (settings from flags, then DIR/config.json, then defaults)',
+      'cairn node start [--dir DIR] [--listen ADDR]... [--bootstrap ADDR]... [--quota SIZE] [--api-port PORT] [--no-mdns] [--chain-rpc URL --contracts FILE --key-file FILE] [--price UNITS] [--stake CAIRN] [--no-watcher] [--repair-*-ms MS] [--max-bytes-in-flight BYTES]',
+    summary:
+      'run one storage node (each setting from its flag, else its CAIRN_* variable, else DIR/config.json, else the default: docs/node.md)',
     positionals: 0,
     options: {
       dir: { type: 'string' },
-      listen: { type: 'string', multiple: true },
-      bootstrap: { type: 'string', multiple: true },
-      quota: { type: 'string' },
-      'api-port': { type: 'string' },
-      devnet: { type: 'boolean' },
-      mdns: { type: 'boolean' },
-      'no-mdns': { type: 'boolean' },
-      'heartbeat-ms': { type: 'string' },
-      'chain-rpc': { type: 'string' },
-      contracts: { type: 'string' },
-      'key-file': { type: 'string' },
-      price: { type: 'string' },
-      stake: { type: 'string' },
-      'no-watcher': { type: 'boolean' },
+      ...NODE_OPTION_FLAGS,
       help: { type: 'boolean', short: 'h' },
     },
   },

@@ -18,7 +18,6 @@ export {
 export {
   composeNodeOptions,
   defaultNodeOptions,
-  loadNodeConfig,
   loadNodeOptions,
   NODE_OPTION_KEYS,
   NODE_OPTION_SECTIONS,

@@ -19,7 +19,7 @@ import {
   DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER,
   DEFAULT_QUOTA,
 } from './constants.ts'
-import type { NodeNetworkOptions, NodeOptions, NodeOptionsLayer, NodePrivateKeySource } from './interface.ts'
+import type { NodeOptions, NodeOptionsLayer, NodePrivateKeySource } from './interface.ts'
 import {
   DEFAULT_REPAIR_ADOPT_TIMEOUT_MS,
   DEFAULT_REPAIR_CHECK_INTERVAL_MS,
@@ -318,16 +318,4 @@ export function parseNodeOptionsFile(fileText: string, path = CONFIG_FILE): Node
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-/**
- * @deprecated Use `loadNodeOptions(dataDir, { flags })`. Reads the options with flat network settings (and the
- * quota) as the flags.
- */
-export async function loadNodeConfig(
-  dataDir: string,
-  overrides: Partial<NodeNetworkOptions & { quota: number }> = {},
-): Promise<NodeOptions> {
-  const { quota, ...network } = overrides
-  return loadNodeOptions(dataDir, { flags: { network, ...(quota === undefined ? {} : { storage: { quota } }) } })
 }

@@ -29,8 +29,6 @@ export interface StorageNodeInit {
   dataDir: string
   /** Every setting (`loadNodeOptions`); default `defaultNodeOptions()`. */
   options?: NodeOptions
-  /** @deprecated The old name of `options`. */
-  config?: NodeOptions
   /** How often the known peers are saved to peers.json. */
   peerSaveIntervalMs?: number
   /** The repair service's hooks (its settings are `options.repair`); `onSlotRepaired` is the chain seam. */
@@ -79,7 +77,7 @@ class DaemonStorageNode implements StorageNode {
 
   constructor(init: StorageNodeInit) {
     this.#init = init
-    this.#options = init.options ?? init.config ?? defaultNodeOptions()
+    this.#options = init.options ?? defaultNodeOptions()
     this.#dataDir = resolve(init.dataDir)
     if (init.chain !== undefined && this.#options.chain.rpcUrl === undefined) {
       throw new InvalidArgumentError('a node on the chain needs options.chain.rpcUrl')

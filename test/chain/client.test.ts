@@ -46,9 +46,9 @@ test('a private key loads from a file or the environment, and malformed keys are
     else process.env[PRIVATE_KEY_ENV] = previous
   })
   process.env[PRIVATE_KEY_ENV] = key
-  assert.equal(await loadPrivateKey(), key)
+  assert.equal(await loadPrivateKey({ text: process.env[PRIVATE_KEY_ENV] }), key)
   delete process.env[PRIVATE_KEY_ENV]
-  await assert.rejects(loadPrivateKey(), /no private key: set CAIRN_PRIVATE_KEY/)
+  await assert.rejects(loadPrivateKey({ text: process.env[PRIVATE_KEY_ENV] }), /no private key: set CAIRN_PRIVATE_KEY/)
   assert.throws(
     () => createChainClient({ rpcUrl: 'http://127.0.0.1:1', chainId: 1, privateKey: '0x12', contracts }),
     InvalidArgumentError,

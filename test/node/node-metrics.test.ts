@@ -12,7 +12,7 @@ import {
   createControlApi,
   createNodeMetrics,
   createStorageNode,
-  loadNodeConfig,
+  loadNodeOptions,
   NODE_METRIC_NAMES,
 } from '../../src/node/index.ts'
 import { createMemoryPieceStore, pieceCid } from '../../src/storage/index.ts'
@@ -62,14 +62,13 @@ describe('node metrics', () => {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
     })
     const quota = 10_000
-    const config = await loadNodeConfig(dataDir, {
-      devnet: true,
-      mdns: false,
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      apiPort: 0,
-      quota,
+    const options = await loadNodeOptions(dataDir, {
+      flags: {
+        network: { devnet: true, mdns: false, listen: ['/ip4/127.0.0.1/tcp/0'], apiPort: 0 },
+        storage: { quota },
+      },
     })
-    const node = createStorageNode({ dataDir, config })
+    const node = createStorageNode({ dataDir, options })
     cleanups.push(() => node.stop())
     const info = await node.start()
     const client = createNetwork(

@@ -65,7 +65,7 @@ export interface RepairServiceInit {
   adoptTimeoutMs?: number
   /**
    * Pause after each piece a slot repair stores (default 0). A throttle for tests and slow links: it makes a repair
-   * last long enough to be watched (`cairn status --watch`). Environment: `CAIRN_REPAIR_PIECE_DELAY_MS`.
+   * last long enough to be watched (`cairn status --watch`). Set by the node option `faults.repairPieceDelayMs`.
    */
   pieceDelayMs?: number
   onProgress?: (event: RepairEvent) => void
