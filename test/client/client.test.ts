@@ -160,12 +160,8 @@ describe('client put/get/status', () => {
     const client = createClient({ network }, { segmentSize: SEGMENT })
     const put = await client.put([randomBytes(3000)], { k: 1, n: 3 })
     for (const { peerId } of put.slots) network.node(peerId).down = true
-    await assert.rejects(
-      collect(client.get(put.capability)),
-      (err: Error) =>
-        /^none of the 2 storage nodes that answered holds the manifest \S+ \(3 more did not answer\): /.test(
-          err.message,
-        ),
+    await assert.rejects(collect(client.get(put.capability)), (err: Error) =>
+      /^none of the 2 storage nodes that answered holds the manifest \S+ \(3 more did not answer\): /.test(err.message),
     )
   })
 
