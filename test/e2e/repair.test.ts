@@ -83,9 +83,9 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
 
   /**
    * SIGKILLs the holder of `slot`; the file must stay readable until another node serves the slot. With `watch`, a
-   * `cairn status --watch --json` runs from the moment a plain status shows the slot lost (before that, its first
-   * refresh could still find the file healthy and exit at once): it must show the repair running (slowed by
-   * CAIRN_REPAIR_PIECE_DELAY_MS), then exit once healthy.
+   * `cairn status --watch --json` runs from the kill on: it must show the repair running (slowed by
+   * CAIRN_REPAIR_PIECE_DELAY_MS), then exit once healthy. A watcher whose refreshes all came before the failure
+   * detector fired saw a healthy file and exited at once: another is started then, until one sees the slot lost.
    */
   const killAndWatchRepair = async (name: string, slot: number, watch = false) => {
     const { capability } = files.get(name)!
@@ -98,23 +98,28 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
     const killedAt = Date.now()
     await killAndWait(nodeOf(victim).pid)
     killed.add(victim)
-    // Reads start at once (readable throughout); the watcher once the slot is seen lost.
-    const repaired = repairedAfterKill(name, slot, killedAt, holdersBefore)
-    repaired.catch(() => {}) // awaited below; a failure meanwhile is not an unhandled rejection
     let watcher: LongRunning | undefined
-    try {
-      if (watch) {
-        await waitFor(
-          async () => {
-            const st = await status(capability)
-            return st.slots[slot]!.state !== 'alive' && st.slotsAlive < st.n ? true : undefined
-          },
-          30_000,
-          `a plain status to show slot ${slot} lost`,
-        )
+    let repairDone = false
+    const watching = (async () => {
+      while (watch && !repairDone) {
         watcher = startCairn(['status', capability, '--watch', '--json'], { CAIRN_DEVNET: dir })
+        const { child } = watcher
+        await waitFor(
+          async () => (child.exitCode === null && child.signalCode === null ? undefined : true),
+          90_000,
+          '`cairn status --watch` to exit',
+        )
+        if (watcher.lines.some((l) => !healthy(JSON.parse(l) as FileStatus))) return
       }
+    })()
+    const repaired = repairedAfterKill(name, slot, killedAt, holdersBefore).finally(() => {
+      repairDone = true
+    })
+    repaired.catch(() => {}) // awaited below; a failure meanwhile is not an unhandled rejection
+    watching.catch(() => {})
+    try {
       const result = await repaired
+      await watching
       if (watcher !== undefined) {
         const { child } = watcher
         await waitFor(
@@ -145,6 +150,9 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
       await watcher?.stop('SIGINT')
     }
   }
+
+  /** What `cairn status --watch` waits for: n/n slots alive and no repair running. */
+  const healthy = (st: FileStatus) => st.slotsAlive === st.n && st.repairs.length === 0
 
   const repairedAfterKill = async (name: string, slot: number, killedAt: number, holdersBefore: Set<string | null>) => {
     const { capability, bytes } = files.get(name)!
