@@ -14,7 +14,6 @@ import {
   type ChainReader,
   createChainReader,
   DEFAULT_MAX_MISSES,
-  DEFAULT_MIN_STAKE,
   DEFAULT_SLASH_PER_MISS,
   DEVNET_ACCOUNT_TOKENS,
   getBalances,
@@ -24,6 +23,7 @@ import {
   marketAbi,
 } from '../../src/chain/index.ts'
 import { createDevnet, type Devnet, type DevnetState } from '../../src/devnet/index.ts'
+import { DEFAULT_NODE_STAKE } from '../../src/node/index.ts'
 import { decodeManifest, manifestPieceCid, parseCapability, slotPieces } from '../../src/storage/index.ts'
 import { type DevnetCli, devnetCli, killAndWait, stopAll, waitFor } from './devnet-fixture.ts'
 
@@ -116,7 +116,7 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 300_000 }, ()
     // The dead node lost maxMisses slashes of stake, which became the repairer's bounty.
     const deadRecord = await getNode(reader, { account: dead.address! })
     const slashed = BigInt(DEFAULT_MAX_MISSES) * DEFAULT_SLASH_PER_MISS
-    assert.equal(deadRecord.stake, DEFAULT_MIN_STAKE - slashed)
+    assert.equal(deadRecord.stake, DEFAULT_NODE_STAKE - slashed)
     const from = BigInt(state.chain!.blockNumber)
     const market = reader.contracts.market
     const repaired = await reader.getContractEvents({
@@ -146,7 +146,7 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 300_000 }, ()
         const minted = withdrawn
           .filter((l) => l.args.node === repairer.address)
           .reduce((s, l) => s + l.args.rewards!, 0n)
-        assert.equal(b.tokens + b.earnings, DEVNET_ACCOUNT_TOKENS - DEFAULT_MIN_STAKE + payments + slashed + minted)
+        assert.equal(b.tokens + b.earnings, DEVNET_ACCOUNT_TOKENS - DEFAULT_NODE_STAKE + payments + slashed + minted)
         return true
       },
       10_000,
@@ -237,7 +237,7 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 300_000 }, ()
     )
     assert.equal(slot.misses, 0)
     const deadRecord = await getNode(reader, { account: dead.address! })
-    assert.equal(deadRecord.stake, DEFAULT_MIN_STAKE - BigInt(DEFAULT_MAX_MISSES) * DEFAULT_SLASH_PER_MISS)
+    assert.equal(deadRecord.stake, DEFAULT_NODE_STAKE - BigInt(DEFAULT_MAX_MISSES) * DEFAULT_SLASH_PER_MISS)
     // Two of the three original holders are gone; the file is read from the repaired slots, byte for byte.
     const again = await cli.run(['get', put.capability])
     assert.equal(again.code, 0, again.stderr)

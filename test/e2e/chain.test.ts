@@ -14,7 +14,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type ChainReader,
   createChainReader,
-  DEFAULT_MIN_STAKE,
   DEFAULT_SLASH_PER_MISS,
   DEVNET_ACCOUNT_TOKENS,
   getBalances,
@@ -24,6 +23,7 @@ import {
 } from '../../src/chain/index.ts'
 import type { DealView } from '../../src/cli/user-deals.ts'
 import { createDevnet, type Devnet, type DevnetState } from '../../src/devnet/index.ts'
+import { DEFAULT_NODE_STAKE } from '../../src/node/index.ts'
 import { type DevnetCli, devnetCli } from './devnet-fixture.ts'
 
 /**
@@ -79,7 +79,7 @@ describe('nodes on the chain', { timeout: 480_000 }, () => {
       const record = await getNode(reader, { account: node.address! })
       assert.equal(record.status, 'active')
       assert.equal(record.peerId, node.peerId)
-      assert.equal(record.stake, DEFAULT_MIN_STAKE)
+      assert.equal(record.stake, DEFAULT_NODE_STAKE)
       assert.equal(record.pricePerByteEpoch, i === FAULTY ? PRICE + PRICE / 2n : PRICE)
       assert.ok(record.multiaddrs.length > 0)
     }
@@ -173,7 +173,7 @@ describe('nodes on the chain', { timeout: 480_000 }, () => {
       const payments = accepted.filter((l) => l.args.node === node.address).reduce((s, l) => s + l.args.payment!, 0n)
       const minted = withdrawn.filter((l) => l.args.node === node.address).reduce((s, l) => s + l.args.rewards!, 0n)
       assert.ok(payments > 0n, `node ${node.address} was paid`)
-      assert.equal(b.tokens + b.earnings, DEVNET_ACCOUNT_TOKENS - DEFAULT_MIN_STAKE + payments + minted)
+      assert.equal(b.tokens + b.earnings, DEVNET_ACCOUNT_TOKENS - DEFAULT_NODE_STAKE + payments + minted)
     }
     // The bank: rewards credited for closed epochs equal the emission of every epoch with proofs (rounded down).
     let snapshot: { epoch: number; credited: bigint } | undefined
@@ -219,7 +219,7 @@ describe('nodes on the chain', { timeout: 480_000 }, () => {
       record = await getNode(reader, { account: faulty })
     }
     assert.equal(record.status, 'jailed')
-    assert.equal(record.stake, DEFAULT_MIN_STAKE - 3n * DEFAULT_SLASH_PER_MISS)
+    assert.equal(record.stake, DEFAULT_NODE_STAKE - 3n * DEFAULT_SLASH_PER_MISS)
     const deal = (await deals()).find((d) => d.slots.length === 7)!
     const lost = deal.slots.find((s) => s.holder === faulty)!
     assert.equal(lost.state, 'open')

@@ -22,7 +22,7 @@ import {
   reportMissed,
 } from '../../src/chain/index.ts'
 import { NotFoundError } from '../../src/errors.ts'
-import { type ChainServiceEvent, createChainService } from '../../src/node/index.ts'
+import { type ChainServiceEvent, createChainService, DEFAULT_NODE_STAKE } from '../../src/node/index.ts'
 import {
   createMemoryPieceStore,
   type EncodedFile,
@@ -82,6 +82,8 @@ async function startService(
   index: number,
   pieceStore: Pick<PieceStore, 'get' | 'has'>,
   watcher = false,
+  stake?: bigint,
+  pollMs = 100,
 ) {
   const events: ChainServiceEvent[] = []
   const service = createChainService(
@@ -99,8 +101,9 @@ async function startService(
       dataDir: await mkdtemp(join(dir, `node-${index}-`)),
       fromBlock: chain.devchain.deployment.blockNumber,
       pricePerByteEpoch: PRICE,
-      pollMs: 100,
+      pollMs,
       watcher,
+      ...(stake === undefined ? {} : { stake }),
       onEvent: (event) => events.push(event),
     },
   )
@@ -172,7 +175,8 @@ describe('chain service', () => {
         lost ? Promise.reject(new NotFoundError(`piece ${cid} is unreadable`)) : store.get(cid, options),
       has: (cid: CID, options) => (lost ? Promise.resolve(false) : store.has(cid, options)),
     }
-    const { service, waitFor } = await startService(t, 5, flaky)
+    // A node that staked exactly the minimum (no margin): one miss jails it.
+    const { service, waitFor } = await startService(t, 5, flaky, false, MIN_STAKE)
     const account = service.account
     const registered = await getNode(user(), { account })
     assert.deepEqual([registered.status, registered.stake], ['active', MIN_STAKE])
@@ -231,6 +235,50 @@ describe('chain service', () => {
     const slot = await getSlot(user(), { dealId, slotIndex: 0 })
     assert.equal(slot.state, 'active')
     assert.ok(slot.nextEpoch > missedEpoch + 1)
+  })
+
+  test('a slot confirmed during a running epoch is proven in the same tick, before that epoch ends', async (t) => {
+    // The Market makes a slot confirmed in epoch e owe e's proof. The node below ticks once a minute: the deal has
+    // already started when it first looks, so only a proof sent in the confirming tick can be on time.
+    const late = chain.clients[2]!
+    await registerNodes([late])
+    const store = createMemoryPieceStore()
+    const [file] = await storeFiles(store, 1)
+    const dealId = await openDeal(file!, late.account.address)
+    const startEpoch = await chain.nextEpoch()
+    const { waitFor } = await startService(t, 2, store, false, undefined, 60_000)
+    await waitFor('confirmation', isConfirmed(dealId))
+    const proved = (await waitFor('the proof of the confirming epoch', isProved(dealId), 20_000)) as ProvedEvent
+    assert.equal(proved.epoch, startEpoch)
+    const slot = await getSlot(user(), { dealId, slotIndex: 0 })
+    assert.deepEqual([slot.misses, slot.nextEpoch], [0, startEpoch + 1])
+  })
+
+  test('with the default stake margin a missed proof is slashed but the node stays active', async (t) => {
+    const store = createMemoryPieceStore()
+    const [file] = await storeFiles(store, 1)
+    let lost = false
+    const flaky: Pick<PieceStore, 'get' | 'has'> = {
+      get: (cid: CID, options) =>
+        lost ? Promise.reject(new NotFoundError(`piece ${cid} is unreadable`)) : store.get(cid, options),
+      has: (cid: CID, options) => (lost ? Promise.resolve(false) : store.has(cid, options)),
+    }
+    const { service, events, waitFor } = await startService(t, 3, flaky)
+    const account = service.account
+    assert.equal((await getNode(user(), { account })).stake, DEFAULT_NODE_STAKE)
+    assert.ok(DEFAULT_NODE_STAKE >= MIN_STAKE + 3n * SLASH, 'the default stake leaves a margin of three misses')
+    const dealId = await openDeal(file!, account)
+    await waitFor('confirmation', isConfirmed(dealId))
+    lost = true
+    await chain.nextEpoch()
+    await waitFor('a failed proof', isType('chain:error'))
+    const reportEpoch = await chain.nextEpoch()
+    await reportMissed(user(), { dealId, slotIndex: 0 }).catch(() => undefined)
+    lost = false
+    const node = await getNode(user(), { account })
+    assert.deepEqual([node.status, node.stake, node.missedProofs], ['active', DEFAULT_NODE_STAKE - SLASH, 1])
+    await waitFor('a proof after the miss', isProved(dealId, reportEpoch))
+    assert.equal(events.filter((e) => e.type === 'chain:unjailed').length, 0, 'never jailed')
   })
 
   test('a watcher holding a full copy of an open slot takes it over on chain', async (t) => {

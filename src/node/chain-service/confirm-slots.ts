@@ -15,7 +15,10 @@ export class SlotConfirmer {
     this.#context = context
   }
 
-  /** Confirms a pending slot once it is held; returns the slot when its proof of this epoch is due. */
+  /**
+   * Confirms a pending slot once it is held; returns the slot when its proof of this epoch is due (a slot just
+   * confirmed in a running epoch included).
+   */
   async work(entry: HeldSlotRecord, info: EpochInfo, signal: AbortSignal): Promise<HeldSlotRecord | undefined> {
     const { client, init, prover, emit, provedEpoch } = this.#context
     const { dealId, slot, deal } = entry
@@ -37,7 +40,10 @@ export class SlotConfirmer {
         }
         await confirmSlot(client, { dealId, slotIndex: slot.index }, { signal })
         emit({ type: 'chain:confirmed', dealId: String(dealId), slot: slot.index })
-        return undefined
+        // A slot confirmed during a running epoch owes that epoch's proof (the Market sets its next epoch to the
+        // current one): prove it in this tick's batch, not on the next tick, which may come after the epoch ended.
+        if (info.epoch < deal.startEpoch) return undefined
+        return { ...entry, slot: { ...slot, state: 'active', nextEpoch: info.epoch } }
       }
       if (slot.state !== 'active' || info.epoch < deal.startEpoch || slot.nextEpoch > info.epoch) return undefined
       if ((provedEpoch.get(id) ?? -1) >= info.epoch) return undefined

@@ -1,5 +1,11 @@
 /** Named defaults and data-dir files of a node's chain service (applied as `init.x ?? DEFAULT_X`). */
-import { DEFAULT_MIN_STAKE, DEFAULT_PRICE_PER_BYTE_EPOCH, TOKEN_DECIMALS } from '../../chain/index.ts'
+import {
+  DEFAULT_MAX_MISSES,
+  DEFAULT_MIN_STAKE,
+  DEFAULT_PRICE_PER_BYTE_EPOCH,
+  DEFAULT_SLASH_PER_MISS,
+  TOKEN_DECIMALS,
+} from '../../chain/index.ts'
 
 const CAIRN = 10n ** BigInt(TOKEN_DECIMALS)
 
@@ -7,8 +13,13 @@ const CAIRN = 10n ** BigInt(TOKEN_DECIMALS)
 export const DEFAULT_CHAIN_POLL_MS = 1_000
 /** A node's price per byte per epoch (token units) when neither flag nor config names one. */
 export const DEFAULT_NODE_PRICE_PER_BYTE_EPOCH = DEFAULT_PRICE_PER_BYTE_EPOCH
-/** Stake a node locks when it registers: the Registry's default minimum. */
-export const DEFAULT_NODE_STAKE = DEFAULT_MIN_STAKE
+/**
+ * Stake a node locks when it registers: the Registry's default minimum plus a margin of one slot's worth of misses
+ * (maxMisses x slashPerMiss). At exactly the minimum, the first missed proof of a busy epoch jails the node, and a
+ * jailed node takes no new deal until it tops up (seen: a 512 MiB benchmark jailed two holders and the next put found
+ * too few eligible nodes). With the margin a miss costs its slash and the node stays active.
+ */
+export const DEFAULT_NODE_STAKE = DEFAULT_MIN_STAKE + BigInt(DEFAULT_MAX_MISSES) * DEFAULT_SLASH_PER_MISS
 /** A node withdraws once its earnings and rewards reach this (token units): 1 CAIRN, worth a transaction's gas. */
 export const DEFAULT_WITHDRAW_MIN = CAIRN
 /** A node withdraws at most once per this many epochs (each withdrawal is a transaction). */

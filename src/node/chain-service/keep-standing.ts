@@ -64,7 +64,7 @@ export class StandingKeeper {
   }
 
   /**
-   * Slashed below the minimum (or jailed): tops the stake up and asks to be active again, so that a node that missed
+   * Slashed below the minimum (or jailed): tops the stake up to the node's stake and asks to be active again, so that a node that missed
    * a proof (a slow epoch, a restart) takes new deals again without its operator. Not done by the test-only
    * fake-proofs fault, which plays a node that stays jailed.
    */
@@ -77,8 +77,11 @@ export class StandingKeeper {
       functionName: 'minStake',
     })
     if (node.stake < minStake) {
-      await addStake(client, { amount: minStake - node.stake }, { signal })
-      emit({ type: 'chain:staked', amount: String(minStake - node.stake) })
+      // Back to the node's own stake (its margin above the minimum included), not just to the minimum.
+      let target = init.stake ?? DEFAULT_NODE_STAKE
+      if (target < minStake) target = minStake
+      await addStake(client, { amount: target - node.stake }, { signal })
+      emit({ type: 'chain:staked', amount: String(target - node.stake) })
     }
     if (node.status === 'jailed') {
       await unjailNode(client, { signal })
