@@ -78,6 +78,7 @@ export class ProgressBar {
     }
     const ratio = Math.min(1, this.#current / total)
     const text = ` ${(ratio * 100).toFixed(0).padStart(3)}% ${formatByteSize(this.#current)}/${formatByteSize(total)} ${speed}${note}`
+    if (this.#init.plain === true) return `${this.#init.label}${text}`
     const barWidth = Math.max(10, Math.min(40, width - this.#init.label.length - text.length - 4))
     const filled = Math.round(ratio * barWidth)
     return `${this.#init.label} [${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]${text}`
@@ -92,7 +93,7 @@ export class ProgressBar {
     if (!force && now - last < interval) return
     this.#last = now
     if (plain) {
-      this.#init.stream.write(`${this.render(80).replace(/ \[[#-]*\]/, '')}\n`)
+      this.#init.stream.write(`${this.render(80)}\n`)
       return
     }
     const width = this.#init.stream.columns ?? 80

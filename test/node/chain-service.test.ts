@@ -62,6 +62,22 @@ async function storeFiles(store: PieceStore, count: number): Promise<EncodedFile
   return files
 }
 
+/** `store` behind a switch: while lost, no piece can be read (a disk gone read-only, say), so the node cannot prove. */
+function unreliable(store: PieceStore) {
+  let lost = false
+  const flaky: Pick<PieceStore, 'get' | 'has'> = {
+    get: (cid: CID, options) =>
+      lost ? Promise.reject(new NotFoundError(`piece ${cid} is unreadable`)) : store.get(cid, options),
+    has: (cid: CID, options) => (lost ? Promise.resolve(false) : store.has(cid, options)),
+  }
+  return {
+    flaky,
+    setLost: (value: boolean) => {
+      lost = value
+    },
+  }
+}
+
 /** A one-slot deal of slot 0 of `file`, held by `node`. */
 async function openDeal(file: EncodedFile, node: Address): Promise<bigint> {
   const slot = file.manifest.slots[0]!
@@ -169,12 +185,7 @@ describe('chain service', () => {
     const store = createMemoryPieceStore()
     const [file] = await storeFiles(store, 1)
     // The node loses access to its pieces for one epoch (a disk gone read-only, say): it cannot prove.
-    let lost = false
-    const flaky: Pick<PieceStore, 'get' | 'has'> = {
-      get: (cid: CID, options) =>
-        lost ? Promise.reject(new NotFoundError(`piece ${cid} is unreadable`)) : store.get(cid, options),
-      has: (cid: CID, options) => (lost ? Promise.resolve(false) : store.has(cid, options)),
-    }
+    const { flaky, setLost } = unreliable(store)
     // A node that staked exactly the minimum (no margin): one miss jails it.
     const { service, waitFor } = await startService(t, 5, flaky, false, MIN_STAKE)
     const account = service.account
@@ -183,14 +194,14 @@ describe('chain service', () => {
 
     const dealId = await openDeal(file!, account)
     await waitFor('confirmation', isConfirmed(dealId))
-    lost = true
+    setLost(true)
     const missedEpoch = await chain.nextEpoch()
     await waitFor('a failed proof', isType('chain:error'))
     const reportEpoch = await chain.nextEpoch()
     // A watcher records the miss (the node may have recorded it itself already: then nothing is left to report).
     const report = await reportMissed(user(), { dealId, slotIndex: 0 }).catch(() => undefined)
     if (report !== undefined) assert.deepEqual([report.missed, report.slashed], [1, SLASH])
-    lost = false
+    setLost(false)
 
     // The service checks its standing once per epoch: within this epoch or the next it is back.
     const unjailed = waitFor('unjail', isType('chain:unjailed'), 4_000).catch(async () => {
@@ -257,24 +268,19 @@ describe('chain service', () => {
   test('with the default stake margin a missed proof is slashed but the node stays active', async (t) => {
     const store = createMemoryPieceStore()
     const [file] = await storeFiles(store, 1)
-    let lost = false
-    const flaky: Pick<PieceStore, 'get' | 'has'> = {
-      get: (cid: CID, options) =>
-        lost ? Promise.reject(new NotFoundError(`piece ${cid} is unreadable`)) : store.get(cid, options),
-      has: (cid: CID, options) => (lost ? Promise.resolve(false) : store.has(cid, options)),
-    }
+    const { flaky, setLost } = unreliable(store)
     const { service, events, waitFor } = await startService(t, 3, flaky)
     const account = service.account
     assert.equal((await getNode(user(), { account })).stake, DEFAULT_NODE_STAKE)
     assert.ok(DEFAULT_NODE_STAKE >= MIN_STAKE + 3n * SLASH, 'the default stake leaves a margin of three misses')
     const dealId = await openDeal(file!, account)
     await waitFor('confirmation', isConfirmed(dealId))
-    lost = true
+    setLost(true)
     await chain.nextEpoch()
     await waitFor('a failed proof', isType('chain:error'))
     const reportEpoch = await chain.nextEpoch()
     await reportMissed(user(), { dealId, slotIndex: 0 }).catch(() => undefined)
-    lost = false
+    setLost(false)
     const node = await getNode(user(), { account })
     assert.deepEqual([node.status, node.stake, node.missedProofs], ['active', DEFAULT_NODE_STAKE - SLASH, 1])
     await waitFor('a proof after the miss', isProved(dealId, reportEpoch))
