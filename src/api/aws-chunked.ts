@@ -1,7 +1,9 @@
 /**
  * Decoder of S3's `aws-chunked` body encoding (streaming uploads): `hex-size[;chunk-signature=sig]\r\n data \r\n`
  * repeated, a zero-size chunk, then optional trailer lines (`x-amz-checksum-crc32:...`) and an empty line.
- * Streams: data chunks are passed on without being gathered; memory stays bounded by the network chunk size.
+ * Signed bodies (STREAMING-AWS4-HMAC-SHA256-PAYLOAD): each chunk is held until its signature is checked, and only
+ * then passed on, so no unverified byte reaches storage; a signed chunk may be at most `MAX_SIGNED_CHUNK_BYTES`
+ * (SDKs send 64 KiB). Unsigned bodies stream through as they arrive.
  */
 import { createHash } from 'node:crypto'
 import { chunkSignature, signaturesEqual, trailerSignature } from './sigv4.ts'
@@ -24,6 +26,8 @@ export class AwsChunkedError extends Error {
 }
 
 const MAX_LINE = 4096
+/** Largest signed chunk held in memory until its signature is checked (MinIO's limit too). */
+export const MAX_SIGNED_CHUNK_BYTES = 16 * 1024 * 1024
 const CRLF = Buffer.from('\r\n')
 
 /**
@@ -47,6 +51,8 @@ export async function* decodeAwsChunked(
   let previousSignature = signing?.seedSignature ?? ''
   let chunkHash = signing === undefined ? undefined : createHash('sha256')
   const trailerLines: string[] = []
+  /** Data of the current signed chunk, held until its signature is checked. */
+  let held: Buffer[] = []
 
   const finishChunk = (): void => {
     if (signing === undefined || chunkHash === undefined) return
@@ -77,7 +83,8 @@ export async function* decodeAwsChunked(
         pending = pending.subarray(take)
         remaining -= take
         if (remaining === 0) state = 'data-crlf'
-        yield data
+        if (signing === undefined) yield data
+        else held.push(Buffer.from(data)) // a copy: `pending` may be a view of the caller's buffer
         continue
       }
       const end = pending.indexOf(CRLF)
@@ -91,6 +98,8 @@ export async function* decodeAwsChunked(
       if (state === 'data-crlf') {
         if (line !== '') throw new AwsChunkedError('IncompleteBody', 'an aws-chunked chunk is longer than announced')
         finishChunk()
+        for (const data of held) yield data
+        held = []
         state = 'header'
         continue
       }
@@ -104,6 +113,12 @@ export async function* decodeAwsChunked(
           .map((e) => e.trim())
           .find((e) => e.startsWith('chunk-signature='))
           ?.slice('chunk-signature='.length)
+        if (signing !== undefined && size > MAX_SIGNED_CHUNK_BYTES) {
+          throw new AwsChunkedError(
+            'InvalidRequest',
+            `a signed aws-chunked chunk of ${size} bytes is larger than ${MAX_SIGNED_CHUNK_BYTES} bytes: send smaller chunks`,
+          )
+        }
         if (size === 0) {
           finishChunk()
           state = 'trailer'

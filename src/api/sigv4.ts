@@ -36,7 +36,12 @@ export type SigV4Failure = {
     | 'RequestTimeTooSkewed'
     | 'AuthorizationQueryParametersError'
   message: string
+  /** Lower-case names of the `x-amz-*` headers the request carried without signing them. */
+  headersNotSigned?: string[]
 }
+
+/** Message S3 answers (AccessDenied) when a request carries `x-amz-*` headers its signature does not cover. */
+export const HEADERS_NOT_SIGNED_MESSAGE = 'There were headers present in the request which were not signed'
 
 export type SigV4Result =
   | {
@@ -216,6 +221,13 @@ export function verifySigV4(request: SignedRequest, init: VerifyInit): SigV4Resu
     const signedAt = parseAmzDate(d)
     if (Number.isNaN(signedAt)) return fail('AuthorizationQueryParametersError', 'X-Amz-Date is malformed')
     if (now > signedAt + e * 1000) return fail('AccessDenied', 'Request has expired')
+    // Without this, a URL dated in the future would live past the 7-day cap (its expiry counts from its date).
+    if (signedAt - now > init.maxSkewMs) {
+      return fail(
+        'AccessDenied',
+        `Request is not valid yet: X-Amz-Date is more than ${Math.round(init.maxSkewMs / 60_000)} minutes in the future; sign the URL with the current time`,
+      )
+    }
     credential = c
     signedHeaders = h.split(';')
     signature = s
@@ -269,6 +281,13 @@ export function verifySigV4(request: SignedRequest, init: VerifyInit): SigV4Resu
       'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
     )
   }
+  // Every x-amz-* header the request carries must be signed (as AWS requires): the gateway acts on them
+  // (x-amz-copy-source, x-amz-metadata-directive, x-amz-meta-*, x-amz-decoded-content-length, ...), and an unsigned
+  // one could be added by whoever holds a presigned URL or replays a captured request.
+  const unsigned = Object.keys(request.headers)
+    .map((name) => name.toLowerCase())
+    .filter((name) => name.startsWith('x-amz-') && !signedHeaders.includes(name))
+  if (unsigned.length > 0) return { ...fail('AccessDenied', HEADERS_NOT_SIGNED_MESSAGE), headersNotSigned: unsigned }
   return { ok: true, accessKeyId, payloadHash, signature: expected, signingKey: key, amzDate, scope }
 }
 

@@ -50,6 +50,17 @@ describe('SigV4 verification (AWS documentation vectors)', () => {
     assert.equal(!unknown.ok && unknown.code, 'InvalidAccessKeyId')
   })
 
+  it('refuses a signed request carrying an x-amz-* header it did not sign (e.g. x-amz-copy-source)', () => {
+    const added = verifySigV4(
+      { ...getObject, headers: { ...getObject.headers, 'x-amz-copy-source': 'other-bucket/secret' } },
+      verifyInit,
+    )
+    assert.equal(added.ok, false)
+    assert.equal(!added.ok && added.code, 'AccessDenied')
+    assert.equal(!added.ok && added.message, 'There were headers present in the request which were not signed')
+    assert.deepEqual(!added.ok && added.headersNotSigned, ['x-amz-copy-source'])
+  })
+
   it('accepts the documented presigned URL until it expires', () => {
     const request = {
       method: 'GET',
@@ -59,6 +70,11 @@ describe('SigV4 verification (AWS documentation vectors)', () => {
     assert.equal(verifySigV4(request, verifyInit).ok, true)
     const expired = verifySigV4(request, { ...verifyInit, now: NOW + 86_401_000 })
     assert.equal(!expired.ok && expired.code, 'AccessDenied')
+    // signed 14 minutes ahead of our clock: a fast client clock, accepted; 16 minutes: refused
+    assert.equal(verifySigV4(request, { ...verifyInit, now: NOW - 14 * 60_000 }).ok, true)
+    const early = verifySigV4(request, { ...verifyInit, now: NOW - 16 * 60_000 })
+    assert.equal(!early.ok && early.code, 'AccessDenied')
+    assert.match(!early.ok ? early.message : '', /X-Amz-Date is more than 15 minutes in the future/)
   })
 
   it('decodes the documented signed aws-chunked body and checks every chunk signature', async () => {
@@ -108,6 +124,37 @@ describe('SigV4 verification (AWS documentation vectors)', () => {
     }
     const forged = body([good[0]!, good[0]!, good[2]!])
     await assert.rejects(decode(forged, 8192), /chunk signature/)
+    // no byte of a chunk is passed on before its signature is checked
+    for (const [signatures, passed] of [
+      [[good[1]!, good[1]!, good[2]!], 0],
+      [[good[0]!, good[0]!, good[2]!], 65536],
+    ] as const) {
+      for (const pieceSize of [7, 8192, 70_000]) {
+        const out: Uint8Array[] = []
+        async function* pieces(bytes: Buffer) {
+          for (let at = 0; at < bytes.length; at += pieceSize) yield bytes.subarray(at, at + pieceSize)
+        }
+        await assert.rejects(
+          (async () => {
+            for await (const data of decodeAwsChunked(pieces(body([...signatures])), new Map(), signing)) out.push(data)
+          })(),
+          /chunk signature/,
+        )
+        assert.equal(Buffer.concat(out).length, passed, `bytes passed on before their chunk signature was checked`)
+      }
+    }
+    // a signed chunk is held until checked, so its size is capped
+    const huge = (async () => {
+      const header = Buffer.from(`40000000;chunk-signature=${good[0]}\r\n`)
+      async function* source() {
+        yield header
+        yield Buffer.alloc(1024)
+      }
+      for await (const _ of decodeAwsChunked(source(), new Map(), signing)) {
+        // nothing
+      }
+    })()
+    await assert.rejects(huge, /larger than 16777216 bytes/)
     await assert.rejects(decode(encoded.subarray(0, 40_000), 8192), /ended before its last chunk/)
   })
 })

@@ -57,7 +57,11 @@ export function verifyRequest(
       maxPresignSeconds: S3_MAX_PRESIGN_SECONDS,
     },
   )
-  if (!verified.ok) throw new S3Error(verified.code, SIGV4_STATUS[verified.code] ?? 403, verified.message)
+  if (!verified.ok) {
+    const extra =
+      verified.headersNotSigned === undefined ? {} : { HeadersNotSigned: verified.headersNotSigned.join(', ') }
+    throw new S3Error(verified.code, SIGV4_STATUS[verified.code] ?? 403, verified.message, extra)
+  }
   return verified
 }
 
