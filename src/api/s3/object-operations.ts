@@ -2,10 +2,12 @@
  * S3 operations on whole objects: PutObject (one Cairn file per object), CopyObject (the copy shares the source's
  * file), DeleteObject, GetObject and HeadObject (with byte ranges).
  */
+import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { FastifyReply } from 'fastify'
+import { CorruptDataError } from '../../errors.ts'
 import { contentRange, parseRange } from '../byte-range.ts'
-import type { S3Object } from '../gateway-database.ts'
+import type { ObjectPart, S3Object } from '../gateway-database.ts'
 import { readParts } from '../object-reader.ts'
 import { isoDate, xmlDocument } from '../s3-xml.ts'
 import { receiveBody } from './request-body.ts'
@@ -24,32 +26,53 @@ function objectHeaders(object: S3Object): Record<string, string> {
   return headers
 }
 
-/** `PUT /<bucket>/<key>`: PutObject, or CopyObject when `x-amz-copy-source` is set. */
+/**
+ * `PUT /<bucket>/<key>`: PutObject, or CopyObject when `x-amz-copy-source` is set. The body is staged on the
+ * gateway's disk and checked (length, payload hash, Content-MD5, checksums) before it becomes a Cairn file: a body
+ * that fails a check costs no file, no piece sent to a node and no deal.
+ */
 export async function putObject(context: S3Context, call: ObjectCall): Promise<FastifyReply> {
   const { request, reply, bucket, key, signature, signal } = call
+  const { staging } = context
   const copySource = headerText(request.headers, 'x-amz-copy-source')
   if (copySource !== undefined) return copyObject(context, call, copySource)
   const type = headerText(request.headers, 'content-type') ?? 'binary/octet-stream'
-  const { result: part, md5 } = await receiveBody(
-    context,
-    request,
-    signature,
-    (source) => putFile(context, source, key, type, signal),
-    // The file is already stored; the object is not recorded (nothing refers to the file).
-    async () => undefined,
-  )
-  const object: S3Object = {
-    bucket,
-    key,
-    size: part.size,
-    etag: `"${md5}"`,
-    contentType: type,
-    metadata: userMetadata(request.headers),
-    parts: part.size === 0 ? [] : [part],
-    lastModified: Date.now(),
+  // A staging folder of its own (swept at start when a crash leaves it behind, as no upload has its ID).
+  const stagingId = `put-${randomBytes(12).toString('base64url')}`
+  try {
+    const { result: pending, md5 } = await receiveBody(
+      context,
+      request,
+      signature,
+      (source) => staging.write(stagingId, 1, source, { signal }),
+      (staged) => staged.discard(),
+    )
+    const size = pending.size
+    const staged = await pending.commit()
+    const parts: ObjectPart[] = []
+    if (size > 0) {
+      const body = staging.read(stagingId, [{ partNumber: 1, staged, size, md5 }], { signal })
+      const part = await putFile(context, body, key, type, signal)
+      if (part.size !== size) {
+        throw new CorruptDataError(`the file service stored ${part.size} bytes of a ${size}-byte object`)
+      }
+      parts.push(part)
+    }
+    const object: S3Object = {
+      bucket,
+      key,
+      size,
+      etag: `"${md5}"`,
+      contentType: type,
+      metadata: userMetadata(request.headers),
+      parts,
+      lastModified: Date.now(),
+    }
+    context.index.putObject(object)
+    return reply.header('etag', object.etag).send()
+  } finally {
+    await staging.removeUpload(stagingId).catch((err: unknown) => request.log.warn({ err }, 'staging cleanup failed'))
   }
-  context.index.putObject(object)
-  return reply.header('etag', object.etag).send()
 }
 
 async function copyObject(
