@@ -56,7 +56,7 @@ export const NODE_OPTION_SOURCES: readonly NodeOptionSource[] = [
   },
   { key: 'faults.corruptServedPieces', env: 'CAIRN_FAULT_CORRUPT_PIECES' },
   { key: 'faults.fakeProofs', env: 'CAIRN_FAULT_FAKE_PROOFS' },
-  { key: 'faults.repairPieceDelayMs', env: 'CAIRN_REPAIR_PIECE_DELAY_MS' },
+  { key: 'faults.repairHoldFile', env: 'CAIRN_FAULT_REPAIR_HOLD_FILE' },
   { key: 'faults.benchSink', env: 'CAIRN_BENCH_SINK' },
 ]
 

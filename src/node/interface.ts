@@ -84,8 +84,8 @@ export interface NodeFaultOptions {
   corruptServedPieces: boolean
   /** Keep no piece, confirm slots without checking and answer challenges with made-up leaves. */
   fakeProofs: boolean
-  /** Pause after each piece a slot repair stores, in ms (makes a repair last long enough to be watched). */
-  repairPieceDelayMs: number
+  /** A file a slot repair waits for before it stores the slot's last piece ('' for none): holds a repair to be watched. */
+  repairHoldFile: string
   /** Serve the raw-stream benchmark protocol (`npm run bench -- transfer`). */
   benchSink: boolean
 }

@@ -82,7 +82,7 @@ export function defaultNodeOptions(): NodeOptions {
       maxBytesInFlightTotal: DEFAULT_NODE_MAX_BYTES_IN_FLIGHT,
       maxBytesInFlightPerPeer: DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER,
     },
-    faults: { corruptServedPieces: false, fakeProofs: false, repairPieceDelayMs: 0, benchSink: false },
+    faults: { corruptServedPieces: false, fakeProofs: false, repairHoldFile: '', benchSink: false },
   }
 }
 
@@ -172,7 +172,7 @@ export const NODE_OPTION_SPECS: { [K in NodeOptionKey]: NodeOptionSpec<NodeOptio
   'limits.maxBytesInFlightPerPeer': { parse: size(true) },
   'faults.corruptServedPieces': { parse: onOff, file: null },
   'faults.fakeProofs': { parse: onOff, file: null },
-  'faults.repairPieceDelayMs': { parse: whole(0, 2 ** 31 - 1, ' of milliseconds'), file: null },
+  'faults.repairHoldFile': { parse: text, file: null },
   'faults.benchSink': { parse: onOff, file: null },
 }
 

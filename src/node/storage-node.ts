@@ -120,7 +120,7 @@ class DaemonStorageNode implements StorageNode {
       { pieceStore: store, network: () => network },
       {
         ...repairOptions,
-        pieceDelayMs: faults.repairPieceDelayMs,
+        holdFile: faults.repairHoldFile,
         dataDir: this.#dataDir,
         onProgress: (event) => {
           metrics.onRepairEvent(event)

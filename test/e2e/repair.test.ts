@@ -35,10 +35,6 @@ const REPAIR_ENV = {
   CAIRN_REPAIR_CONFIRM_MS: '1000',
   CAIRN_REPAIR_FALLBACK_MS: '8000',
   CAIRN_REPAIR_SCRUB_MS: '1500',
-  // A slot repair pauses 3 s between rounds of pieces (the (2, 6) file's 9 pieces, 4 at a time, take 6 s and more):
-  // long enough for `cairn status --watch`, started once the slot is seen lost, to see it running on a loaded machine,
-  // short enough for the 60 s repair deadline.
-  CAIRN_REPAIR_PIECE_DELAY_MS: '3000',
 }
 
 interface RepairLogLine {
@@ -55,6 +51,7 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
   let devnet: LongRunning
   let state: DevnetJson
   let cli: DevnetCli
+  let holdFile: string
   const killed = new Set<string>()
   const files = new Map<string, { bytes: Uint8Array; capability: string }>()
 
@@ -83,9 +80,11 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
 
   /**
    * SIGKILLs the holder of `slot`; the file must stay readable until another node serves the slot. With `watch`, a
-   * `cairn status --watch --json` runs from the kill on: it must show the repair running (slowed by
-   * CAIRN_REPAIR_PIECE_DELAY_MS), then exit once healthy. A watcher whose refreshes all came before the failure
-   * detector fired saw a healthy file and exited at once: another is started then, until one sees the slot lost.
+   * `cairn status --watch --json` runs from the kill on: it must show the repair running, then exit once healthy. The
+   * nodes hold every slot repair before its last piece until `holdFile` exists (`faults.repairHoldFile`), and the test
+   * creates it only once the watcher has printed the repair: no race between the repair and the watcher. A watcher
+   * whose refreshes all came before the failure detector fired saw a healthy file and exited at once: another is
+   * started then, until one sees the slot lost.
    */
   const killAndWatchRepair = async (name: string, slot: number, watch = false) => {
     const { capability } = files.get(name)!
@@ -95,21 +94,28 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
     assert.deepEqual(before.repairs, [])
     const victim = before.slots[slot]!.peerId!
     const holdersBefore = new Set(before.slots.map((s) => s.peerId))
+    if (watch) await rm(holdFile, { force: true })
+    else await writeFile(holdFile, '')
     const killedAt = Date.now()
     await killAndWait(nodeOf(victim).pid)
     killed.add(victim)
     let watcher: LongRunning | undefined
     let repairDone = false
+    const showsRepair = (l: string) => (JSON.parse(l) as FileStatus).repairs.some((r) => r.slot === slot)
     const watching = (async () => {
       while (watch && !repairDone) {
         watcher = startCairn(['status', capability, '--watch', '--json'], { CAIRN_DEVNET: dir })
-        const { child } = watcher
+        const current = watcher
+        const { child } = current
         await waitFor(
-          async () => (child.exitCode === null && child.signalCode === null ? undefined : true),
+          async () => {
+            if (current.lines.some(showsRepair)) await writeFile(holdFile, '')
+            return child.exitCode === null && child.signalCode === null ? undefined : true
+          },
           90_000,
           '`cairn status --watch` to exit',
         )
-        if (watcher.lines.some((l) => !healthy(JSON.parse(l) as FileStatus))) return
+        if (current.lines.some((l) => !healthy(JSON.parse(l) as FileStatus))) return
       }
     })()
     const repaired = repairedAfterKill(name, slot, killedAt, holdersBefore).finally(() => {
@@ -117,6 +123,8 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
     })
     repaired.catch(() => {}) // awaited below; a failure meanwhile is not an unhandled rejection
     watching.catch(() => {})
+    // However the watchers fare, the repair is released in time for the 60 s deadline to be the failure shown.
+    const release = setTimeout(() => void writeFile(holdFile, '').catch(() => {}), 40_000)
     try {
       const result = await repaired
       await watching
@@ -147,6 +155,8 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
       }
       return result
     } finally {
+      clearTimeout(release)
+      await writeFile(holdFile, '')
       await watcher?.stop('SIGINT')
     }
   }
@@ -208,9 +218,11 @@ describe('self-healing without the owner', { timeout: 240_000 }, () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-repair-'))
     cli = devnetCli(dir)
+    holdFile = join(dir, 'release-repairs')
+    await writeFile(holdFile, '')
     devnet = startCairn(
       ['devnet', '--dir', dir, '--nodes', String(NODES), '--heartbeat-ms', '500', '--no-chain', '--no-gateway'],
-      REPAIR_ENV,
+      { ...REPAIR_ENV, CAIRN_FAULT_REPAIR_HOLD_FILE: holdFile },
     )
     await devnet.waitForLine((l) => l.startsWith('devnet ready'), 120_000)
     state = await readDevnetJson(dir)

@@ -115,7 +115,7 @@ const SAMPLES: Record<
   },
   'faults.corruptServedPieces': { env: ['1', true] },
   'faults.fakeProofs': { env: ['1', true] },
-  'faults.repairPieceDelayMs': { env: ['4000', 4000] },
+  'faults.repairHoldFile': { env: ['/tmp/hold', '/tmp/hold'] },
   'faults.benchSink': { env: ['1', true] },
 }
 
@@ -137,7 +137,7 @@ describe('node options: flags > environment > config.json > defaults', () => {
       'CAIRN_REPAIR_CONFIRM_MS',
       'CAIRN_REPAIR_FALLBACK_MS',
       'CAIRN_REPAIR_SCRUB_MS',
-      'CAIRN_REPAIR_PIECE_DELAY_MS',
+      'CAIRN_FAULT_REPAIR_HOLD_FILE',
       'CAIRN_FAULT_CORRUPT_PIECES',
       'CAIRN_FAULT_FAKE_PROOFS',
       'CAIRN_BENCH_SINK',

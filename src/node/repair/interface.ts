@@ -64,10 +64,10 @@ export interface RepairServiceInit {
   pieceTimeoutMs?: number
   adoptTimeoutMs?: number
   /**
-   * Pause after each piece a slot repair stores (default 0). A throttle for tests and slow links: it makes a repair
-   * last long enough to be watched (`cairn status --watch`). Set by the node option `faults.repairPieceDelayMs`.
+   * A test switch (the node option `faults.repairHoldFile`): a slot repair stores every piece but the slot's first,
+   * then waits until this file exists, so `cairn status --watch` can be shown a repair in progress.
    */
-  pieceDelayMs?: number
+  holdFile?: string
   onProgress?: (event: RepairEvent) => void
   /** Called on the node that took over a slot, once it holds every piece of it: where the chain's repairSlot goes. */
   onSlotRepaired?: (event: SlotRepairedEvent) => void | Promise<void>

@@ -3,6 +3,7 @@
  * when one exists). The manifest is sent first and segment 0 last, so the new node counts as the slot's holder only
  * once it has every piece.
  */
+import { access } from 'node:fs/promises'
 import { abortableSleep, manifestPieceCid } from '../../storage/index.ts'
 import { DEFAULT_REPAIR_CONCURRENCY, DEFAULT_REPAIR_FALLBACK_MS, DEFAULT_REPAIR_PIECE_TIMEOUT_MS } from './constants.ts'
 import { refreshPlacement } from './placement-refresh.ts'
@@ -62,12 +63,10 @@ export async function repairSlot(context: RepairContext, file: TrackedFile, slot
     // Segment 0 last: nodes find a slot's holder by its first piece, so the target counts only once complete.
     const order = [...segments.keys()].slice(1).concat(0)
     let next = 0
-    // Wakes workers pausing between pieces (pieceDelayMs) once the last piece is stored.
-    const finished = new AbortController()
-    const pause = AbortSignal.any([context.controller.signal, finished.signal])
     const worker = async () => {
       while (next < order.length) {
         const segment = order[next++]!
+        if (segment === 0) await waitForHoldFile(context.init.holdFile, context.controller.signal)
         const piece = await rebuildSlotPiece(context, file, segment, slot)
         await network.storePiece(target.peerId, segments[segment]!.pieces[slot]!, piece, context.deadline(timeout))
         bytes += piece.byteLength
@@ -80,9 +79,6 @@ export async function repairSlot(context: RepairContext, file: TrackedFile, slot
           done: active.done,
           pieces: active.pieces,
         })
-        if (active.done === active.pieces) finished.abort()
-        const delay = context.init.pieceDelayMs ?? 0
-        if (delay > 0 && next < order.length) await abortableSleep(delay, pause)
       }
     }
     const concurrency = Math.max(1, context.init.concurrency ?? DEFAULT_REPAIR_CONCURRENCY)
@@ -108,5 +104,21 @@ export async function repairSlot(context: RepairContext, file: TrackedFile, slot
     throw err
   } finally {
     context.active.delete(key)
+  }
+}
+
+/**
+ * The `faults.repairHoldFile` switch: a slot repair stores every piece but the slot's first, then waits until this
+ * file exists (or the repair is stopped), so a test can watch a repair in progress for as long as it needs.
+ */
+async function waitForHoldFile(path: string | undefined, signal: AbortSignal): Promise<void> {
+  if (path === undefined || path === '') return
+  while (!signal.aborted) {
+    try {
+      await access(path)
+      return
+    } catch {
+      await abortableSleep(200, signal)
+    }
   }
 }
