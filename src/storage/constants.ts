@@ -35,8 +35,14 @@ export const METADATA_PADDING = 256
 /** Limit on the encoded metadata (name, type, mtime) before encryption. */
 export const MAX_METADATA_SIZE = 16 * 1024
 
-/** Manifest format version written by this code; decoders reject any other. */
-export const MANIFEST_VERSION = 1
+/**
+ * Manifest format version written by this code; decoders reject any other. Version 2 added each segment's
+ * `ciphertextHash`; version 1 manifests are refused (an uploader picks the version, so a readable version 1 would
+ * keep the attack the hash closes: different bytes for different readers of one capability).
+ */
+export const MANIFEST_VERSION = 2
+/** Sets of k pieces a decoder tries for one segment whose pieces disagree with its `ciphertextHash`, at most. */
+export const MAX_SEGMENT_DECODE_ATTEMPTS = 32
 /** Hard cap on manifest bytes accepted by the decoder (checked before parsing). */
 export const MAX_MANIFEST_SIZE = 64 * 1024 * 1024
 

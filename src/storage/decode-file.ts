@@ -1,17 +1,26 @@
 /**
  * The decode side: manifest + key + a piece fetcher -> the file's bytes (or a byte range), fetching several segments
  * ahead, k verified pieces per segment from the preferred slots, falling back and hedging on failed or slow slots.
+ * Each segment's decoded ciphertext must hash to the manifest's `ciphertextHash`; when k pieces that each match their
+ * CID do not (a forged upload), other sets of k pieces are tried before the segment fails.
  */
 
-import { AbortedError, CairnError, InvalidArgumentError, NotEnoughPiecesError, throwIfAborted } from '../errors.ts'
+import {
+  AbortedError,
+  CairnError,
+  CorruptDataError,
+  InvalidArgumentError,
+  NotEnoughPiecesError,
+  throwIfAborted,
+} from '../errors.ts'
 import { releaseBuffer } from './buffer-release.ts'
-import { DEFAULT_DECODE_CONCURRENCY, DEFAULT_PIECE_HEDGE_MS } from './constants.ts'
+import { DEFAULT_DECODE_CONCURRENCY, DEFAULT_PIECE_HEDGE_MS, MAX_SEGMENT_DECODE_ATTEMPTS } from './constants.ts'
 import type { AbortOptions, DecodeInit, Manifest, PieceFetcher, PieceRequest } from './interface.ts'
 import { pieceSize, segmentPlaintextSize } from './manifest.ts'
 import { assertKeyMatches } from './metadata.ts'
 import { verifyPiece } from './piece-cid.ts'
 import { deriveFileKeys } from './segment-cipher.ts'
-import { SegmentCodec } from './segment-codec.ts'
+import { CIPHERTEXT_HASH_MISMATCH, SegmentCodec } from './segment-codec.ts'
 import { createSegmentWorkerPool } from './segment-worker-pool.ts'
 
 function slotOrder(manifest: Manifest, preferred: readonly number[] | undefined): number[] {
@@ -36,15 +45,21 @@ interface FetchContext {
   init: DecodeInit
 }
 
-/** Gets k verified pieces of segment `index`; `pieces[slot]` or undefined. */
+/**
+ * Gets `want` verified pieces of segment `index` (k by default; `pieces[slot]` or undefined). When every slot was
+ * tried, settles for `minimum` (k by default), else throws `NotEnoughPiecesError`.
+ */
 function fetchSegmentPieces(
   context: FetchContext,
   index: number,
   signal: AbortSignal,
+  want = context.manifest.k,
+  minimum = context.manifest.k,
 ): Promise<Array<Uint8Array | undefined>> {
   const { manifest, fetchPiece, order, hedgeAfter, init } = context
   const segment = manifest.segments[index]!
   const expectedSize = pieceSize(segment.size, manifest.k)
+  const digestOf = (slot: number) => segment.pieces[slot]!.multihash.digest
   return new Promise((resolve, reject) => {
     const pieces = new Array<Uint8Array | undefined>(manifest.n).fill(undefined)
     const failures: Array<{ slot: number; reason: string }> = []
@@ -68,13 +83,14 @@ function fetchSegmentPieces(
     signal.addEventListener('abort', onAbort)
 
     const fill = () => {
-      while (!settled && good + active < manifest.k && next < order.length) launch(order[next++]!)
-      if (!settled && good < manifest.k && active === 0 && next >= order.length) {
+      while (!settled && good + active < want && next < order.length) launch(order[next++]!)
+      if (!settled && active === 0 && next >= order.length && good >= minimum) finish()
+      if (!settled && good < want && active === 0 && next >= order.length) {
         const list = failures.map((f) => `slot ${f.slot}: ${f.reason}`).join('; ')
         finish(
           new NotEnoughPiecesError(
-            `segment ${index}: only ${good} of the ${manifest.k} pieces needed could be obtained (${list})`,
-            { details: { segment: index, needed: manifest.k, obtained: good, failures } },
+            `segment ${index}: only ${good} of the ${minimum} pieces needed could be obtained (${list})`,
+            { details: { segment: index, needed: minimum, obtained: good, failures } },
           ),
         )
       }
@@ -106,6 +122,12 @@ function fetchSegmentPieces(
           if (bytes.byteLength !== expectedSize) {
             throw new InvalidArgumentError(`piece is ${bytes.byteLength} bytes, the manifest implies ${expectedSize}`)
           }
+          if (manifest.k === 1 && !Buffer.from(digestOf(slot)).equals(segment.ciphertextHash)) {
+            throw new CorruptDataError(
+              `segment ${index} slot ${slot}: with k = 1 the piece must be the segment's ciphertext, and its CID does not carry the manifest's ciphertextHash`,
+              { details: { segment: index, slot, reason: CIPHERTEXT_HASH_MISMATCH } },
+            )
+          }
           return bytes
         })
         .then(
@@ -113,7 +135,7 @@ function fetchSegmentPieces(
             if (settled || pieces[slot] !== undefined) return
             pieces[slot] = bytes
             good++
-            if (good >= manifest.k) finish()
+            if (good >= want) finish()
           },
           (error: unknown) => {
             if (settled) return
@@ -133,6 +155,64 @@ function fetchSegmentPieces(
     }
     fill()
   })
+}
+
+function isCiphertextHashMismatch(error: unknown): error is CorruptDataError {
+  return error instanceof CorruptDataError && error.details?.reason === CIPHERTEXT_HASH_MISMATCH
+}
+
+/** The k-subsets of `slots` (in order), lazily. */
+function* subsetsOf(slots: readonly number[], k: number, start = 0): Generator<number[]> {
+  if (k === 0) {
+    yield []
+    return
+  }
+  for (let i = start; i <= slots.length - k; i++) {
+    for (const rest of subsetsOf(slots, k - 1, i + 1)) yield [slots[i]!, ...rest]
+  }
+}
+
+/**
+ * The k pieces in `tried` decoded to a ciphertext other than the manifest's: fetches every reachable piece again
+ * and tries other sets of k (at most `MAX_SEGMENT_DECODE_ATTEMPTS` in all), on this thread. Returns the first set
+ * that gives `ciphertextHash`, else throws a `CorruptDataError` naming the segment.
+ */
+async function decodeFromOtherPieces(
+  context: FetchContext,
+  codec: SegmentCodec,
+  index: number,
+  tried: readonly number[],
+  first: CorruptDataError,
+  signal: AbortSignal,
+): Promise<{ plain: Uint8Array; slots: number[] }> {
+  const { manifest } = context
+  const segment = manifest.segments[index]!
+  const pieces = await fetchSegmentPieces(context, index, signal, manifest.n, manifest.k)
+  const available = pieces.flatMap((p, slot) => (p === undefined ? [] : [slot]))
+  const triedKey = [...tried].sort((x, y) => x - y).join(',')
+  let attempts = 1
+  try {
+    for (const slots of subsetsOf(available, manifest.k)) {
+      if (attempts >= MAX_SEGMENT_DECODE_ATTEMPTS) break
+      if (slots.join(',') === triedKey) continue
+      throwIfAborted(signal)
+      attempts++
+      const subset = pieces.map((piece, slot) => (slots.includes(slot) ? piece : undefined))
+      try {
+        const final = index === manifest.segments.length - 1
+        const plain = codec.decode(index, segment, final, segmentPlaintextSize(manifest, index), subset)
+        return { plain, slots }
+      } catch (error) {
+        if (!isCiphertextHashMismatch(error)) throw error
+      }
+    }
+  } finally {
+    if (context.init.releasePieces === true) for (const piece of pieces) if (piece !== undefined) releaseBuffer(piece)
+  }
+  throw new CorruptDataError(
+    `segment ${index}: no set of ${manifest.k} pieces decodes to what the manifest's ciphertextHash commits to (${attempts} sets of the ${available.length} reachable slots ${available.join(', ')} tried; the first: ${first.message})`,
+    { cause: first, details: { segment: index, reason: CIPHERTEXT_HASH_MISMATCH, slots: available, attempts } },
+  )
 }
 
 /**
@@ -185,14 +265,21 @@ export async function* decodeFile(
     const segment = manifest.segments[index]!
     const plaintextSize = segmentPlaintextSize(manifest, index)
     const owned = init.releasePieces === true
-    const plain =
-      pool === undefined
-        ? codec.decode(index, segment, index === lastIndex, plaintextSize, pieces)
-        : await pool.decode(index, segment, index === lastIndex, plaintextSize, pieces, owned)
+    const slots = pieces.flatMap((p, slot) => (p === undefined ? [] : [slot]))
+    let plain: Uint8Array
+    try {
+      plain =
+        pool === undefined
+          ? codec.decode(index, segment, index === lastIndex, plaintextSize, pieces)
+          : await pool.decode(index, segment, index === lastIndex, plaintextSize, pieces, owned)
+    } catch (error) {
+      if (!isCiphertextHashMismatch(error)) throw error
+      return decodeFromOtherPieces(context, codec, index, slots, error, signal)
+    }
     if (pool === undefined && owned) {
       for (const piece of pieces) if (piece !== undefined && piece !== plain) releaseBuffer(piece)
     }
-    return { plain, slots: pieces.flatMap((p, slot) => (p === undefined ? [] : [slot])) }
+    return { plain, slots }
   }
   const context: FetchContext = {
     manifest,

@@ -61,7 +61,7 @@ function integerOption(value: number | undefined, fallback: number, name: string
   return v
 }
 
-/** sha256 digests of every piece, n per segment, in one buffer that doubles as it fills. */
+/** sha256 digests, n per segment (every piece's, or 1: the ciphertext's), in one buffer that doubles as it fills. */
 class CompactDigests {
   readonly #n: number
   #buffer = new Uint8Array(32 * 64)
@@ -169,6 +169,7 @@ export function encodeFile(
     // The manifest's per-piece state is kept compact while streaming (32 bytes per piece, one growing buffer, no
     // per-piece objects) and turned into CIDs only at the end, so memory grows as little as possible with size.
     const digests = new CompactDigests(n)
+    const ciphertextHashes = new CompactDigests(1)
     const segmentSizes: number[] = []
     const segmentFlags: number[] = []
     const slotSizes = new Array<number>(n).fill(0)
@@ -203,6 +204,7 @@ export function encodeFile(
           slotSizes[slot]! += coded.pieces[slot]!.byteLength
         }
         digests.push(coded.digests)
+        ciphertextHashes.push([coded.ciphertextHash])
         segmentSizes.push(coded.ciphertextSize)
         segmentFlags.push(coded.flags)
         init.onProgress?.({
@@ -231,6 +233,7 @@ export function encodeFile(
           (segmentSize, index): ManifestSegment => ({
             size: segmentSize,
             flags: segmentFlags[index]!,
+            ciphertextHash: ciphertextHashes.segment(index)[0]!,
             pieces: digests.segment(index).map(pieceCidFromDigest),
           }),
         ),

@@ -59,6 +59,12 @@ export interface ManifestSegment {
   size: number
   /** `SEGMENT_COMPRESSED` (1) when the plaintext was zstd-compressed before encryption; 0 when stored raw. */
   flags: SegmentFlags
+  /**
+   * sha-256 of the segment's padded ciphertext: ciphertext, tag and zero padding to a multiple of k x 1 KiB, i.e.
+   * exactly the bytes that are erasure coded (with k = 1, every piece, so every piece CID has this digest). A reader
+   * checks it after erasure decoding, so any k pieces that verify give the same bytes or an error.
+   */
+  ciphertextHash: Uint8Array
   /** The n piece CIDs; `pieces[slot]`. */
   pieces: CID[]
 }

@@ -1,14 +1,16 @@
 /**
- * The manifest: DAG-CBOR, content-addressed (CIDv1, dag-cbor 0x71, sha2-256). Layout of format version 1:
+ * The manifest: DAG-CBOR, content-addressed (CIDv1, dag-cbor 0x71, sha2-256). Layout of format version 2:
  *
  * ```
- * { version: 1, size, segmentSize, k, n,
+ * { version: 2, size, segmentSize, k, n,
  *   salt: bytes(16), keyCheck: bytes(16), metadata: bytes (encrypted, padded),
- *   segments: [{ size: ciphertext bytes, flags: 0|1, pieces: [CID x n] }, ...],   // max(1, ceil(size/segmentSize))
- *   slots: [{ root: bytes(32), size }, ...] }                                     // n
+ *   segments: [{ size: ciphertext bytes, flags: 0|1, ciphertextHash: bytes(32), pieces: [CID x n] }, ...],
+ *   slots: [{ root: bytes(32), size }, ...] }       // segments: max(1, ceil(size/segmentSize)); slots: n
  * ```
  * Each piece of a segment holds `pieceSize(segment.size, k)` bytes: the ciphertext is zero-padded to a multiple of
- * k x 1 KiB before erasure coding, so every piece is a whole number of Merkle leaves.
+ * k x 1 KiB before erasure coding, so every piece is a whole number of Merkle leaves. `ciphertextHash` is the sha-256
+ * of those padded bytes; with k = 1 each piece is them, so every piece CID must carry that digest. Version 1 (no
+ * `ciphertextHash`) is refused: see `MANIFEST_VERSION`.
  */
 
 import { hash } from 'node:crypto'
@@ -157,14 +159,22 @@ function bytesField(v: unknown, name: string, length?: number): Uint8Array {
   return v
 }
 
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
+}
+
 function validateManifest(value: unknown): Manifest {
   if (!isRecord(value)) fail('the top level is not a map')
   if (!('version' in value)) fail('it has no version field')
   const version = value.version
   if (version !== MANIFEST_VERSION) {
     if (typeof version === 'number' && Number.isInteger(version)) {
+      const why =
+        version === 1
+          ? ': version 1 has no per-segment ciphertext hash, so its pieces could show different readers different bytes; upload the file again'
+          : ''
       throw new UnsupportedVersionError(
-        `manifest format version ${version} is not supported (this Cairn reads version ${MANIFEST_VERSION})`,
+        `manifest format version ${version} is not supported (this Cairn reads version ${MANIFEST_VERSION})${why}`,
         { details: { version } },
       )
     }
@@ -191,8 +201,8 @@ function validateManifest(value: unknown): Manifest {
   const segments: ManifestSegment[] = value.segments.map((s: unknown, index: number) => {
     if (!isRecord(s)) fail(`segment ${index} is not a map`)
     const keys = Object.keys(s)
-    if (keys.length !== 3 || !('size' in s) || !('flags' in s) || !('pieces' in s)) {
-      fail(`segment ${index} must have exactly size, flags and pieces`)
+    if (keys.length !== 4 || !('size' in s) || !('flags' in s) || !('ciphertextHash' in s) || !('pieces' in s)) {
+      fail(`segment ${index} must have exactly size, flags, ciphertextHash and pieces`)
     }
     const plain = segmentPlaintextSize({ size, segmentSize }, index)
     const flags = integer(s.flags, `segment ${index} flags`, 0, 1)
@@ -200,14 +210,20 @@ function validateManifest(value: unknown): Manifest {
     if (flags === 0 && ciphertext !== plain + TAG_SIZE) {
       fail(`segment ${index} is stored raw, so its ciphertext is ${plain + TAG_SIZE} bytes, not ${ciphertext}`)
     }
+    const ciphertextHash = bytesField(s.ciphertextHash, `segment ${index} ciphertextHash`, 32)
     if (!Array.isArray(s.pieces) || s.pieces.length !== n) fail(`segment ${index} must list ${n} piece CIDs`)
     const pieces = s.pieces.map((p: unknown, slot: number) => {
       const cid = CID.asCID(p)
       if (cid === null || !isPieceCid(cid)) fail(`segment ${index} slot ${slot} is not a piece CID (v1, raw, sha2-256)`)
+      if (k === 1 && !bytesEqual(cid.multihash.digest, ciphertextHash)) {
+        fail(
+          `segment ${index} slot ${slot}: with k = 1 every piece is the padded ciphertext, so its CID must carry the segment's ciphertextHash`,
+        )
+      }
       slotSizes[slot]! += pieceSize(ciphertext, k)
       return cid
     })
-    return { size: ciphertext, flags, pieces }
+    return { size: ciphertext, flags, ciphertextHash, pieces }
   })
   if (!Array.isArray(value.slots) || value.slots.length !== n) fail(`slots must be a list of ${n}`)
   const slots: ManifestSlot[] = value.slots.map((s: unknown, slot: number) => {

@@ -1,8 +1,10 @@
 /**
  * The per-segment work, synchronous so it can run on the calling thread or in a worker:
  * encode = compress -> encrypt (zero-padded to k x 1 KiB) -> erasure code -> hash each piece (CID digest and its
- * Merkle leaf hashes); decode = erasure decode -> decrypt -> decompress.
- * With k = 1 every piece is the padded ciphertext itself (replication): no coding, one hash for all n pieces.
+ * Merkle leaf hashes), and hash the padded ciphertext (the manifest's `ciphertextHash`); decode = erasure decode ->
+ * check `ciphertextHash` -> decrypt -> decompress.
+ * With k = 1 every piece is the padded ciphertext itself (replication): no coding, one hash for all n pieces and the
+ * ciphertext (the caller has verified the piece against a CID that carries `ciphertextHash`).
  */
 import { hash } from 'node:crypto'
 import { CorruptDataError } from '../errors.ts'
@@ -13,6 +15,9 @@ import { createErasureCoder } from './erasure/index.ts'
 import type { ErasureCoder, ManifestSegment } from './interface.ts'
 import { paddedCiphertextSize, pieceSize } from './manifest.ts'
 import { decryptSegment, encryptSegment, type FileKeys } from './segment-cipher.ts'
+
+/** `details.reason` of the `CorruptDataError` thrown when decoded pieces do not give the segment's ciphertextHash. */
+export const CIPHERTEXT_HASH_MISMATCH = 'ciphertext-hash'
 
 export interface SegmentCodecInit {
   k: number
@@ -28,6 +33,8 @@ export interface CodedSegment {
   flags: number
   /** Ciphertext bytes including the tag, without padding. */
   ciphertextSize: number
+  /** sha256 of the padded ciphertext (what is erasure coded): the manifest's `ciphertextHash`. */
+  ciphertextHash: Uint8Array
   pieces: Uint8Array[]
   /** sha256 of each piece. */
   digests: Uint8Array[]
@@ -87,6 +94,7 @@ export class SegmentCodec {
       plaintextSize,
       flags,
       ciphertextSize,
+      ciphertextHash: new Uint8Array(0),
       pieces: [],
       digests: [],
       leafHashes: [],
@@ -94,6 +102,7 @@ export class SegmentCodec {
     if (this.#coder === undefined) {
       const digest = new Uint8Array(hash('sha256', sealed, 'buffer')) // its own 32-byte buffer (cheap to send between threads)
       const leaves = pieceLeafHashes(sealed)
+      coded.ciphertextHash = digest
       for (let slot = 0; slot < this.n; slot++) {
         coded.pieces.push(sealed)
         coded.digests.push(digest)
@@ -101,6 +110,7 @@ export class SegmentCodec {
       }
       return coded
     }
+    coded.ciphertextHash = new Uint8Array(hash('sha256', sealed, 'buffer'))
     coded.pieces = this.#coder.encode(sealed)
     releaseBuffer(sealed)
     for (const piece of coded.pieces) {
@@ -110,10 +120,14 @@ export class SegmentCodec {
     return coded
   }
 
-  /** Rebuilds segment `index` from verified pieces (`pieces[slot]`, at least k present). */
+  /**
+   * Rebuilds segment `index` from verified pieces (`pieces[slot]`, at least k present). With k > 1 the decoded
+   * padded ciphertext must hash to `segment.ciphertextHash`, else `CorruptDataError` (details.reason
+   * `'ciphertext-hash'`, details.slots): pieces that each match their CID but do not agree with each other.
+   */
   decode(
     index: number,
-    segment: Pick<ManifestSegment, 'size' | 'flags'>,
+    segment: Pick<ManifestSegment, 'size' | 'flags' | 'ciphertextHash'>,
     final: boolean,
     plaintextSize: number,
     pieces: ReadonlyArray<Uint8Array | undefined>,
@@ -136,6 +150,15 @@ export class SegmentCodec {
       padded = piece
     } else {
       padded = this.#coder.decode(pieces, paddedCiphertextSize(segment.size, this.k))
+      const actual = hash('sha256', padded, 'buffer')
+      if (!actual.equals(segment.ciphertextHash)) {
+        releaseBuffer(padded)
+        const slots = pieces.flatMap((p, slot) => (p === undefined ? [] : [slot]))
+        throw new CorruptDataError(
+          `segment ${index}: the ciphertext decoded from slots ${slots.join(', ')} does not match the manifest's ciphertextHash: these pieces do not agree with each other (a forged upload); other slots may`,
+          { details: { segment: index, slots, reason: CIPHERTEXT_HASH_MISMATCH } },
+        )
+      }
     }
     const plain = decryptSegment(this.#keys, index, segment.flags, final, padded.subarray(0, segment.size))
     if (this.#coder !== undefined) releaseBuffer(padded) // the coder's output; a k = 1 piece belongs to the caller

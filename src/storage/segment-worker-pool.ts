@@ -102,7 +102,7 @@ function spawnMember(): PoolMember {
 export interface SegmentDecoder {
   decode(
     index: number,
-    segment: Pick<ManifestSegment, 'size' | 'flags'>,
+    segment: Pick<ManifestSegment, 'size' | 'flags' | 'ciphertextHash'>,
     final: boolean,
     plaintextSize: number,
     pieces: ReadonlyArray<Uint8Array | undefined>,
@@ -158,7 +158,8 @@ export function createSegmentWorkerPool(init: SegmentCodecInit & { workers: numb
           if (buffer !== undefined) transfer.push(buffer)
         }
       }
-      const message = { type: 'decode', code, index, segment: { size: segment.size, flags: segment.flags } }
+      const { size, flags, ciphertextHash } = segment
+      const message = { type: 'decode', code, index, segment: { size, flags, ciphertextHash } }
       return run<Uint8Array>({ ...message, final, plaintextSize, pieces }, transfer)
     },
     async close() {},

@@ -14,7 +14,7 @@ interface Job {
   index: number
   final: boolean
   plaintext: Uint8Array
-  segment: { size: number; flags: number }
+  segment: { size: number; flags: number; ciphertextHash: Uint8Array }
   plaintextSize: number
   pieces: Array<Uint8Array | undefined>
 }
@@ -56,7 +56,7 @@ parentPort?.on('message', (job: Job) => {
       const result = codec.encode(job.index, job.plaintext, job.final)
       parentPort?.postMessage(
         { id: job.id, result },
-        transferList([...result.pieces, ...result.digests, ...result.leafHashes]),
+        transferList([...result.pieces, ...result.digests, ...result.leafHashes, result.ciphertextHash]),
       )
     } else {
       const result = codec.decode(job.index, job.segment, job.final, job.plaintextSize, job.pieces)

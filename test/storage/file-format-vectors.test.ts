@@ -32,7 +32,7 @@ interface VectorCase extends VectorCaseInput {
   manifestCid: string
   manifestSize: number
   keyCheck: string
-  segments: Array<{ size: number; flags: number; pieces: string[] }>
+  segments: Array<{ size: number; flags: number; ciphertextHash: string; pieces: string[] }>
   slots: Array<{ root: string; size: number }>
 }
 
@@ -83,7 +83,12 @@ describe('file format known-answer vectors (test/vectors/file-format.json)', () 
       assert.equal(file.manifestBytes.byteLength, c.manifestSize, CHANGED)
       assert.equal(hex(file.manifest.keyCheck), c.keyCheck, CHANGED)
       assert.deepEqual(
-        file.manifest.segments.map((s) => ({ size: s.size, flags: s.flags, pieces: s.pieces.map(String) })),
+        file.manifest.segments.map((s) => ({
+          size: s.size,
+          flags: s.flags,
+          ciphertextHash: hex(s.ciphertextHash),
+          pieces: s.pieces.map(String),
+        })),
         c.segments,
         CHANGED,
       )

@@ -63,10 +63,27 @@ describe('manifest', () => {
     const value = dagCbor.decode(file.manifestBytes) as Record<string, unknown>
     const reencode = (change: Record<string, unknown>) => dagCbor.encode({ ...value, ...change })
     assert.throws(
-      () => decodeManifest(reencode({ version: 2 })),
+      () => decodeManifest(reencode({ version: 3 })),
       (e: Error) =>
-        e instanceof UnsupportedVersionError && /manifest format version 2 is not supported/.test(e.message),
+        e instanceof UnsupportedVersionError && /manifest format version 3 is not supported/.test(e.message),
     )
+    // Version 1 had no ciphertextHash: refused, with the reason and the fix.
+    const v1Segments = (value.segments as Array<Record<string, unknown>>).map(({ ciphertextHash: _h, ...rest }) => rest)
+    assert.throws(
+      () => decodeManifest(reencode({ version: 1, segments: v1Segments })),
+      (e: Error) =>
+        e instanceof UnsupportedVersionError &&
+        /version 1 is not supported \(this Cairn reads version 2\): .*no per-segment ciphertext hash.*upload the file again/.test(
+          e.message,
+        ),
+    )
+    assert.throws(
+      () => decodeManifest(reencode({ segments: v1Segments })),
+      /segment 0 must have exactly size, flags, ciphertextHash and pieces/,
+    )
+    const shortHash = structuredClone(value.segments) as Array<Record<string, unknown>>
+    shortHash[1]!.ciphertextHash = new Uint8Array(31)
+    assert.throws(() => decodeManifest(reencode({ segments: shortHash })), /segment 1 ciphertextHash must be 32 bytes/)
     const { version: _, ...noVersion } = value
     assert.throws(() => decodeManifest(dagCbor.encode(noVersion)), /it has no version field/)
     assert.throws(() => decodeManifest(reencode({ size: data.byteLength + S })), /has 4 segments, the manifest lists 3/)

@@ -34,7 +34,11 @@ export interface Encoded extends EncodedFile {
   pieces: Map<string, Uint8Array>
 }
 
-export async function encodeToMap(data: Uint8Array | Iterable<Uint8Array>, init: EncodeInit): Promise<Encoded> {
+/** Encodes into a map; `salt` is for reproducible files (see `ReproducibleEncodeInit`). */
+export async function encodeToMap(
+  data: Uint8Array | Iterable<Uint8Array>,
+  init: EncodeInit & { salt?: Uint8Array },
+): Promise<Encoded> {
   const chunks = data instanceof Uint8Array ? chunked(data, 777) : data
   const { pieces, done } = encodeFile(chunks, init)
   const map = new Map<string, Uint8Array>()
