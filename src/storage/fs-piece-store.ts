@@ -10,7 +10,7 @@
  * LOCK                     pid of the process that has the store open
  * ```
  * A write goes to tmp/, is fsynced, renamed into place and its folder fsynced: a crash leaves either no piece or a
- * whole one. Every read is verified against the CID; a corrupt piece is moved aside and reported as
+ * whole one. A put over an existing file rewrites it unless it holds exactly the piece's bytes. Every read is verified against the CID; a corrupt piece is moved aside and reported as
  * `CorruptDataError` (the caller repairs it), never served. After an unclean stop the usage is recounted from disk.
  */
 import { randomBytes } from 'node:crypto'
@@ -66,6 +66,16 @@ async function writeFileDurably(path: string, data: Uint8Array | string, tmpDir:
     await handle.close()
   }
   await rename(tmp, path)
+}
+
+/** True when the file at `path` holds exactly `bytes`. */
+async function holdsBytes(path: string, bytes: Uint8Array): Promise<boolean> {
+  try {
+    return (await readFile(path)).equals(bytes)
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return false
+    throw error
+  }
 }
 
 function processAlive(pid: number): boolean {
@@ -228,7 +238,9 @@ class FsPieceStoreImpl implements PieceStore {
     } catch (error) {
       if (!isErrno(error, 'ENOENT')) throw error
     }
-    if (existing === bytes.byteLength) return
+    // A file of the right size is acknowledged only when it holds these very bytes (it may have rotted, or been
+    // zeroed by a crash): `bytes` matched the CID, so equal bytes on disk are the piece. Otherwise it is rewritten.
+    if (existing === bytes.byteLength && (await holdsBytes(location.file, bytes))) return
     const growth = bytes.byteLength - (existing ?? 0)
     if (growth > 0 && this.#bytes + this.#reserved + growth > this.#quota) {
       throw new QuotaExceededError(

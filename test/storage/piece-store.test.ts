@@ -99,6 +99,30 @@ describe('fs piece store', () => {
     }
   })
 
+  it('a put over a corrupt file of the same size rewrites it instead of acknowledging it (finding 6)', async () => {
+    const path = await tempDir()
+    const store = createFsPieceStore({ path })
+    await store.start()
+    try {
+      const a = piece(4096)
+      await store.put(a.cid, a.bytes)
+      const file = await pieceFile(path, a.cid.toString())
+      const rotten = Buffer.from(a.bytes)
+      rotten[2000]! ^= 0x80 // bit rot: same size, other bytes
+      await writeFile(file, rotten)
+      await store.put(a.cid, a.bytes) // e.g. a repair sends the piece again
+      assert.deepEqual(new Uint8Array(await readFile(file)), a.bytes, 'the piece on disk is whole again')
+      assert.deepEqual(await store.get(a.cid), a.bytes)
+      assert.deepEqual(store.usage(), { pieces: 1, bytes: 4096, quota: Number.POSITIVE_INFINITY })
+      await writeFile(file, Buffer.alloc(4096)) // zeroed by the file system after a crash
+      await store.put(a.cid, a.bytes)
+      assert.deepEqual(await store.get(a.cid), a.bytes)
+      assert.equal((await readdir(join(path, 'corrupt'))).length, 0, 'nothing was served corrupt or moved aside')
+    } finally {
+      await store.stop()
+    }
+  })
+
   it('removes leftover temp files on start and refuses a store open in another live process', async () => {
     const path = await tempDir()
     const store = createFsPieceStore({ path })
