@@ -1,7 +1,10 @@
-/** Writes a small file so that a crash leaves either the old or the new content: temp file, fsync, rename. */
+/**
+ * Crash-safe file system steps: a small file written so that a crash leaves either the old or the new content (temp
+ * file, fsync, rename, fsync of the folder), and folders created so that they survive a crash (fsync of the parent).
+ */
 import { randomBytes } from 'node:crypto'
 import { mkdir, open, rename, rm } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative, sep } from 'node:path'
 
 /**
  * Replaces `path` atomically with `content` (mode 0600 by default) and fsyncs the folder.
@@ -13,7 +16,7 @@ import { dirname, join } from 'node:path'
  */
 export async function writeFileDurable(path: string, content: string | Uint8Array, mode = 0o600): Promise<void> {
   const folder = dirname(path)
-  await mkdir(folder, { recursive: true })
+  await mkdirDurable(folder)
   const temp = join(folder, `.${randomBytes(6).toString('hex')}.tmp`)
   const handle = await open(temp, 'w', mode)
   try {
@@ -37,4 +40,25 @@ export async function syncFolder(path: string): Promise<void> {
   } finally {
     await dir.close()
   }
+}
+
+/**
+ * Creates folder `path` and any missing parents (as `mkdir -p`), then fsyncs the parent of each folder it created,
+ * deepest first, so that the new folders are still there after a crash. A folder that already exists costs one
+ * mkdir call and no fsync. Use it for any folder that a durable write (fsync of a file, then of its folder) relies on.
+ *
+ * @example
+ * ```ts
+ * await mkdirDurable('/data/node/pieces/ab/cd')
+ * ```
+ */
+export async function mkdirDurable(path: string): Promise<void> {
+  const first = await mkdir(path, { recursive: true })
+  if (first === undefined) return
+  const created = [first]
+  for (const part of relative(first, path)
+    .split(sep)
+    .filter((p) => p !== ''))
+    created.push(join(created.at(-1)!, part))
+  for (const folder of created.reverse()) await syncFolder(dirname(folder))
 }

@@ -14,8 +14,7 @@
  * `CorruptDataError` (the caller repairs it), never served. After an unclean stop the usage is recounted from disk.
  */
 import { randomBytes } from 'node:crypto'
-import { constants as fsConstants } from 'node:fs'
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import {
@@ -26,6 +25,7 @@ import {
   QuotaExceededError,
   throwIfAborted,
 } from '../errors.ts'
+import { mkdirDurable, syncFolder } from './durable-file.ts'
 import type { AbortOptions, PieceStore, StoreUsage } from './interface.ts'
 import { isPieceCid, verifyPiece } from './piece-cid.ts'
 
@@ -38,22 +38,13 @@ export interface FsPieceStoreInit {
 
 export type FsPieceStore = PieceStore & { start(): Promise<void>; stop(): Promise<void> }
 
-/** Shard folders remembered as created (saves a mkdir call per put). */
+/** Shard folders remembered as created, or being created (saves a mkdir call per put). */
 const MADE_DIRS_CACHE = 4096
 
 const hex = (b: number | undefined) => (b ?? 0).toString(16).padStart(2, '0')
 
 function isErrno(error: unknown, code: string): boolean {
   return (error as NodeJS.ErrnoException)?.code === code
-}
-
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, fsConstants.O_RDONLY)
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
 }
 
 async function writeFileDurably(path: string, data: Uint8Array | string, tmpDir: string): Promise<void> {
@@ -91,7 +82,7 @@ class FsPieceStoreImpl implements PieceStore {
   readonly #root: string
   readonly #quota: number
   readonly #inflight = new Map<string, Promise<void>>()
-  readonly #madeDirs = new Set<string>()
+  readonly #madeDirs = new Map<string, Promise<void>>()
   #pieces = 0
   #bytes = 0
   #reserved = 0
@@ -123,10 +114,10 @@ class FsPieceStoreImpl implements PieceStore {
 
   async start(): Promise<void> {
     if (this.#started) return
-    await mkdir(this.#piecesDir, { recursive: true })
+    await mkdirDurable(this.#piecesDir)
     await rm(this.#tmpDir, { recursive: true, force: true })
-    await mkdir(this.#tmpDir, { recursive: true })
-    await mkdir(join(this.#root, 'corrupt'), { recursive: true })
+    await mkdirDurable(this.#tmpDir)
+    await mkdirDurable(join(this.#root, 'corrupt'))
     await this.#lock()
     let saved: { pieces?: unknown; bytes?: unknown; clean?: unknown } | undefined
     try {
@@ -173,7 +164,7 @@ class FsPieceStoreImpl implements PieceStore {
   async #saveUsage(clean: boolean): Promise<void> {
     const body = JSON.stringify({ pieces: this.#pieces, bytes: this.#bytes, clean })
     await writeFileDurably(join(this.#root, 'usage.json'), body, this.#tmpDir)
-    await fsyncPath(this.#root)
+    await syncFolder(this.#root)
   }
 
   async #recount(): Promise<void> {
@@ -250,18 +241,29 @@ class FsPieceStoreImpl implements PieceStore {
     }
     this.#reserved += Math.max(0, growth)
     try {
-      if (!this.#madeDirs.has(location.dir)) {
-        await mkdir(location.dir, { recursive: true })
-        if (this.#madeDirs.size >= MADE_DIRS_CACHE) this.#madeDirs.clear() // bounded memory; mkdir is idempotent
-        this.#madeDirs.add(location.dir)
-      }
+      await this.#makeDir(location.dir)
       await writeFileDurably(location.file, bytes, this.#tmpDir)
-      await fsyncPath(location.dir)
+      await syncFolder(location.dir)
       this.#bytes += growth
       if (existing === undefined) this.#pieces++
     } finally {
       this.#reserved -= Math.max(0, growth)
     }
+  }
+
+  /**
+   * Creates a shard folder durably, once: concurrent puts into a new folder all wait for the one fsync of its parents,
+   * so none is acknowledged before the folder itself is on disk.
+   */
+  async #makeDir(dir: string): Promise<void> {
+    let made = this.#madeDirs.get(dir)
+    if (made === undefined) {
+      if (this.#madeDirs.size >= MADE_DIRS_CACHE) this.#madeDirs.clear() // bounded memory; mkdirDurable is idempotent
+      made = mkdirDurable(dir)
+      this.#madeDirs.set(dir, made)
+      made.catch(() => this.#madeDirs.delete(dir))
+    }
+    await made
   }
 
   async get(cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
