@@ -64,8 +64,15 @@ export interface ApiClient {
   upload(source: UploadSource, init?: PutInit, options?: PutOptions): Promise<RouteResponses['upload']>
   download(capability: string, range?: ByteRange, options?: AbortOptions): Promise<DownloadResult>
   head(capability: string, options?: AbortOptions): Promise<HeadResult>
-  /** URL of the file's bytes, carrying the token as `access_token` (for links and `<img>`). */
+  /**
+   * URL of the file's bytes, without the token (never put in a URL): a browser on the gateway's origin opens it with
+   * the session cookie (`openSession`), other callers send the bearer header.
+   */
   contentUrl(capability: string, init?: { download?: boolean; filename?: string }): string
+  /** Asks the gateway for the HttpOnly session cookie that opens `contentUrl` links in this browser. */
+  openSession(options?: AbortOptions): Promise<void>
+  /** Clears the session cookie. */
+  closeSession(options?: AbortOptions): Promise<void>
   files(options?: AbortOptions): Promise<StoredFile[]>
   status(capability: string, options?: AbortOptions): Promise<FileStatus & { name?: string; type?: string }>
   forget(capability: string, options?: AbortOptions): Promise<void>
@@ -193,7 +200,7 @@ export function createApiClient(init: ApiClientInit): ApiClient {
     name: N & RouteName,
     params: Record<string, string> = {},
     options: AbortOptions = {},
-    method: 'GET' | 'DELETE' = 'GET',
+    method: 'GET' | 'POST' | 'DELETE' = 'GET',
   ): Promise<RouteResponses[N]> {
     const response = await send(
       routePath(name, params),
@@ -356,11 +363,16 @@ export function createApiClient(init: ApiClientInit): ApiClient {
     },
     contentUrl(capability, urlInit = {}) {
       const query = new URLSearchParams()
-      if (init.token !== undefined) query.set('access_token', init.token)
       if (urlInit.download === true) query.set('download', '1')
       if (urlInit.filename !== undefined) query.set('filename', urlInit.filename)
       const text = query.toString()
       return `${base}${routePath('download', { capability })}${text === '' ? '' : `?${text}`}`
+    },
+    async openSession(options) {
+      await json('openSession', {}, options, 'POST')
+    },
+    async closeSession(options) {
+      await json('closeSession', {}, options, 'DELETE')
     },
     files: async (options) => (await json('listFiles', {}, options)).files,
     status: (capability, options) => json('fileStatus', { capability }, options),

@@ -20,6 +20,28 @@ export const DEFAULT_WATCH_INTERVAL_MS = 5000
 /** SSE comment sent this often to keep proxies from closing an idle stream. */
 export const SSE_KEEPALIVE_MS = 15_000
 
+/** Cookie the dashboard gets from `POST /api/v1/session` to open download links (an HMAC of the token). */
+export const SESSION_COOKIE = 'cairn-session'
+/** The session cookie is sent with file routes only (downloads are the only ones that accept it). */
+export const SESSION_COOKIE_PATH = '/api/v1/files'
+/**
+ * Content types a download may show inline (media and plain text, which run no script); any other type is sent as an
+ * attachment. Every download also carries `nosniff` and a sandboxing Content-Security-Policy.
+ */
+export const INLINE_CONTENT_TYPES: readonly string[] = [
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/avif',
+  'text/plain',
+]
+/** Media families shown inline as well (no script runs in them). */
+export const INLINE_CONTENT_FAMILIES: readonly string[] = ['audio/', 'video/']
+/** Sent with every download: the bytes get no origin (`sandbox`), load nothing and run nothing. */
+export const DOWNLOAD_CONTENT_SECURITY_POLICY =
+  "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'"
+
 /** Files in the gateway's data folder. */
 export const API_TOKEN_FILE = 'api-token'
 export const S3_CREDENTIALS_FILE = 's3-credentials.json'

@@ -3,7 +3,7 @@
  * and the S3 view (buckets, objects as lists of Cairn files, multipart uploads in progress and where their parts are
  * staged on the gateway's disk).
  */
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { INDEX_DATABASE_FILE } from './constants.ts'
@@ -212,8 +212,14 @@ function toPart(row: PartRow): UploadedPart {
  * ```
  */
 export function openGatewayIndex(dataDir: string): GatewayIndex {
-  mkdirSync(dataDir, { recursive: true })
-  const db = new DatabaseSync(join(dataDir, INDEX_DATABASE_FILE))
+  // The index holds every file's capability (its key): private to the gateway's user. SQLite creates -wal and -shm
+  // with the mode of the database file, so creating that one 0600 first covers all three.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  chmodSync(dataDir, 0o700)
+  const path = join(dataDir, INDEX_DATABASE_FILE)
+  closeSync(openSync(path, 'a', 0o600))
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600)
+  const db = new DatabaseSync(path)
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;')
   db.exec(SCHEMA)
   // Staged parts (gateways before them kept each part as a Cairn file in `capability`, now '' for staged parts).

@@ -8,6 +8,7 @@ import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { CairnError, InvalidArgumentError, NotFoundError, RateLimitedError, TooLargeError } from '../errors.ts'
+import { createApiAuth } from './api-auth.ts'
 import {
   API_PREFIX,
   DEFAULT_HOST,
@@ -115,6 +116,7 @@ class CairnGateway implements Gateway {
     const region = init.s3Region ?? DEFAULT_S3_REGION
     const maxUploadBytes = init.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES
     this.#token = await loadApiToken(init.dataDir)
+    const auth = createApiAuth(this.#token)
     const keys = await loadS3Keys(init.dataDir)
     const index = openGatewayIndex(init.dataDir)
     this.#index = index
@@ -165,7 +167,7 @@ class CairnGateway implements Gateway {
       api,
       { files: this.#components.files, index, hub: this.#hub, metrics: this.#metrics },
       {
-        token: this.#token,
+        auth,
         publicReads: init.publicReads ?? false,
         maxUploadBytes,
         info: () => {
@@ -174,7 +176,8 @@ class CairnGateway implements Gateway {
         },
       },
     )
-    api.get('/metrics', async (_request, reply) =>
+    // Prometheus scrapes with the token: `authorization: { credentials_file: <dataDir>/api-token }`.
+    api.get('/metrics', { preHandler: async (request) => auth.check(request) }, async (_request, reply) =>
       reply.type(this.#metrics.contentType).send(await this.#metrics.text()),
     )
     const webRoot = init.webRoot

@@ -2,19 +2,14 @@
  * `/api/v1` on Fastify: streaming upload, Range download, file list and status, nodes, deals, wallet, bank and the
  * server-sent event stream. Route paths come from the shared table in routes.ts.
  */
-import { timingSafeEqual } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import {
-  InvalidArgumentError,
-  InvalidCapabilityError,
-  NotFoundError,
-  TooLargeError,
-  UnauthorizedError,
-} from '../errors.ts'
+import { InvalidArgumentError, InvalidCapabilityError, NotFoundError, TooLargeError } from '../errors.ts'
 import { redundancyPolicy } from '../storage/index.ts'
+import type { ApiAuth } from './api-auth.ts'
 import { contentRange, parseRange } from './byte-range.ts'
 import { SSE_KEEPALIVE_MS } from './constants.ts'
+import { downloadHeaders } from './download-headers.ts'
 import type { EventHub } from './event-hub.ts'
 import type { GatewayIndex } from './gateway-database.ts'
 import type { FileService, GatewayInfo, PutInit } from './interface.ts'
@@ -30,7 +25,8 @@ export interface ApiComponents {
 }
 
 export interface ApiInit {
-  token: string
+  /** Checks the bearer token (and, for downloads, the session cookie). */
+  auth: ApiAuth
   publicReads: boolean
   maxUploadBytes: number
   info: () => GatewayInfo
@@ -43,12 +39,6 @@ export function manifestOf(capability: string): string {
     throw new InvalidCapabilityError(`'${capability.slice(0, 80)}' is not a capability (expected cairn:<cid>#<key>)`)
   }
   return match[1]
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given)
-  const b = Buffer.from(expected)
-  return a.length === b.length && timingSafeEqual(a, b)
 }
 
 function parseRedundancy(query: Record<string, string | undefined>): Pick<PutInit, 'k' | 'n'> {
@@ -72,30 +62,18 @@ function parseRedundancy(query: Record<string, string | undefined>): Pick<PutIni
  *
  * @example
  * ```ts
- * registerApiRoutes(app, { files, index, hub, metrics }, { token, publicReads: false, maxUploadBytes, info })
+ * registerApiRoutes(app, { files, index, hub, metrics }, { auth: createApiAuth(token), publicReads: false, maxUploadBytes, info })
  * ```
  */
 export function registerApiRoutes(app: FastifyInstance, components: ApiComponents, init: ApiInit): void {
   const { files, index, hub, metrics } = components
 
-  function tokenOf(request: FastifyRequest): string | undefined {
-    const header = request.headers.authorization
-    if (header?.startsWith('Bearer ') === true) return header.slice('Bearer '.length).trim()
-    const query = request.query as Record<string, string | undefined>
-    return query.access_token
-  }
-
   function guard(route: RouteDefinition) {
     return async (request: FastifyRequest): Promise<void> => {
       if (route.auth === 'none') return
       if (route.auth === 'token-or-public' && init.publicReads) return
-      const token = tokenOf(request)
-      if (token === undefined) {
-        throw new UnauthorizedError(
-          'this call needs the gateway token: send "Authorization: Bearer <token>" (the token is in the gateway data folder, file api-token)',
-        )
-      }
-      if (!sameSecret(token, init.token)) throw new UnauthorizedError('the bearer token is wrong')
+      // the cookie opens downloads only: a cross-site page cannot read them, and they need a capability anyway
+      init.auth.check(request, { allowCookie: route === ROUTES.download || route === ROUTES.head })
     }
   }
 
@@ -121,6 +99,14 @@ export function registerApiRoutes(app: FastifyInstance, components: ApiComponent
 
   on(routes.health, async (): Promise<RouteResponses['health']> => ({ ok: true }))
   on(routes.info, async (): Promise<RouteResponses['info']> => init.info())
+  on(routes.openSession, async (request, reply): Promise<RouteResponses['openSession']> => {
+    init.auth.openSession(request, reply)
+    return { ok: true }
+  })
+  on(routes.closeSession, async (_request, reply): Promise<RouteResponses['closeSession']> => {
+    init.auth.closeSession(reply)
+    return { ok: true }
+  })
 
   on(routes.upload, async (request, reply) => {
     const query = request.query as Record<string, string | undefined>
@@ -207,12 +193,14 @@ export function registerApiRoutes(app: FastifyInstance, components: ApiComponent
     reply.header('accept-ranges', 'bytes')
     reply.header('etag', etag)
     reply.header('cache-control', 'private, max-age=31536000, immutable')
-    reply.header('content-type', stat.type ?? known?.type ?? 'application/octet-stream')
     const name = query.filename ?? stat.name ?? known?.name
-    if (name !== undefined) {
-      const disposition = query.download === undefined ? 'inline' : 'attachment'
-      reply.header('content-disposition', `${disposition}; filename*=UTF-8''${encodeURIComponent(name)}`)
-    }
+    reply.headers(
+      downloadHeaders({
+        type: stat.type ?? known?.type ?? 'application/octet-stream',
+        ...(name === undefined ? {} : { name }),
+        attachment: query.download !== undefined,
+      }),
+    )
     if (request.headers['if-none-match'] === etag) return reply.code(304).send()
     const range = parseRange(request.headers.range, stat.size)
     if (range.kind === 'unsatisfiable') {

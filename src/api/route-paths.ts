@@ -57,6 +57,13 @@ export const ROUTES = {
     summary: "remove a file from this gateway's list (the network keeps it until its deal ends)",
   },
   nodes: { method: 'GET', path: '/api/v1/nodes', auth: 'token', summary: 'nodes with heartbeat and chain state' },
+  openSession: {
+    method: 'POST',
+    path: '/api/v1/session',
+    auth: 'token',
+    summary: 'sets the HttpOnly session cookie that opens download links (the token never goes in a URL)',
+  },
+  closeSession: { method: 'DELETE', path: '/api/v1/session', auth: 'none', summary: 'clears the session cookie' },
   deals: { method: 'GET', path: '/api/v1/deals', auth: 'token', summary: 'storage deals on chain' },
   wallet: { method: 'GET', path: '/api/v1/wallet', auth: 'token', summary: "the user's balances" },
   bank: { method: 'GET', path: '/api/v1/bank', auth: 'token', summary: 'minted rewards and payments per epoch' },
@@ -73,6 +80,8 @@ export interface RouteResponses {
   listFiles: { files: StoredFile[] }
   fileStatus: FileStatus & { name?: string; type?: string }
   forgetFile: { ok: true }
+  openSession: { ok: true }
+  closeSession: { ok: true }
   nodes: { nodes: NodeInfo[] }
   deals: { deals: DealInfo[] }
   wallet: WalletInfo

@@ -83,7 +83,8 @@ describe('gateway /api/v1', () => {
     assert.equal(part.size, data.length)
     assert.deepEqual(Buffer.from(await part.bytes()), data.subarray(1000, 6000))
 
-    const suffix = await fetch(api.contentUrl(put.capability), { headers: { range: 'bytes=-100' } })
+    const auth = { authorization: `Bearer ${gateway.token}` }
+    const suffix = await fetch(api.contentUrl(put.capability), { headers: { ...auth, range: 'bytes=-100' } })
     assert.equal(suffix.status, 206)
     assert.equal(suffix.headers.get('content-range'), `bytes ${data.length - 100}-${data.length - 1}/${data.length}`)
     assert.deepEqual(Buffer.from(await suffix.arrayBuffer()), data.subarray(data.length - 100))
@@ -92,7 +93,9 @@ describe('gateway /api/v1', () => {
     assert.equal(head.size, data.length)
     assert.equal(head.type, 'image/jpeg')
 
-    const beyond = await fetch(api.contentUrl(put.capability), { headers: { range: `bytes=${data.length}-` } })
+    const beyond = await fetch(api.contentUrl(put.capability), {
+      headers: { ...auth, range: `bytes=${data.length}-` },
+    })
     assert.equal(beyond.status, 416)
     assert.equal(beyond.headers.get('content-range'), `bytes */${data.length}`)
     assert.equal(((await beyond.json()) as { error: { code: string } }).error.code, 'ERR_RANGE_NOT_SATISFIABLE')
@@ -173,7 +176,8 @@ describe('gateway /api/v1', () => {
   })
 
   it('exposes Prometheus metrics with the Cairn names', async () => {
-    const text = await (await fetch(`${gateway.url}/metrics`)).text()
+    const auth = { authorization: `Bearer ${gateway.token}` }
+    const text = await (await fetch(`${gateway.url}/metrics`, { headers: auth })).text()
     for (const name of [
       'cairn_bytes_in_total{kind="api"}',
       'cairn_put_duration_seconds_bucket',
@@ -228,7 +232,9 @@ describe('gateway placement watcher', () => {
         ],
       )
       assert.equal(events[1]?.to, '12D3KooWMemoryNode5')
-      const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+      const metrics = await (
+        await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${gateway.token}` } })
+      ).text()
       assert.match(metrics, /cairn_repairs_total\{outcome="finished"\} 1/)
     } finally {
       await close()

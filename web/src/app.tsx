@@ -55,7 +55,11 @@ export function App() {
 
   useEffect(() => {
     api.files().then(
-      () => setUnauthorized(false),
+      () => {
+        setUnauthorized(false)
+        // download links carry no token: the gateway opens them with an HttpOnly session cookie
+        api.openSession().catch(() => undefined)
+      },
       (err: { code?: string }) => setUnauthorized(err.code === 'ERR_UNAUTHORIZED'),
     )
   }, [api])
@@ -99,6 +103,7 @@ export function App() {
           type="button"
           className="link"
           onClick={() => {
+            api.closeSession().catch(() => undefined)
             forgetToken()
             setToken(undefined)
           }}

@@ -1,4 +1,8 @@
-/** The dashboard's connection to its gateway: same origin, token from `#token=` (kept in localStorage). */
+/**
+ * The dashboard's connection to its gateway: same origin, token from `#token=` (a hash fragment, never sent to the
+ * server; kept in localStorage and sent as `Authorization: Bearer`). Download links carry no token: the gateway
+ * opens them with the HttpOnly session cookie the app asks for once the token is known.
+ */
 import { type ApiClient, createApiClient } from '../../src/api/api-client.ts'
 import { DEFAULT_ROUTE, parseHash } from './hash-route.ts'
 
