@@ -67,7 +67,7 @@ export const DEFAULT_TRANSFER_TIMEOUT_MS = 60_000
 export const DEFAULT_CONTROL_TIMEOUT_MS = 10_000
 /** Piece streams a single peer may have open towards this node at once (inbound, all connections). */
 export const DEFAULT_MAX_STREAMS_PER_PEER = 16
-/** Piece bytes a single peer may have in flight towards this node (announced frame lengths being read). */
+/** Piece bytes a single peer may hold in this node's memory: request bytes that arrived, fetch answers not yet read. */
 export const DEFAULT_MAX_BYTES_IN_FLIGHT_PER_PEER = 64 * 1024 * 1024
 /** Piece bytes all peers together may have in flight towards this node. */
 export const DEFAULT_MAX_BYTES_IN_FLIGHT_TOTAL = 256 * 1024 * 1024
@@ -77,6 +77,11 @@ export const PENALTY_MALFORMED = 20
 export const PENALTY_OVERSIZE = 25
 export const PENALTY_CORRUPT_DATA = 25
 export const PENALTY_LIMIT_EXCEEDED = 5
+/**
+ * A peer whose inbound exchange ran out its deadline while the node waited on it (a body trickled in, an answer left
+ * unread). Waits on the node's own disk do not count. Ten such streams within ten minutes get the peer banned.
+ */
+export const PENALTY_TIMEOUT = 10
 export const BAN_SCORE = -100
 export const DEFAULT_BAN_DURATION_MS = 10 * 60 * 1000
 /** Penalties decay: every minute a peer's negative score moves this many points back toward 0. */

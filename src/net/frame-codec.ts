@@ -1,6 +1,7 @@
 /**
  * Length-prefixed frames: a 4-byte big-endian unsigned length, then that many bytes of body.
- * The reader checks the announced length against the caller's cap before it allocates anything.
+ * The reader checks the announced length against the caller's cap, then holds only the bytes that have arrived
+ * (each one reserved as it arrives): a peer that announces 16 MiB and sends one byte holds one byte, not 16 MiB.
  */
 import { ProtocolError } from '../errors.ts'
 
@@ -10,7 +11,11 @@ export const FRAME_HEADER_SIZE = 4
 /** What a libp2p v3 stream yields: a Uint8Array or a Uint8ArrayList (which has `subarray()`). */
 export type StreamChunk = Uint8Array | { subarray(): Uint8Array }
 
-export type ProtocolErrorReason = 'oversize' | 'truncated' | 'malformed' | 'unexpected' | 'limit'
+/**
+ * Why a stream was refused: the first four are the sender's fault; 'limit' is a banned peer; 'busy' is a refusal
+ * for load (a stream or bytes-in-flight budget is full) and costs the sender nothing.
+ */
+export type ProtocolErrorReason = 'oversize' | 'truncated' | 'malformed' | 'unexpected' | 'limit' | 'busy'
 
 /** Builds a ProtocolError whose `details.reason` tells peer scoring how bad the violation was. */
 export function protocolError(reason: ProtocolErrorReason, message: string, details: Record<string, unknown> = {}) {
@@ -38,8 +43,11 @@ export function encodeFrame(body: Uint8Array): Uint8Array {
 export interface ReadFrameOptions {
   /** Largest body accepted; a longer announced length throws before any allocation. */
   maxLength: number
-  /** Called with the announced length after the cap check and before allocation; may throw to refuse it. */
-  reserve?: (length: number) => void
+  /**
+   * Called with the size of each piece of the body as it arrives, before it is kept (the sum is the body's length);
+   * may throw to refuse the frame.
+   */
+  reserve?: (bytes: number) => void
 }
 
 /**
@@ -81,14 +89,20 @@ export class FrameReader {
   #take(target: Uint8Array, offset: number, length: number): void {
     let written = 0
     while (written < length) {
-      const chunk = this.#chunks[0]!
-      const n = Math.min(chunk.byteLength, length - written)
-      target.set(n === chunk.byteLength ? chunk : chunk.subarray(0, n), offset + written)
-      written += n
-      if (n === chunk.byteLength) this.#chunks.shift()
-      else this.#chunks[0] = chunk.subarray(n)
+      const part = this.#takeUpTo(length - written)
+      target.set(part, offset + written)
+      written += part.byteLength
     }
-    this.#buffered -= length
+  }
+
+  /** Removes and returns (without copying) at most `length` bytes from the front of the first buffered chunk. */
+  #takeUpTo(length: number): Uint8Array {
+    const chunk = this.#chunks[0]!
+    const n = Math.min(chunk.byteLength, length)
+    if (n === chunk.byteLength) this.#chunks.shift()
+    else this.#chunks[0] = chunk.subarray(n)
+    this.#buffered -= n
+    return n === chunk.byteLength ? chunk : chunk.subarray(0, n)
   }
 
   /** Bytes received but not yet returned in a frame. */
@@ -116,16 +130,25 @@ export class FrameReader {
         maxLength: options.maxLength,
       })
     }
-    options.reserve?.(length)
-    const body = new Uint8Array(length)
+    // keep the arrived pieces as they are and join them once the frame is complete: memory grows with what the
+    // sender actually sent, never with what it announced
+    const parts: Uint8Array[] = []
     let filled = 0
     while (filled < length) {
       if (this.#buffered === 0 && !(await this.#pull())) {
         throw protocolError('truncated', `stream ended after ${filled} of ${length} frame bytes`, { length, filled })
       }
-      const n = Math.min(this.#buffered, length - filled)
-      this.#take(body, filled, n)
-      filled += n
+      const part = this.#takeUpTo(length - filled)
+      options.reserve?.(part.byteLength)
+      parts.push(part)
+      filled += part.byteLength
+    }
+    // one copy, as before: the body is the caller's own buffer, not a view into the transport's
+    const body = new Uint8Array(length)
+    let offset = 0
+    for (const part of parts) {
+      body.set(part, offset)
+      offset += part.byteLength
     }
     return body
   }

@@ -1,6 +1,8 @@
 /**
- * Per-peer and total limits on inbound piece streams and bytes in flight. A slot is taken when a stream opens and
- * bytes are reserved when a frame's length is announced (before the frame's buffer is allocated).
+ * Per-peer and total limits on inbound piece streams and bytes in flight. A slot is taken when a stream opens; bytes
+ * are reserved as a request's body arrives (not when its length is announced) and when a fetch answer is about to be
+ * sent (its piece stays in memory until the peer has read it). A refusal is a ProtocolError of reason 'busy': it
+ * says the node is loaded, not that the peer misbehaved, so it costs the peer no score.
  */
 import { protocolError } from './frame-codec.ts'
 
@@ -20,7 +22,7 @@ export interface StreamLease {
  * @example
  * ```ts
  * const limits = new PeerLimits({ maxStreamsPerPeer: 16, maxBytesPerPeer: 64 << 20, maxBytesTotal: 256 << 20 })
- * const lease = limits.open(peerId) // throws ProtocolError (reason 'limit') when the peer has too many streams
+ * const lease = limits.open(peerId) // throws ProtocolError (reason 'busy') when the peer has too many streams
  * try { lease.reserve(frameLength) } finally { lease.release() }
  * ```
  */
@@ -45,7 +47,10 @@ export class PeerLimits {
   open(peerId: string): StreamLease {
     const streams = this.streams(peerId)
     if (streams >= this.#init.maxStreamsPerPeer) {
-      throw protocolError('limit', `peer has ${streams} piece streams open (limit ${this.#init.maxStreamsPerPeer})`)
+      throw protocolError(
+        'busy',
+        `node is busy: peer has ${streams} piece streams open (limit ${this.#init.maxStreamsPerPeer})`,
+      )
     }
     this.#streams.set(peerId, streams + 1)
     let reserved = 0
@@ -54,10 +59,10 @@ export class PeerLimits {
       reserve: (bytes: number) => {
         const peerBytes = this.bytesInFlight(peerId)
         if (peerBytes + bytes > this.#init.maxBytesPerPeer) {
-          throw protocolError('limit', `peer would have ${peerBytes + bytes} bytes in flight`, { bytes })
+          throw protocolError('busy', `node is busy: peer would have ${peerBytes + bytes} bytes in flight`, { bytes })
         }
         if (this.#totalBytes + bytes > this.#init.maxBytesTotal) {
-          throw protocolError('limit', 'node has too many bytes in flight', { bytes })
+          throw protocolError('busy', 'node is busy: too many bytes in flight', { bytes })
         }
         reserved += bytes
         this.#bytes.set(peerId, peerBytes + bytes)

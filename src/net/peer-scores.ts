@@ -65,6 +65,7 @@ export class PeerScores {
 
   /** Subtracts `points`; bans the peer when its score reaches BAN_SCORE. */
   penalize(peerId: string, points: number): void {
+    if (!(points > 0)) return
     const now = this.#now()
     const entry = this.#current(peerId) ?? { score: 0, updatedMs: now, bannedUntilMs: 0 }
     entry.score -= points

@@ -1,7 +1,8 @@
 /**
  * `/cairn/piece/1.0.0`: one request and one response per stream (store, fetch or has-pieces).
  * The server verifies a stored piece against its CID and acknowledges only after `PieceStore.put` resolved.
- * Malformed, oversize or unexpected frames reset the stream and cost the sender score.
+ * Malformed, oversize or unexpected frames reset the stream and cost the sender score. A fetch answer's bytes are
+ * reserved against the peer's bytes-in-flight budget until the peer has read them; a full budget answers Busy.
  */
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
@@ -62,7 +63,7 @@ export async function servePieceStream(
   remotePeer: string,
   init: PieceServerInit,
 ): Promise<PieceServerOutcome> {
-  return serveStream(stream, remotePeer, init, init.transferTimeoutMs, async ({ lease, deadline }) => {
+  return serveStream(stream, remotePeer, init, init.transferTimeoutMs, async ({ lease, deadline, local }) => {
     const reader = new FrameReader(streamBuffers(stream))
     const body = await reader.read({ maxLength: MAX_PIECE_FRAME_SIZE, reserve: lease.reserve })
     if (body === undefined) throw protocolError('truncated', 'stream closed before a request')
@@ -71,13 +72,22 @@ export async function servePieceStream(
     const respond = async (response: PieceMessage) => writeAll(stream, encodeFrame(encodePieceMessage(response)))
     switch (request.type) {
       case 'store-request': {
-        const status = await storeRequested(request.cid, request.bytes, remotePeer, init, deadline.signal)
+        const status = await local(storeRequested(request.cid, request.bytes, remotePeer, init, deadline.signal))
         refused = status[0] !== ResponseStatus.Ok
         await respond({ type: 'store-response', status: status[0], message: status[1] })
         break
       }
       case 'fetch-request': {
-        const [status, bytes, message] = await fetchRequested(request.cid, init, deadline.signal)
+        let [status, bytes, message] = await local(fetchRequested(request.cid, init, deadline.signal))
+        if (status === ResponseStatus.Ok) {
+          try {
+            // the piece stays in memory until the peer has read it: it counts like request bytes do
+            lease.reserve(bytes.byteLength)
+          } catch (error) {
+            status = ResponseStatus.Busy
+            message = (error as Error).message
+          }
+        }
         if (status === ResponseStatus.Ok) {
           const head = encodeFetchResponseHead(status)
           await writeAll(stream, encodeFrameHeader(head.byteLength + bytes.byteLength), deadline.signal)
@@ -91,7 +101,7 @@ export async function servePieceStream(
       }
       case 'has-request': {
         const present = await Promise.all(
-          request.cids.map((cid) => init.pieceStore.has(cid, { signal: deadline.signal }).catch(() => false)),
+          request.cids.map((cid) => local(init.pieceStore.has(cid, { signal: deadline.signal })).catch(() => false)),
         )
         await respond({ type: 'has-response', present })
         break
@@ -181,6 +191,8 @@ function statusError(status: ResponseStatusCode, message: string, peer: string, 
       return new CorruptDataError(`peer ${peer} refused ${cid}: ${message}`, { details })
     case ResponseStatus.QuotaExceeded:
       return new QuotaExceededError(`peer ${peer} is full: ${message}`, { details })
+    case ResponseStatus.Busy:
+      return new UnreachableError(`peer ${peer} is busy, ask another holder or retry later: ${message}`, { details })
     case ResponseStatus.BadRequest:
       return new InvalidArgumentError(`peer ${peer} refused the request: ${message}`, { details })
     default:

@@ -2,6 +2,8 @@
  * What every request stream of Cairn's protocols goes through around its exchange. Inbound (`serveStream`): a banned
  * peer is reset at once, the per-peer stream and byte limits are leased, the exchange has a deadline, and a handler
  * that throws (malformed frame, limit, timeout) resets the stream and costs the sender the matching penalty.
+ * A refusal for load (reason 'busy') costs nothing; running out the deadline while the node waited on the peer costs
+ * PENALTY_TIMEOUT (waits on the node's own work, marked with `local()`, do not).
  * Outbound (`requestStream`): one deadline for dial and exchange, a protocol violation or corrupt data costs the
  * answering peer score, and every failure becomes a Cairn error naming the peer.
  */
@@ -9,16 +11,24 @@ import type { Libp2p, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { CairnError, CorruptDataError, InvalidArgumentError, ProtocolError, UnreachableError } from '../errors.ts'
 import type { AbortOptions } from '../storage/index.ts'
-import { PENALTY_CORRUPT_DATA, PENALTY_LIMIT_EXCEEDED, PENALTY_MALFORMED, PENALTY_OVERSIZE } from './constants.ts'
+import {
+  PENALTY_CORRUPT_DATA,
+  PENALTY_LIMIT_EXCEEDED,
+  PENALTY_MALFORMED,
+  PENALTY_OVERSIZE,
+  PENALTY_TIMEOUT,
+} from './constants.ts'
 import { protocolError } from './frame-codec.ts'
 import type { PeerLimits } from './peer-limits.ts'
 import type { PeerScores } from './peer-scores.ts'
 import { createDeadline, type Deadline } from './stream-io.ts'
 
-/** Score lost by a peer whose request failed with `error` (0 unless it broke the protocol). */
+/** Score lost by a peer whose request failed with `error` (0 unless it broke the protocol; 0 when the node is busy). */
 export function penaltyFor(error: unknown): number {
   if (!(error instanceof ProtocolError)) return 0
   switch (error.details?.reason) {
+    case 'busy':
+      return 0
     case 'oversize':
       return PENALTY_OVERSIZE
     case 'limit':
@@ -32,6 +42,8 @@ export function penaltyFor(error: unknown): number {
 export interface ServedStream {
   lease: ReturnType<PeerLimits['open']>
   deadline: Deadline
+  /** Runs the node's own work (disk, lookups): a deadline that fires meanwhile is not blamed on the peer. */
+  local<T>(work: Promise<T>): Promise<T>
 }
 
 /**
@@ -64,10 +76,23 @@ export async function serveStream<T>(
   }
   const deadline = createDeadline(timeoutMs)
   const detach = deadline.guard(stream)
+  let localWork = 0
+  let expiredInLocalWork = false
+  const local = async <T>(work: Promise<T>): Promise<T> => {
+    localWork++
+    try {
+      return await work
+    } finally {
+      if (deadline.signal.aborted) expiredInLocalWork = true
+      localWork--
+    }
+  }
   try {
-    return await handler({ lease, deadline })
+    return await handler({ lease, deadline, local })
   } catch (error) {
-    guards.scores.penalize(remotePeer, penaltyFor(error))
+    // the deadline fired while the node waited on the peer (a trickled body, an unread answer): the peer pays
+    const peerWasSlow = deadline.signal.aborted && localWork === 0 && !expiredInLocalWork
+    guards.scores.penalize(remotePeer, peerWasSlow ? Math.max(PENALTY_TIMEOUT, penaltyFor(error)) : penaltyFor(error))
     stream.abort(error instanceof Error ? error : new Error(String(error)))
     return 'reset'
   } finally {

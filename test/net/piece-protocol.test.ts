@@ -209,12 +209,15 @@ describe('piece protocols over TCP between hosts on 127.0.0.1', () => {
     const b = await startNode({ maxStreamsPerPeer: 2, maxBytesInFlightPerPeer: 1024 * 1024 })
     t.after(() => stopAll([a, b]))
     await connect(a.network, b.network)
-    // two streams each announce 600 KiB and send none of it: the second exceeds 1 MiB in flight
+    // two streams each announce 600 KiB and send 590 KiB of it: the second exceeds 1 MiB in flight (only bytes that
+    // arrived count: announcing alone holds nothing)
     const first = await rawStream(a.network, b.network)
     first.send(encodeFrameHeader(600 * 1024))
+    first.send(randomBytes(590 * 1024))
     await new Promise((resolve) => setTimeout(resolve, 200))
     const second = await rawStream(a.network, b.network)
     second.send(encodeFrameHeader(600 * 1024))
+    second.send(randomBytes(590 * 1024))
     assert.equal((await outcome(second)).end, 'reset')
     // first still holds a slot; two more idle streams: one fits, the next is over the stream limit
     const third = await rawStream(a.network, b.network)
