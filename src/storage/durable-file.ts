@@ -43,17 +43,18 @@ export async function syncFolder(path: string): Promise<void> {
 }
 
 /**
- * Creates folder `path` and any missing parents (as `mkdir -p`), then fsyncs the parent of each folder it created,
- * deepest first, so that the new folders are still there after a crash. A folder that already exists costs one
- * mkdir call and no fsync. Use it for any folder that a durable write (fsync of a file, then of its folder) relies on.
+ * Creates folder `path` and any missing parents (as `mkdir -p`, with `mode` for the new ones, e.g. 0o700), then
+ * fsyncs the parent of each folder it created, deepest first, so that the new folders are still there after a crash.
+ * A folder that already exists costs one mkdir call and no fsync. Use it for any folder that a durable write (fsync
+ * of a file, then of its folder) relies on.
  *
  * @example
  * ```ts
- * await mkdirDurable('/data/node/pieces/ab/cd')
+ * await mkdirDurable('/data/node/pieces/ab/cd', { mode: 0o700 })
  * ```
  */
-export async function mkdirDurable(path: string): Promise<void> {
-  const first = await mkdir(path, { recursive: true })
+export async function mkdirDurable(path: string, options: { mode?: number } = {}): Promise<void> {
+  const first = await mkdir(path, { recursive: true, ...(options.mode === undefined ? {} : { mode: options.mode }) })
   if (first === undefined) return
   const created = [first]
   for (const part of relative(first, path)

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import fsp, { mkdtemp, readdir, rm } from 'node:fs/promises'
+import fsp, { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { syncBuiltinESMExports } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -72,6 +72,10 @@ describe('new folders are fsynced in their parent (finding 6)', () => {
     synced = []
     await mkdirDurable(target)
     assert.deepEqual(synced, [], 'an existing folder costs no fsync')
+    const secret = join(base, 'secret', 'inner')
+    await mkdirDurable(secret, { mode: 0o700 })
+    assert.equal((await stat(secret)).mode & 0o777, 0o700)
+    assert.equal((await stat(dirname(secret))).mode & 0o777, 0o700)
   })
 
   it("the fs piece store's folders and shard folders", async () => {
