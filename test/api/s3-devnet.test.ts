@@ -6,11 +6,11 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { CreateBucketCommand } from '@aws-sdk/client-s3'
 import { createApiClient, type S3Credentials, s3Credentials } from '../../src/api/index.ts'
-import { type DevnetHarness, startDevnetWithGateway } from './devnet-harness.ts'
+import { type DevnetWithGateway, startDevnetWithGateway } from '../e2e/devnet-fixture.ts'
 import { multipartRoundTrip, s3Client, s3Suite } from './s3-suite.ts'
 
 describe('S3 API and /api/v1 against a real devnet (4 node processes)', { timeout: 300_000 }, () => {
-  let harness: DevnetHarness
+  let harness: DevnetWithGateway
   let credentials: S3Credentials
   before(async () => {
     harness = await startDevnetWithGateway({ nodes: 4 })

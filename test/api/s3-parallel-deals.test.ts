@@ -9,13 +9,13 @@ import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { type S3Credentials, s3Credentials } from '../../src/api/index.ts'
-import { type DevnetHarness, startDevnetWithGateway } from './devnet-harness.ts'
+import { type DevnetWithGateway, startDevnetWithGateway } from '../e2e/devnet-fixture.ts'
 import { s3Client } from './s3-suite.ts'
 
 const OBJECTS = 16
 
 describe('parallel S3 uploads on a devnet with its chain', { timeout: 420_000 }, () => {
-  let harness: DevnetHarness
+  let harness: DevnetWithGateway
   let credentials: S3Credentials
   before(async () => {
     harness = await startDevnetWithGateway({ nodes: 4, chain: true })

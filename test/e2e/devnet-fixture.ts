@@ -2,16 +2,19 @@
  * The one fixture of the e2e tests: the real `cairn` CLI as child processes (Node 24 via process.execPath, type
  * stripping), long-running ones (devnet, node start) whose stop resolves only once the process is gone, process ends
  * waited for for real (a timeout throws, naming the process), one `waitFor`, and the commands a test runs against a
- * devnet folder (`devnetCli`: run, ok, json, status, getBytes).
+ * devnet folder (`devnetCli`: run, ok, json, status, getBytes); `startDevnetWithGateway` adds a gateway on port 0 for the
+ * API, S3 and dashboard tests.
  */
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import type { FileStatus } from '../../src/client/index.ts'
+import { type GatewayProcess, spawnGatewayProcess } from '../../src/devnet/index.ts'
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
@@ -245,5 +248,59 @@ export function devnetCli(dir: string, init: { timeoutMs?: number } = {}): Devne
       await rm(out, { force: true })
       return { bytes, stderr: result.stderr }
     },
+  }
+}
+
+/** A devnet and a gateway process of its own on free ports, for the API, S3 and dashboard tests. */
+export interface DevnetWithGateway {
+  dir: string
+  url: string
+  s3Endpoint: string
+  token: string
+  gatewayDir: string
+  nodes: DevnetJson['nodes']
+  /** Kills one storage node with SIGKILL. */
+  killNode(index: number): void
+  /** Stops the gateway, the devnet and every node, and removes the folder. */
+  stop(): Promise<void>
+}
+
+/**
+ * Starts `cairn devnet` (`nodes` nodes, default 4; off-chain unless `chain`) without its own gateway on the fixed port
+ * 7070, then a gateway process on port 0 (spawnGatewayProcess). On failure everything started is stopped.
+ */
+export async function startDevnetWithGateway(
+  init: { nodes?: number; publicReads?: boolean; chain?: boolean } = {},
+): Promise<DevnetWithGateway> {
+  const dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-api-'))
+  const args = ['devnet', '--dir', dir, '--nodes', String(init.nodes ?? 4), '--heartbeat-ms', '250', '--no-gateway']
+  const devnet = startCairn(init.chain === true ? args : [...args, '--no-chain'])
+  let gateway: GatewayProcess | undefined
+  let state: DevnetJson | undefined
+  const stop = async (): Promise<void> => {
+    await gateway?.stop()
+    await devnet.stop('SIGTERM', 15_000)
+    await stopAll((state?.nodes ?? []).map((n) => n.pid))
+    await rm(dir, { recursive: true, force: true })
+  }
+  try {
+    await devnet.waitForLine((line) => line.startsWith('devnet ready'), 90_000)
+    state = await readDevnetJson(dir)
+    gateway = await spawnGatewayProcess({ devnetDir: dir, port: 0, s3Port: 0, publicReads: init.publicReads === true })
+    const gatewayDir = join(dir, 'gateway')
+    const nodes = state.nodes
+    return {
+      dir,
+      url: gateway.url,
+      s3Endpoint: gateway.s3Endpoint ?? '',
+      token: (await readFile(join(gatewayDir, 'api-token'), 'utf8')).trim(),
+      gatewayDir,
+      nodes,
+      killNode: (index) => killQuietly(nodes[index]!.pid),
+      stop,
+    }
+  } catch (err) {
+    await stop()
+    throw err
   }
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
-import { type DevnetHarness, startDevnetWithGateway } from '../api/devnet-harness.ts'
+import { type DevnetWithGateway, startDevnetWithGateway } from '../e2e/devnet-fixture.ts'
 
 const CHROMIUM = process.env.CAIRN_CHROMIUM ?? '/usr/bin/chromium'
 const ROOT = new URL('../../', import.meta.url).pathname
@@ -22,7 +22,7 @@ const skip = existsSync(CHROMIUM)
   : `${CHROMIUM} is missing: install it with 'apt-get install -y chromium' to run the dashboard tests`
 
 describe('dashboard in chromium against a devnet', { skip, timeout: 240_000 }, () => {
-  let harness: DevnetHarness
+  let harness: DevnetWithGateway
   let context: BrowserContext
   let page: Page
   let profile: string
