@@ -21,6 +21,8 @@ function objectHeaders(object: S3Object): Record<string, string> {
     'last-modified': new Date(object.lastModified).toUTCString(),
     'content-type': object.contentType,
     'accept-ranges': 'bytes',
+    // the S3 origin holds no credential a page could use, but a browser must still not guess a script type
+    'x-content-type-options': 'nosniff',
   }
   for (const [name, value] of Object.entries(object.metadata)) headers[`x-amz-meta-${name}`] = value
   return headers
