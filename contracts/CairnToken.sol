@@ -2,13 +2,14 @@
 pragma solidity ^0.8.28;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 
 /// @title CAIRN, the network's token
 /// @notice ERC-20 with EIP-2612 permit (approve and pay in one transaction). After the genesis allocation made in the
 /// constructor, only the minter (the Market, set once by the deployer) can create tokens: that is the emission
-/// schedule paying nodes for proven storage.
-contract CairnToken is ERC20, ERC20Permit {
+/// schedule paying nodes for proven storage. Anyone may burn its own tokens (the Market burns the protocol fee).
+contract CairnToken is ERC20, ERC20Burnable, ERC20Permit {
     /// @notice The account allowed to mint; zero until `setMinter` is called once.
     address public minter;
     address private immutable _deployer;

@@ -10,18 +10,25 @@ import {SlotMerkle} from "./SlotMerkle.sol";
 
 interface IMintableToken is IERC20 {
     function mint(address to, uint256 amount) external;
+    function burn(uint256 amount) external;
 }
 
 /// @title Market: storage deals, per-epoch proofs of storage, payments, slashing, repair and the emission (the bank)
 /// @notice A user opens a deal for n slots (each slot = one node's share of a file, committed by its Merkle root and
-/// byte size) and escrows price x bytes x epochs for every slot. Every epoch a seed drawn from the chain's randomness
-/// picks one leaf of every slot; the holder proves it before the epoch ends. A valid proof releases that slot's
-/// payment for the epoch and a share of the epoch's emission in proportion to the bytes proven. A missing proof,
+/// byte size, held by n distinct nodes of n distinct operators) and escrows, per slot and epoch, the payment
+/// max(price x bytes, minPaymentPerSlotEpoch) plus the protocol fee (`protocolFeeBps` of it, rounded up). Every epoch
+/// a seed drawn from the chain's randomness picks one leaf of every slot (bound to the prover's address); the holder
+/// proves it within `responseWindowBlocks` of the seed's block, before the epoch ends. A valid proof pays the slot's
+/// payment to the holder and burns the fee. The emission (the bank) is never split by bytes: a node's reward for an
+/// epoch is at most `rewardShareBps` of the fees burned by its proofs in that epoch (a fraction below one), scaled
+/// down pro rata when the epoch's claims exceed its emission; so an account on both sides of a deal always loses
+/// at least (1 - rewardShareBps) x fee per proof. A missing proof,
 /// reported by anyone after the epoch, slashes the holder's stake into the slot's repair bounty; after `maxMisses`
 /// consecutive misses the slot is open, and any other active node takes it by proving against the same root.
 /// Epoch e covers [genesis + e * epochSeconds, genesis + (e + 1) * epochSeconds); its proofs are due before its end.
 /// This contract's token balance always equals `totalLiabilities` = escrow of all deals + earnings not yet withdrawn
-/// + repair bounties (rewards are minted at withdrawal, so they are not part of the balance).
+/// + repair bounties (rewards are minted at withdrawal, so they are not part of the balance; fees are burned in the
+/// transaction of their proof).
 contract Market is ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -38,6 +45,11 @@ contract Market is ReentrancyGuardTransient {
         uint256 slashPerMiss;
         uint256 initialEmission;
         uint64 halvingEpochs;
+        uint16 protocolFeeBps;
+        uint16 rewardShareBps;
+        uint256 minPaymentPerSlotEpoch;
+        uint32 maxSlotsPerNode;
+        uint32 responseWindowBlocks;
     }
 
     struct DealParams {
@@ -76,18 +88,21 @@ contract Market is ReentrancyGuardTransient {
         uint256 bounty;
     }
 
-    /// @dev One storage slot per node: its last proved epoch, the bytes it proved then, and its settled rewards.
+    /// @dev Per node: its last proved epoch, the fees its proofs burned then (its reward claim), settled rewards.
     struct NodeAccount {
         uint40 lastEpoch;
         bool proved;
-        uint96 epochBytes;
-        uint112 rewards;
+        uint256 epochFees;
+        uint256 rewards;
     }
 
-    /// @dev One storage slot per epoch: the challenge seed and the bytes proven in it (the emission's divisor).
+    /// @dev Per epoch: the challenge seed, the block it was drawn in (the response window starts there), the bytes
+    /// proven (informational) and the fees burned (the divisor of the emission when the claims exceed it).
     struct EpochRecord {
         uint128 seed;
         uint128 provenBytes;
+        uint64 seedBlock;
+        uint256 fees;
     }
 
     struct DealView {
@@ -126,6 +141,7 @@ contract Market is ReentrancyGuardTransient {
 
     uint256 public constant MAX_SLOTS = 64;
     uint256 public constant MAX_MANIFEST_CID_LENGTH = 128;
+    uint256 public constant BPS = 10_000;
 
     IMintableToken public immutable token;
     Registry public immutable registry;
@@ -135,6 +151,17 @@ contract Market is ReentrancyGuardTransient {
     uint256 public immutable slashPerMiss;
     uint256 public immutable initialEmission;
     uint64 public immutable halvingEpochs;
+    /// @notice Protocol fee, in basis points of a slot's payment, escrowed on top of it and burned at each proof.
+    uint16 public immutable protocolFeeBps;
+    /// @notice A node's emission reward for an epoch is at most this share (basis points, below 10,000) of the fees
+    /// its proofs burned in that epoch.
+    uint16 public immutable rewardShareBps;
+    /// @notice Least payment of one slot for one epoch, whatever the node's price (covers a proof's gas).
+    uint256 public immutable minPaymentPerSlotEpoch;
+    /// @notice Most slots one node may hold at once (confirmed or repaired, until their deal closes).
+    uint32 public immutable maxSlotsPerNode;
+    /// @notice Blocks after the seed's block within which a proof of that epoch is accepted.
+    uint32 public immutable responseWindowBlocks;
 
     uint256 public dealCount;
     uint256 public totalLiabilities;
@@ -143,6 +170,8 @@ contract Market is ReentrancyGuardTransient {
     mapping(uint256 => EpochRecord) private _epochs;
     mapping(address => NodeAccount) private _accounts;
     mapping(address => uint256) public earnings;
+    /// @dev Fees of the proofs accepted in the current call, burned once at its end.
+    uint256 private transient _feesToBurn;
 
     event SeedDrawn(uint256 indexed epoch, bytes32 seed);
     event DealCreated(
@@ -205,12 +234,20 @@ contract Market is ReentrancyGuardTransient {
     error NothingToReport(uint256 dealId, uint256 slot, uint256 nextEpoch);
     error FormerHolderCannotRepair(uint256 dealId, uint256 slot, address node);
     error NothingToWithdraw(address account);
+    error DuplicateOperator(address operator, address node, address otherNode);
+    error SlotCapReached(address node, uint256 slots, uint256 max);
+    error ResponseWindowClosed(uint256 epoch, uint256 seedBlock, uint256 lastBlock);
 
     constructor(IMintableToken token_, Registry registry_, MarketParams memory p) {
         if (p.epochSeconds == 0) revert InvalidParams("epochSeconds is zero");
         if (p.maxMisses == 0) revert InvalidParams("maxMisses is zero");
         if (p.halvingEpochs == 0) revert InvalidParams("halvingEpochs is zero");
         if (p.initialEmission > type(uint112).max / 2 / p.halvingEpochs) revert InvalidParams("emission too large");
+        if (p.protocolFeeBps == 0) revert InvalidParams("protocolFeeBps is zero");
+        if (p.rewardShareBps >= BPS) revert InvalidParams("rewardShareBps must be below 10000");
+        if (p.minPaymentPerSlotEpoch == 0) revert InvalidParams("minPaymentPerSlotEpoch is zero");
+        if (p.maxSlotsPerNode == 0) revert InvalidParams("maxSlotsPerNode is zero");
+        if (p.responseWindowBlocks == 0) revert InvalidParams("responseWindowBlocks is zero");
         token = token_;
         registry = registry_;
         epochSeconds = p.epochSeconds;
@@ -220,6 +257,11 @@ contract Market is ReentrancyGuardTransient {
         slashPerMiss = p.slashPerMiss;
         initialEmission = p.initialEmission;
         halvingEpochs = p.halvingEpochs;
+        protocolFeeBps = p.protocolFeeBps;
+        rewardShareBps = p.rewardShareBps;
+        minPaymentPerSlotEpoch = p.minPaymentPerSlotEpoch;
+        maxSlotsPerNode = p.maxSlotsPerNode;
+        responseWindowBlocks = p.responseWindowBlocks;
     }
 
     // ---------------------------------------------------------------- epochs and challenges
@@ -229,7 +271,8 @@ contract Market is ReentrancyGuardTransient {
         return (block.timestamp - genesis) / epochSeconds;
     }
 
-    /// @notice Tokens minted for epoch `epoch`, split among its proofs by bytes: halves every `halvingEpochs`.
+    /// @notice The bank's budget for epoch `epoch`: the most its rewards may mint in all (halves every
+    /// `halvingEpochs`). Each node's reward is also capped by `rewardShareBps` of the fees it burned (see `rewardOf`).
     function emission(uint256 epoch) public view returns (uint256) {
         uint256 halvings = epoch / halvingEpochs;
         return halvings >= 256 ? 0 : initialEmission >> halvings;
@@ -243,6 +286,7 @@ contract Market is ReentrancyGuardTransient {
         if (r.seed == 0) {
             uint128 drawn = uint128(uint256(keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1), e))));
             r.seed = drawn == 0 ? 1 : drawn;
+            r.seedBlock = uint64(block.number);
             emit SeedDrawn(e, bytes32(uint256(r.seed)));
         }
         return bytes32(uint256(r.seed));
@@ -263,9 +307,63 @@ contract Market is ReentrancyGuardTransient {
         return _accounts[node].rewards;
     }
 
-    /// @notice The leaf that slot `slotIndex` of deal `dealId` must prove in the current epoch.
+    /// @notice Fees burned by the proofs of `epoch` so far (final once the epoch has ended).
+    function epochFees(uint256 epoch) external view returns (uint256) {
+        return _epochs[epoch].fees;
+    }
+
+    /// @notice The most the rewards of `epoch` mint in all: min(emission, rewardShareBps of its fees) (final once the
+    /// epoch has ended; each node's rounding down may leave a few units unminted).
+    function epochRewards(uint256 epoch) public view returns (uint256) {
+        uint256 claims = (_epochs[epoch].fees * rewardShareBps) / BPS;
+        uint256 budget = emission(epoch);
+        return claims < budget ? claims : budget;
+    }
+
+    /// @notice The block of `epoch`'s seed and the last block a proof of that epoch is accepted in (zeros until the
+    /// seed is drawn).
+    function responseWindow(uint256 epoch) external view returns (uint256 seedBlock, uint256 lastBlock) {
+        seedBlock = _epochs[epoch].seedBlock;
+        if (seedBlock != 0) lastBlock = seedBlock + responseWindowBlocks;
+    }
+
+    /// @notice What one slot costs its deal per epoch: the node's payment max(size x price, minPaymentPerSlotEpoch)
+    /// and the protocol fee burned with it.
+    function slotCharge(uint64 size, uint128 pricePerByteEpoch) public view returns (uint256 payment, uint256 fee) {
+        payment = uint256(size) * pricePerByteEpoch;
+        if (payment < minPaymentPerSlotEpoch) payment = minPaymentPerSlotEpoch;
+        fee = (payment * protocolFeeBps + BPS - 1) / BPS;
+    }
+
+    /// @notice The escrow `createDeal` pulls for slots of `sizes` held by `nodes` (at their current prices) for
+    /// `durationEpochs`.
+    function quoteDeal(address[] calldata nodes, uint64[] calldata sizes, uint32 durationEpochs)
+        external
+        view
+        returns (uint256 escrow)
+    {
+        if (sizes.length != nodes.length) revert SlotCountMismatch(sizes.length, sizes.length, nodes.length);
+        for (uint256 i = 0; i < nodes.length; i++) {
+            (, uint128 price) = registry.offer(nodes[i]);
+            (uint256 payment, uint256 fee) = slotCharge(sizes[i], price);
+            escrow += payment + fee;
+        }
+        escrow *= durationEpochs;
+    }
+
+    /// @notice The leaf that slot `slotIndex` of deal `dealId` must prove in the current epoch (for its holder).
     function challenge(uint256 dealId, uint256 slotIndex)
         external
+        view
+        returns (uint256 epoch, uint256 leafIndex, uint256 leafLength, uint256 leafCount)
+    {
+        return challengeFor(dealId, slotIndex, _slot(dealId, slotIndex).node);
+    }
+
+    /// @notice The leaf `prover` must prove for slot `slotIndex` of deal `dealId` in the current epoch: the holder's
+    /// challenge, or a repairer's for an open slot (each account has its own leaf, so a copied proof fails).
+    function challengeFor(uint256 dealId, uint256 slotIndex, address prover)
+        public
         view
         returns (uint256 epoch, uint256 leafIndex, uint256 leafLength, uint256 leafCount)
     {
@@ -275,7 +373,7 @@ contract Market is ReentrancyGuardTransient {
         bytes32 seed = bytes32(uint256(_epochs[epoch].seed));
         if (seed == bytes32(0)) revert SeedNotDrawn(epoch);
         leafCount = SlotMerkle.leafCount(s.size);
-        leafIndex = _leafIndex(seed, dealId, slotIndex, epoch, leafCount);
+        leafIndex = _leafIndex(seed, dealId, slotIndex, epoch, leafCount, prover);
         leafLength = SlotMerkle.leafLength(s.size, leafIndex);
     }
 
@@ -334,7 +432,10 @@ contract Market is ReentrancyGuardTransient {
         uint256 reserve = 0;
         for (uint256 i = 0; i < d.n; i++) {
             Slot storage s = _slots[dealId][i];
-            if (s.nextEpoch <= e) reserve += uint256(s.size) * s.pricePerByteEpoch;
+            if (s.nextEpoch <= e) {
+                (uint256 payment, uint256 fee) = slotCharge(s.size, s.pricePerByteEpoch);
+                reserve += payment + fee;
+            }
         }
         uint256 refund = d.escrow - reserve;
         d.escrow = reserve;
@@ -381,7 +482,7 @@ contract Market is ReentrancyGuardTransient {
         if (s.nextEpoch < e) s.nextEpoch = uint40(e);
         s.misses = 0;
         s.state = SlotState.Active;
-        registry.slotTaken(msg.sender);
+        _takeSlot(msg.sender);
         emit SlotConfirmed(dealId, slotIndex, msg.sender, s.nextEpoch);
     }
 
@@ -397,6 +498,7 @@ contract Market is ReentrancyGuardTransient {
                 revert(add(failure, 0x20), mload(failure))
             }
         }
+        _burnFees();
     }
 
     /// @notice Proves several slots in one transaction, each exactly as `submitProof` would (same checks, same
@@ -413,6 +515,7 @@ contract Market is ReentrancyGuardTransient {
             if (failure.length == 0) accepted[i] = true;
             else emit ProofRejected(p.dealId, p.slotIndex, msg.sender, e, failure);
         }
+        _burnFees();
     }
 
     /// @notice Records every closed, unproven epoch of a slot (at most until it opens): each one slashes the holder
@@ -428,9 +531,10 @@ contract Market is ReentrancyGuardTransient {
         if (reported == 0) revert NothingToReport(dealId, slotIndex, s.nextEpoch);
     }
 
-    /// @notice Takes an open slot by proving the current epoch's challenge against the slot's root: the caller
+    /// @notice Takes an open slot by proving the current epoch's challenge for the caller (`challengeFor`, bound to
+    /// msg.sender: a copied transaction fails) against the slot's root, within the response window: the caller
     /// becomes the holder, is paid this epoch, and receives the slot's repair bounty (the stake slashed from the
-    /// former holder).
+    /// former holder). The caller may not hold, nor share an operator with the holder of, another slot of the deal.
     function repairSlot(uint256 dealId, uint256 slotIndex, bytes calldata leaf, bytes32[] calldata proof)
         external
         nonReentrant
@@ -442,6 +546,7 @@ contract Market is ReentrancyGuardTransient {
         if (s.state != SlotState.Open) revert WrongSlotState(dealId, slotIndex, s.state);
         if (s.node == msg.sender) revert FormerHolderCannotRepair(dealId, slotIndex, msg.sender);
         if (!registry.isActive(msg.sender)) revert NodeNotActive(msg.sender);
+        _checkNotInDeal(d, dealId, slotIndex, msg.sender);
         _verifyChallenge(dealId, slotIndex, e, s, leaf, proof);
         address former = s.node;
         uint256 bounty = s.bounty;
@@ -450,9 +555,10 @@ contract Market is ReentrancyGuardTransient {
         s.misses = 0;
         s.nextEpoch = uint40(e + 1);
         s.bounty = 0;
-        registry.slotTaken(msg.sender);
+        _takeSlot(msg.sender);
         emit SlotRepaired(dealId, slotIndex, msg.sender, former, bounty);
         _pay(d, dealId, slotIndex, s, e, bounty);
+        _burnFees();
     }
 
     // ---------------------------------------------------------------- earnings
@@ -482,7 +588,7 @@ contract Market is ReentrancyGuardTransient {
         earned = earnings[node];
         NodeAccount storage a = _accounts[node];
         reward = a.rewards;
-        if (a.proved && a.epochBytes > 0 && a.lastEpoch < currentEpoch()) reward += _share(a);
+        if (a.proved && a.epochFees > 0 && a.lastEpoch < currentEpoch()) reward += _share(a);
     }
 
     /// @notice The last epoch `node` proved any slot in (`proved` false when never).
@@ -532,22 +638,9 @@ contract Market is ReentrancyGuardTransient {
         dealId = ++dealCount;
         uint40 start = uint40(currentEpoch() + 1);
         uint256 perEpoch = 0;
+        address[] memory operators = new address[](n);
         for (uint256 i = 0; i < n; i++) {
-            address node = p.nodes[i];
-            for (uint256 j = 0; j < i; j++) {
-                if (p.nodes[j] == node) revert DuplicateNode(node);
-            }
-            (Registry.Status status, uint128 price) = registry.offer(node);
-            if (status != Registry.Status.Active) revert NodeNotActive(node);
-            if (price > p.maxPricePerByteEpoch) revert PriceAboveMax(node, price, p.maxPricePerByteEpoch);
-            perEpoch += uint256(p.slotSizes[i]) * price;
-            Slot storage s = _slots[dealId][i];
-            s.root = p.slotRoots[i];
-            s.node = node;
-            s.nextEpoch = start;
-            s.size = p.slotSizes[i];
-            s.pricePerByteEpoch = price;
-            emit SlotAssigned(dealId, i, node, p.slotRoots[i], p.slotSizes[i]);
+            perEpoch += _assignSlot(p, dealId, i, start, operators);
         }
         uint256 escrow = perEpoch * p.durationEpochs;
         Deal storage d = _deals[dealId];
@@ -564,6 +657,43 @@ contract Market is ReentrancyGuardTransient {
         totalLiabilities += escrow;
         emit DealCreated(dealId, msg.sender, p.manifestCid, p.size, p.k, uint8(n), start, d.endEpoch, escrow);
         if (escrow > 0) IERC20(token).safeTransferFrom(msg.sender, address(this), escrow);
+    }
+
+    /// @dev Checks and records slot `i` of a new deal; returns what it costs per epoch (payment + fee).
+    function _assignSlot(DealParams calldata p, uint256 dealId, uint256 i, uint40 start, address[] memory operators)
+        private
+        returns (uint256)
+    {
+        uint128 price = _checkSlotNode(p, i, operators);
+        Slot storage s = _slots[dealId][i];
+        s.root = p.slotRoots[i];
+        s.node = p.nodes[i];
+        s.nextEpoch = start;
+        s.size = p.slotSizes[i];
+        s.pricePerByteEpoch = price;
+        emit SlotAssigned(dealId, i, p.nodes[i], p.slotRoots[i], p.slotSizes[i]);
+        (uint256 payment, uint256 fee) = slotCharge(p.slotSizes[i], price);
+        return payment + fee;
+    }
+
+    /// @dev The node of slot `i` is active, within the price, and neither it nor its operator holds an earlier slot
+    /// of the deal; returns its price.
+    function _checkSlotNode(DealParams calldata p, uint256 i, address[] memory operators)
+        private
+        view
+        returns (uint128 price)
+    {
+        address node = p.nodes[i];
+        address operator = registry.operatorOf(node);
+        for (uint256 j = 0; j < i; j++) {
+            if (p.nodes[j] == node) revert DuplicateNode(node);
+            if (operators[j] == operator) revert DuplicateOperator(operator, node, p.nodes[j]);
+        }
+        operators[i] = operator;
+        Registry.Status status;
+        (status, price) = registry.offer(node);
+        if (status != Registry.Status.Active) revert NodeNotActive(node);
+        if (price > p.maxPricePerByteEpoch) revert PriceAboveMax(node, price, p.maxPricePerByteEpoch);
     }
 
     function _topUp(uint256 dealId, uint32 extraEpochs) private {
@@ -658,15 +788,25 @@ contract Market is ReentrancyGuardTransient {
         bytes calldata leaf,
         bytes32[] calldata proof
     ) private view returns (bytes memory) {
-        bytes32 seed = bytes32(uint256(_epochs[epoch].seed));
-        if (seed == bytes32(0)) return abi.encodeWithSelector(SeedNotDrawn.selector, epoch);
-        uint256 size = s.size;
-        uint256 count = SlotMerkle.leafCount(size);
-        uint256 index = _leafIndex(seed, dealId, slotIndex, epoch, count);
-        uint256 expected = SlotMerkle.leafLength(size, index);
+        bytes memory closed = _windowFailure(epoch);
+        if (closed.length != 0) return closed;
+        uint256 count = SlotMerkle.leafCount(s.size);
+        uint256 index = _leafIndex(bytes32(uint256(_epochs[epoch].seed)), dealId, slotIndex, epoch, count, msg.sender);
+        uint256 expected = SlotMerkle.leafLength(s.size, index);
         if (leaf.length != expected) return abi.encodeWithSelector(InvalidLeafLength.selector, expected, leaf.length);
         if (!SlotMerkle.verify(s.root, index, count, leaf, proof)) {
             return abi.encodeWithSelector(InvalidProof.selector, dealId, slotIndex, epoch, index);
+        }
+        return "";
+    }
+
+    /// @dev The custom error that rejects a proof of `epoch` now: no seed yet, or its response window has closed.
+    function _windowFailure(uint256 epoch) private view returns (bytes memory) {
+        EpochRecord storage r = _epochs[epoch];
+        if (r.seed == 0) return abi.encodeWithSelector(SeedNotDrawn.selector, epoch);
+        uint256 lastBlock = uint256(r.seedBlock) + responseWindowBlocks;
+        if (block.number > lastBlock) {
+            return abi.encodeWithSelector(ResponseWindowClosed.selector, epoch, uint256(r.seedBlock), lastBlock);
         }
         return "";
     }
@@ -675,39 +815,74 @@ contract Market is ReentrancyGuardTransient {
         private
     {
         uint256 size = s.size;
-        uint256 payment = size * s.pricePerByteEpoch;
-        d.escrow -= payment;
+        (uint256 payment, uint256 fee) = slotCharge(s.size, s.pricePerByteEpoch);
+        d.escrow -= payment + fee;
         earnings[msg.sender] += payment + extra;
+        totalLiabilities -= fee;
+        _feesToBurn += fee;
         NodeAccount storage a = _accounts[msg.sender];
         _settle(msg.sender, a, epoch);
         a.lastEpoch = uint40(epoch);
         a.proved = true;
-        a.epochBytes += uint96(size);
-        _epochs[epoch].provenBytes += uint128(size);
+        a.epochFees += fee;
+        EpochRecord storage r = _epochs[epoch];
+        r.provenBytes += uint128(size);
+        r.fees += fee;
         emit ProofAccepted(dealId, slotIndex, msg.sender, epoch, payment);
+    }
+
+    /// @dev Burns the fees of the proofs accepted in this call (one burn per transaction, not one per proof).
+    function _burnFees() private {
+        uint256 amount = _feesToBurn;
+        if (amount == 0) return;
+        _feesToBurn = 0;
+        token.burn(amount);
+    }
+
+    /// @dev Counts a slot taken by `node`; refuses it beyond `maxSlotsPerNode`.
+    function _takeSlot(address node) private {
+        uint256 held = registry.slotTaken(node);
+        if (held > maxSlotsPerNode) revert SlotCapReached(node, held - 1, maxSlotsPerNode);
+    }
+
+    /// @dev Refuses `node` for slot `slotIndex` when it holds another slot of the deal or shares its operator with
+    /// another slot's holder.
+    function _checkNotInDeal(Deal storage d, uint256 dealId, uint256 slotIndex, address node) private view {
+        address operator = registry.operatorOf(node);
+        for (uint256 i = 0; i < d.n; i++) {
+            if (i == slotIndex) continue;
+            address other = _slots[dealId][i].node;
+            if (other == node) revert DuplicateNode(node);
+            if (registry.operatorOf(other) == operator) revert DuplicateOperator(operator, node, other);
+        }
     }
 
     /// @dev Credits the share of the account's last proved epoch if that epoch is before `epoch` (thus closed).
     function _settle(address node, NodeAccount storage a, uint256 epoch) private {
-        if (!a.proved || a.lastEpoch >= epoch || a.epochBytes == 0) return;
+        if (!a.proved || a.lastEpoch >= epoch || a.epochFees == 0) return;
         uint256 amount = _share(a);
-        a.epochBytes = 0;
+        a.epochFees = 0;
         if (amount > 0) {
-            a.rewards += uint112(amount);
+            a.rewards += amount;
             emit RewardSettled(node, a.lastEpoch, amount);
         }
     }
 
+    /// @dev A node's reward for its last proved epoch: rewardShareBps of the fees it burned then, scaled down pro
+    /// rata when all the epoch's claims exceed its emission. Never more than the fees it burned.
     function _share(NodeAccount storage a) private view returns (uint256) {
-        return (emission(a.lastEpoch) * a.epochBytes) / _epochs[a.lastEpoch].provenBytes;
+        uint256 claim = (a.epochFees * rewardShareBps) / BPS;
+        uint256 prorata = (emission(a.lastEpoch) * a.epochFees) / _epochs[a.lastEpoch].fees;
+        return claim < prorata ? claim : prorata;
     }
 
-    function _leafIndex(bytes32 seed, uint256 dealId, uint256 slotIndex, uint256 epoch, uint256 count)
+    function _leafIndex(bytes32 seed, uint256 dealId, uint256 slotIndex, uint256 epoch, uint256 count, address prover)
         private
         view
         returns (uint256)
     {
-        return uint256(keccak256(abi.encode(seed, block.chainid, address(this), dealId, slotIndex, epoch))) % count;
+        return uint256(keccak256(abi.encode(seed, block.chainid, address(this), dealId, slotIndex, epoch, prover)))
+            % count;
     }
 
     function _deal(uint256 dealId) private view returns (Deal storage d) {

@@ -67,6 +67,10 @@ contract Registry is ReentrancyGuardTransient {
     address private immutable _deployer;
 
     mapping(address => Node) private _nodes;
+    /// @dev Operator of a node once both sides agreed (zero: the node is its own operator).
+    mapping(address => address) private _operators;
+    /// @dev Operator a node named and that has not accepted yet.
+    mapping(address => address) private _proposedOperators;
     EnumerableSet.AddressSet private _active;
 
     event MarketSet(address indexed market);
@@ -79,6 +83,8 @@ contract Registry is ReentrancyGuardTransient {
     event NodeUnjailed(address indexed node);
     event UnbondingStarted(address indexed node, uint64 unbondAt);
     event StakeWithdrawn(address indexed node, uint256 amount);
+    event OperatorProposed(address indexed node, address indexed operator);
+    event OperatorSet(address indexed node, address indexed operator);
 
     error NotDeployer(address caller);
     error NotMarket(address caller);
@@ -93,6 +99,7 @@ contract Registry is ReentrancyGuardTransient {
     error WrongStatus(address node, Status status);
     error UnbondingNotDue(uint64 unbondAt, uint256 now_);
     error SlotsStillHeld(address node, uint32 slots);
+    error OperatorNotProposed(address node, address operator);
 
     constructor(IERC20 token_, uint256 minStake_, uint64 unbondingDelay_) {
         token = token_;
@@ -168,6 +175,30 @@ contract Registry is ReentrancyGuardTransient {
         emit OfferUpdated(msg.sender, capacity, pricePerByteEpoch);
     }
 
+    /// @notice The caller (a node) names the account that operates it; it takes effect once that account calls
+    /// `acceptNode`. Naming itself (or zero) makes the node its own operator at once. The Market refuses two slots of
+    /// one deal to nodes of one operator: an operator running several nodes declares them, so clients spread a file
+    /// over operators (a Sybil that does not declare is met by random placement and per-/24 spreading instead).
+    function setOperator(address operator) external {
+        _registered(msg.sender);
+        if (operator == address(0) || operator == msg.sender) {
+            delete _proposedOperators[msg.sender];
+            delete _operators[msg.sender];
+            emit OperatorSet(msg.sender, msg.sender);
+            return;
+        }
+        _proposedOperators[msg.sender] = operator;
+        emit OperatorProposed(msg.sender, operator);
+    }
+
+    /// @notice The caller accepts to be the operator of `node`, which named it with `setOperator`.
+    function acceptNode(address node) external {
+        if (_proposedOperators[node] != msg.sender) revert OperatorNotProposed(node, msg.sender);
+        delete _proposedOperators[node];
+        _operators[node] = msg.sender;
+        emit OperatorSet(node, msg.sender);
+    }
+
     /// @notice Returns a jailed node to service; its stake must be at least `minStake`.
     function unjail() external {
         Node storage n = _registered(msg.sender);
@@ -224,9 +255,9 @@ contract Registry is ReentrancyGuardTransient {
         if (n.status == Status.Active) _jail(node, n);
     }
 
-    /// @notice Counts a slot now held by `node`.
-    function slotTaken(address node) external onlyMarket {
-        _nodes[node].activeSlots += 1;
+    /// @notice Counts a slot now held by `node`; returns how many it holds now (the Market caps it).
+    function slotTaken(address node) external onlyMarket returns (uint256 held) {
+        held = ++_nodes[node].activeSlots;
     }
 
     /// @notice Counts a slot no longer held by `node`.
@@ -239,6 +270,12 @@ contract Registry is ReentrancyGuardTransient {
     /// @notice True when `node` is registered, active (not jailed, unbonding or exited).
     function isActive(address node) external view returns (bool) {
         return _nodes[node].status == Status.Active;
+    }
+
+    /// @notice The account operating `node` (the node itself unless an operator accepted it).
+    function operatorOf(address node) external view returns (address) {
+        address operator = _operators[node];
+        return operator == address(0) ? node : operator;
     }
 
     /// @notice Status and price of `node` in one call (for the Market).

@@ -22,6 +22,10 @@ contract HookToken is ERC20 {
         _mint(to, amount);
     }
 
+    function burn(uint256 amount) external {
+        _burn(msg.sender, amount);
+    }
+
     function _update(address from, address to, uint256 value) internal override {
         super._update(from, to, value);
         if (hooked[to] && from != address(0)) ITokenReceiver(to).onTokensReceived(from, value);

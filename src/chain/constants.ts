@@ -18,15 +18,47 @@ export const DEFAULT_UNBONDING_DELAY_SECONDS = 7 * 24 * 3600
 export const DEFAULT_MAX_MISSES = 3
 /** Stake slashed per missed proof: 50 CAIRN (5% of the minimum stake). */
 export const DEFAULT_SLASH_PER_MISS = 50n * CAIRN
-/** Emission of epoch 0 (the bank): 100 CAIRN per epoch, split among that epoch's proofs by bytes proven. */
+/**
+ * Emission budget of epoch 0 (the bank): at most 100 CAIRN minted per epoch. It is never split by bytes: each node's
+ * reward is at most DEFAULT_REWARD_SHARE_BPS of the protocol fees its proofs burned (see docs/threat-model/chain.md).
+ */
 export const DEFAULT_INITIAL_EMISSION = 100n * CAIRN
 /** The emission halves every 17,520 epochs (two years of one-hour epochs). */
 export const DEFAULT_HALVING_EPOCHS = 17_520
 /** A suggested node price: 1e6 units per byte per epoch, about 0.75 CAIRN per GiB per 30 days of hourly epochs. */
 export const DEFAULT_PRICE_PER_BYTE_EPOCH = 1_000_000n
+/** Protocol fee: 10% of each slot payment, paid by the deal on top of the payment and burned at the proof. */
+export const DEFAULT_PROTOCOL_FEE_BPS = 1_000
+/** A node's reward for an epoch is at most 50% of the fees its proofs burned: a self-dealer loses >= 5% of P. */
+export const DEFAULT_REWARD_SHARE_BPS = 5_000
+/** Gas of one slot proof, measured on anvil (test/chain/economics.test.ts): ~75,000 alone, ~45,000 in a batch. */
+export const PROOF_GAS = 75_000n
+/** The gas price the minimum payment is sized for on a production network: 2 gwei. */
+export const DEFAULT_PROOF_GAS_PRICE_WEI = 2_000_000_000n
+/** The exchange rate the minimum payment assumes: 1,000 CAIRN per ether. */
+export const DEFAULT_CAIRN_PER_ETHER = 1_000n
+/**
+ * Least payment of one slot for one epoch: a lone proof's gas at the configured gas price, in CAIRN
+ * (75,000 gas x 2 gwei = 1.5e-4 ether = 0.15 CAIRN). A 0-price node is paid this much, so no deal is free.
+ */
+export const DEFAULT_MIN_PAYMENT_PER_SLOT_EPOCH = PROOF_GAS * DEFAULT_PROOF_GAS_PRICE_WEI * DEFAULT_CAIRN_PER_ETHER
+/** Most slots one node may hold: bounds the proofs (gas) a node owes per epoch to 4,096 (128 batch transactions). */
+export const DEFAULT_MAX_SLOTS_PER_NODE = 4_096
+/** Response window on a production network: 25 blocks (5 minutes of 12 s blocks) after the epoch's seed. */
+export const DEFAULT_RESPONSE_WINDOW_BLOCKS = 25
 
 /** Devchain epoch length: 20 seconds, so a devnet shows proofs, misses and repairs within minutes. */
 export const DEVNET_EPOCH_SECONDS = 20
+/**
+ * Devchain minimum payment per slot per epoch: 1e9 units (1e-9 CAIRN, a KiB at the default price). Devnet ether is
+ * free, so the proof's gas costs nothing in CAIRN; the minimum only keeps a 0-price deal from being free.
+ */
+export const DEVNET_MIN_PAYMENT_PER_SLOT_EPOCH = 1_000_000_000n
+/**
+ * Devchain response window: 60 blocks. anvil mines a block each second and one per transaction, so this is at most
+ * 60 s (three 20 s epochs) and at least what 60 transactions take: room for a node's tick (1 s) and its proof batch.
+ */
+export const DEVNET_RESPONSE_WINDOW_BLOCKS = 60
 /** Devchain unbonding delay: one minute. */
 export const DEVNET_UNBONDING_DELAY_SECONDS = 60
 /** CAIRN given to every funded devchain account at deployment (the genesis allocation). */

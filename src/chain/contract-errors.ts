@@ -102,6 +102,20 @@ function describe(name: string, a: readonly unknown[]): [ErrorClass, string] {
       return [ChainError, `node ${a[0]} is not an active registered node`]
     case 'DuplicateNode':
       return [InvalidArgumentError, `node ${a[0]} is named for two slots: every slot needs a distinct node`]
+    case 'DuplicateOperator':
+      return [
+        InvalidArgumentError,
+        `nodes ${a[1]} and ${a[2]} share the operator ${a[0]}: every slot of a deal needs a distinct operator, pick another node`,
+      ]
+    case 'SlotCapReached':
+      return [ChainError, `node ${a[0]} already holds ${a[1]} slots, the most one node may hold (${a[2]})`]
+    case 'ResponseWindowClosed':
+      return [
+        ChainError,
+        `the response window of epoch ${a[0]} closed at block ${a[2]} (seed drawn in block ${a[1]}): prove within the window after the seed is drawn`,
+      ]
+    case 'OperatorNotProposed':
+      return [UnauthorizedError, `node ${a[0]} did not name ${a[1]} as its operator: the node calls setOperator first`]
     case 'PriceAboveMax':
       return [
         InsufficientFundsError,

@@ -2,7 +2,7 @@ import { type Address, bytesToString, type Hex, hexToBytes, parseEventLogs, stri
 import { InvalidArgumentError } from '../errors.ts'
 import { atBlock } from './chain-client.ts'
 import { toCairnError } from './contract-errors.ts'
-import { marketAbi, registryAbi } from './generated/index.ts'
+import { marketAbi } from './generated/index.ts'
 import type {
   ChainCallOptions,
   ChainClient,
@@ -40,7 +40,8 @@ export interface CreatedDeal {
 }
 
 /**
- * The escrow `createDeal` will pull: sum over slots of (the named node's current price x slot bytes) x epochs.
+ * The escrow `createDeal` will pull, as the Market computes it (`Market.quoteDeal`): per slot and epoch, the node's
+ * payment max(price x bytes, minPaymentPerSlotEpoch) plus the protocol fee burned with it, times the epochs.
  *
  * @example
  * ```ts
@@ -53,21 +54,12 @@ export async function quoteDeal(
   options: ChainCallOptions = {},
 ): Promise<bigint> {
   try {
-    const offers = await Promise.all(
-      params.slots.map((slot) =>
-        client.readContract({
-          address: client.contracts.registry,
-          abi: registryAbi,
-          functionName: 'offer',
-          args: [slot.node],
-        }),
-      ),
-    )
-    let perEpoch = 0n
-    params.slots.forEach((slot, i) => {
-      perEpoch += slot.size * offers[i]![1]
+    return await client.readContract({
+      address: client.contracts.market,
+      abi: marketAbi,
+      functionName: 'quoteDeal',
+      args: [params.slots.map((s) => s.node), params.slots.map((s) => s.size), params.durationEpochs],
     })
-    return perEpoch * BigInt(params.durationEpochs)
   } catch (error) {
     throw toCairnError(error, 'quoteDeal', options.signal)
   }

@@ -5,7 +5,12 @@ import {
   DEFAULT_HALVING_EPOCHS,
   DEFAULT_INITIAL_EMISSION,
   DEFAULT_MAX_MISSES,
+  DEFAULT_MAX_SLOTS_PER_NODE,
+  DEFAULT_MIN_PAYMENT_PER_SLOT_EPOCH,
   DEFAULT_MIN_STAKE,
+  DEFAULT_PROTOCOL_FEE_BPS,
+  DEFAULT_RESPONSE_WINDOW_BLOCKS,
+  DEFAULT_REWARD_SHARE_BPS,
   DEFAULT_SLASH_PER_MISS,
   DEFAULT_UNBONDING_DELAY_SECONDS,
 } from './constants.ts'
@@ -39,6 +44,11 @@ export function chainParams(params: Partial<ChainParams> = {}): ChainParams {
     slashPerMiss: params.slashPerMiss ?? DEFAULT_SLASH_PER_MISS,
     initialEmission: params.initialEmission ?? DEFAULT_INITIAL_EMISSION,
     halvingEpochs: params.halvingEpochs ?? DEFAULT_HALVING_EPOCHS,
+    protocolFeeBps: params.protocolFeeBps ?? DEFAULT_PROTOCOL_FEE_BPS,
+    rewardShareBps: params.rewardShareBps ?? DEFAULT_REWARD_SHARE_BPS,
+    minPaymentPerSlotEpoch: params.minPaymentPerSlotEpoch ?? DEFAULT_MIN_PAYMENT_PER_SLOT_EPOCH,
+    maxSlotsPerNode: params.maxSlotsPerNode ?? DEFAULT_MAX_SLOTS_PER_NODE,
+    responseWindowBlocks: params.responseWindowBlocks ?? DEFAULT_RESPONSE_WINDOW_BLOCKS,
   }
   if (!Number.isInteger(p.epochSeconds) || p.epochSeconds < 1) {
     throw new InvalidArgumentError(`epochSeconds must be a positive integer, got ${p.epochSeconds}`)
@@ -48,6 +58,26 @@ export function chainParams(params: Partial<ChainParams> = {}): ChainParams {
   }
   if (!Number.isInteger(p.halvingEpochs) || p.halvingEpochs < 1) {
     throw new InvalidArgumentError(`halvingEpochs must be a positive integer, got ${p.halvingEpochs}`)
+  }
+  if (!Number.isInteger(p.protocolFeeBps) || p.protocolFeeBps < 1 || p.protocolFeeBps > 65_535) {
+    throw new InvalidArgumentError(
+      `protocolFeeBps must be 1..65535 (a fee of zero lets self-dealers mint), got ${p.protocolFeeBps}`,
+    )
+  }
+  if (!Number.isInteger(p.rewardShareBps) || p.rewardShareBps < 0 || p.rewardShareBps >= 10_000) {
+    throw new InvalidArgumentError(
+      `rewardShareBps must be 0..9999 (rewards must stay below the fees burned), got ${p.rewardShareBps}`,
+    )
+  }
+  if (p.minPaymentPerSlotEpoch < 1n) {
+    throw new InvalidArgumentError(
+      `minPaymentPerSlotEpoch must be at least 1 (a free deal earns nothing and costs a node gas), got ${p.minPaymentPerSlotEpoch}`,
+    )
+  }
+  for (const key of ['maxSlotsPerNode', 'responseWindowBlocks'] as const) {
+    if (!Number.isInteger(p[key]) || p[key] < 1 || p[key] >= 2 ** 32) {
+      throw new InvalidArgumentError(`${key} must be a positive 32-bit integer, got ${p[key]}`)
+    }
   }
   return p
 }
@@ -126,6 +156,11 @@ export async function deployContracts(
           slashPerMiss: params.slashPerMiss,
           initialEmission: params.initialEmission,
           halvingEpochs: BigInt(params.halvingEpochs),
+          protocolFeeBps: params.protocolFeeBps,
+          rewardShareBps: params.rewardShareBps,
+          minPaymentPerSlotEpoch: params.minPaymentPerSlotEpoch,
+          maxSlotsPerNode: params.maxSlotsPerNode,
+          responseWindowBlocks: params.responseWindowBlocks,
         },
       ],
     } as Parameters<ChainClient['deployContract']>[0],

@@ -24,7 +24,9 @@ import {
   DEVNET_BLOCK_TIME,
   DEVNET_CHAIN_ID,
   DEVNET_EPOCH_SECONDS,
+  DEVNET_MIN_PAYMENT_PER_SLOT_EPOCH,
   DEVNET_MNEMONIC,
+  DEVNET_RESPONSE_WINDOW_BLOCKS,
   DEVNET_STATE_INTERVAL,
   DEVNET_UNBONDING_DELAY_SECONDS,
 } from './constants.ts'
@@ -291,6 +293,8 @@ export async function startDevchain(init: DevchainInit, options: ChainCallOption
           params: {
             epochSeconds: init.epochSeconds ?? DEVNET_EPOCH_SECONDS,
             unbondingDelaySeconds: DEVNET_UNBONDING_DELAY_SECONDS,
+            minPaymentPerSlotEpoch: DEVNET_MIN_PAYMENT_PER_SLOT_EPOCH,
+            responseWindowBlocks: DEVNET_RESPONSE_WINDOW_BLOCKS,
             ...init.params,
           },
           allocation,

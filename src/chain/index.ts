@@ -29,11 +29,14 @@ export { holdDevchainClock, releaseDevchainClock } from './devchain-clock.ts'
 export { cairnTokenAbi, marketAbi, registryAbi } from './generated/index.ts'
 export type * from './interface.ts'
 export {
+  acceptNode,
   addStake,
   getNode,
+  getOperator,
   listActiveNodes,
   type RegisterParams,
   registerNode,
+  setOperator,
   unbondNode,
   unjailNode,
   updateEndpoints,

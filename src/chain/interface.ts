@@ -27,6 +27,16 @@ export interface ChainParams {
   slashPerMiss: bigint
   initialEmission: bigint
   halvingEpochs: number
+  /** Protocol fee in basis points of a slot's payment: escrowed on top of the payment, burned at each proof. */
+  protocolFeeBps: number
+  /** A node's reward for an epoch is at most this share (basis points, below 10,000) of the fees it burned. */
+  rewardShareBps: number
+  /** Least payment of one slot for one epoch, whatever the node's price (token units). */
+  minPaymentPerSlotEpoch: bigint
+  /** Most slots one node may hold at once. */
+  maxSlotsPerNode: number
+  /** Blocks after the epoch's seed within which a proof is accepted. */
+  responseWindowBlocks: number
 }
 
 /** What `deployContracts` returns and the devchain saves beside its state as contracts.json. */
@@ -183,7 +193,7 @@ export interface EpochInfo {
   endsAt: number
 }
 
-/** The leaf a slot must prove in the current epoch. */
+/** The leaf a slot must prove in the current epoch (for one prover: the holder, or a repairer of an open slot). */
 export interface Challenge {
   epoch: number
   leafIndex: number

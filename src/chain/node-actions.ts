@@ -193,6 +193,67 @@ export async function withdrawStake(client: ChainClient, options: ChainCallOptio
   )
 }
 
+/**
+ * The node names the account that operates it (two-step: it takes effect when that account calls `acceptNode`);
+ * its own address makes it its own operator again at once. The Market refuses two slots of one deal to one operator.
+ *
+ * @example
+ * ```ts
+ * await setOperator(nodeClient, { operator: operatorAddress })
+ * await acceptNode(operatorClient, { node: nodeClient.account.address })
+ * ```
+ */
+export async function setOperator(client: ChainClient, params: { operator: Address }, options: ChainCallOptions = {}) {
+  return sendTransaction(
+    client,
+    'setOperator',
+    { address: client.contracts.registry, abi: registryAbi, functionName: 'setOperator', args: [params.operator] },
+    options,
+  )
+}
+
+/**
+ * The operator accepts a node that named it (`setOperator`).
+ *
+ * @example
+ * ```ts
+ * await acceptNode(operatorClient, { node })
+ * ```
+ */
+export async function acceptNode(client: ChainClient, params: { node: Address }, options: ChainCallOptions = {}) {
+  return sendTransaction(
+    client,
+    'acceptNode',
+    { address: client.contracts.registry, abi: registryAbi, functionName: 'acceptNode', args: [params.node] },
+    options,
+  )
+}
+
+/**
+ * The account operating `node` (the node itself unless an operator accepted it).
+ *
+ * @example
+ * ```ts
+ * const operator = await getOperator(reader, { node })
+ * ```
+ */
+export async function getOperator(
+  client: ChainReader,
+  params: { node: Address },
+  options: ChainCallOptions = {},
+): Promise<Address> {
+  try {
+    return await client.readContract({
+      address: client.contracts.registry,
+      abi: registryAbi,
+      functionName: 'operatorOf',
+      args: [params.node],
+    })
+  } catch (error) {
+    throw toCairnError(error, 'getOperator', options.signal)
+  }
+}
+
 type NodeView = {
   account: Address
   status: number

@@ -1,4 +1,4 @@
-import { type Hex, isAddressEqual, parseEventLogs, toHex } from 'viem'
+import { type Address, type Hex, isAddressEqual, parseEventLogs, toHex } from 'viem'
 import { ChainError, InvalidArgumentError } from '../errors.ts'
 import { DEFAULT_MAX_PROOFS_PER_TRANSACTION } from './constants.ts'
 import { revertDataToError, toCairnError } from './contract-errors.ts'
@@ -68,26 +68,37 @@ export async function drawSeed(client: ChainClient, options: ChainCallOptions = 
 }
 
 /**
- * The leaf a slot must prove in the current epoch; undefined when the epoch's seed is not drawn yet.
+ * The leaf a slot must prove in the current epoch; undefined when the epoch's seed is not drawn yet. The challenge is
+ * bound to the prover's account: without `prover` it is the holder's; a repairer of an open slot passes its own
+ * address (its `repairSlot` is checked against that leaf, so a copied transaction fails).
  *
  * @example
  * ```ts
  * const challenge = await getChallenge(reader, { dealId, slotIndex })
+ * const mine = await getChallenge(reader, { dealId, slotIndex, prover: client.account.address })
  * ```
  */
 export async function getChallenge(
   client: ChainReader,
-  params: { dealId: bigint; slotIndex: number },
+  params: { dealId: bigint; slotIndex: number; prover?: Address },
   options: ChainCallOptions = {},
 ): Promise<Challenge | undefined> {
   const market = client.contracts.market
   try {
-    const [epoch, leafIndex, leafLength, leafCount] = await client.readContract({
-      address: market,
-      abi: marketAbi,
-      functionName: 'challenge',
-      args: [params.dealId, BigInt(params.slotIndex)],
-    })
+    const [epoch, leafIndex, leafLength, leafCount] =
+      params.prover === undefined
+        ? await client.readContract({
+            address: market,
+            abi: marketAbi,
+            functionName: 'challenge',
+            args: [params.dealId, BigInt(params.slotIndex)],
+          })
+        : await client.readContract({
+            address: market,
+            abi: marketAbi,
+            functionName: 'challengeFor',
+            args: [params.dealId, BigInt(params.slotIndex), params.prover],
+          })
     return {
       epoch: Number(epoch),
       leafIndex: Number(leafIndex),

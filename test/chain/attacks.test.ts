@@ -154,7 +154,10 @@ describe('cheating provers', () => {
     await closeDeal(user(), { dealId })
     const earned = (await getBalances(node(0))).earnings + (await getBalances(node(1))).earnings
     assert.equal(earned, (slotA.size + slotB.size) * PRICE)
-    assert.equal(await tokenBalance(user(), user().account.address), before - earned)
+    // The user paid what the nodes earned plus the protocol fee (10%, burned) of those two proofs, nothing more.
+    const fee = (payment: bigint) => (payment * 1_000n + 9_999n) / 10_000n
+    const burned = fee(slotA.size * PRICE) + fee(slotB.size * PRICE)
+    assert.equal(await tokenBalance(user(), user().account.address), before - earned - burned)
     assert.ok(deposit > earned, 'the deposit covered more epochs than were earned')
     await rejectsWith(closeDeal(user(), { dealId }), 'DealAlreadyClosed')
   })
@@ -186,6 +189,11 @@ describe('re-entrancy', () => {
           slashPerMiss: 50n * CAIRN,
           initialEmission: 100n * CAIRN,
           halvingEpochs: 1000n,
+          protocolFeeBps: 1000,
+          rewardShareBps: 5000,
+          minPaymentPerSlotEpoch: 1n,
+          maxSlotsPerNode: 100,
+          responseWindowBlocks: 60,
         },
       ],
     } as never)

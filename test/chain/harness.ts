@@ -55,7 +55,8 @@ export async function startTestChain(
     dir,
     blockTime: 0,
     accounts: init.accounts ?? 8,
-    params: { epochSeconds: 100, unbondingDelaySeconds: 600, ...init.params },
+    // A minimum payment of 1 unit: a slot is paid exactly size x price (tests that need the real minimum set it).
+    params: { epochSeconds: 100, unbondingDelaySeconds: 600, minPaymentPerSlotEpoch: 1n, ...init.params },
   })
   const clients = devchain.accounts.map((privateKey) =>
     createChainClient({

@@ -188,7 +188,7 @@ async function proveAll(model: Model, n: number, alsoConfirm: boolean): Promise<
     const challenge = await challengeOf(node, deal.id, i)
     const proof = slotProof(held.data, challenge.leafIndex)
     await submitProof(node, { dealId: deal.id, slotIndex: i, ...proof })
-    add(model.credited, node.account.address, slot.size * slot.pricePerByteEpoch)
+    add(model.credited, node.account.address, paymentOf(slot))
     stats.proofs++
     // No proof is accepted twice.
     const again = await attempt(() => submitProof(node, { dealId: deal.id, slotIndex: i, ...proof }))
@@ -221,7 +221,7 @@ async function proveBatch(model: Model, n: number, forge: number): Promise<void>
       const challenge = await challengeOf(node, deal.id, i)
       const real = slotProof(held.data, challenge.leafIndex)
       const valid = ((forge >> due.length) & 1) === 0
-      if (valid) credit += slot.size * slot.pricePerByteEpoch
+      if (valid) credit += paymentOf(slot)
       due.push({ dealId: deal.id, slotIndex: i, ...(valid ? real : tamper(real)), valid })
     }
   }
@@ -375,7 +375,7 @@ async function run(model: Model, command: Command): Promise<void> {
         })
       })
       if (ok) {
-        add(model.credited, node.account.address, slot.bounty + slot.size * slot.pricePerByteEpoch)
+        add(model.credited, node.account.address, slot.bounty + paymentOf(slot))
         stats.repairs++
       }
       return
@@ -414,6 +414,12 @@ async function run(model: Model, command: Command): Promise<void> {
       await unjailNode(node)
     }
   }
+}
+
+/** What one proof of a slot pays its holder: size x price, at least the test chain's minimum payment (1 unit). */
+function paymentOf(slot: { size: bigint; pricePerByteEpoch: bigint }): bigint {
+  const payment = slot.size * slot.pricePerByteEpoch
+  return payment > 1n ? payment : 1n
 }
 
 async function checkInvariants(model: Model): Promise<void> {

@@ -146,10 +146,12 @@ export class SlotClaims {
       const expected = { root: slot.root, size: slot.size }
       const problem = await prover.check(key, expected, { signal })
       if (problem !== undefined) await healSlot(this.#context, key, expected, dealId, signal)
-      let challenge = await getChallenge(client, { dealId, slotIndex: claim.slot }, { signal })
+      // The challenge is bound to the repairer's account: a copy of its transaction by another account fails.
+      const mine = { dealId, slotIndex: claim.slot, prover: account }
+      let challenge = await getChallenge(client, mine, { signal })
       if (challenge === undefined) {
         await drawSeed(client, { signal }).catch(() => {})
-        challenge = await getChallenge(client, { dealId, slotIndex: claim.slot }, { signal })
+        challenge = await getChallenge(client, mine, { signal })
       }
       if (challenge === undefined) {
         waiting = true
@@ -160,7 +162,14 @@ export class SlotClaims {
         await repairSlot(client, { dealId, slotIndex: claim.slot, ...proof }, { signal })
       } catch (error) {
         if (signal.aborted) throw error
+        const reason = (error as { details?: { errorName?: string } }).details?.errorName
+        // This node (or its operator) holds another slot of the deal: the Market never lets it take this one.
+        if (reason === 'DuplicateNode' || reason === 'DuplicateOperator') continue
         const now = await getSlot(client, { dealId, slotIndex: claim.slot }, { signal })
+        if (reason === 'ResponseWindowClosed' && now.state === 'open') {
+          waiting = true // the epoch's response window passed: the next epoch's seed opens a new one
+          continue
+        }
         if (now.state === 'open') throw error // tried again on the next tick (e.g. the epoch turned meanwhile)
         continue // someone else took it first: nothing to do
       }
