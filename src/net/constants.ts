@@ -34,6 +34,8 @@ export const DEFAULT_MIN_STD_DEVIATION_RATIO = 0.25
 export const MAX_REPORTED_PHI = 100
 /** A peer silent (dead) for this long is dropped from the view. */
 export const DEFAULT_FORGET_DEAD_AFTER_MS = 60 * 60 * 1000
+/** Boots per peer remembered as left (their heartbeats, replayed, are ignored). */
+export const MAX_REMEMBERED_BOOTS = 4
 /** At most this many peers are tracked by the failure detector. */
 export const MAX_TRACKED_PEERS = 10_000
 

@@ -4,9 +4,10 @@
  *
  * | field        | bytes | notes                                                          |
  * |--------------|-------|----------------------------------------------------------------|
- * | format       | 1     | 1                                                              |
+ * | format       | 1     | 2 (format 1 carried the sender's wall clock instead of boot ID and sequence) |
  * | flags        | 1     | bit 0: the sender serves storage                               |
- * | time         | 8     | sender's clock, ms since the epoch; strictly increasing per sender |
+ * | bootId       | 8     | random, drawn when the sender's heartbeat service starts       |
+ * | sequence     | 8     | counter within one boot, from 1, +1 per heartbeat (at most 2^53 - 1) |
  * | intervalMs   | 4     | sender's heartbeat interval                                    |
  * | freeSpace    | 8     | bytes free; 2^64-1 = unknown                                   |
  * | peerIdLength | 1     | then the peer ID's multihash bytes (Ed25519 keys are inlined)  |
@@ -19,15 +20,22 @@ import * as Digest from 'multiformats/hashes/digest'
 import { MAX_HEARTBEAT_SIZE } from './constants.ts'
 import { protocolError } from './frame-codec.ts'
 
-export const HEARTBEAT_FORMAT = 1
+export const HEARTBEAT_FORMAT = 2
+/** Bytes of a boot ID on the wire. */
+export const BOOT_ID_BYTES = 8
 const SIGNING_DOMAIN = new TextEncoder().encode('cairn-heartbeat/1')
 const UNKNOWN_FREE_SPACE = 0xffffffffffffffffn
 const MAX_VERSION_BYTES = 64
 
 export interface Heartbeat {
   peerId: string
-  /** Sender's clock (ms since the epoch). */
-  time: number
+  /**
+   * Random ID of the sender's current boot (16 hex characters). Heartbeats are ordered by (bootId, sequence), never by
+   * the sender's clock: a clock that steps back cannot make a live node look silent.
+   */
+  bootId: string
+  /** Counter within the boot, strictly increasing (from 1). */
+  sequence: number
   intervalMs: number
   storage: boolean
   freeSpace?: number
@@ -46,19 +54,31 @@ function signedBytes(unsigned: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
- * const bytes = await encodeHeartbeat({ peerId, time: Date.now(), intervalMs: 2000, storage: true, version: '0.1.0' }, key)
+ * const bootId = randomBytes(8).toString('hex')
+ * const bytes = await encodeHeartbeat({ peerId, bootId, sequence: 1, intervalMs: 2000, storage: true, version: '0.1.0' }, key)
  * ```
  */
 export async function encodeHeartbeat(heartbeat: Heartbeat, privateKey: PrivateKey): Promise<Uint8Array> {
   const peerIdBytes = peerIdFromString(heartbeat.peerId).toMultihash().bytes
+  const bootId = Buffer.from(heartbeat.bootId, 'hex')
+  if (bootId.byteLength !== BOOT_ID_BYTES || bootId.toString('hex') !== heartbeat.bootId.toLowerCase()) {
+    throw protocolError('malformed', `a heartbeat boot ID is ${BOOT_ID_BYTES * 2} hex characters`)
+  }
+  if (!Number.isSafeInteger(heartbeat.sequence) || heartbeat.sequence < 0) {
+    throw protocolError('malformed', 'a heartbeat sequence is a non-negative safe integer')
+  }
   let version = new TextEncoder().encode(heartbeat.version)
   if (version.byteLength > MAX_VERSION_BYTES) version = version.subarray(0, MAX_VERSION_BYTES)
-  const unsigned = new Uint8Array(1 + 1 + 8 + 4 + 8 + 1 + peerIdBytes.byteLength + 1 + version.byteLength)
+  const unsigned = new Uint8Array(
+    1 + 1 + BOOT_ID_BYTES + 8 + 4 + 8 + 1 + peerIdBytes.byteLength + 1 + version.byteLength,
+  )
   const view = new DataView(unsigned.buffer)
   let offset = 0
   unsigned[offset++] = HEARTBEAT_FORMAT
   unsigned[offset++] = heartbeat.storage ? 1 : 0
-  view.setBigUint64(offset, BigInt(Math.max(0, Math.floor(heartbeat.time))))
+  unsigned.set(bootId, offset)
+  offset += BOOT_ID_BYTES
+  view.setBigUint64(offset, BigInt(heartbeat.sequence))
   offset += 8
   view.setUint32(offset, Math.max(0, Math.min(0xffffffff, Math.floor(heartbeat.intervalMs))))
   offset += 4
@@ -93,13 +113,16 @@ export async function encodeHeartbeat(heartbeat: Heartbeat, privateKey: PrivateK
  */
 export async function decodeHeartbeat(bytes: Uint8Array): Promise<Heartbeat> {
   if (bytes.byteLength > MAX_HEARTBEAT_SIZE) throw protocolError('oversize', 'heartbeat too large')
-  if (bytes.byteLength < 24) throw protocolError('truncated', 'heartbeat too short')
+  if (bytes.byteLength < 32) throw protocolError('truncated', 'heartbeat too short')
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let offset = 0
   const format = bytes[offset++]
   if (format !== HEARTBEAT_FORMAT) throw protocolError('malformed', `unknown heartbeat format ${format}`)
   const flags = bytes[offset++]!
-  const time = Number(view.getBigUint64(offset))
+  const bootId = Buffer.from(bytes.subarray(offset, offset + BOOT_ID_BYTES)).toString('hex')
+  offset += BOOT_ID_BYTES
+  const sequence = view.getBigUint64(offset)
+  if (sequence > BigInt(Number.MAX_SAFE_INTEGER)) throw protocolError('malformed', 'heartbeat sequence too large')
   offset += 8
   const intervalMs = view.getUint32(offset)
   offset += 4
@@ -140,7 +163,14 @@ export async function decodeHeartbeat(bytes: Uint8Array): Promise<Heartbeat> {
     valid = false
   }
   if (!valid) throw protocolError('malformed', 'heartbeat signature does not verify')
-  const heartbeat: Heartbeat = { peerId: peerId.toString(), time, intervalMs, storage: (flags & 1) === 1, version }
+  const heartbeat: Heartbeat = {
+    peerId: peerId.toString(),
+    bootId,
+    sequence: Number(sequence),
+    intervalMs,
+    storage: (flags & 1) === 1,
+    version,
+  }
   if (free !== UNKNOWN_FREE_SPACE) heartbeat.freeSpace = Number(free)
   return heartbeat
 }

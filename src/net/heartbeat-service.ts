@@ -4,12 +4,13 @@
  * latest heartbeat). Every verified heartbeat feeds the phi-accrual view in PeerHealth.
  */
 
+import { randomBytes } from 'node:crypto'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { HEARTBEAT_PROTOCOL, MAX_HEARTBEAT_SIZE, PRESENCE_TOPIC } from './constants.ts'
 import { encodeFrame, FrameReader, protocolError } from './frame-codec.ts'
-import { decodeHeartbeat, encodeHeartbeat, type Heartbeat } from './heartbeat-message.ts'
+import { BOOT_ID_BYTES, decodeHeartbeat, encodeHeartbeat, type Heartbeat } from './heartbeat-message.ts'
 import type { CairnLibp2p } from './libp2p-host.ts'
 import type { PeerHealth, StateChange } from './peer-health.ts'
 import { createDeadline, writeAll } from './stream-io.ts'
@@ -40,7 +41,9 @@ export class HeartbeatService {
   readonly #watched = new Set<string>()
   readonly #inFlight = new Set<string>()
   #latest: Uint8Array | undefined
-  #lastTime = 0
+  /** Drawn once per service: a restarted node is a new boot, whatever its clock says. */
+  readonly #bootId = randomBytes(BOOT_ID_BYTES).toString('hex')
+  #sequence = 0
   #tickTimer: ReturnType<typeof setInterval> | undefined
   #evaluateTimer: ReturnType<typeof setInterval> | undefined
   #stopped = true
@@ -97,11 +100,11 @@ export class HeartbeatService {
   }
 
   async #refresh(): Promise<Uint8Array> {
-    const time = Math.max(Date.now(), this.#lastTime + 1)
-    this.#lastTime = time
+    this.#sequence++
     const heartbeat: Heartbeat = {
       peerId: this.#peerId,
-      time,
+      bootId: this.#bootId,
+      sequence: this.#sequence,
       intervalMs: this.#init.intervalMs,
       storage: this.#init.storage,
       version: this.#init.version,

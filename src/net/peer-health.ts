@@ -1,10 +1,13 @@
 /**
  * The heartbeat view: one phi-accrual detector per storage peer, fed by verified heartbeats from any path
- * (direct exchange or presence gossip), deduplicated by the sender's timestamp.
+ * (direct exchange or presence gossip), deduplicated by the sender's (boot ID, sequence): never by its clock, so a
+ * clock that steps back cannot silence a live node. A new boot ID (a restart) is accepted at once; a heartbeat of a
+ * boot the peer has since left (a replay) is ignored.
  */
 import {
   DEFAULT_FORGET_DEAD_AFTER_MS,
   MAX_HEARTBEAT_INTERVAL_MS,
+  MAX_REMEMBERED_BOOTS,
   MAX_TRACKED_PEERS,
   MIN_HEARTBEAT_INTERVAL_MS,
   SUSPECT_PHI_RATIO,
@@ -17,8 +20,12 @@ export interface PeerHealthEntry {
   peerId: string
   state: PeerState
   detector: PhiAccrualDetector
-  /** Sender clock of the newest heartbeat accepted (replays and duplicates are ignored). */
-  lastSenderTime: number
+  /** Boot of the newest heartbeat accepted. */
+  bootId: string
+  /** Sequence of the newest heartbeat accepted within `bootId` (replays and duplicates are ignored). */
+  lastSequence: number
+  /** Boots the peer has left, newest last (at most MAX_REMEMBERED_BOOTS): their heartbeats are replays. */
+  previousBoots: string[]
   freeSpace?: number
   version: string
 }
@@ -66,7 +73,7 @@ export class PeerHealth {
   record(heartbeat: Heartbeat, nowMs: number): StateChange | undefined {
     const interval = Math.min(MAX_HEARTBEAT_INTERVAL_MS, Math.max(MIN_HEARTBEAT_INTERVAL_MS, heartbeat.intervalMs))
     let entry = this.#entries.get(heartbeat.peerId)
-    if (entry !== undefined && heartbeat.time <= entry.lastSenderTime) return undefined
+    if (entry !== undefined && !isNewer(entry, heartbeat)) return undefined
     if (entry === undefined && this.#entries.size >= MAX_TRACKED_PEERS) this.#evictOne()
     const previous = entry?.state
     if (entry === undefined) {
@@ -74,7 +81,9 @@ export class PeerHealth {
         peerId: heartbeat.peerId,
         state: 'alive',
         detector: new PhiAccrualDetector({ expectedIntervalMs: interval }),
-        lastSenderTime: heartbeat.time,
+        bootId: heartbeat.bootId,
+        lastSequence: heartbeat.sequence,
+        previousBoots: [],
         version: heartbeat.version,
       }
       this.#entries.set(heartbeat.peerId, entry)
@@ -85,7 +94,12 @@ export class PeerHealth {
     const last = entry.detector.lastHeartbeatMs
     // two paths may deliver heartbeats close together; intervals far below the announced one would skew the estimate
     if (last === undefined || nowMs - last >= interval / 4 || previous !== 'alive') entry.detector.heartbeat(nowMs)
-    entry.lastSenderTime = heartbeat.time
+    if (entry.bootId !== heartbeat.bootId) {
+      entry.previousBoots.push(entry.bootId)
+      if (entry.previousBoots.length > MAX_REMEMBERED_BOOTS) entry.previousBoots.shift()
+      entry.bootId = heartbeat.bootId
+    }
+    entry.lastSequence = heartbeat.sequence
     entry.version = heartbeat.version
     if (heartbeat.freeSpace === undefined) delete entry.freeSpace
     else entry.freeSpace = heartbeat.freeSpace
@@ -130,4 +144,10 @@ export class PeerHealth {
     }
     if (oldest !== undefined) this.#entries.delete(oldest.peerId)
   }
+}
+
+/** True when `heartbeat` comes after the newest one accepted from its peer: later in the same boot, or a new boot. */
+function isNewer(entry: PeerHealthEntry, heartbeat: Heartbeat): boolean {
+  if (heartbeat.bootId === entry.bootId) return heartbeat.sequence > entry.lastSequence
+  return !entry.previousBoots.includes(heartbeat.bootId)
 }

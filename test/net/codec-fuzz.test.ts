@@ -193,14 +193,23 @@ describe('heartbeat codec', async () => {
   const key = await generateKeyPair('Ed25519')
   const peerId = peerIdFromPrivateKey(key).toString()
   const valid = await encodeHeartbeat(
-    { peerId, time: 1_764_000_000_000, intervalMs: 2000, storage: true, freeSpace: 123_456_789, version: '0.1.0' },
+    {
+      peerId,
+      bootId: '0123456789abcdef',
+      sequence: 1_764_000,
+      intervalMs: 2000,
+      storage: true,
+      freeSpace: 123_456_789,
+      version: '0.1.0',
+    },
     key,
   )
 
   test('round-trips and verifies its signature', async () => {
     assert.deepEqual(await decodeHeartbeat(valid), {
       peerId,
-      time: 1_764_000_000_000,
+      bootId: '0123456789abcdef',
+      sequence: 1_764_000,
       intervalMs: 2000,
       storage: true,
       freeSpace: 123_456_789,
@@ -225,7 +234,10 @@ describe('heartbeat codec', async () => {
 
   test('a heartbeat signed by another key than its peer ID claims is refused', async () => {
     const other = await generateKeyPair('Ed25519')
-    const forged = await encodeHeartbeat({ peerId, time: 1, intervalMs: 1000, storage: true, version: 'x' }, other)
+    const forged = await encodeHeartbeat(
+      { peerId, bootId: '0000000000000001', sequence: 1, intervalMs: 1000, storage: true, version: 'x' },
+      other,
+    )
     await assert.rejects(decodeHeartbeat(forged), /signature does not verify/)
   })
 })

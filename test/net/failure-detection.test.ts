@@ -1,29 +1,9 @@
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { createInterface } from 'node:readline'
 import { test } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerView } from '../../src/net/index.ts'
 import { connect, startNode, stopAll, waitFor } from './fixtures/hosts.ts'
-
-const CHILD = new URL('./fixtures/child-host.ts', import.meta.url).pathname
-
-async function spawnHost(extra: Record<string, unknown>): Promise<{
-  child: ChildProcess
-  peerId: string
-  multiaddrs: string[]
-}> {
-  const child = spawn(process.execPath, [CHILD, JSON.stringify(extra)], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const lines = createInterface({ input: child.stdout! })
-  const [line] = (await Promise.race([
-    once(lines, 'line'),
-    once(child, 'exit').then(() => {
-      throw new Error('child host exited before it was ready')
-    }),
-  ])) as [string]
-  return { child, ...(JSON.parse(line) as { peerId: string; multiaddrs: string[] }) }
-}
+import { spawnHost } from './fixtures/spawn-host.ts'
 
 test('a host killed with SIGKILL is marked dead within 10 s; live hosts stay alive', async (t) => {
   // the real-network default interval (2 s), not the devnet's 1 s

@@ -84,10 +84,17 @@ describe('phi-accrual failure detector', () => {
 
   test('PeerHealth ignores replayed heartbeats and reports transitions alive -> suspect -> dead -> alive', () => {
     const health = new PeerHealth({ phiThreshold: THRESHOLD })
-    const beat = (time: number) => ({ peerId: 'p', time, intervalMs: 1000, storage: true, version: '1' })
+    const beat = (sequence: number) => ({
+      peerId: 'p',
+      bootId: '00000000000000aa',
+      sequence,
+      intervalMs: 1000,
+      storage: true,
+      version: '1',
+    })
     assert.equal(health.record(beat(1), 0)?.entry.state, 'alive')
     assert.equal(health.record(beat(2), 1000), undefined)
-    assert.equal(health.record(beat(2), 1500), undefined, 'duplicate time is ignored')
+    assert.equal(health.record(beat(2), 1500), undefined, 'a duplicate sequence is ignored')
     assert.equal(health.get('p')?.detector.lastHeartbeatMs, 1000)
     const states: string[] = []
     for (let now = 1000; now < 10_000; now += 100) {
