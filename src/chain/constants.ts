@@ -31,15 +31,18 @@ export const DEFAULT_PRICE_PER_BYTE_EPOCH = 1_000_000n
 export const DEFAULT_PROTOCOL_FEE_BPS = 1_000
 /** A node's reward for an epoch is at most 50% of the fees its proofs burned: a self-dealer loses >= 5% of P. */
 export const DEFAULT_REWARD_SHARE_BPS = 5_000
-/** Gas of one slot proof, measured on anvil (test/chain/economics.test.ts): ~75,000 alone, ~45,000 in a batch. */
-export const PROOF_GAS = 75_000n
+/**
+ * Gas of one slot proof as honest nodes send them (batched), measured on anvil: 68,000 per proof in a batch of 8
+ * proofs of 4 MiB slots (a lone submitProof that writes fresh storage measured 196,000).
+ */
+export const PROOF_GAS = 70_000n
 /** The gas price the minimum payment is sized for on a production network: 2 gwei. */
 export const DEFAULT_PROOF_GAS_PRICE_WEI = 2_000_000_000n
 /** The exchange rate the minimum payment assumes: 1,000 CAIRN per ether. */
 export const DEFAULT_CAIRN_PER_ETHER = 1_000n
 /**
- * Least payment of one slot for one epoch: a lone proof's gas at the configured gas price, in CAIRN
- * (75,000 gas x 2 gwei = 1.5e-4 ether = 0.15 CAIRN). A 0-price node is paid this much, so no deal is free.
+ * Least payment of one slot for one epoch: a batched proof's gas at the configured gas price, in CAIRN
+ * (70,000 gas x 2 gwei = 1.4e-4 ether = 0.14 CAIRN). A 0-price node is paid this much, so no deal is free.
  */
 export const DEFAULT_MIN_PAYMENT_PER_SLOT_EPOCH = PROOF_GAS * DEFAULT_PROOF_GAS_PRICE_WEI * DEFAULT_CAIRN_PER_ETHER
 /** Most slots one node may hold: bounds the proofs (gas) a node owes per epoch to 4,096 (128 batch transactions). */

@@ -8,6 +8,7 @@ import {
   endDeal,
   getBalances,
   getChainEvents,
+  getChallenge,
   getDeal,
   getEpochInfo,
   getNode,
@@ -50,9 +51,13 @@ const node = (i: number) => chain.clients[2 + i]!
 const nodes = (count: number) => Array.from({ length: count }, (_, i) => node(i))
 const market = () => chain.devchain.contracts.market
 const payment = (i: number) => slots[i]!.size * PRICE
+/** The protocol fee of a slot-epoch (10%, rounded up), escrowed on top of the payment and burned at the proof. */
+const fee = (i: number) => (payment(i) * 1_000n + 9_999n) / 10_000n
+/** What one slot costs its deal per epoch. */
+const charge = (i: number) => payment(i) + fee(i)
 
 describe('createDeal', () => {
-  test('pulls price x bytes x epochs for every slot and records the deal and its pending slots', async () => {
+  test('pulls (price x bytes + fee) x epochs for every slot and records the deal and its pending slots', async () => {
     const before = await tokenBalance(user(), user().account.address)
     const { epoch } = await getEpochInfo(user())
     const created = await createDeal(user(), {
@@ -63,7 +68,7 @@ describe('createDeal', () => {
       durationEpochs: 7,
       maxPricePerByteEpoch: PRICE,
     })
-    const expected = (payment(0) + payment(1) + payment(2)) * 7n
+    const expected = (charge(0) + charge(1) + charge(2)) * 7n
     assert.equal(created.escrow, expected)
     assert.equal(await tokenBalance(user(), user().account.address), before - expected)
     assert.equal(await tokenBalance(user(), market()), expected)
@@ -117,7 +122,7 @@ describe('createDeal', () => {
       'ERC20InsufficientAllowance',
     )
     assert.ok(error instanceof InsufficientFundsError)
-    assert.match(error.message, /insufficient allowance: approve 12\.5 CAIRN first/)
+    assert.match(error.message, /insufficient allowance: approve 13\.75 CAIRN first/)
   })
 
   test('without tokens the error names the balance', async () => {
@@ -134,7 +139,7 @@ describe('createDeal', () => {
         maxPricePerByteEpoch: PRICE,
       }),
       'ERC20InsufficientBalance',
-      /insufficient balance: the payment needs 0\.000000005 CAIRN, you have 0 CAIRN/,
+      /insufficient balance: the payment needs 0\.0000000055 CAIRN, you have 0 CAIRN/,
     )
   })
 })
@@ -158,7 +163,7 @@ describe('submitProof', () => {
     const epoch = await chain.nextEpoch()
     const escrow = (await getDeal(user(), { dealId })).escrow
     const receipt = await proveHeld(node(0), dealId, 0, slots[0]!)
-    assert.equal((await getDeal(user(), { dealId })).escrow, escrow - payment(0))
+    assert.equal((await getDeal(user(), { dealId })).escrow, escrow - charge(0))
     assert.equal((await getBalances(node(0))).earnings, payment(0))
     const events = await getChainEvents(user(), {
       contract: 'market',
@@ -246,7 +251,9 @@ describe('reportMissed and repairSlot', () => {
     await chain.nextEpoch()
     for (let i = 0; i < 3; i++) await chain.nextEpoch()
     assert.equal((await reportMissed(user(), { dealId, slotIndex: 0 })).opened, true)
-    const challenge = await challengeOf(node(1), dealId, 0)
+    await challengeOf(node(1), dealId, 0) // draws the seed
+    // The repair challenge is the repairer's own (bound to its address).
+    const challenge = (await getChallenge(node(1), { dealId, slotIndex: 0, prover: node(1).account.address }))!
     const proof = slotProof(slots[0]!, challenge.leafIndex)
     await rejectsWith(repairSlot(node(0), { dealId, slotIndex: 0, ...proof }), 'FormerHolderCannotRepair')
     await rejectsWith(repairSlot(user(), { dealId, slotIndex: 0, ...proof }), 'NodeNotActive')
@@ -270,7 +277,7 @@ describe('deal lifetime', () => {
     await topUpDeal(user(), { dealId, extraEpochs: 5 })
     const after = await getDeal(user(), { dealId })
     assert.equal(after.endEpoch, before.endEpoch + 5)
-    assert.equal(after.escrow, before.escrow + 5n * payment(0))
+    assert.equal(after.escrow, before.escrow + 5n * charge(0))
     await rejectsWith(topUpDeal(user(), { dealId, extraEpochs: 0 }), 'ZeroDuration')
   })
 
@@ -283,8 +290,8 @@ describe('deal lifetime', () => {
     const escrow = (await getDeal(user(), { dealId })).escrow
     await endDeal(user(), { dealId })
     const deal = await getDeal(user(), { dealId })
-    assert.equal(deal.escrow, payment(1), 'slot 1 may still prove the current epoch')
-    assert.equal(await tokenBalance(user(), user().account.address), before + escrow - payment(1))
+    assert.equal(deal.escrow, charge(1), 'slot 1 may still prove the current epoch')
+    assert.equal(await tokenBalance(user(), user().account.address), before + escrow - charge(1))
     await rejectsWith(endDeal(user(), { dealId }), 'NothingToShorten')
     await proveHeld(node(1), dealId, 1, slots[1]!)
     assert.equal((await getDeal(user(), { dealId })).escrow, 0n)
@@ -303,7 +310,7 @@ describe('deal lifetime', () => {
     const before = await tokenBalance(user(), user().account.address)
     await closeDeal(node(3), { dealId })
     // Slot 1 never proved: two epochs of its payment come back, plus the two slashes as bounty.
-    assert.equal(await tokenBalance(user(), user().account.address), before + 2n * payment(1) + 2n * SLASH)
+    assert.equal(await tokenBalance(user(), user().account.address), before + 2n * charge(1) + 2n * SLASH)
     assert.equal((await getNode(user(), { account: node(0).account.address })).activeSlots, 0)
     assert.equal((await getNode(user(), { account: node(1).account.address })).stake, MIN_STAKE - 2n * SLASH)
     await rejectsWith(closeDeal(user(), { dealId }), 'DealAlreadyClosed')
@@ -312,7 +319,7 @@ describe('deal lifetime', () => {
 })
 
 describe('earnings and emission', () => {
-  test("the epoch's emission is split by bytes proven and minted at withdrawal", async () => {
+  test("a node's reward is half the fees its proofs burned, within the epoch's emission, minted at withdrawal", async () => {
     const dealId = await openDeal(user(), nodes(2), slots.slice(0, 2))
     const epoch = await chain.nextEpoch()
     await rejectsWith(withdrawEarnings(node(0)), 'NothingToWithdraw')
@@ -320,9 +327,27 @@ describe('earnings and emission', () => {
     await proveHeld(node(1), dealId, 1, slots[1]!)
     assert.equal((await getBalances(node(0))).rewards, 0n, 'the share is known only after the epoch closes')
     await chain.nextEpoch()
-    const total = slots[0]!.size + slots[1]!.size
-    const share0 = (EMISSION * slots[0]!.size) / total
-    const share1 = (EMISSION * slots[1]!.size) / total
+    // Far below the emission: each node gets rewardShareBps (50%) of the fees it burned, whatever bytes it declared.
+    const share0 = fee(0) / 2n
+    const share1 = fee(1) / 2n
+    assert.equal(
+      await user().readContract({
+        address: market(),
+        abi: marketAbi,
+        functionName: 'epochFees',
+        args: [BigInt(epoch)],
+      }),
+      fee(0) + fee(1),
+    )
+    assert.equal(
+      await user().readContract({
+        address: market(),
+        abi: marketAbi,
+        functionName: 'epochRewards',
+        args: [BigInt(epoch)],
+      }),
+      ((fee(0) + fee(1)) * 5_000n) / 10_000n,
+    )
     const b0 = await getBalances(node(0))
     assert.deepEqual([b0.earnings, b0.rewards], [payment(0), share0])
     const rewardsOf = (account: `0x${string}`) =>
