@@ -36,8 +36,13 @@ export const MAX_REPORTED_PHI = 100
 export const DEFAULT_FORGET_DEAD_AFTER_MS = 60 * 60 * 1000
 /** Boots per peer remembered as left (their heartbeats, replayed, are ignored). */
 export const MAX_REMEMBERED_BOOTS = 4
-/** At most this many peers are tracked by the failure detector. */
+/** At most this many peers are tracked by the failure detector (the peer view). */
 export const MAX_TRACKED_PEERS = 10_000
+/**
+ * A peer heard from for this long is established: when the view is full, fresh keys cannot displace it (only staked
+ * peers, when the node supplies `peerView.isStaked`, outrank it).
+ */
+export const DEFAULT_ESTABLISHED_AFTER_MS = 10 * 60 * 1000
 
 /** Largest piece the protocol carries. A piece is one erasure shard of a segment (4 MiB plaintext by default). */
 export const MAX_PIECE_SIZE = 16 * 1024 * 1024

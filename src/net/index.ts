@@ -25,6 +25,7 @@ export type {
   NetworkInit,
   PeerState,
   PeerView,
+  PeerViewInit,
 } from './interface.ts'
 export { type CairnHostInit, type CairnLibp2p, type CairnServices, createCairnLibp2p } from './libp2p-host.ts'
 export { PhiAccrualDetector, type PhiAccrualDetectorInit } from './phi-accrual-detector.ts'

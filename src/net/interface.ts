@@ -54,6 +54,20 @@ export interface FileHealthReport {
   repairs: FileHealthRepair[]
 }
 
+/** Bounds and ranking of the peer view (the heartbeat failure detector's table). */
+export interface PeerViewInit {
+  /** Most peers tracked. Default 10,000 (`MAX_TRACKED_PEERS`). */
+  maxPeers?: number
+  /** A peer heard from for this long ranks above fresh keys when the view is full. Default 10 min. */
+  establishedAfterMs?: number
+  /**
+   * Peers that rank first and are never displaced by unstaked ones (the node passes Registry-active, staked nodes).
+   * Called on every accepted heartbeat: answer from memory (e.g. a Set the node refreshes from the chain).
+   * Default: none, so peers rank only as established (heard from for `establishedAfterMs`) or fresh.
+   */
+  isStaked?: (peerId: string) => boolean
+}
+
 export interface NetworkInit {
   /** Ed25519 key of the node (the daemon persists it). */
   privateKey: PrivateKey
@@ -90,6 +104,8 @@ export interface NetworkInit {
   maxBytesInFlightTotal?: number
   /** How long a peer whose score fell to -100 stays banned. Default 10 min. */
   banDurationMs?: number
+  /** Bound and ranking of the peer view: gossiped fresh keys cannot displace staked or established peers. */
+  peerView?: PeerViewInit
   /**
    * Answers file-health queries (the repair service's view of one file); undefined = the file is unknown here.
    * Without it a storing node answers every query with "unknown".

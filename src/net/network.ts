@@ -73,7 +73,18 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
     const threshold = init.phiThreshold ?? DEFAULT_PHI_THRESHOLD
     if (!(threshold > 0)) throw new InvalidArgumentError('phiThreshold must be positive')
     this.peerId = peerIdFromPrivateKey(init.privateKey).toString()
-    this.#health = new PeerHealth({ phiThreshold: threshold })
+    const view = init.peerView ?? {}
+    if (view.maxPeers !== undefined && !(Number.isInteger(view.maxPeers) && view.maxPeers > 0)) {
+      throw new InvalidArgumentError(`peerView.maxPeers must be a positive integer (got ${view.maxPeers})`)
+    }
+    this.#health = new PeerHealth({
+      phiThreshold: threshold,
+      ...(view.maxPeers === undefined ? {} : { maxPeers: view.maxPeers }),
+      ...(view.establishedAfterMs === undefined ? {} : { establishedAfterMs: view.establishedAfterMs }),
+      ...(view.isStaked === undefined ? {} : { isStaked: view.isStaked }),
+      // addresses are kept only for peers in the view: drop them with it, or churn of fresh keys grows the map
+      onForget: (peer) => this.#addresses.delete(peer),
+    })
     this.#scores = new PeerScores({
       ...(init.banDurationMs === undefined ? {} : { banDurationMs: init.banDurationMs }),
       onBan: (peer) => {

@@ -3,8 +3,14 @@
  * (direct exchange or presence gossip), deduplicated by the sender's (boot ID, sequence): never by its clock, so a
  * clock that steps back cannot silence a live node. A new boot ID (a restart) is accepted at once; a heartbeat of a
  * boot the peer has since left (a replay) is ignored.
+ *
+ * The view is bounded (`maxPeers`, default 10,000) with O(1) eviction. Peers are ranked: staked (the injected
+ * `isStaked` predicate, e.g. Registry-active nodes), then established (heard from for `establishedAfterMs`), then
+ * fresh. A newcomer displaces only the least recently heard peer of the lowest rank present, and only if that rank
+ * is not above its own: gossiped presence of fresh keys cannot push out established or staked peers.
  */
 import {
+  DEFAULT_ESTABLISHED_AFTER_MS,
   DEFAULT_FORGET_DEAD_AFTER_MS,
   MAX_HEARTBEAT_INTERVAL_MS,
   MAX_REMEMBERED_BOOTS,
@@ -15,6 +21,11 @@ import {
 import type { Heartbeat } from './heartbeat-message.ts'
 import type { PeerState } from './interface.ts'
 import { PhiAccrualDetector } from './phi-accrual-detector.ts'
+import { RankedBoundedMap } from './ranked-bounded-map.ts'
+
+const RANK_FRESH = 0
+const RANK_ESTABLISHED = 1
+const RANK_STAKED = 2
 
 export interface PeerHealthEntry {
   peerId: string
@@ -28,11 +39,21 @@ export interface PeerHealthEntry {
   previousBoots: string[]
   freeSpace?: number
   version: string
+  /** When this node first accepted a heartbeat from the peer (its monotonic clock). */
+  firstHeardMs: number
 }
 
 export interface PeerHealthInit {
   phiThreshold: number
   forgetDeadAfterMs?: number
+  /** Most peers tracked. Default MAX_TRACKED_PEERS (10,000). */
+  maxPeers?: number
+  /** A peer heard from for this long ranks above fresh keys. Default DEFAULT_ESTABLISHED_AFTER_MS (10 min). */
+  establishedAfterMs?: number
+  /** Peers that rank first (e.g. staked, Registry-active nodes); called on every accepted heartbeat: keep it O(1). */
+  isStaked?: (peerId: string) => boolean
+  /** Called when a peer leaves the view (evicted or forgotten), so callers can drop what they keep about it. */
+  onForget?: (peerId: string) => void
 }
 
 export interface StateChange {
@@ -51,13 +72,20 @@ export interface StateChange {
  * ```
  */
 export class PeerHealth {
-  readonly #entries = new Map<string, PeerHealthEntry>()
+  readonly #entries: RankedBoundedMap<PeerHealthEntry>
   readonly #threshold: number
   readonly #forgetAfterMs: number
+  readonly #establishedAfterMs: number
+  readonly #isStaked: ((peerId: string) => boolean) | undefined
+  readonly #onForget: ((peerId: string) => void) | undefined
 
   constructor(init: PeerHealthInit) {
     this.#threshold = init.phiThreshold
     this.#forgetAfterMs = init.forgetDeadAfterMs ?? DEFAULT_FORGET_DEAD_AFTER_MS
+    this.#entries = new RankedBoundedMap(init.maxPeers ?? MAX_TRACKED_PEERS, RANK_STAKED + 1)
+    this.#establishedAfterMs = init.establishedAfterMs ?? DEFAULT_ESTABLISHED_AFTER_MS
+    this.#isStaked = init.isStaked
+    this.#onForget = init.onForget
   }
 
   stateFor(phi: number): PeerState {
@@ -74,7 +102,6 @@ export class PeerHealth {
     const interval = Math.min(MAX_HEARTBEAT_INTERVAL_MS, Math.max(MIN_HEARTBEAT_INTERVAL_MS, heartbeat.intervalMs))
     let entry = this.#entries.get(heartbeat.peerId)
     if (entry !== undefined && !isNewer(entry, heartbeat)) return undefined
-    if (entry === undefined && this.#entries.size >= MAX_TRACKED_PEERS) this.#evictOne()
     const previous = entry?.state
     if (entry === undefined) {
       entry = {
@@ -85,11 +112,18 @@ export class PeerHealth {
         lastSequence: heartbeat.sequence,
         previousBoots: [],
         version: heartbeat.version,
+        firstHeardMs: nowMs,
       }
-      this.#entries.set(heartbeat.peerId, entry)
-    } else if (entry.detector.expectedIntervalMs !== interval) {
+      const { inserted, evicted } = this.#entries.insert(entry.peerId, entry, this.#rank(entry, nowMs))
+      if (evicted !== undefined) this.#onForget?.(evicted)
+      // the view is full of peers that outrank this one: it is not tracked (its next heartbeat tries again)
+      if (!inserted) return undefined
+    } else {
+      this.#entries.touch(entry.peerId, this.#rank(entry, nowMs))
       // the sender changed its interval (or restarted with another config): start the estimate afresh
-      entry.detector = new PhiAccrualDetector({ expectedIntervalMs: interval })
+      if (entry.detector.expectedIntervalMs !== interval) {
+        entry.detector = new PhiAccrualDetector({ expectedIntervalMs: interval })
+      }
     }
     const last = entry.detector.lastHeartbeatMs
     // two paths may deliver heartbeats close together; intervals far below the announced one would skew the estimate
@@ -118,7 +152,7 @@ export class PeerHealth {
         changes.push({ entry, previous })
       }
       const last = entry.detector.lastHeartbeatMs ?? nowMs
-      if (state === 'dead' && nowMs - last > this.#forgetAfterMs) this.#entries.delete(entry.peerId)
+      if (state === 'dead' && nowMs - last > this.#forgetAfterMs) this.delete(entry.peerId)
     }
     return changes
   }
@@ -132,17 +166,12 @@ export class PeerHealth {
   }
 
   delete(peerId: string): void {
-    this.#entries.delete(peerId)
+    if (this.#entries.delete(peerId)) this.#onForget?.(peerId)
   }
 
-  #evictOne(): void {
-    let oldest: PeerHealthEntry | undefined
-    for (const entry of this.#entries.values()) {
-      if (oldest === undefined || (entry.detector.lastHeartbeatMs ?? 0) < (oldest.detector.lastHeartbeatMs ?? 0)) {
-        oldest = entry
-      }
-    }
-    if (oldest !== undefined) this.#entries.delete(oldest.peerId)
+  #rank(entry: PeerHealthEntry, nowMs: number): number {
+    if (this.#isStaked?.(entry.peerId) === true) return RANK_STAKED
+    return nowMs - entry.firstHeardMs >= this.#establishedAfterMs ? RANK_ESTABLISHED : RANK_FRESH
   }
 }
 
