@@ -1,10 +1,12 @@
 /**
  * The peer store snapshot persisted in the node's data folder (`peerstore.json`), so a restarted node can rejoin even
- * when every bootstrap address is gone. Written atomically (temporary file + rename); a missing or damaged file
- * reads as empty.
+ * when every bootstrap address is gone. Written with the storage layer's durable write (a temporary file of its own
+ * random name, fsync, rename, fsync of the folder), so concurrent saves cannot race and a crash leaves the old or the
+ * new snapshot; a missing or damaged file reads as empty.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileDurable } from '../storage/index.ts'
 import { MAX_PERSISTED_PEERS, PEER_STORE_FILE } from './constants.ts'
 
 export interface PersistedPeer {
@@ -45,12 +47,15 @@ export async function loadPersistedPeers(dataDir: string): Promise<PersistedPeer
   }
 }
 
-/** Writes the snapshot (at most 1000 peers, in the given order of preference). */
+/**
+ * Writes the snapshot (at most 1000 peers, in the given order of preference) durably.
+ *
+ * @example
+ * ```ts
+ * await savePersistedPeers('/var/lib/cairn', [{ id: '12D3Koo...', addrs: ['/ip4/10.0.0.2/tcp/4001'] }])
+ * ```
+ */
 export async function savePersistedPeers(dataDir: string, peers: PersistedPeer[]): Promise<void> {
-  await mkdir(dataDir, { recursive: true })
   const file: PeersFile = { format: 1, savedAt: new Date().toISOString(), peers: peers.slice(0, MAX_PERSISTED_PEERS) }
-  const target = join(dataDir, PEER_STORE_FILE)
-  const temporary = `${target}.${process.pid}.tmp`
-  await writeFile(temporary, `${JSON.stringify(file, null, 1)}\n`)
-  await rename(temporary, target)
+  await writeFileDurable(join(dataDir, PEER_STORE_FILE), `${JSON.stringify(file, null, 1)}\n`)
 }
