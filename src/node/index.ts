@@ -31,7 +31,6 @@ export {
 } from './node-options.ts'
 export { addressRange, orderForPlacement } from './node-selection.ts'
 export { loadOrCreatePeerKey } from './peer-key.ts'
-export { registryPeerSource } from './registry-peers.ts'
 export * from './repair/index.ts'
 export { createStorageNode, type NodeChainConnection, type StorageNodeInit } from './storage-node.ts'
 export { CAIRN_VERSION } from './version.ts'

@@ -1,25 +1,63 @@
 import { type ChainReader, listActiveNodes } from '../chain/index.ts'
 
+/** How long a read of the Registry's active nodes is used before it is read again. */
+const REGISTRY_PEERS_REFRESH_MS = 30_000
+/** The most active nodes read from the Registry (one paged read). */
+const REGISTRY_PEERS_LIMIT = 200
+
+/** The Registry's active (staked) nodes, as the network layer uses them. */
+export interface RegistryPeers {
+  /** A peer source: the multiaddrs (with `/p2p/` peer IDs) of every active node. A failing chain gives none. */
+  source(): Promise<string[]>
+  /**
+   * True when the peer is an active, staked node in the last read of the Registry: answered from memory (the peer
+   * view asks on every heartbeat); a read older than 30 s starts a new one in the background.
+   */
+  isStaked(peerId: string): boolean
+}
+
 /**
- * The Registry as a bootstrap source: the multiaddrs (with `/p2p/` peer IDs) of every active node. A failing chain
- * gives no addresses rather than an error, so the other join sources still work.
+ * The Registry as a bootstrap source and as the peer view's rank: staked nodes are never displaced by fresh keys.
  *
  * @example
  * ```ts
- * createNetwork(components, { peerSources: [registryPeerSource(reader)] })
+ * const registry = registryPeers(reader)
+ * createNetwork(components, { peerSources: [registry.source], peerView: { isStaked: registry.isStaked } })
  * ```
  */
-export function registryPeerSource(reader: ChainReader): () => Promise<string[]> {
-  return async () => {
-    try {
-      const nodes = await listActiveNodes(reader, { limit: 200 })
-      return nodes.flatMap((node) =>
-        node.multiaddrs
-          .filter((m) => !m.includes('/0.0.0.0/'))
-          .map((m) => (m.includes('/p2p/') ? m : `${m}/p2p/${node.peerId}`)),
-      )
-    } catch {
-      return []
-    }
+export function registryPeers(reader: ChainReader): RegistryPeers {
+  let addresses: string[] = []
+  let staked = new Set<string>()
+  let readAt = 0
+  let reading: Promise<void> | undefined
+  const refresh = (): Promise<void> => {
+    reading ??= (async () => {
+      try {
+        const nodes = await listActiveNodes(reader, { limit: REGISTRY_PEERS_LIMIT })
+        staked = new Set(nodes.map((node) => node.peerId))
+        addresses = nodes.flatMap((node) =>
+          node.multiaddrs
+            .filter((m) => !m.includes('/0.0.0.0/'))
+            .map((m) => (m.includes('/p2p/') ? m : `${m}/p2p/${node.peerId}`)),
+        )
+        readAt = Date.now()
+      } catch {
+        // an unreachable chain keeps the last read; the other join sources still work
+      } finally {
+        reading = undefined
+      }
+    })()
+    return reading
+  }
+  const stale = () => Date.now() - readAt > REGISTRY_PEERS_REFRESH_MS
+  return {
+    source: async () => {
+      if (stale()) await refresh()
+      return addresses
+    },
+    isStaked: (peerId) => {
+      if (stale()) void refresh()
+      return staked.has(peerId)
+    },
   }
 }

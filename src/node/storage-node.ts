@@ -13,7 +13,7 @@ import type { AbortOptions, NodeInfo, NodeOptions, StorageNode } from './interfa
 import { createNodeMetrics } from './node-metrics.ts'
 import { defaultNodeOptions } from './node-options.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
-import { registryPeerSource } from './registry-peers.ts'
+import { registryPeers } from './registry-peers.ts'
 import { createRepairService, fileHealthReport, type RepairService, type RepairServiceInit } from './repair/index.ts'
 import { readSavedPeers, type SavedPeer, savedPeerAddresses, writeSavedPeers } from './saved-peers.ts'
 import { CAIRN_VERSION } from './version.ts'
@@ -163,6 +163,7 @@ class DaemonStorageNode implements StorageNode {
             },
           )
     if (chain !== undefined) claimSlot = (params, options) => chain.claimSlot(params, options)
+    const registry = chain === undefined ? undefined : registryPeers(chain.client)
     // Only what the network serves is metered: the chain service's proof reads are not pieces served.
     const network = createNetwork(
       { pieceStore: metrics.meterPieceStore(served) },
@@ -183,8 +184,10 @@ class DaemonStorageNode implements StorageNode {
         reportFileHealth: (manifestCid) => fileHealthReport(repair.file(manifestCid)),
         peerSources: [
           async () => savedPeerAddresses(this.#savedPeers),
-          ...(chain === undefined ? [] : [registryPeerSource(chain.client)]),
+          ...(registry === undefined ? [] : [registry.source]),
         ],
+        // staked nodes rank first in the bounded peer view: gossiped fresh keys cannot displace them
+        ...(registry === undefined ? {} : { peerView: { isStaked: registry.isStaked } }),
       },
     )
     await network.start()
