@@ -5,10 +5,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises'
+import { open, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CorruptDataError, QuotaExceededError } from '../errors.ts'
-import { syncFolder } from '../storage/index.ts'
+import { mkdirDurable, syncFolder } from '../storage/index.ts'
 import { DEFAULT_STAGING_READ_BYTES } from './constants.ts'
 import type { AbortOptions } from './interface.ts'
 
@@ -98,7 +98,7 @@ export function createMultipartStaging(init: MultipartStagingInit): MultipartSta
     directory,
     async write(uploadId, partNumber, source, options = {}) {
       const folder = uploadFolder(directory, uploadId)
-      await mkdir(folder, { recursive: true, mode: 0o700 })
+      await mkdirDurable(folder, { mode: 0o700 })
       const unique = randomBytes(6).toString('hex')
       const temp = join(folder, `.${partNumber}.${unique}.tmp`)
       const name = `${partNumber}.${unique}`

@@ -1,5 +1,6 @@
-import { mkdir, open, readFile } from 'node:fs/promises'
+import { open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { mkdirDurable } from '../storage/index.ts'
 import type { FileRecord, FileRecordStore } from './interface.ts'
 
 export interface FileRecordStoreInit {
@@ -40,7 +41,7 @@ class JsonLinesFileRecordStore implements FileRecordStore {
   }
 
   async add(record: FileRecord): Promise<void> {
-    await mkdir(dirname(this.#path), { recursive: true, mode: 0o700 })
+    await mkdirDurable(dirname(this.#path), { mode: 0o700 })
     // The record holds the file's key: durable before put returns. After a crash that tore the last line, the new
     // record starts on a line of its own so that it stays readable.
     const handle = await open(this.#path, 'a+', 0o600)

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs'
-import { mkdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -21,7 +21,7 @@ import {
   type PeerView,
   READY_FILE,
 } from '../node/index.ts'
-import { writeFileDurable } from '../storage/index.ts'
+import { mkdirDurable, writeFileDurable } from '../storage/index.ts'
 import {
   DEFAULT_DEVNET_EPOCH_SECONDS,
   DEFAULT_DEVNET_HEARTBEAT_MS,
@@ -150,7 +150,7 @@ class ProcessDevnet implements Devnet {
   }
 
   async start(options: AbortOptions = {}): Promise<DevnetState> {
-    await mkdir(this.#dir, { recursive: true, mode: 0o700 })
+    await mkdirDurable(this.#dir, { mode: 0o700 })
     await this.#stopStaleNodes()
     const deadline = AbortSignal.timeout(this.#readyTimeoutMs)
     const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline])
@@ -247,7 +247,7 @@ class ProcessDevnet implements Devnet {
     await writeFileDurable(userKeyFile, `${userKey}\n`)
     for (let i = 0; i < this.#count; i++) {
       const dataDir = join(this.#dir, `node-${i}`)
-      await mkdir(dataDir, { recursive: true, mode: 0o700 })
+      await mkdirDurable(dataDir, { mode: 0o700 })
       await writeFileDurable(join(dataDir, CHAIN_KEY_FILE), `${devchain.accounts[i + 2]!}\n`)
     }
     const user = privateKeyToAccount(userKey).address

@@ -4,11 +4,11 @@
  * Which flag and which `CAIRN_*` variable set a key is src/cli's business (node-options-sources.ts); this file knows
  * the keys, their values' shapes and the config file.
  */
-import { mkdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { TOKEN_DECIMALS } from '../chain/index.ts'
 import { InvalidArgumentError } from '../errors.ts'
-import { writeFileDurable } from '../storage/index.ts'
+import { mkdirDurable, writeFileDurable } from '../storage/index.ts'
 import { parseByteSize } from './byte-size.ts'
 import { DEFAULT_NODE_PRICE_PER_BYTE_EPOCH, DEFAULT_NODE_STAKE } from './chain-service/index.ts'
 import {
@@ -232,7 +232,7 @@ export async function loadNodeOptions(
   dataDir: string,
   sources: { env?: NodeOptionsLayer; flags?: NodeOptionsLayer } = {},
 ): Promise<NodeOptions> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  await mkdirDurable(dataDir, { mode: 0o700 })
   const path = join(dataDir, CONFIG_FILE)
   let fromFile: NodeOptionsLayer = {}
   let fileText: string | undefined
