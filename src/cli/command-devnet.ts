@@ -81,7 +81,12 @@ export async function runDevnet(parsed: ParsedCommandLine, context: CommandConte
     )
   }
   if (gateway !== undefined) {
-    context.stderr.write(`dashboard: ${gateway.dashboard}\n`)
+    // The link carries the dashboard's token: shown on a terminal, never written into a log or a pipe.
+    context.stderr.write(
+      context.stderr.isTTY === true
+        ? `dashboard: ${gateway.dashboard}\n`
+        : `dashboard: ${gateway.url}/#token=TOKEN (TOKEN is in ${join(gateway.dataDir, 'api-token')})\n`,
+    )
     if (gateway.s3Endpoint !== undefined) {
       context.stderr.write(
         `S3 endpoint: ${gateway.s3Endpoint} (keys: ${cairnCommand()} s3 credentials --devnet ${dir})\n`,

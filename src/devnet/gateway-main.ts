@@ -10,7 +10,8 @@
  *
  * Serves `/api/v1`, the S3 endpoint, `/metrics` and the dashboard (web/dist) over the devnet in DIR. When ready it
  * writes DATA/gateway.json (url, s3Endpoint, pid) and prints one JSON line on stdout:
- * `{"url", "s3Endpoint", "dashboard"}` (the dashboard URL carries the token after `#token=`).
+ * `{"url", "s3Endpoint", "tokenFile"}`. The token itself is never printed (this output is a log): open
+ * `URL/#token=TOKEN` with the token read from DATA/api-token.
  */
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
@@ -114,7 +115,7 @@ const gateway = createGateway(
 )
 await gateway.start()
 process.stdout.write(
-  `${JSON.stringify({ url: gateway.url, s3Endpoint: gateway.s3Endpoint, dashboard: `${gateway.url}/#token=${gateway.token}` })}\n`,
+  `${JSON.stringify({ url: gateway.url, s3Endpoint: gateway.s3Endpoint, tokenFile: join(dataDir, 'api-token') })}\n`,
 )
 
 let stopping = false
