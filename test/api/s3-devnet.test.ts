@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { CreateBucketCommand } from '@aws-sdk/client-s3'
 import { createApiClient, type S3Credentials, s3Credentials } from '../../src/api/index.ts'
-import { type DevnetWithGateway, startDevnetWithGateway } from '../e2e/devnet-fixture.ts'
+import { type DevnetWithGateway, startDevnetWithGateway, waitFor } from '../e2e/devnet-fixture.ts'
 import { multipartRoundTrip, s3Client, s3Suite } from './s3-suite.ts'
 
 describe('S3 API and /api/v1 against a real devnet (4 node processes)', { timeout: 300_000 }, () => {
@@ -21,6 +21,20 @@ describe('S3 API and /api/v1 against a real devnet (4 node processes)', { timeou
   it('s3Credentials prints the running endpoint', () => {
     assert.equal(credentials.endpoint, harness.s3Endpoint)
     assert.equal(credentials.region, 'us-east-1')
+  })
+
+  it('the gateway log names the token file and never holds the token', async () => {
+    const tokenFile = join(harness.gatewayDir, 'api-token')
+    // the ready line follows gateway.json, which is what startDevnetWithGateway waits for
+    const log = await waitFor(
+      async () => {
+        const text = await readFile(join(harness.gatewayDir, 'gateway.log'), 'utf8')
+        return text.includes(tokenFile) ? text : undefined
+      },
+      10_000,
+      'the gateway ready line naming the token file',
+    )
+    assert.ok(!log.includes(harness.token), 'the dashboard token was written to gateway.log')
   })
 
   s3Suite(() => ({ credentials, bucketPrefix: 'devnet' }))
