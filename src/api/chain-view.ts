@@ -1,7 +1,8 @@
 /**
- * The gateway's read-only view of the chain: each node's stake, status, proofs and earnings, the deals, the user's
- * wallet and the bank (emission minted and payments per epoch), and live events (proofs, misses, repairs,
- * payments) from the Market's logs. `withChainView` adds it to any `FileService`.
+ * The gateway's read-only view of the chain: each node's stake, status, proofs and earnings, the deals (with the
+ * protocol fees their proofs burned), the user's wallet and the bank (per epoch: rewards minted, fees burned,
+ * payments), and live events (proofs, misses, repairs, payments) from the Market's logs. `withChainView` adds it to
+ * any `FileService`.
  */
 import type { Address } from 'viem'
 import {
@@ -41,19 +42,42 @@ export interface ChainViewInit {
   cacheMs?: number
 }
 
+/** An epoch of the bank: `minted` is what its rewards mint (`epochRewards`, at most half of `burned`), `burned` the
+ * protocol fees its proofs burned (`epochFees`), `paid` what its proofs paid the nodes. */
+export interface ChainBankEpoch extends BankEpoch {
+  burned: string
+}
+
+/** The bank with the fees burned, per epoch and in total since genesis. */
+export interface ChainBankInfo extends BankInfo {
+  totalBurned: string
+  history: ChainBankEpoch[]
+}
+
+/** A deal with the protocol fees its proofs burned: its escrow drops by `paid + burned`. */
+export interface ChainDealInfo extends DealInfo {
+  burned: string
+}
+
 export interface ChainView {
   /** True when an account is configured (`wallet()` answers). */
   readonly hasWallet: boolean
   /** Chain state of every registered node, by libp2p peer ID. */
   nodeStates(options?: AbortOptions): Promise<Map<string, NodeChainState>>
-  deals(options?: AbortOptions): Promise<DealInfo[]>
+  deals(options?: AbortOptions): Promise<ChainDealInfo[]>
   wallet(options?: AbortOptions): Promise<WalletInfo>
-  bank(options?: AbortOptions): Promise<BankInfo>
+  bank(options?: AbortOptions): Promise<ChainBankInfo>
   subscribe(listener: (event: CairnEvent) => void): () => void
 }
 
 const TOKEN = { symbol: 'CAIRN', decimals: 18 }
 const PROOF_EVENTS = ['ProofAccepted', 'ProofMissed']
+
+/** An epoch's rewards minted (`epochRewards`) and protocol fees burned (`epochFees`). */
+interface EpochFigures {
+  minted: bigint
+  burned: bigint
+}
 
 /** The Market's proof and withdrawal events up to `blockNumber` (inclusive). */
 interface MarketLog {
@@ -76,8 +100,8 @@ function cached<T>(ms: number, load: (options: AbortOptions) => Promise<T>): (op
   }
 }
 
-/** A deal as the dashboard shows it (newest first), from the one deal read. */
-function toDealInfo({ view, owner, slots }: DealSnapshot): DealInfo {
+/** A deal as the dashboard shows it (newest first), from the one deal read; `burned` is its proofs' fees. */
+function toDealInfo({ view, owner, slots }: DealSnapshot, burned: bigint): ChainDealInfo {
   return {
     id: view.dealId,
     manifest: view.manifestCid,
@@ -87,6 +111,7 @@ function toDealInfo({ view, owner, slots }: DealSnapshot): DealInfo {
     client: owner,
     escrow: view.escrowLeft,
     paid: view.paidSoFar,
+    burned: burned.toString(),
     startEpoch: view.startEpoch,
     endEpoch: view.endEpoch,
     status: view.closed ? 'closed' : view.slots.every((s) => s.state === 'active') ? 'active' : 'partial',
@@ -119,6 +144,7 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
   const historyEpochs = init.historyEpochs ?? 30
   const maxDeals = init.maxDeals ?? 100
   const fromBlock = init.fromBlock ?? 0n
+  const market = { address: reader.contracts.market, abi: marketAbi } as const
 
   // The Market's proofs and withdrawals up to one block, and that block: the node and bank figures read everything
   // else at it too, so that a proof or a withdrawal landing mid-read cannot make them drop between refreshes.
@@ -185,43 +211,61 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
     return new Map(states)
   })
 
-  // One read at one block (shared with `cairn deals`): escrow left and payments made agree.
-  const deals = cached(cacheMs, async (options): Promise<DealInfo[]> => {
+  // A slot's size and price, and the Market's fee parameters, never change: each proof of a slot burns the same fee.
+  const charges = new Map<string, Promise<bigint>>()
+  function feeOf(size: number, price: string): Promise<bigint> {
+    const key = `${size}/${price}`
+    let fee = charges.get(key)
+    if (fee === undefined) {
+      fee = reader
+        .readContract({ ...market, functionName: 'slotCharge', args: [BigInt(size), BigInt(price)] })
+        .then(([, charged]) => charged)
+      fee.catch(() => charges.delete(key))
+      charges.set(key, fee)
+    }
+    return fee
+  }
+
+  // One read at one block (shared with `cairn deals`): escrow left, payments made and fees burned agree.
+  const deals = cached(cacheMs, async (options): Promise<ChainDealInfo[]> => {
     const snapshots = await readDeals(reader, { fromBlock, maxDeals }, options)
-    return snapshots.reverse().map(toDealInfo)
+    const burned = await Promise.all(
+      snapshots.map(async ({ view }) => {
+        const fees = await Promise.all(
+          view.slots.map(async (slot) =>
+            slot.proofsMade === 0 ? 0n : BigInt(slot.proofsMade) * (await feeOf(slot.size, slot.pricePerByteEpoch)),
+          ),
+        )
+        return fees.reduce((total, fee) => total + fee, 0n)
+      }),
+    )
+    return snapshots.map((snapshot, i) => toDealInfo(snapshot, burned[i] ?? 0n)).reverse()
   })
 
-  // An epoch's emission never changes (the Market's parameters are immutable): read once per epoch.
-  const emissions = new Map<number, Promise<bigint>>()
-  function emissionOf(epoch: number): Promise<bigint> {
-    let emission = emissions.get(epoch)
-    if (emission === undefined) {
-      emission = reader
-        .readContract({
-          address: reader.contracts.market,
-          abi: marketAbi,
-          functionName: 'emission',
-          args: [BigInt(epoch)],
-        })
-        .then(big)
-      emission.catch(() => emissions.delete(epoch))
-      emissions.set(epoch, emission)
+  // What an epoch's rewards mint and the fees its proofs burned, as of `blockNumber`. Proofs are accepted only in
+  // their own epoch, so a finished epoch's figures are final and read once; the running epoch's are read every time.
+  const finished = new Map<number, Promise<EpochFigures>>()
+  function figuresOf(epoch: number, running: number, blockNumber: bigint): Promise<EpochFigures> {
+    const known = finished.get(epoch)
+    if (known !== undefined) return known
+    const read = (functionName: 'epochRewards' | 'epochFees'): Promise<bigint> =>
+      reader.readContract({ ...market, functionName, args: [BigInt(epoch)], blockNumber }).then(big)
+    const figures = Promise.all([read('epochRewards'), read('epochFees')]).then(([minted, burned]) => ({
+      minted,
+      burned,
+    }))
+    if (epoch < running) {
+      finished.set(epoch, figures)
+      figures.catch(() => finished.delete(epoch))
     }
-    return emission
+    return figures
   }
 
   // Totals since genesis (not over the charted window, which slides), all as of the market log's block.
-  const bank = cached(cacheMs, async (options): Promise<BankInfo> => {
+  const bank = cached(cacheMs, async (options): Promise<ChainBankInfo> => {
     const { blockNumber, events } = await marketLog(options)
-    const epoch = num(
-      await reader.readContract({
-        address: reader.contracts.market,
-        abi: marketAbi,
-        functionName: 'currentEpoch',
-        blockNumber,
-      }),
-    )
-    // an epoch mints its emission when any proof was accepted in it (its proven bytes are then above zero)
+    const epoch = num(await reader.readContract({ ...market, functionName: 'currentEpoch', blockNumber }))
+    // only epochs with an accepted proof burned fees, and so mint rewards
     const paidByEpoch = new Map<number, bigint>()
     for (const event of events) {
       if (event.eventName !== 'ProofAccepted') continue
@@ -229,22 +273,30 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
       paidByEpoch.set(proved, (paidByEpoch.get(proved) ?? 0n) + big(event.args.payment))
     }
     const proven = [...paidByEpoch.keys()]
-    const mintedByEpoch = new Map(await Promise.all(proven.map(async (e) => [e, await emissionOf(e)] as const)))
+    const figures = new Map(
+      await Promise.all(proven.map(async (e) => [e, await figuresOf(e, epoch, blockNumber)] as const)),
+    )
     const first = Math.max(0, epoch - historyEpochs + 1)
-    const history = Array.from({ length: epoch - first + 1 }, (_, i): BankEpoch => {
+    const history = Array.from({ length: epoch - first + 1 }, (_, i): ChainBankEpoch => {
       const at = first + i
       return {
         epoch: at,
-        minted: (mintedByEpoch.get(at) ?? 0n).toString(),
+        minted: (figures.get(at)?.minted ?? 0n).toString(),
+        burned: (figures.get(at)?.burned ?? 0n).toString(),
         paid: (paidByEpoch.get(at) ?? 0n).toString(),
       }
     })
     const sum = (values: Iterable<bigint>): string => [...values].reduce((total, v) => total + v, 0n).toString()
+    const all = [...figures.values()]
     return {
       epoch,
-      totalMinted: sum(mintedByEpoch.values()),
+      totalMinted: sum(all.map((f) => f.minted)),
+      totalBurned: sum(all.map((f) => f.burned)),
       totalPaid: sum(paidByEpoch.values()),
-      rewardPerEpoch: (await emissionOf(epoch)).toString(),
+      // the bank's budget: the most an epoch's rewards may mint, whatever fees are burned
+      rewardPerEpoch: big(
+        await reader.readContract({ ...market, functionName: 'emission', args: [BigInt(epoch)], blockNumber }),
+      ).toString(),
       history,
     }
   })

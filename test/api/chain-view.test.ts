@@ -13,7 +13,7 @@ import {
   type Gateway,
   withChainView,
 } from '../../src/api/index.ts'
-import { createChainReader } from '../../src/chain/index.ts'
+import { type ChainReader, createChainReader, getChainEvents, marketAbi } from '../../src/chain/index.ts'
 import {
   holdSlot,
   MIN_STAKE,
@@ -37,13 +37,17 @@ describe('chain view: node stake and earnings, deals, wallet, bank and proof eve
   const slots = [holdSlot(slotData(5000, 1)), holdSlot(slotData(3000, 2))]
   let dealId: bigint
   let provenEpoch: number
+  let reader: ChainReader
+  let nodes: TestChain['clients']
+  const figure = (functionName: 'emission' | 'epochRewards' | 'epochFees', epoch: number): Promise<bigint> =>
+    reader.readContract({ address: reader.contracts.market, abi: marketAbi, functionName, args: [BigInt(epoch)] })
 
   before(async () => {
     chain = await startTestChain({ accounts: 4 })
     const user = chain.clients[1]!
-    const nodes = chain.clients.slice(2, 4)
+    nodes = chain.clients.slice(2, 4)
     await registerNodes(nodes)
-    const reader = createChainReader({
+    reader = createChainReader({
       rpcUrl: chain.devchain.rpcUrl,
       chainId: chain.devchain.chainId,
       contracts: chain.devchain.contracts,
@@ -108,13 +112,41 @@ describe('chain view: node stake and earnings, deals, wallet, bank and proof eve
     assert.ok(BigInt(wallet.balance) > 0n)
   })
 
-  it('shows the bank: emission minted in the proven epoch and the payment', async () => {
+  it("shows the bank: minted is the epoch's rewards (at most half the fees burned), not its emission budget", async () => {
     const bank = await view.bank()
     assert.equal(bank.epoch, provenEpoch)
     const epoch = bank.history.find((h) => h.epoch === provenEpoch)
-    assert.ok(BigInt(epoch?.minted ?? 0) > 0n, 'the proven epoch minted its emission')
+    const [rewards, fees, budget] = await Promise.all([
+      figure('epochRewards', provenEpoch),
+      figure('epochFees', provenEpoch),
+      figure('emission', provenEpoch),
+    ])
+    assert.ok(fees > 0n, 'the proof burned a fee')
+    assert.ok(rewards < budget, 'the fees, not the budget, bound this epoch')
+    assert.equal(epoch?.minted, rewards.toString(), 'minted is epochRewards')
+    assert.ok(2n * BigInt(epoch?.minted ?? 0) <= fees, 'minted <= fees burned / 2')
+    assert.equal(epoch?.burned, fees.toString(), 'burned is epochFees')
     assert.equal(epoch?.paid, (slots[0]!.size * PRICE).toString())
-    assert.equal(bank.totalMinted, epoch?.minted)
+    assert.equal(bank.totalMinted, rewards.toString())
+    assert.equal(bank.totalBurned, fees.toString())
+    const api = createApiClient({ url: gateway.url, token: gateway.token })
+    const served = await api.bank()
+    assert.deepEqual(served.history.at(-1), {
+      epoch: provenEpoch,
+      minted: `${rewards}`,
+      burned: `${fees}`,
+      paid: epoch?.paid,
+    })
+  })
+
+  it("lists the deal's fees burned: the escrow drops by payment + fee, and deposit = escrow + paid + burned", async () => {
+    const api = createApiClient({ url: gateway.url, token: gateway.token })
+    const [deal] = (await api.deals()) as Array<Awaited<ReturnType<ChainView['deals']>>[number]>
+    const [created] = await getChainEvents(reader, { contract: 'market', eventNames: ['DealCreated'], fromBlock: 0n })
+    const deposit = created?.args.escrow as bigint
+    const fees = await figure('epochFees', provenEpoch)
+    assert.equal(deal?.burned, fees.toString(), "the deal's one proof burned the epoch's fees")
+    assert.equal(BigInt(deal?.escrow ?? 0) + BigInt(deal?.paid ?? 0) + BigInt(deal?.burned ?? 0), deposit)
   })
 
   it('pushes proof and payment events', async () => {
@@ -126,5 +158,18 @@ describe('chain view: node stake and earnings, deals, wallet, bank and proof eve
     assert.ok(proof !== undefined, 'no proof:submitted event')
     assert.equal(proof.type === 'proof:submitted' && proof.peerId, '12D3KooWNode0')
     assert.ok(events.some((e) => e.type === 'payment' && e.amount === (slots[0]!.size * PRICE).toString()))
+  })
+
+  // last: it proves a second slot, which changes the figures the tests above check
+  it("does not freeze the running epoch's figures: a second proof in the same epoch raises minted and burned", async () => {
+    const before = (await view.bank()).history.find((h) => h.epoch === provenEpoch)
+    await proveHeld(nodes[1]!, dealId, 1, slots[1]!)
+    const bank = await view.bank()
+    assert.equal(bank.epoch, provenEpoch, 'still the same epoch')
+    const after = bank.history.find((h) => h.epoch === provenEpoch)
+    const [rewards, fees] = await Promise.all([figure('epochRewards', provenEpoch), figure('epochFees', provenEpoch)])
+    assert.ok(fees > BigInt(before?.burned ?? 0), 'the second proof burned more')
+    assert.equal(after?.minted, rewards.toString())
+    assert.equal(after?.burned, fees.toString())
   })
 })
