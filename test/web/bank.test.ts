@@ -149,31 +149,57 @@ describe('dashboard chain pages in chromium against a real chain', { skip, timeo
     await page.waitForSelector('[data-testid=wallet] >> text=in escrow')
     await page.waitForSelector('[data-testid=deals] tbody tr')
     assert.match((await page.locator('[data-testid=deals] tbody tr').textContent()) ?? '', /2 copies|1 of 2|active/)
-    assert.equal(await page.locator('svg.chart polyline').count(), 2)
+    assert.equal(await page.locator('svg.chart polyline').count(), 3, 'minted, burned and paid per epoch')
     // the deal paid 4 proofs of 50,000 bytes and 3 of 30,000 at 10^6 units a byte: written out, not as 2.90e-7
     assert.match((await page.locator('[data-testid=deals] tbody tr').textContent()) ?? '', /0\.00000029 CAIRN/)
     await page.screenshot({ path: join(SHOTS, 'bank-chain.png') })
   })
 
-  it("totals the bank since genesis, not over the chart's sliding window", async () => {
+  it("totals the bank since genesis, not over the chart's sliding window: minted is the rewards, <= half the fees burned", async () => {
     const proofs = await getChainEvents(reader, { contract: 'market', eventNames: ['ProofAccepted'], fromBlock: 0n })
     const proven = [...new Set(proofs.map((e) => e.args.epoch as bigint))]
     assert.equal(proven.length, 4, 'four epochs had proofs')
+    const figure = (functionName: 'epochRewards' | 'epochFees', epoch: bigint): Promise<bigint> =>
+      reader.readContract({ address: reader.contracts.market, abi: marketAbi, functionName, args: [epoch] })
     let minted = 0n
+    let burned = 0n
     for (const epoch of proven) {
-      minted += await reader.readContract({
-        address: reader.contracts.market,
-        abi: marketAbi,
-        functionName: 'emission',
-        args: [epoch],
-      })
+      minted += await figure('epochRewards', epoch)
+      burned += await figure('epochFees', epoch)
     }
+    assert.ok(burned > 0n && 2n * minted <= burned, `minted ${minted} <= burned ${burned} / 2`)
     const paid = proofs.reduce((total, e) => total + (e.args.payment as bigint), 0n)
     await page.goto(`${gateway.url}/#/bank`)
     const summary = page.locator('.summary')
     await summary.waitFor()
-    const expected = `minted ${formatTokens(minted.toString())} · paid ${formatTokens(paid.toString())}`
+    const expected = `minted ${formatTokens(minted.toString())} · burned ${formatTokens(burned.toString())} · paid ${formatTokens(paid.toString())}`
     const text = (await summary.textContent()) ?? ''
     assert.ok(text.includes(expected), `${text} shows ${expected}`)
+  })
+
+  it("shows the deal's fees burned: its escrow dropped by what it paid plus the fees", async () => {
+    const [created] = await getChainEvents(reader, { contract: 'market', eventNames: ['DealCreated'], fromBlock: 0n })
+    const deposit = created?.args.escrow as bigint
+    const proofs = await getChainEvents(reader, { contract: 'market', eventNames: ['ProofAccepted'], fromBlock: 0n })
+    const paid = proofs.reduce((total, e) => total + (e.args.payment as bigint), 0n)
+    let burned = 0n
+    for (const epoch of new Set(proofs.map((e) => e.args.epoch as bigint))) {
+      burned += await reader.readContract({
+        address: reader.contracts.market,
+        abi: marketAbi,
+        functionName: 'epochFees',
+        args: [epoch],
+      })
+    }
+    const escrow = deposit - paid - burned
+    await page.goto(`${gateway.url}/#/bank`)
+    const row = page.locator('[data-testid=deals] tbody tr')
+    await row.waitFor()
+    const cells = await row.locator('td').allTextContents()
+    const header = await page.locator('[data-testid=deals] thead th').allTextContents()
+    const cell = (name: string): string | undefined => cells[header.indexOf(name)]
+    assert.equal(cell('escrow'), formatTokens(escrow.toString()))
+    assert.equal(cell('paid'), formatTokens(paid.toString()))
+    assert.equal(cell('fees burned'), formatTokens(burned.toString()))
   })
 })

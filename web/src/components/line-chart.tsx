@@ -8,7 +8,8 @@ export interface Series {
 export function LineChart({ xs, series, height = 180 }: { xs: number[]; series: Series[]; height?: number }) {
   const width = 560
   const pad = 36
-  const max = Math.max(1, ...series.flatMap((s) => s.values))
+  // scaled to the data (a devnet's amounts are tiny), 1 when there is none
+  const max = Math.max(0, ...series.flatMap((s) => s.values)) || 1
   const x = (i: number): number => pad + (xs.length <= 1 ? 0 : (i * (width - 2 * pad)) / (xs.length - 1))
   const y = (v: number): number => height - pad + 8 - (v / max) * (height - pad - 16)
   return (
@@ -16,7 +17,7 @@ export function LineChart({ xs, series, height = 180 }: { xs: number[]; series: 
       <line x1={pad} y1={height - pad + 8} x2={width - pad} y2={height - pad + 8} className="axis" />
       <line x1={pad} y1={8} x2={pad} y2={height - pad + 8} className="axis" />
       <text x={4} y={14} className="tick">
-        {max.toLocaleString(undefined, { maximumFractionDigits: 2 })}
+        {max >= 0.01 ? max.toLocaleString(undefined, { maximumFractionDigits: 2 }) : max.toPrecision(2)}
       </text>
       <text x={4} y={height - pad + 8} className="tick">
         0

@@ -1,11 +1,16 @@
 import { useCallback } from 'react'
 import type { ApiClient } from '../../../src/api/api-client.ts'
+import type { BankEpoch, DealInfo } from '../../../src/api/interface.ts'
 import { LineChart } from '../components/line-chart.tsx'
 import { formatBytes, formatTokens, redundancyLabel, shortId } from '../format.ts'
 import { type LiveEvent, usePolling } from '../use-events.ts'
 
+/** A chain-backed gateway adds the protocol fees burned (per epoch, in total and per deal); older ones do not. */
+type Burned = { burned?: string }
+
+/** A token amount in whole tokens, for the chart (a double keeps 15 digits: plenty for a line). */
 function whole(amount: string, decimals: number): number {
-  return Number(BigInt(amount) / 10n ** BigInt(Math.max(0, decimals - 6))) / 1e6
+  return Number(amount) / 10 ** decimals
 }
 
 export function BankPage({ api, events }: { api: ApiClient; events: LiveEvent[] }) {
@@ -17,7 +22,8 @@ export function BankPage({ api, events }: { api: ApiClient; events: LiveEvent[] 
   const deals = usePolling(loadDeals, 5000, lastMoney)
   const bank = usePolling(loadBank, 5000, lastMoney)
   const decimals = wallet.data?.decimals ?? 18
-  const history = bank.data?.history ?? []
+  const history: Array<BankEpoch & Burned> = bank.data?.history ?? []
+  const totalBurned = (bank.data as { totalBurned?: string } | undefined)?.totalBurned
   return (
     <section>
       <h2>Wallet</h2>
@@ -35,17 +41,31 @@ export function BankPage({ api, events }: { api: ApiClient; events: LiveEvent[] 
           {wallet.error?.message ?? 'loading…'}
         </p>
       )}
-      <h2>Bank: minted rewards and payments</h2>
+      <h2>Bank: rewards minted, fees burned and payments</h2>
       {bank.data !== undefined ? (
         <>
           <p className="summary">
-            epoch {bank.data.epoch} · minted {formatTokens(bank.data.totalMinted, decimals)} · paid{' '}
+            epoch {bank.data.epoch} · minted {formatTokens(bank.data.totalMinted, decimals)}
+            {totalBurned === undefined ? null : ` · burned ${formatTokens(totalBurned, decimals)}`} · paid{' '}
             {formatTokens(bank.data.totalPaid, decimals)}
+          </p>
+          <p className="muted">
+            Each proof burns a protocol fee on top of its payment; an epoch's rewards mint at most half the fees it
+            burned.
           </p>
           <LineChart
             xs={history.map((h) => h.epoch)}
             series={[
               { name: 'minted per epoch', color: '#4ea1ff', values: history.map((h) => whole(h.minted, decimals)) },
+              ...(totalBurned === undefined
+                ? []
+                : [
+                    {
+                      name: 'burned per epoch',
+                      color: '#e5484d',
+                      values: history.map((h) => whole(h.burned ?? '0', decimals)),
+                    },
+                  ]),
               { name: 'paid per epoch', color: '#f5a524', values: history.map((h) => whole(h.paid, decimals)) },
             ]}
           />
@@ -63,11 +83,12 @@ export function BankPage({ api, events }: { api: ApiClient; events: LiveEvent[] 
             <th>redundancy</th>
             <th>escrow</th>
             <th>paid</th>
+            <th>fees burned</th>
             <th>status</th>
           </tr>
         </thead>
         <tbody>
-          {(deals.data ?? []).map((deal) => (
+          {(deals.data ?? []).map((deal: DealInfo & Burned) => (
             <tr key={deal.id}>
               <td>{shortId(deal.id)}</td>
               <td>{shortId(deal.manifest)}</td>
@@ -75,6 +96,7 @@ export function BankPage({ api, events }: { api: ApiClient; events: LiveEvent[] 
               <td>{redundancyLabel(deal.k, deal.n)}</td>
               <td>{formatTokens(deal.escrow, decimals)}</td>
               <td>{formatTokens(deal.paid, decimals)}</td>
+              <td>{formatTokens(deal.burned, decimals)}</td>
               <td>{deal.status ?? '–'}</td>
             </tr>
           ))}
