@@ -1,8 +1,13 @@
 /**
- * End to end on the chain: a devnet of real node processes and the devchain (short epochs). Files are put with
- * (1, 3) and (2, 6); every holder proves every epoch, escrow goes down and node balances go up by exactly what the
- * accepted proofs paid, and the minted reward matches the emission schedule. A node that stores nothing and answers
- * challenges with made-up data is reported by the watchers, slashed, jailed and loses its slot.
+ * End to end on the chain: a devnet of real node processes and the devchain. Files are put with (1, 3) and (2, 6);
+ * every holder proves every epoch, escrow goes down by exactly what the accepted proofs paid plus the protocol fee
+ * burned, node balances go up by the payments, and the minted rewards match the bank's rule (at most its share of the
+ * fees burned). A node that stores nothing and answers challenges with made-up data is reported by the watchers,
+ * slashed, jailed and loses its slot.
+ *
+ * The devchain's clock is held (every block keeps the last timestamp) and the test steps it one epoch at a time
+ * (`nextEpoch`) once the honest holders have proven the current one: no epoch ends while a loaded machine is slow, and
+ * no time is spent waiting for real epochs.
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -10,7 +15,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { createTestClient, http } from 'viem'
 import {
   type ChainReader,
   createChainReader,
@@ -19,18 +24,16 @@ import {
   getBalances,
   getEpochInfo,
   getNode,
+  holdDevchainClock,
   marketAbi,
 } from '../../src/chain/index.ts'
 import type { DealView } from '../../src/cli/user-deals.ts'
+import { readDeals } from '../../src/client/index.ts'
 import { createDevnet, type Devnet, type DevnetState } from '../../src/devnet/index.ts'
 import { DEFAULT_NODE_STAKE } from '../../src/node/index.ts'
-import { type DevnetCli, devnetCli } from './devnet-fixture.ts'
+import { type DevnetCli, devnetCli, waitFor } from './devnet-fixture.ts'
 
-/**
- * Long enough for a healthy node on a loaded machine: a node confirms its slot when it has checked its pieces, and the
- * Market then wants the proof of that same epoch. Under load (average 16-24 on 2 cores) confirmations landed 7-8 s
- * into the deal's first epoch and the proof only on the node's next tick, too late for 10 s epochs.
- */
+/** The clock is held and stepped, so the epoch's length only sets how far each step moves it. */
 const EPOCH_SECONDS = 20
 const PRICE = 1_000_000n
 const FAULTY = 6
@@ -51,6 +54,32 @@ describe('nodes on the chain', { timeout: 480_000 }, () => {
 
   const deals = () => cli.json<DealView[]>(['deals', '--json'])
 
+  /** Moves the held devchain clock to the start of the next epoch (one block at that timestamp). */
+  const nextEpoch = async () => {
+    const info = await getEpochInfo(reader)
+    const test = createTestClient({ mode: 'anvil', transport: http(state.chain!.rpc) })
+    await test.setNextBlockTimestamp({ timestamp: BigInt(info.endsAt) })
+    await test.mine({ blocks: 1 })
+    assert.equal((await getEpochInfo(reader)).epoch, info.epoch + 1)
+  }
+
+  /** Waits until every active slot held by an honest node has proven the current epoch. */
+  const honestProved = async () => {
+    const faultyAccount = state.nodes[FAULTY]!.address!.toLowerCase()
+    const { epoch } = await getEpochInfo(reader)
+    await waitFor(
+      async () => {
+        const all = await readDeals(reader, { fromBlock: BigInt(state.chain!.blockNumber) })
+        const owing = all
+          .flatMap((d) => d.view.slots)
+          .filter((s) => s.state === 'active' && s.holder.toLowerCase() !== faultyAccount && s.nextEpoch <= epoch)
+        return owing.length === 0 ? true : undefined
+      },
+      90_000,
+      `every honest holder to prove epoch ${epoch}`,
+    )
+  }
+
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-chain-'))
     cli = devnetCli(dir)
@@ -66,6 +95,7 @@ describe('nodes on the chain', { timeout: 480_000 }, () => {
     state = await devnet.start()
     const chain = state.chain!
     reader = createChainReader({ rpcUrl: chain.rpc, chainId: chain.chainId, contracts: chain.contracts })
+    await holdDevchainClock(chain.rpc)
   })
   after(async () => {
     await devnet?.stop()
@@ -128,7 +158,10 @@ describe('nodes on the chain', { timeout: 480_000 }, () => {
 
   it('every honest holder proves every epoch; escrow and balances move by the exact amounts', async () => {
     const last = Math.max(...[...files.values()].map((f) => f.put.deal.startEpoch))
-    while ((await getEpochInfo(reader)).epoch < last + 4) await sleep(1_000)
+    while ((await getEpochInfo(reader)).epoch < last + 4) {
+      await honestProved()
+      await nextEpoch()
+    }
     const faultyAccount = state.nodes[FAULTY]!.address!
     const epoch = (await getEpochInfo(reader)).epoch
     const now = await deals()
@@ -136,8 +169,16 @@ describe('nodes on the chain', { timeout: 480_000 }, () => {
     for (const deal of now) {
       const created = files.get(deal.dealId)!
       let paid = 0n
+      let fees = 0n
       for (const slot of deal.slots) {
         paid += BigInt(slot.paid)
+        const [, fee] = await reader.readContract({
+          address: reader.contracts.market,
+          abi: marketAbi,
+          functionName: 'slotCharge',
+          args: [BigInt(slot.size), BigInt(slot.pricePerByteEpoch)],
+        })
+        fees += BigInt(slot.proofsMade) * fee
         paidTo.set(slot.holder, (paidTo.get(slot.holder) ?? 0n) + BigInt(slot.paid))
         if (slot.holder === faultyAccount) continue
         assert.equal(slot.proofsMissed, 0, `deal ${deal.dealId} slot ${slot.index} missed a proof`)
@@ -147,8 +188,10 @@ describe('nodes on the chain', { timeout: 480_000 }, () => {
         assert.equal(BigInt(slot.paid), BigInt(slot.proofsMade) * BigInt(slot.size) * BigInt(slot.pricePerByteEpoch))
         assert.equal(BigInt(slot.pricePerByteEpoch), PRICE)
       }
-      // Each slot is paid its size times the price for every proven epoch; nothing else leaves the escrow.
-      assert.equal(BigInt(deal.escrowLeft), BigInt(created.put.deal.escrow) - paid)
+      // Each slot is paid its size times the price for every proven epoch, and the protocol fee is burned with each
+      // payment; nothing else leaves the escrow.
+      assert.ok(fees > 0n)
+      assert.equal(BigInt(deal.escrowLeft), BigInt(created.put.deal.escrow) - paid - fees)
     }
     // A node's wallet plus what the Market still owes it = genesis tokens - stake + payments + minted rewards
     // (events and balances as of one block).
@@ -175,7 +218,8 @@ describe('nodes on the chain', { timeout: 480_000 }, () => {
       assert.ok(payments > 0n, `node ${node.address} was paid`)
       assert.equal(b.tokens + b.earnings, DEVNET_ACCOUNT_TOKENS - DEFAULT_NODE_STAKE + payments + minted)
     }
-    // The bank: rewards credited for closed epochs equal the emission of every epoch with proofs (rounded down).
+    // The bank: rewards credited for closed epochs equal what each epoch may mint, min(emission, the reward share of the
+    // fees burned) (rounded down per node), and never more than half the fees: a self-dealer cannot profit.
     let snapshot: { epoch: number; credited: bigint } | undefined
     while (snapshot === undefined) {
       const before = await getEpochInfo(reader)
@@ -197,15 +241,15 @@ describe('nodes on the chain', { timeout: 480_000 }, () => {
     })
     const epochs = new Set(proofs.map((l) => Number(l.args.epoch)).filter((e) => e < snapshot.epoch))
     let expected = 0n
+    let burned = 0n
     for (const e of epochs) {
-      expected += await reader.readContract({
-        address: market,
-        abi: marketAbi,
-        functionName: 'emission',
-        args: [BigInt(e)],
-      })
+      const read = (functionName: 'epochRewards' | 'epochFees') =>
+        reader.readContract({ address: market, abi: marketAbi, functionName, args: [BigInt(e)] })
+      expected += await read('epochRewards')
+      burned += await read('epochFees')
     }
     assert.ok(expected > 0n)
+    assert.ok(2n * expected <= burned, `${expected} minted for ${burned} burned`)
     // Each node's share is rounded down: at most one unit lost per node and epoch; never more than the schedule.
     assert.ok(snapshot.credited <= expected, `${snapshot.credited} credited > ${expected} scheduled`)
     assert.ok(expected - snapshot.credited <= BigInt(epochs.size * state.nodes.length))
@@ -214,9 +258,18 @@ describe('nodes on the chain', { timeout: 480_000 }, () => {
   it('the node that stores nothing is reported, slashed, jailed and loses its slot', async () => {
     const faulty = state.nodes[FAULTY]!.address!
     let record = await getNode(reader, { account: faulty })
-    for (let i = 0; i < 6 * EPOCH_SECONDS && record.status !== 'jailed'; i++) {
-      await sleep(1_000)
-      record = await getNode(reader, { account: faulty })
+    // Each step closes an epoch the faulty node did not prove; the watchers report it (3 misses jail a node).
+    for (let i = 0; i < 8 && record.status !== 'jailed'; i++) {
+      await honestProved()
+      await nextEpoch()
+      record = await waitFor(
+        async () => {
+          const now = await getNode(reader, { account: faulty })
+          return now.status === 'jailed' || now.stake < record.stake ? now : undefined
+        },
+        30_000,
+        "the watchers to report the faulty node's missed epoch",
+      ).catch(() => getNode(reader, { account: faulty }))
     }
     assert.equal(record.status, 'jailed')
     assert.equal(record.stake, DEFAULT_NODE_STAKE - 3n * DEFAULT_SLASH_PER_MISS)
