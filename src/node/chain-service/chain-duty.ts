@@ -15,4 +15,6 @@ export interface ChainDutyContext {
   emit: (event: ChainServiceEvent) => void
   /** Epoch of each slot's last accepted proof, by `dealId:slotIndex` (set by proofs and takeovers). */
   provedEpoch: Map<string, number>
+  /** Slots whose damaged pieces are being healed after a proof could not be built from this node's disk. */
+  healing: Set<string>
 }

@@ -63,6 +63,7 @@ class NodeChainService implements ChainService {
       prover: createSlotProver({ pieceStore: components.pieceStore }, { cacheDir: join(init.dataDir, SLOT_CACHE_DIR) }),
       emit: init.onEvent ?? (() => {}),
       provedEpoch: new Map(),
+      healing: new Set(),
     }
     this.#confirmer = new SlotConfirmer(this.#context)
     this.#claims = new SlotClaims(this.#context)

@@ -5,13 +5,13 @@ import { healSlot } from './heal-slot.ts'
 import type { SlotKey } from './slot-prover.ts'
 
 /**
- * Builds the proof of every due slot (healing a slot's damaged pieces first) and submits them together: one batch
- * transaction per `proofsPerTransaction` slots instead of one per slot. A slot whose proof could not be built, or that
- * the Market rejected, is reported as `chain:error` and tried again on the next tick while the epoch lasts (a proof
- * racing the epoch's end is rejected and retried).
+ * Builds the proof of every due slot from this node's own disk and submits them together: one batch transaction per
+ * `proofsPerTransaction` slots instead of one per slot. A slot whose proof could not be built (a piece missing or
+ * corrupt), or that the Market rejected, is reported as `chain:error` and tried again on the next tick while the epoch
+ * and its response window last (a proof racing the epoch's end is rejected and retried).
  */
 export async function proveDueSlots(
-  context: Pick<ChainDutyContext, 'client' | 'components' | 'init' | 'prover' | 'emit' | 'provedEpoch'>,
+  context: Pick<ChainDutyContext, 'client' | 'components' | 'init' | 'prover' | 'emit' | 'provedEpoch' | 'healing'>,
   due: HeldSlotRecord[],
   signal: AbortSignal,
 ): Promise<void> {
@@ -26,7 +26,7 @@ export async function proveDueSlots(
         if (init.fakeProofs === true) return madeUpProof(challenge.leafLength, challenge.leafCount)
         const { deal, slot } = entries.get(`${dealId}:${slotIndex}`)!
         const key = { manifestCid: deal.manifestCid, slotIndex }
-        return proveHealing(context, key, { root: slot.root, size: slot.size }, dealId, challenge.leafIndex, signal)
+        return proveFromDisk(context, key, { root: slot.root, size: slot.size }, dealId, challenge.leafIndex, signal)
       },
     },
     { signal, maxPerTransaction: init.proofsPerTransaction ?? DEFAULT_MAX_PROOFS_PER_TRANSACTION },
@@ -49,11 +49,13 @@ export async function proveDueSlots(
 }
 
 /**
- * The challenged leaf of a slot this node holds; when a piece is missing or corrupt, the repair service heals the
- * slot's damaged pieces from the other holders and the proof is built again (same epoch).
+ * The challenged leaf of a slot this node holds, read from its own disk only. A proof must never be built from pieces
+ * fetched at proof time (that is how a node that stores nothing would answer): when a piece is missing or corrupt the
+ * proof fails, and the slot's damaged pieces are healed from the other holders in the background, for the epochs
+ * after the one this proof misses.
  */
-async function proveHealing(
-  context: Pick<ChainDutyContext, 'components' | 'prover' | 'emit'>,
+async function proveFromDisk(
+  context: Pick<ChainDutyContext, 'components' | 'prover' | 'emit' | 'healing'>,
   key: SlotKey,
   expected: { root: string; size: bigint },
   dealId: bigint,
@@ -63,9 +65,18 @@ async function proveHealing(
   try {
     return await context.prover.prove(key, leafIndex, { signal })
   } catch (error) {
-    if (signal.aborted || context.components.healPiece === undefined) throw error
-    await healSlot(context, key, expected, dealId, signal)
-    return await context.prover.prove(key, leafIndex, { signal })
+    const id = `${dealId}:${key.slotIndex}`
+    if (!signal.aborted && context.components.healPiece !== undefined && !context.healing.has(id)) {
+      context.healing.add(id)
+      healSlot(context, key, expected, dealId, signal)
+        .catch((healError: unknown) => {
+          if (!signal.aborted) {
+            context.emit({ type: 'chain:error', action: `heal slot ${id}`, message: (healError as Error).message })
+          }
+        })
+        .finally(() => context.healing.delete(id))
+    }
+    throw error
   }
 }
 
