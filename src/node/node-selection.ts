@@ -21,8 +21,9 @@ export function addressRange(peer: Pick<PeerView, 'peerId' | 'multiaddrs'>): str
 
 /**
  * Orders candidate nodes for a file's slots: distinct peers, alternating between address ranges (so the first `n`
- * spread over as many /24s as exist), nodes with more free space first inside a range, ties broken at random.
- * The first n are the slots' nodes; the rest are spares for retries.
+ * spread over as many /24s as exist), at random inside a range. Self-reported free space ranks nothing: any peer can
+ * claim a petabyte, and placement that believed it would hand every slot to whoever lies most (a node short of room
+ * refuses the pieces and the put moves on to a spare). The first n are the slots' nodes; the rest are spares.
  *
  * @example
  * ```ts
@@ -41,7 +42,7 @@ export function orderForPlacement(candidates: PeerView[], random: () => number =
     group.push({ peer, tie: random() })
   }
   const queues = [...groups.values()].map((group) =>
-    group.sort((a, b) => (b.peer.freeSpace ?? 0) - (a.peer.freeSpace ?? 0) || a.tie - b.tie).map((e) => e.peer),
+    group.sort((a, b) => a.tie - b.tie).map((e) => e.peer),
   )
   // Randomize which range goes first, so that small networks do not always load the same range most.
   const order = queues.map((queue) => ({ queue, tie: random() })).sort((a, b) => a.tie - b.tie)

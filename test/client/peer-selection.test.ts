@@ -40,6 +40,23 @@ describe('placement order', () => {
   })
 })
 
+describe('placement is not bought with claims', () => {
+  it('a peer advertising 1 PB of free space is placed no more often than any other of its range', () => {
+    // Ten nodes of one /24; one says it has 1 PB free (heartbeats are self-reported: anyone can say that).
+    const peers = Array.from({ length: 10 }, (_, i) => ({
+      ...peer(`p${i}`, `/ip4/10.0.0.${i + 1}/tcp/1`),
+      freeSpace: i === 0 ? 1e15 : 1e9,
+    }))
+    let liarFirst = 0
+    const rounds = 400
+    for (let round = 0; round < rounds; round++) {
+      if (orderForPlacement(peers)[0]!.peerId === 'p0') liarFirst++
+    }
+    // Placed first about 1 time in 10, as every node of the range: never always.
+    assert.ok(liarFirst < rounds / 4, `the liar came first ${liarFirst} times out of ${rounds}`)
+  })
+})
+
 describe('merging peer views', () => {
   it('takes the state most views report, the worse one on a tie', () => {
     const merged = mergePeerViews([
