@@ -61,21 +61,57 @@ describe('repair placement', () => {
     assert.ok(firsts.size > 1)
   })
 
-  it('chooses a live non-holder in another /24 first, then the most free space', () => {
+  it('chooses a live non-holder in another /24 first, then the largest Registry capacity', () => {
     const holders = [view('h1', '10.0.1.1'), view('h2', '10.0.2.1')]
     const peers = [
       ...holders,
       view('same-range-big', '10.0.1.9', 'alive', 9000),
       view('other-range', '10.0.3.1', 'alive', 10),
+      view('other-range-2', '10.0.5.1', 'alive', 10),
       view('dead-other', '10.0.4.1', 'dead', 99999),
     ]
     const exclude = new Set(['h1', 'h2'])
-    assert.equal(chooseRepairTarget(peers, holders, exclude)?.peerId, 'other-range')
+    const capacity = new Map([
+      ['other-range', 10n ** 12n],
+      ['other-range-2', 2n * 10n ** 12n],
+    ])
+    const capacityOf = (p: string) => capacity.get(p)
+    assert.equal(chooseRepairTarget(peers, holders, exclude, { capacityOf })?.peerId, 'other-range-2')
     assert.equal(
-      chooseRepairTarget(peers, holders, new Set([...exclude, 'other-range']))?.peerId,
+      chooseRepairTarget(peers, holders, new Set([...exclude, 'other-range', 'other-range-2']))?.peerId,
       'same-range-big',
       'falls back to a shared /24 when no other range has a live node',
     )
     assert.equal(chooseRepairTarget(holders, holders, exclude), undefined)
+  })
+
+  it('self-reported free space gives no preference: a peer advertising 1 PB is not chosen over others', () => {
+    const holders = [view('h1', '10.0.1.1')]
+    const honest = [view('n1', '10.0.2.1', 'alive', 1e9), view('n2', '10.0.3.1', 'alive', 1e9)]
+    const liar = view('liar', '10.0.4.1', 'alive', 1e15)
+    const { freeSpace: _, ...silent } = liar
+    let liarChosen = 0
+    for (let i = 0; i < 60; i++) {
+      const key = `bafyfile${i}:0`
+      const pick = chooseRepairTarget([...honest, liar], holders, new Set(['h1']), { key })?.peerId
+      // The advertised figure changes nothing: the same pick as when the liar advertises no free space at all.
+      assert.equal(pick, chooseRepairTarget([...honest, silent], holders, new Set(['h1']), { key })?.peerId)
+      if (pick === 'liar') liarChosen++
+    }
+    assert.ok(liarChosen > 5 && liarChosen < 40, `the liar was chosen ${liarChosen} times of 60`)
+  })
+
+  it('/dns-only peers share one address group: a dns holder keeps dns-only candidates behind an IP in another /24', () => {
+    const dns = (peerId: string, host: string): PeerView => ({
+      ...view(peerId, '0.0.0.0'),
+      multiaddrs: [`/dns4/${host}/tcp/4001`],
+    })
+    const holders = [view('h1', '10.0.1.1'), dns('h2', 'a.same-rack.example')]
+    const peers = [dns('d1', 'b.same-rack.example'), dns('d2', 'c.other.example'), view('ip', '10.0.3.1')]
+    for (let i = 0; i < 20; i++) {
+      assert.equal(chooseRepairTarget(peers, holders, new Set(['h1', 'h2']), { key: `f${i}:1` })?.peerId, 'ip')
+    }
+    // With no IP candidate left, a dns-only peer still takes the slot rather than none.
+    assert.match(chooseRepairTarget(peers.slice(0, 2), holders, new Set(['h1', 'h2']))?.peerId ?? '', /^d[12]$/)
   })
 })

@@ -13,6 +13,7 @@ import {
   type RepairEvent,
   type RepairNetwork,
   type RepairService,
+  type RepairServiceInit,
   type SlotRepairedEvent,
 } from '../../src/node/index.ts'
 import {
@@ -36,8 +37,10 @@ interface MeshNode {
 
 class Mesh {
   readonly nodes = new Map<string, MeshNode>()
+  /** Peers that answer "held" to every has-pieces question and serve random bytes for any piece. */
+  readonly liars = new Set<string>()
 
-  add(peerId: string): MeshNode {
+  add(peerId: string, extra: Partial<RepairServiceInit> = {}): MeshNode {
     const store = createMemoryPieceStore()
     const events: RepairEvent[] = []
     const adopted: SlotRepairedEvent[] = []
@@ -52,6 +55,7 @@ class Mesh {
         onSlotRepaired: (e) => {
           adopted.push(e)
         },
+        ...extra,
       },
     )
     const node = { peerId, store, repair, down: false, events, adopted }
@@ -88,9 +92,14 @@ class Mesh {
       storePiece: async (peer: string, cid: CID, bytes: Uint8Array) => {
         await this.#reach(peer).repair.pieceStore.put(cid, bytes)
       },
-      fetchPiece: async (peer: string, cid: CID) => await this.#reach(peer).repair.pieceStore.get(cid),
+      fetchPiece: async (peer: string, cid: CID) => {
+        const node = this.#reach(peer)
+        if (this.liars.has(peer)) return new Uint8Array(randomBytes(1024))
+        return await node.repair.pieceStore.get(cid)
+      },
       hasPieces: async (peer: string, cids: CID[]) => {
         const node = this.#reach(peer)
+        if (this.liars.has(peer)) return cids.map(() => true)
         return await Promise.all(cids.map((c) => node.store.has(c)))
       },
       watch: () => {},
@@ -204,5 +213,144 @@ describe('repair service', () => {
     }, 'the spare to adopt a copy')
     assert.ok(await holdsSlot(spare.store, file.manifest, 0))
     assert.equal(spare.adopted[0]!.newHolder, 'spare')
+  })
+})
+
+/** Stores a whole file (every piece, then the manifest) on one node, as a stranger on the wire can. */
+async function storeForged(node: MeshNode, k: number, n: number) {
+  const { pieces, done } = encodeFile([randomBytes(2_000)], { k, n, segmentSize: 64 * 1024 })
+  for await (const piece of pieces) await node.repair.pieceStore.put(piece.cid, piece.bytes)
+  const file = await done
+  await node.repair.pieceStore.put(manifestPieceCid(file.manifestCid), file.manifestBytes)
+  return file
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe('repair service between strangers', () => {
+  it('a peer claiming pieces it does not hold is not counted: the lost slot is rebuilt on an honest node', async (t) => {
+    const mesh = new Mesh()
+    t.after(() => mesh.stop())
+    for (const id of ['a', 'b', 'c', 'd', 'liar', 'spare']) mesh.add(id)
+    mesh.liars.add('liar')
+    for (const node of mesh.nodes.values()) await node.repair.start()
+    const file = await putFile(mesh, ['a', 'b', 'c', 'd'], 2, 300_000)
+    for (const node of mesh.nodes.values()) await node.repair.check()
+    mesh.nodes.get('c')!.down = true
+    const survivors = ['a', 'b', 'd'].map((id) => mesh.nodes.get(id)!)
+    const spare = mesh.nodes.get('spare')!
+    await until(async () => {
+      for (const node of survivors) await node.repair.check()
+      await spare.repair.check()
+      return spare.adopted.length > 0 ? true : undefined
+    }, 'the honest spare to adopt slot 2 (the liar claims it)')
+    assert.ok(await holdsSlot(spare.store, file.manifest, 2))
+    const targets = survivors.flatMap((n) => n.events.flatMap((e) => (e.type === 'repair:start' ? [e.target] : [])))
+    assert.deepEqual(targets, ['spare'])
+    const rejected = survivors.flatMap((n) => n.events).find((e) => e.type === 'repair:holder-rejected')
+    assert.ok(rejected !== undefined && rejected.type === 'repair:holder-rejected' && rejected.peerId === 'liar')
+    const view = mesh.nodes.get('a')!.repair.files()[0]!
+    assert.ok(!view.slots.some((s) => s.peerId === 'liar'), 'the liar holds no slot in the view')
+  })
+
+  it('with a chain, only Registry-active nodes count as holders and repair targets', async (t) => {
+    const mesh = new Mesh()
+    t.after(() => mesh.stop())
+    const isEligible = (peerId: string) => !peerId.startsWith('unstaked')
+    for (const id of [
+      'a',
+      'b',
+      'c',
+      'd',
+      'unstaked-holder',
+      'unstaked-1',
+      'unstaked-2',
+      'unstaked-3',
+      'unstaked-4',
+      'spare',
+    ])
+      mesh.add(id, { isEligible })
+    for (const node of mesh.nodes.values()) await node.repair.start()
+    const file = await putFile(mesh, ['a', 'b', 'c', 'd'], 2, 300_000)
+    // An unstaked node really holds a copy of slot 2 (and the manifest).
+    const unstaked = mesh.nodes.get('unstaked-holder')!
+    for (const cid of slotPieces(file.manifest, 2))
+      await unstaked.store.put(cid, await mesh.nodes.get('c')!.store.get(cid))
+    for (const node of mesh.nodes.values()) await node.repair.check()
+    mesh.nodes.get('c')!.down = true
+    const survivors = ['a', 'b', 'd'].map((id) => mesh.nodes.get(id)!)
+    const spare = mesh.nodes.get('spare')!
+    await until(async () => {
+      for (const node of survivors) await node.repair.check()
+      await spare.repair.check()
+      return spare.adopted.length > 0 ? true : undefined
+    }, 'the staked spare to adopt slot 2 (an unstaked node holds it)')
+    const targets = survivors.flatMap((n) => n.events.flatMap((e) => (e.type === 'repair:start' ? [e.target] : [])))
+    assert.deepEqual(targets, ['spare'])
+    assert.ok(
+      !mesh.nodes
+        .get('a')!
+        .repair.files()[0]!
+        .slots.some((s) => s.peerId?.startsWith('unstaked')),
+    )
+  })
+
+  it('a forged k = 1, n = 255 manifest stored by a stranger starts no repair and is not tracked', async (t) => {
+    const mesh = new Mesh()
+    t.after(() => mesh.stop())
+    for (const id of ['a', 'b', 'c', 'd']) mesh.add(id)
+    for (const node of mesh.nodes.values()) await node.repair.start()
+    const a = mesh.nodes.get('a')!
+    await storeForged(a, 1, 255)
+    for (let round = 0; round < 3; round++) await a.repair.check()
+    await sleep(200)
+    assert.deepEqual(
+      a.events.filter((e) => e.type === 'repair:start'),
+      [],
+    )
+    assert.deepEqual(a.repair.files(), [])
+    const ignored = a.events.find((e) => e.type === 'repair:file-ignored')
+    assert.ok(ignored !== undefined && ignored.type === 'repair:file-ignored')
+    assert.match(ignored.reason, /n = 255/)
+  })
+
+  it('a manifest this node accepted no slot of is not tracked (injected isAcceptedManifest)', async (t) => {
+    const mesh = new Mesh()
+    t.after(() => mesh.stop())
+    const asked: string[] = []
+    mesh.add('a', {
+      isAcceptedManifest: (cid) => {
+        asked.push(cid.toString())
+        return false
+      },
+    })
+    for (const id of ['b', 'c']) mesh.add(id)
+    for (const node of mesh.nodes.values()) await node.repair.start()
+    const a = mesh.nodes.get('a')!
+    const forged = await storeForged(a, 1, 3)
+    for (let round = 0; round < 3; round++) await a.repair.check()
+    await sleep(100)
+    assert.deepEqual(asked, [forged.manifestCid.toString()])
+    assert.deepEqual(a.repair.files(), [])
+    assert.deepEqual(
+      a.events.filter((e) => e.type === 'repair:start'),
+      [],
+    )
+  })
+
+  it('one file starts at most maxRepairsPerFile slot repairs per period', async (t) => {
+    const mesh = new Mesh()
+    t.after(() => mesh.stop())
+    mesh.add('a', { maxRepairsPerFile: 2 })
+    for (const id of ['b', 'c', 'd', 'e', 'f', 'g']) mesh.add(id)
+    for (const node of mesh.nodes.values()) await node.repair.start()
+    const a = mesh.nodes.get('a')!
+    await storeForged(a, 1, 6)
+    for (let round = 0; round < 4; round++) {
+      await a.repair.check()
+      await sleep(50)
+    }
+    await sleep(200)
+    assert.equal(a.events.filter((e) => e.type === 'repair:start').length, 2)
   })
 })

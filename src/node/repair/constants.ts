@@ -27,6 +27,31 @@ export const DEFAULT_REPAIR_PIECE_TIMEOUT_MS = 60_000
 /** A node that received a manifest before any piece waits this long for the slot to complete (adoption). */
 export const DEFAULT_REPAIR_ADOPT_TIMEOUT_MS = 10 * 60_000
 
+/** Files with more slots than this are not tracked (bounds the slots one forged manifest can make a node push). */
+export const DEFAULT_REPAIR_MAX_FILE_SLOTS = 64
+
+/** Files a node tracks at most. */
+export const DEFAULT_REPAIR_MAX_FILES = 10_000
+
+/** Manifest bytes the tracked files hold in memory, at most. */
+export const DEFAULT_REPAIR_MAX_TRACKED_MANIFEST_BYTES = 256 * 1024 * 1024
+
+/** Files being adopted (a manifest came before any piece of it) at most. */
+export const DEFAULT_REPAIR_MAX_ADOPTING = 32
+
+/** Slot repairs one file may start per `DEFAULT_REPAIR_PERIOD_MS`. */
+export const DEFAULT_REPAIR_MAX_REPAIRS_PER_FILE = 8
+export const DEFAULT_REPAIR_PERIOD_MS = 60 * 60_000
+
+/** How long a holder's passed spot check (one random piece fetched and hash-checked) counts. */
+export const DEFAULT_REPAIR_SPOT_CHECK_TTL_MS = 60 * 60_000
+
+/** How long a peer that failed a spot check counts as no holder and no repair target. */
+export const DEFAULT_REPAIR_FAILED_PEER_MS = 30 * 60_000
+
+/** Deadline of one spot-check fetch. */
+export const DEFAULT_REPAIR_SPOT_CHECK_TIMEOUT_MS = 10_000
+
 /** The repair state file in a node's data dir (files known, the node's slots, last known holders). */
 export const REPAIR_STATE_FILE = 'repair.json'
 

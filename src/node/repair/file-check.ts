@@ -33,7 +33,11 @@ export async function checkFiles(context: RepairContext): Promise<void> {
 async function checkFile(context: RepairContext, file: TrackedFile): Promise<void> {
   const now = Date.now()
   const me = context.me()
-  if (file.adoptingSince !== undefined) await checkAdoption(context, file, now)
+  if (file.adoptingSince !== undefined) {
+    await checkAdoption(context, file, now)
+    // A file this node holds no slot of yet is not its to watch: no probes, no repairs.
+    if (file.mySlots.size === 0) return
+  }
   const states = context.peerStates()
   const holderDied = file.holders.some((h) => h !== null && h !== me && states.get(h) === 'dead')
   const slotLost = file.holders.some((h) => h === null)

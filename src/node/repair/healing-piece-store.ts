@@ -10,8 +10,8 @@ import type { AbortOptions } from '../index.ts'
 
 /** What the healing store asks of the repair service. */
 export interface HealingPieceStoreHooks {
-  /** A raw piece that looks like a manifest was stored. */
-  onManifestStored(cid: CID, bytes: Uint8Array): void
+  /** A raw piece that looks like a manifest was stored; the put resolves once this does. */
+  onManifestStored(cid: CID, bytes: Uint8Array): void | Promise<void>
   /** Whether a failed read of `cid` may be healed (a piece of this node's slots, while the service runs). */
   canHeal(cid: CID): boolean
   /** Rebuilds and rewrites the piece; returns its bytes. */
@@ -26,7 +26,7 @@ export function createHealingPieceStore(store: PieceStore, hooks: HealingPieceSt
   return {
     put: async (cid, bytes, options) => {
       await store.put(cid, bytes, options)
-      if (cid.code === raw.code && looksLikeManifest(bytes)) hooks.onManifestStored(cid, bytes)
+      if (cid.code === raw.code && looksLikeManifest(bytes)) await hooks.onManifestStored(cid, bytes)
     },
     get: async (cid, options) => {
       try {

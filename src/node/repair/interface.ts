@@ -42,6 +42,10 @@ export type RepairEvent =
   | { type: 'repair:adopted'; manifestCid: string; slot: number; newHolder: string }
   | { type: 'repair:piece-healed'; manifestCid: string; cid: string; segment: number; slot: number; reason: string }
   | { type: 'repair:piece-failed'; manifestCid: string; cid: string; error: string }
+  /** A peer claimed a slot of the file but failed its spot check: not a holder, remembered as failed for a while. */
+  | { type: 'repair:holder-rejected'; manifestCid: string; slot: number; peerId: string; reason: string }
+  /** A stored manifest this node does not track (not accepted, over a bound): it starts no repair. */
+  | { type: 'repair:file-ignored'; manifestCid: string; reason: string }
 
 export interface RepairServiceComponents {
   /** The node's own piece store (the service reads and rewrites pieces here). */
@@ -71,6 +75,39 @@ export interface RepairServiceInit {
   onProgress?: (event: RepairEvent) => void
   /** Called on the node that took over a slot, once it holds every piece of it: where the chain's repairSlot goes. */
   onSlotRepaired?: (event: SlotRepairedEvent) => void | Promise<void>
+  /**
+   * Whether a peer may count as a slot's holder, serve a rebuild, or receive a repaired slot. With a chain: a
+   * Registry-active staked node (`registryPeers(reader).isStaked`). Asked often: answer from memory. Default: every
+   * peer (the off-chain devnet). This node always counts for itself.
+   */
+  isEligible?: (peerId: string) => boolean
+  /**
+   * A peer's capacity in bytes as the Registry records it (undefined: unknown), the rank of repair targets after
+   * address spreading. Default: none (targets spread by a hash of file, slot and peer). Free space a peer reports in
+   * its own heartbeats is never used: anyone can claim a petabyte.
+   */
+  capacityOf?: (peerId: string) => bigint | undefined
+  /**
+   * Whether a stored manifest (raw piece CID's dag-cbor twin) may be tracked: with a chain, the manifest of a deal
+   * this node accepted a slot of (or is taking over by repair). Asked once per manifest stored and at start for each
+   * saved file. Default: every manifest, within `maxFileSlots`, `maxFiles` and `maxTrackedManifestBytes`.
+   */
+  isAcceptedManifest?: (manifestCid: CID) => boolean | Promise<boolean>
+  /** Files with more slots than this are not tracked (a forged k = 1, n = 255 file would push 254 slots). */
+  maxFileSlots?: number
+  /** Files tracked at most; further manifests are not tracked. */
+  maxFiles?: number
+  /** Manifest bytes held in memory for tracked files, at most. */
+  maxTrackedManifestBytes?: number
+  /** Files being adopted (manifest without any piece yet) at most. */
+  maxAdopting?: number
+  /** Slot repairs one file may start per `repairPeriodMs`. */
+  maxRepairsPerFile?: number
+  repairPeriodMs?: number
+  /** How long a holder's passed spot check counts before a new random piece is fetched from it. */
+  spotCheckTtlMs?: number
+  /** How long a peer that failed a spot check (or served wrong bytes) counts as no holder and no target. */
+  failedPeerMs?: number
 }
 
 /** One slot of a file, as this node sees it. */

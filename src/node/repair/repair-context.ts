@@ -23,6 +23,12 @@ export class RepairContext {
   readonly active = new Map<string, ActiveRepair>()
   readonly log: RepairLog
   readonly saver: RepairStateSaver
+  /** Passed spot checks: `${file key}:${peer}:${slot's first piece}` -> when (ms). */
+  readonly verified = new Map<string, number>()
+  /** Peers that failed a spot check or served wrong bytes -> until when (ms) they count as no holder nor target. */
+  readonly failedPeers = new Map<string, number>()
+  /** Manifests being admitted (their `isAcceptedManifest` answer is awaited), by file key. */
+  readonly admitting = new Set<string>()
   /** Aborted on stop; a new one on each start. */
   controller = new AbortController()
   started = false
@@ -66,6 +72,20 @@ export class RepairContext {
     } catch {
       return new Map()
     }
+  }
+
+  /**
+   * Whether `peerId` may hold a slot, serve a rebuild or receive one: eligible (`init.isEligible`, default every
+   * peer) and not remembered as failed. This node always may.
+   */
+  trusts(peerId: string): boolean {
+    if (peerId === this.me()) return true
+    const until = this.failedPeers.get(peerId)
+    if (until !== undefined) {
+      if (until > Date.now()) return false
+      this.failedPeers.delete(peerId)
+    }
+    return this.init.isEligible?.(peerId) ?? true
   }
 
   /** Options of a call that ends on stop, after `timeoutMs`, or when `extra` aborts. */

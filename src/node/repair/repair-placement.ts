@@ -65,27 +65,60 @@ export function repairerOrder(manifestCid: string, holders: readonly string[]): 
     .map((e) => e.p)
 }
 
+/** How `chooseRepairTarget` ranks candidates after address spreading. */
+export interface RepairTargetRank {
+  /** A peer's capacity in bytes as the Registry records it (never a heartbeat's self-reported free space). */
+  capacityOf?: (peerId: string) => bigint | undefined
+  /** What spreads ties over peers, different per file and slot (e.g. `${manifestCid}:${slot}`). */
+  key?: string
+}
+
 /**
  * Picks the node that receives a lost slot: alive, not already a holder of the file, not excluded (recent failed
- * targets); in an address range (/24, /48) none of the live holders is in when one exists; then the most free space.
- * Returns undefined when no node qualifies.
+ * targets); in an address group (/24, /48, or the one group of /dns-only peers) none of the live holders is in when
+ * one exists; then the largest Registry capacity; then the lowest sha-256 of (key, peer ID). A peer's self-reported
+ * free space counts for nothing. Returns undefined when no node qualifies.
  *
  * @example
  * ```ts
- * const target = chooseRepairTarget(network.peers(), liveHolderViews, new Set(allHolders))
+ * const target = chooseRepairTarget(network.peers(), liveHolderViews, new Set(allHolders), { key: `${cid}:${slot}` })
  * ```
  */
 export function chooseRepairTarget(
   peers: readonly PeerView[],
   holders: ReadonlyArray<Pick<PeerView, 'peerId' | 'multiaddrs'>>,
   exclude: ReadonlySet<string>,
+  rank: RepairTargetRank = {},
 ): PeerView | undefined {
-  const taken = new Set(holders.map((h) => addressRange(h)))
-  const candidates = peers.filter((p) => p.state === 'alive' && !exclude.has(p.peerId))
+  const taken = new Set(holders.map((h) => repairAddressGroup(h)))
+  const capacity = (peer: string) => rank.capacityOf?.(peer) ?? 0n
+  const tie = (peer: string) =>
+    createHash('sha256')
+      .update(`${rank.key ?? ''}\n${peer}`)
+      .digest('hex')
+  const candidates = peers
+    .filter((p) => p.state === 'alive' && !exclude.has(p.peerId))
+    .map((peer) => ({ peer, taken: taken.has(repairAddressGroup(peer)), capacity: capacity(peer.peerId) }))
   return candidates.sort(
     (a, b) =>
-      Number(taken.has(addressRange(a))) - Number(taken.has(addressRange(b))) ||
-      (b.freeSpace ?? 0) - (a.freeSpace ?? 0) ||
-      (a.peerId < b.peerId ? -1 : 1),
-  )[0]
+      Number(a.taken) - Number(b.taken) ||
+      (a.capacity === b.capacity ? 0 : a.capacity > b.capacity ? -1 : 1) ||
+      (tie(a.peer.peerId) < tie(b.peer.peerId) ? -1 : 1),
+  )[0]?.peer
+}
+
+/**
+ * The address group a peer counts in for spreading a file's slots: its /24 (IPv4) or /48 (IPv6); every peer that
+ * advertises only /dns names shares one group (the name says nothing of where the node sits, and many names can
+ * point into one rack); a peer with no address is its own group.
+ *
+ * @example
+ * ```ts
+ * repairAddressGroup({ peerId: 'p', multiaddrs: ['/dns4/node.example/tcp/4001'] }) // 'dns'
+ * ```
+ */
+export function repairAddressGroup(peer: Pick<PeerView, 'peerId' | 'multiaddrs'>): string {
+  const ip = peer.multiaddrs.some((m) => m.startsWith('/ip4/') || m.startsWith('/ip6/'))
+  if (!ip && peer.multiaddrs.some((m) => /^\/dns(4|6|addr)?\//.test(m))) return 'dns'
+  return addressRange(peer)
 }

@@ -1,13 +1,15 @@
 /**
  * The repair service of a storage node: self-healing without the file's owner.
  *
- * - Files: a node learns a file when its manifest is stored on it (the manifest bytes reach every slot holder), and
- *   remembers it in `dataDir/repair.json` (file-tracking.ts, repair-state-saver.ts).
+ * - Files: a node learns a file when its manifest is stored on it (the manifest bytes reach every slot holder) and is
+ *   admitted: accepted by this node (`isAcceptedManifest`), within the bounds on slots and tracked files; it remembers
+ *   it in `dataDir/repair.json` (file-tracking.ts, manifest-admission.ts, repair-state-saver.ts).
  * - Placement: the node asks the file's known holders (and, while a slot has no live holder, every live peer) which
- *   slots' first pieces they hold (has-pieces), and watches the holders (direct heartbeats) (placement-refresh.ts).
+ *   slots' first pieces they hold (has-pieces), counts a claim only from an eligible peer that passes a spot check of a
+ *   random piece, and watches the holders (direct heartbeats) (placement-refresh.ts, holder-check.ts).
  * - Lost slot: no live node holds it. The live holders rank themselves by sha-256 of (manifest CID, peer ID); the first
- *   rebuilds the slot from any k other slots onto a live node that holds none of the file (another /24 when one
- *   exists), the others act only if the slot is still lost after `rank x fallbackMs`. The manifest is sent first and
+ *   rebuilds the slot from any k other slots onto a live eligible node that holds none of the file (another /24 when
+ *   one exists, then the largest Registry capacity), at most `maxRepairsPerFile` per period; the others act only if the slot is still lost after `rank x fallbackMs`. The manifest is sent first and
  *   segment 0 last, so the new node counts as the slot's holder only once it has every piece (file-check.ts,
  *   slot-repair.ts, slot-adoption.ts).
  * - Damaged piece: a read (a client's fetch, a challenge) of a piece of this node's slots that is missing or corrupt
@@ -22,6 +24,7 @@ import { checkFiles } from './file-check.ts'
 import { registerStoredManifest, trackFile } from './file-tracking.ts'
 import { createHealingPieceStore } from './healing-piece-store.ts'
 import type { RepairFileView, RepairService, RepairServiceComponents, RepairServiceInit } from './interface.ts'
+import { manifestRefusal } from './manifest-admission.ts'
 import { createPieceHealer, type PieceHealer } from './piece-heal.ts'
 import { scrubFiles } from './piece-scrub.ts'
 import { RepairContext } from './repair-context.ts'
@@ -73,7 +76,11 @@ class NodeRepairService implements RepairService {
     context.controller = new AbortController()
     context.started = true
     for (const restored of await restoreTrackedFiles(context.init.dataDir, context.store)) {
-      trackFile(context, restored.manifestCid, restored.manifest, restored.bytes, restored.record)
+      const { manifestCid, manifest, bytes, record } = restored
+      const adopting = record.adoptingSince !== undefined && record.mySlots.length === 0
+      const refusal = await manifestRefusal(context, manifestCid, manifest, bytes, adopting)
+      if (refusal === undefined) trackFile(context, manifestCid, manifest, bytes, record)
+      else context.emit({ type: 'repair:file-ignored', manifestCid: manifestCid.toString(), reason: refusal })
     }
     this.#checkTimer = setInterval(() => {
       this.check().catch(() => {})

@@ -4,14 +4,18 @@
  */
 import { slotPieces } from '../../storage/index.ts'
 import { DEFAULT_REPAIR_ADOPT_TIMEOUT_MS } from './constants.ts'
-import { indexSlots } from './file-tracking.ts'
+import { indexSlots, untrackFile } from './file-tracking.ts'
 import type { RepairContext } from './repair-context.ts'
 import type { TrackedFile } from './tracked-file.ts'
 
-/** Takes the first slot of an adopting file this node holds complete; gives up after the adoption timeout. */
+/**
+ * Takes the first slot of an adopting file this node holds complete; gives up after the adoption timeout, and then
+ * stops tracking the file if this node holds no slot of it (a manifest alone tracks nothing for long).
+ */
 export async function checkAdoption(context: RepairContext, file: TrackedFile, now: number): Promise<void> {
   if (now - file.adoptingSince! > (context.init.adoptTimeoutMs ?? DEFAULT_REPAIR_ADOPT_TIMEOUT_MS)) {
     file.adoptingSince = undefined
+    if (file.mySlots.size === 0) untrackFile(context, file)
     context.queueSave()
     return
   }

@@ -2,16 +2,19 @@
  * One piece of a tracked file rebuilt by the storage layer's `rebuildPiece`, over the places this node knows: its own
  * store for its own slots, the known holders of the others. Own slots are asked first (no network).
  */
-import { NotFoundError } from '../../errors.ts'
-import { rebuildPiece } from '../../storage/index.ts'
+import { CorruptDataError, NotFoundError } from '../../errors.ts'
+import { rebuildPiece, verifyPiece } from '../../storage/index.ts'
 import type { AbortOptions } from '../index.ts'
 import { DEFAULT_REPAIR_PIECE_TIMEOUT_MS } from './constants.ts'
+import { rejectHolder } from './holder-check.ts'
 import type { RepairContext } from './repair-context.ts'
+import { errorText } from './repair-log.ts'
 import type { TrackedFile } from './tracked-file.ts'
 
 /**
  * Piece `slot` of `segment`: a copy of the same CID (k = 1), else Reed-Solomon from k other slots (this node's own
- * pieces first, then the other holders, in parallel). Stops asking when the service stops or `options.signal` aborts.
+ * pieces first, then the other holders, in parallel). Only trusted holders are asked; one that serves wrong bytes is
+ * remembered as failed. Stops asking when the service stops or `options.signal` aborts.
  */
 export async function rebuildSlotPiece(
   context: RepairContext,
@@ -26,7 +29,7 @@ export async function rebuildSlotPiece(
   const pieces = file.manifest.segments[segment]!.pieces
   const sourcesOf = (index: number): string[] =>
     [...new Set([file.holders[index], ...(file.holdersOf[index] ?? [])])].filter(
-      (p): p is string => p !== null && p !== undefined,
+      (p): p is string => p !== null && p !== undefined && context.trusts(p),
     )
   const fetch = async (index: number): Promise<Uint8Array> => {
     const cid = pieces[index]!
@@ -34,8 +37,13 @@ export async function rebuildSlotPiece(
     for (const peer of sourcesOf(index)) {
       try {
         if (peer === me) return await context.store.get(cid, options)
-        return await network.fetchPiece(peer, cid, context.deadline(timeout, options.signal))
+        const bytes = await network.fetchPiece(peer, cid, context.deadline(timeout, options.signal))
+        verifyPiece(cid, bytes)
+        return bytes
       } catch (err) {
+        if (peer !== me && err instanceof CorruptDataError) {
+          rejectHolder(context, file, peer, index, `served wrong bytes for piece ${cid.toString()}: ${errorText(err)}`)
+        }
         last = err
       }
     }

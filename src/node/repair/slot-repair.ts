@@ -5,7 +5,13 @@
  */
 import { access } from 'node:fs/promises'
 import { abortableSleep, manifestPieceCid } from '../../storage/index.ts'
-import { DEFAULT_REPAIR_CONCURRENCY, DEFAULT_REPAIR_FALLBACK_MS, DEFAULT_REPAIR_PIECE_TIMEOUT_MS } from './constants.ts'
+import {
+  DEFAULT_REPAIR_CONCURRENCY,
+  DEFAULT_REPAIR_FALLBACK_MS,
+  DEFAULT_REPAIR_MAX_REPAIRS_PER_FILE,
+  DEFAULT_REPAIR_PERIOD_MS,
+  DEFAULT_REPAIR_PIECE_TIMEOUT_MS,
+} from './constants.ts'
 import { refreshPlacement } from './placement-refresh.ts'
 import type { RepairContext } from './repair-context.ts'
 import { errorText } from './repair-log.ts'
@@ -24,8 +30,9 @@ export async function repairSlot(context: RepairContext, file: TrackedFile, slot
   // Look again right before acting: another repairer may have finished meanwhile.
   await refreshPlacement(context, file, true)
   if (file.holders[slot] !== null || context.active.has(key)) return
-  const peers = network.peers()
-  const views = new Map(peers.map((p) => [p.peerId, p]))
+  const all = network.peers()
+  const peers = all.filter((p) => context.trusts(p.peerId))
+  const views = new Map(all.map((p) => [p.peerId, p]))
   const everyHolder = new Set([me, ...file.holdersOf.flat(), ...file.failedTargets])
   for (const a of context.active.values()) everyHolder.add(a.target)
   const liveHolders = file.holders
@@ -33,7 +40,10 @@ export async function repairSlot(context: RepairContext, file: TrackedFile, slot
     .map((h) =>
       h === me ? { peerId: me, multiaddrs: network.multiaddrs() } : (views.get(h) ?? { peerId: h, multiaddrs: [] }),
     )
-  const target = chooseRepairTarget(peers, liveHolders, everyHolder)
+  const target = chooseRepairTarget(peers, liveHolders, everyHolder, {
+    key,
+    ...(context.init.capacityOf === undefined ? {} : { capacityOf: context.init.capacityOf }),
+  })
   const fallback = context.init.fallbackMs ?? DEFAULT_REPAIR_FALLBACK_MS
   if (target === undefined) {
     file.retryAfter.set(slot, Date.now() + fallback)
@@ -46,6 +56,13 @@ export async function repairSlot(context: RepairContext, file: TrackedFile, slot
     })
     return
   }
+  const budget = repairBudgetWait(context, file)
+  if (budget !== undefined) {
+    file.retryAfter.set(slot, Date.now() + budget.waitMs)
+    context.emit({ type: 'repair:failed', manifestCid: file.key, slot, target: null, error: budget.error })
+    return
+  }
+  file.repairStarts.push(Date.now())
   const segments = file.manifest.segments
   const active: ActiveRepair = { target: target.peerId, done: 0, pieces: segments.length, startedAt: Date.now() }
   context.active.set(key, active)
@@ -104,6 +121,22 @@ export async function repairSlot(context: RepairContext, file: TrackedFile, slot
     throw err
   } finally {
     context.active.delete(key)
+  }
+}
+
+/**
+ * Undefined when `file` may start one more slot repair in this period, else how long until it may and why not: one
+ * file starts at most `maxRepairsPerFile` repairs per `repairPeriodMs`, whatever its manifest says.
+ */
+function repairBudgetWait(context: RepairContext, file: TrackedFile): { waitMs: number; error: string } | undefined {
+  const max = context.init.maxRepairsPerFile ?? DEFAULT_REPAIR_MAX_REPAIRS_PER_FILE
+  const period = context.init.repairPeriodMs ?? DEFAULT_REPAIR_PERIOD_MS
+  const now = Date.now()
+  file.repairStarts = file.repairStarts.filter((at) => now - at < period)
+  if (file.repairStarts.length < max) return undefined
+  return {
+    waitMs: file.repairStarts[0]! + period - now,
+    error: `this file started ${file.repairStarts.length} slot repairs in the last ${Math.round(period / 60_000)} min, the most allowed (repair option maxRepairsPerFile)`,
   }
 }
 

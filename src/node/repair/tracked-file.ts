@@ -29,6 +29,8 @@ export interface TrackedFile {
   failedTargets: Set<string>
   adoptingSince: number | undefined
   scrubCursor: number
+  /** When (ms) each slot repair of this file started, within the last repair period (the per-file budget). */
+  repairStarts: number[]
 }
 
 /** A slot repair this node runs. */
@@ -80,5 +82,6 @@ export function createTrackedFile(
     failedTargets: new Set(),
     adoptingSince: record?.adoptingSince,
     scrubCursor: 0,
+    repairStarts: [],
   }
 }
