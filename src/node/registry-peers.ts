@@ -14,6 +14,11 @@ export interface RegistryPeers {
    * view asks on every heartbeat); a read older than 30 s starts a new one in the background.
    */
   isStaked(peerId: string): boolean
+  /**
+   * The capacity in bytes the node declared in the Registry (undefined when it is not active there), from the same
+   * read as `isStaked`: what repair ranks targets by, never a heartbeat's self-reported free space.
+   */
+  capacityOf(peerId: string): bigint | undefined
 }
 
 /**
@@ -23,18 +28,19 @@ export interface RegistryPeers {
  * ```ts
  * const registry = registryPeers(reader)
  * createNetwork(components, { peerSources: [registry.source], peerView: { isStaked: registry.isStaked } })
+ * createRepairService(components, { isEligible: registry.isStaked, capacityOf: registry.capacityOf })
  * ```
  */
 export function registryPeers(reader: ChainReader): RegistryPeers {
   let addresses: string[] = []
-  let staked = new Set<string>()
+  let staked = new Map<string, bigint>()
   let readAt = 0
   let reading: Promise<void> | undefined
   const refresh = (): Promise<void> => {
     reading ??= (async () => {
       try {
         const nodes = await listActiveNodes(reader, { limit: REGISTRY_PEERS_LIMIT })
-        staked = new Set(nodes.map((node) => node.peerId))
+        staked = new Map(nodes.map((node) => [node.peerId, node.capacity]))
         addresses = nodes.flatMap((node) =>
           node.multiaddrs
             .filter((m) => !m.includes('/0.0.0.0/'))
@@ -58,6 +64,10 @@ export function registryPeers(reader: ChainReader): RegistryPeers {
     isStaked: (peerId) => {
       if (stale()) void refresh()
       return staked.has(peerId)
+    },
+    capacityOf: (peerId) => {
+      if (stale()) void refresh()
+      return staked.get(peerId)
     },
   }
 }
