@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -45,7 +45,7 @@ describe('slot prover', () => {
       }
     }
     // One durable leaf file per slot: later proofs do not rehash the slot.
-    assert.equal((await readdir(join(dir, 'a'))).filter((f) => f.endsWith('.leaves')).length, 4)
+    assert.equal((await readdir(join(dir, 'a'))).filter((f) => f.endsWith('.levels')).length, 4)
   })
 
   it('a fresh prover proves from the cached leaves', async () => {
@@ -53,6 +53,47 @@ describe('slot prover', () => {
     const slot = file.manifest.slots[1]!
     const { leaf, proof } = await prover.prove({ manifestCid: file.manifestCid.toString(), slotIndex: 1 }, 7)
     assert.ok(merkleVerify(slot.root, 7, merkleLeafCount(slot.size), leaf, proof))
+  })
+
+  it('never sends a proof from a damaged leaf cache: it rebuilds the cache from the pieces', async () => {
+    const cacheDir = join(dir, 'tampered')
+    const key = { manifestCid: file.manifestCid.toString(), slotIndex: 0 }
+    const slot = file.manifest.slots[0]!
+    assert.equal(
+      await createSlotProver({ pieceStore: store }, { cacheDir }).check(key, {
+        root: hex(slot.root),
+        size: BigInt(slot.size),
+      }),
+      undefined,
+    )
+    // Flip a byte of the hash next to leaf 6 (level 0 starts the cache file): the length is still right.
+    const [name] = await readdir(cacheDir)
+    const cache = await readFile(join(cacheDir, name!))
+    cache[7 * 32] = cache[7 * 32]! ^ 0xff
+    await writeFile(join(cacheDir, name!), cache)
+    const prover = createSlotProver({ pieceStore: store }, { cacheDir })
+    const { leaf, proof } = await prover.prove(key, 6)
+    assert.ok(merkleVerify(slot.root, 6, merkleLeafCount(slot.size), leaf, proof), 'the proof matches the slot root')
+  })
+
+  it('refuses to prove a leaf whose piece changed on disk, naming the slot', async () => {
+    const own = createMemoryPieceStore()
+    const encoded = encodeFile([randomBytes(60_000)], { k: 1, n: 3 })
+    for await (const piece of encoded.pieces) await own.put(piece.cid, piece.bytes)
+    const done = await encoded.done
+    await own.put(manifestPieceCid(done.manifestCid), done.manifestBytes)
+    const prover = createSlotProver({ pieceStore: own }, { cacheDir: join(dir, 'changed') })
+    const key = { manifestCid: done.manifestCid.toString(), slotIndex: 1 }
+    const slot = done.manifest.slots[1]!
+    assert.equal(await prover.check(key, { root: hex(slot.root), size: BigInt(slot.size) }), undefined)
+    // The piece store now returns other bytes for the slot's piece (a disk that lies; the store's own check bypassed).
+    const cid = slotPieces(done.manifest, 1)[0]!
+    const bytes = await own.get(cid)
+    const bad = Uint8Array.from(bytes)
+    bad[5] = bad[5]! ^ 1
+    const lying = { has: own.has.bind(own), get: async (c: typeof cid) => (c.equals(cid) ? bad : own.get(c)) }
+    const fooled = createSlotProver({ pieceStore: lying }, { cacheDir: join(dir, 'changed') })
+    await assert.rejects(fooled.prove(key, 0), /slot 1: .*(does not match|do not hash)/)
   })
 
   it('lists the pieces of a slot in segment order (what is healed before a proof)', async () => {

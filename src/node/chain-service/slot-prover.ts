@@ -1,19 +1,21 @@
 /**
  * What a storage node needs to prove a slot: checks that it holds every piece of the slot and that they hash to the
- * slot root, caches the slot's Merkle leaf hashes durably in its data dir (so an epoch's proof reads one leaf, not the
- * whole slot), and cuts the challenged leaf from the concatenated pieces.
+ * slot root, keeps every level of the slot's Merkle tree in one durable file in its data dir, and at proof time reads
+ * only the challenged leaf's path from that file (one 32-byte read per level: no tree in memory, whatever the slot's
+ * size) and cuts the leaf from the slot's pieces. Every proof is verified against the slot root before it is returned:
+ * a damaged cache is rebuilt from the pieces, and a piece that changed on disk fails the proof.
  */
-import { readFile } from 'node:fs/promises'
+import { open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
-import { NotFoundError } from '../../errors.ts'
+import { CorruptDataError, NotFoundError } from '../../errors.ts'
 import {
   decodeManifest,
   type Manifest,
   MERKLE_LEAF_SIZE,
   manifestPieceCid,
-  merklePackedLevels,
-  merklePackedProof,
+  merkleLeafCount,
+  merkleVerify,
   type PieceStore,
   pieceSize,
   slotMerkleLevels,
@@ -61,40 +63,60 @@ export interface SlotProver {
  */
 export function createSlotProver(components: SlotProverComponents, init: SlotProverInit): SlotProver {
   const store = components.pieceStore
+  // Manifests of the slots proven lately (a manifest can be large: at most MANIFESTS_KEPT are kept, least recent out).
   const manifests = new Map<string, Manifest>()
-  const levelsCache = new Map<string, Uint8Array[]>()
 
   const manifestOf = async (manifestCid: string, options: AbortOptions): Promise<Manifest> => {
     const known = manifests.get(manifestCid)
-    if (known !== undefined) return known
+    if (known !== undefined) {
+      manifests.delete(manifestCid)
+      manifests.set(manifestCid, known)
+      return known
+    }
     const cid = CID.parse(manifestCid)
     const bytes = await store.get(manifestPieceCid(cid), options)
     const manifest = decodeManifest(bytes, cid)
     manifests.set(manifestCid, manifest)
+    if (manifests.size > MANIFESTS_KEPT) manifests.delete(manifests.keys().next().value!)
     return manifest
   }
-  const cachePath = (key: SlotKey) => join(init.cacheDir, `${key.manifestCid}-${key.slotIndex}.leaves`)
+  const cachePath = (key: SlotKey) => join(init.cacheDir, `${key.manifestCid}-${key.slotIndex}.levels`)
 
-  const readCachedLevels = async (key: SlotKey): Promise<Uint8Array[] | undefined> => {
-    const id = `${key.manifestCid}:${key.slotIndex}`
-    const cached = levelsCache.get(id)
-    if (cached !== undefined) return cached
+  /** Every level of the tree, leaves first, in one file (32 bytes per node), written durably. */
+  const writeCachedLevels = async (key: SlotKey, levels: Uint8Array[]): Promise<void> => {
+    await writeFileDurable(cachePath(key), Buffer.concat(levels))
+    // The leaf-only cache of earlier versions is not read any more.
+    await rm(join(init.cacheDir, `${key.manifestCid}-${key.slotIndex}.leaves`), { force: true })
+  }
+
+  /** The Merkle path of leaf `leafIndex` read from the cache file, or undefined when there is no whole file. */
+  const readCachedPath = async (key: SlotKey, leafCount: number, leafIndex: number) => {
+    let handle: Awaited<ReturnType<typeof open>>
     try {
-      const bytes = await readFile(cachePath(key))
-      if (bytes.byteLength === 0 || bytes.byteLength % 32 !== 0) return undefined
-      const levels = merklePackedLevels(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
-      levelsCache.set(id, levels)
-      return levels
+      handle = await open(cachePath(key), 'r')
     } catch {
       return undefined
     }
-  }
-
-  /** The leaf hashes in one file (32 bytes each), written in one piece: temp file, fsync, rename. */
-  /** The leaf hashes in one file (32 bytes each), written durably. */
-  const writeCachedLevels = async (key: SlotKey, levels: Uint8Array[]): Promise<void> => {
-    await writeFileDurable(cachePath(key), levels[0]!)
-    levelsCache.set(`${key.manifestCid}:${key.slotIndex}`, levels)
+    try {
+      const widths = levelWidths(leafCount)
+      if ((await handle.stat()).size !== widths.reduce((sum, w) => sum + w, 0) * 32) return undefined
+      const proof: Uint8Array[] = []
+      let offset = 0
+      let i = leafIndex
+      for (const width of widths.slice(0, -1)) {
+        const sibling = i ^ 1
+        if (sibling < width) {
+          const hash = new Uint8Array(32)
+          await handle.read(hash, 0, 32, (offset + sibling) * 32)
+          proof.push(hash)
+        }
+        offset += width
+        i >>= 1
+      }
+      return proof
+    } finally {
+      await handle.close()
+    }
   }
 
   return {
@@ -102,8 +124,10 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
       let manifest: Manifest
       try {
         manifest = await manifestOf(key.manifestCid, options)
-      } catch {
-        return 'the manifest is not stored here'
+      } catch (error) {
+        return error instanceof NotFoundError
+          ? 'the manifest is not stored here'
+          : `the manifest cannot be read: ${(error as Error).message}`
       }
       const slot = manifest.slots[key.slotIndex]
       if (slot === undefined) return `the manifest has no slot ${key.slotIndex}`
@@ -114,36 +138,38 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
       for (const cid of cids) {
         if (!(await store.has(cid, options))) return `piece ${cid} of the slot is missing`
       }
-      const cached = await readCachedLevels(key)
-      const levels =
-        cached ??
-        (await slotMerkleLevels(
-          (async function* () {
-            for (const cid of cids) yield await store.get(cid, options)
-          })(),
-        ))
+      const levels = await slotMerkleLevels(
+        (async function* () {
+          for (const cid of cids) yield await store.get(cid, options)
+        })(),
+      )
       if (toHex(levels.at(-1)!) !== expected.root.toLowerCase()) return 'the pieces held do not hash to the slot root'
-      if (cached === undefined) await writeCachedLevels(key, levels)
+      await writeCachedLevels(key, levels)
       return undefined
     },
 
     async prove(key, leafIndex, options = {}) {
       const manifest = await manifestOf(key.manifestCid, options)
-      let levels = await readCachedLevels(key)
-      if (levels === undefined) {
-        const problem = await this.check(
-          key,
-          {
-            root: toHex(manifest.slots[key.slotIndex]!.root),
-            size: BigInt(manifest.slots[key.slotIndex]!.size),
-          },
-          options,
-        )
-        if (problem !== undefined) throw new NotFoundError(`cannot prove slot ${key.slotIndex}: ${problem}`)
-        levels = (await readCachedLevels(key))!
-      }
+      const slot = manifest.slots[key.slotIndex]
+      if (slot === undefined)
+        throw new NotFoundError(`cannot prove slot ${key.slotIndex}: the manifest has no such slot`)
+      const leafCount = merkleLeafCount(slot.size)
       const leaf = await readLeaf(manifest, key.slotIndex, leafIndex, options)
-      return { leaf, proof: merklePackedProof(levels, leafIndex) }
+      const cached = await readCachedPath(key, leafCount, leafIndex)
+      if (cached !== undefined && merkleVerify(slot.root, leafIndex, leafCount, leaf, cached)) {
+        return { leaf, proof: cached }
+      }
+      // No cache, a damaged one, or a changed piece: rebuild the tree from the pieces and try once more.
+      const problem = await this.check(key, { root: toHex(slot.root), size: BigInt(slot.size) }, options)
+      if (problem !== undefined) throw new NotFoundError(`cannot prove slot ${key.slotIndex}: ${problem}`)
+      const fresh = await readLeaf(manifest, key.slotIndex, leafIndex, options)
+      const proof = await readCachedPath(key, leafCount, leafIndex)
+      if (proof === undefined || !merkleVerify(slot.root, leafIndex, leafCount, fresh, proof)) {
+        throw new CorruptDataError(
+          `cannot prove slot ${key.slotIndex} of ${key.manifestCid}: leaf ${leafIndex} read from the pieces does not match the slot root`,
+        )
+      }
+      return { leaf: fresh, proof }
     },
 
     async pieces(key, options = {}) {
@@ -171,6 +197,16 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
     }
     return leaf
   }
+}
+
+/** Manifests a prover keeps decoded in memory. */
+const MANIFESTS_KEPT = 64
+
+/** The number of nodes of each level of a slot tree of `leafCount` leaves, leaves first (an odd last node moves up). */
+function levelWidths(leafCount: number): number[] {
+  const widths = [leafCount]
+  while (widths.at(-1)! > 1) widths.push((widths.at(-1)! + 1) >> 1)
+  return widths
 }
 
 function toHex(bytes: Uint8Array): string {
