@@ -29,6 +29,9 @@ interface IMintableToken is IERC20 {
 /// This contract's token balance always equals `totalLiabilities` = escrow of all deals + earnings not yet withdrawn
 /// + repair bounties (rewards are minted at withdrawal, so they are not part of the balance; fees are burned in the
 /// transaction of their proof).
+/// Every slot of a new deal carries its node's consent: an EIP-712 `SlotAcceptance` of the slot's `SlotTerms` (this
+/// Market, the deal's owner, manifest, slot index, root, size, price cap, duration), signed by the node's registered
+/// account; the Registry checks it and lets each acceptance open one slot, once.
 contract Market is ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -61,6 +64,9 @@ contract Market is ReentrancyGuardTransient {
         address[] nodes;
         uint32 durationEpochs;
         uint128 maxPricePerByteEpoch;
+        /// @dev One per slot: the named node's signed `SlotAcceptance` of the slot's terms, ABI-encoded as
+        /// (uint256 nonce, uint64 expiry, bytes signature) (see `Registry.useAcceptance`).
+        bytes[] acceptances;
     }
 
     struct Deal {
@@ -142,6 +148,11 @@ contract Market is ReentrancyGuardTransient {
     uint256 public constant MAX_SLOTS = 64;
     uint256 public constant MAX_MANIFEST_CID_LENGTH = 128;
     uint256 public constant BPS = 10_000;
+    /// @notice EIP-712 type of the terms of slot `slotIndex` of a deal that `client` opens on `market`.
+    bytes32 private constant SLOT_TERMS_TYPEHASH = keccak256(
+        "SlotTerms(address market,address client,bytes32 manifestCidHash,uint8 slotIndex,bytes32 root,uint64 size,"
+        "uint128 maxPricePerByteEpoch,uint32 durationEpochs)"
+    );
 
     IMintableToken public immutable token;
     Registry public immutable registry;
@@ -627,7 +638,7 @@ contract Market is ReentrancyGuardTransient {
 
     function _createDeal(DealParams calldata p) private returns (uint256 dealId) {
         uint256 n = p.slotRoots.length;
-        if (p.slotSizes.length != n || p.nodes.length != n) {
+        if (p.slotSizes.length != n || p.nodes.length != n || p.acceptances.length != n) {
             revert SlotCountMismatch(n, p.slotSizes.length, p.nodes.length);
         }
         if (p.k == 0 || p.k > n || n > MAX_SLOTS) revert InvalidRedundancy(p.k, n);
@@ -676,11 +687,10 @@ contract Market is ReentrancyGuardTransient {
         return payment + fee;
     }
 
-    /// @dev The node of slot `i` is active, within the price, and neither it nor its operator holds an earlier slot
-    /// of the deal; returns its price.
+    /// @dev The node of slot `i` consented to it (`_useAcceptance`), is active, within the price, and neither it nor
+    /// its operator holds an earlier slot of the deal; returns its price.
     function _checkSlotNode(DealParams calldata p, uint256 i, address[] memory operators)
         private
-        view
         returns (uint128 price)
     {
         address node = p.nodes[i];
@@ -691,9 +701,28 @@ contract Market is ReentrancyGuardTransient {
         }
         operators[i] = operator;
         Registry.Status status;
-        (status, price) = registry.offer(node);
+        (status, price) = _useAcceptance(p, i);
         if (status != Registry.Status.Active) revert NodeNotActive(node);
         if (price > p.maxPricePerByteEpoch) revert PriceAboveMax(node, price, p.maxPricePerByteEpoch);
+    }
+
+    /// @dev Refuses slot `i` unless its node signed a `SlotAcceptance` of exactly these terms for the caller, still
+    /// valid and not used before (the Registry checks and consumes it); returns the node's status and price.
+    function _useAcceptance(DealParams calldata p, uint256 i) private returns (Registry.Status, uint128) {
+        bytes32 terms = keccak256(
+            abi.encode(
+                SLOT_TERMS_TYPEHASH,
+                address(this),
+                msg.sender,
+                keccak256(p.manifestCid),
+                i,
+                p.slotRoots[i],
+                p.slotSizes[i],
+                p.maxPricePerByteEpoch,
+                p.durationEpochs
+            )
+        );
+        return registry.useAcceptance(p.nodes[i], i, terms, p.acceptances[i]);
     }
 
     function _topUp(uint256 dealId, uint32 extraEpochs) private {

@@ -5,6 +5,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {PermitSignature, PermitLib} from "./PermitSignature.sol";
 
 interface IProofRecords {
@@ -16,7 +18,9 @@ interface IProofRecords {
 /// `minStake`, publishes its capacity and price per byte per epoch, and may unbond (leave) after `unbondingDelay`
 /// seconds once it holds no slot. The Market slashes stake for missed proofs and jails a node whose stake falls
 /// below the minimum or that lost a slot. This contract holds all stake: its token balance equals `totalStaked`.
-contract Registry is ReentrancyGuardTransient {
+/// It also checks a node's consent to a slot for the Market: an EIP-712 `SlotAcceptance` (domain "Cairn Registry",
+/// version 1, this chain and contract) signed by the node's account, used at most once.
+contract Registry is ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
     using EnumerableSet for EnumerableSet.AddressSet;
 
@@ -55,6 +59,13 @@ contract Registry is ReentrancyGuardTransient {
         string[] multiaddrs;
     }
 
+    /// @notice EIP-712 type a node signs to consent to one slot (`SlotTerms` is hashed by the Market).
+    bytes32 public constant SLOT_ACCEPTANCE_TYPEHASH = keccak256(
+        "SlotAcceptance(address node,SlotTerms terms,uint256 nonce,uint64 expiry)SlotTerms(address market,"
+        "address client,bytes32 manifestCidHash,uint8 slotIndex,bytes32 root,uint64 size,uint128 maxPricePerByteEpoch,"
+        "uint32 durationEpochs)"
+    );
+
     uint256 public constant MAX_MULTIADDRS = 8;
     uint256 public constant MAX_MULTIADDR_LENGTH = 256;
     uint256 public constant MAX_PEER_ID_LENGTH = 128;
@@ -72,6 +83,8 @@ contract Registry is ReentrancyGuardTransient {
     /// @dev Operator a node named and that has not accepted yet.
     mapping(address => address) private _proposedOperators;
     EnumerableSet.AddressSet private _active;
+    /// @notice EIP-712 digests of the slot acceptances already used (each opens one slot).
+    mapping(bytes32 => bool) public acceptanceUsed;
 
     event MarketSet(address indexed market);
     event NodeRegistered(address indexed node, bytes peerId, uint256 stake, uint64 capacity, uint128 pricePerByteEpoch);
@@ -100,8 +113,10 @@ contract Registry is ReentrancyGuardTransient {
     error UnbondingNotDue(uint64 unbondAt, uint256 now_);
     error SlotsStillHeld(address node, uint32 slots);
     error OperatorNotProposed(address node, address operator);
+    /// @notice Slot `slot`'s acceptance is not `node`'s signature of these terms, has expired, or was already used.
+    error SlotNotAccepted(address node, uint256 slot, string reason);
 
-    constructor(IERC20 token_, uint256 minStake_, uint64 unbondingDelay_) {
+    constructor(IERC20 token_, uint256 minStake_, uint64 unbondingDelay_) EIP712("Cairn Registry", "1") {
         token = token_;
         minStake = minStake_;
         unbondingDelay = unbondingDelay_;
@@ -258,6 +273,29 @@ contract Registry is ReentrancyGuardTransient {
     /// @notice Counts a slot now held by `node`; returns how many it holds now (the Market caps it).
     function slotTaken(address node) external onlyMarket returns (uint256 held) {
         held = ++_nodes[node].activeSlots;
+    }
+
+    /// @notice Checks and consumes `node`'s consent to slot `slot` whose `SlotTerms` hash is `terms`. `acceptance` is
+    /// ABI-encoded (uint256 nonce, uint64 expiry, bytes signature): a nonce the node chose, the last second (unix) the
+    /// consent is valid, and its EIP-712 signature of `SlotAcceptance(node, terms, nonce, expiry)` (ECDSA, or ERC-1271
+    /// for a contract account). Refuses an expired acceptance, one already used, or one not signed by `node`.
+    /// Returns the node's status and price (as `offer`).
+    function useAcceptance(address node, uint256 slot, bytes32 terms, bytes calldata acceptance)
+        external
+        onlyMarket
+        returns (Status, uint128)
+    {
+        if (acceptance.length < 128) revert SlotNotAccepted(node, slot, "missing");
+        (uint256 nonce, uint64 expiry, bytes memory signature) = abi.decode(acceptance, (uint256, uint64, bytes));
+        if (expiry < block.timestamp) revert SlotNotAccepted(node, slot, "expired");
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(SLOT_ACCEPTANCE_TYPEHASH, node, terms, nonce, expiry)));
+        if (acceptanceUsed[digest]) revert SlotNotAccepted(node, slot, "already used");
+        if (!SignatureChecker.isValidSignatureNow(node, digest, signature)) {
+            revert SlotNotAccepted(node, slot, "not signed by the node");
+        }
+        acceptanceUsed[digest] = true;
+        Node storage n = _nodes[node];
+        return (n.status, n.pricePerByteEpoch);
     }
 
     /// @notice Counts a slot no longer held by `node`.

@@ -2,7 +2,8 @@
 pragma solidity ^0.8.28;
 
 /// @notice TEST ONLY: an account contract that forwards arbitrary calls and, when armed, re-enters a target with a
-/// stored call from inside a token callback (the attack ReentrancyGuard must stop). Reverts bubble up unchanged.
+/// stored call from inside a token callback (the attack ReentrancyGuard must stop). Reverts bubble up unchanged. As an
+/// ERC-1271 account it accepts every signature (so it consents to any slot named for it).
 contract ReentrantReceiver {
     address public target;
     bytes public reentry;
@@ -21,6 +22,10 @@ contract ReentrantReceiver {
                 revert(add(result, 32), mload(result))
             }
         }
+    }
+
+    function isValidSignature(bytes32, bytes calldata) external pure returns (bytes4) {
+        return 0x1626ba7e;
     }
 
     function onTokensReceived(address, uint256) external {

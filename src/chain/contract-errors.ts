@@ -114,6 +114,11 @@ function describe(name: string, a: readonly unknown[]): [ErrorClass, string] {
         ChainError,
         `the response window of epoch ${a[0]} closed at block ${a[2]} (seed drawn in block ${a[1]}): prove within the window after the seed is drawn`,
       ]
+    case 'SlotNotAccepted':
+      return [
+        UnauthorizedError,
+        `node ${a[0]} did not accept slot ${a[1]} (${a[2]}): ask the node to sign its acceptance of these exact terms (cairn put does this over /cairn/slot-accept/1.0.0)`,
+      ]
     case 'OperatorNotProposed':
       return [UnauthorizedError, `node ${a[0]} did not name ${a[1]} as its operator: the node calls setOperator first`]
     case 'PriceAboveMax':

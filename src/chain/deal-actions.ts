@@ -12,6 +12,7 @@ import type {
   SlotRecord,
   SlotState,
 } from './interface.ts'
+import { encodeSlotAcceptance, rootHex, type SlotAcceptance } from './slot-acceptance.ts'
 import { signPermit } from './token-actions.ts'
 import { sendTransaction } from './transaction.ts'
 
@@ -23,8 +24,11 @@ export interface CreateDealParams {
   /** Plaintext size of the file, bytes. */
   size: bigint
   k: number
-  /** One Merkle root per slot (n = slots.length), its byte size, and the node the client uploaded it to. */
-  slots: Array<{ root: Hex | Uint8Array; size: bigint; node: Address }>
+  /**
+   * One Merkle root per slot (n = slots.length), its byte size, the node the client uploaded it to, and that node's
+   * signed consent to these terms (`signSlotAcceptance`; without it the Market refuses the slot: `SlotNotAccepted`).
+   */
+  slots: Array<{ root: Hex | Uint8Array; size: bigint; node: Address; acceptance?: SlotAcceptance }>
   durationEpochs: number
   maxPricePerByteEpoch: bigint
   /** 'permit' (default): one transaction with a signed permit; 'allowance': uses a prior `approve`. */
@@ -66,13 +70,13 @@ export async function quoteDeal(
 }
 
 /**
- * Opens a storage deal and pays its escrow. The deal starts at the next epoch; every named node must then
- * `confirmSlot`.
+ * Opens a storage deal and pays its escrow. Every slot carries its node's signed acceptance of the deal's terms. The
+ * deal starts at the next epoch; every named node must then `confirmSlot`.
  *
  * @example
  * ```ts
  * const { dealId } = await createDeal(client, { manifestCid: cid.toString(), size: 5_000_000n, k: 1,
- *   slots: roots.map((root, i) => ({ root, size: slotSizes[i]!, node: nodes[i]! })),
+ *   slots: roots.map((root, i) => ({ root, size: slotSizes[i]!, node: nodes[i]!, acceptance: accepted[i] })),
  *   durationEpochs: 720, maxPricePerByteEpoch: 2_000_000n })
  * ```
  */
@@ -91,11 +95,12 @@ export async function createDeal(
     manifestCid: toHex(stringToBytes(params.manifestCid)),
     size: params.size,
     k: params.k,
-    slotRoots: params.slots.map((s) => (typeof s.root === 'string' ? s.root : toHex(s.root))),
+    slotRoots: params.slots.map((s) => rootHex(s.root)),
     slotSizes: params.slots.map((s) => s.size),
     nodes: params.slots.map((s) => s.node),
     durationEpochs: params.durationEpochs,
     maxPricePerByteEpoch: params.maxPricePerByteEpoch,
+    acceptances: params.slots.map((s) => encodeSlotAcceptance(s.acceptance)),
   }
   const market = client.contracts.market
   let receipt: Awaited<ReturnType<typeof sendTransaction>>

@@ -57,6 +57,16 @@ export {
   submitProofs,
 } from './proof-actions.ts'
 export {
+  type AcceptanceDomain,
+  encodeSlotAcceptance,
+  randomAcceptanceNonce,
+  type SlotAcceptance,
+  type SlotTerms,
+  signSlotAcceptance,
+  slotAcceptanceSigner,
+  slotAcceptanceTypedData,
+} from './slot-acceptance.ts'
+export {
   approve,
   getBalances,
   type PermitSignature,

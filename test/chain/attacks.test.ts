@@ -15,6 +15,7 @@ import {
   closeDeal,
   createChainClient,
   createDeal,
+  encodeSlotAcceptance,
   endDeal,
   getBalances,
   getDeal,
@@ -43,6 +44,9 @@ import {
   tokenBalance,
   useTestChain,
 } from './harness.ts'
+
+/** For a contract node that accepts every signature (ERC-1271): any nonce, no expiry in sight, empty signature. */
+const ANY_ACCEPTANCE = { nonce: 1n, expiry: 2 ** 40, signature: '0x' as Hex }
 
 const chain = useTestChain({ setup: (c) => registerNodes(c.clients.slice(2, 6)) })
 const big = holdSlot(slotData(1024 * 1024, 7)) // 1024 leaves: a replayed proof hits the same leaf 1 time in 1024
@@ -259,7 +263,8 @@ describe('re-entrancy', () => {
       manifestCid: 'bafy',
       size: 3000n,
       k: 1,
-      slots: [{ root: slot.root, size: slot.size, node: attacker }],
+      // The attacker contract is an ERC-1271 account that accepts every slot (any signature).
+      slots: [{ root: slot.root, size: slot.size, node: attacker, acceptance: ANY_ACCEPTANCE }],
       durationEpochs: 4,
       maxPricePerByteEpoch: PRICE,
       payment: 'allowance',
@@ -325,6 +330,7 @@ describe('re-entrancy', () => {
             nodes: [attacker],
             durationEpochs: 10,
             maxPricePerByteEpoch: PRICE,
+            acceptances: [encodeSlotAcceptance({ ...ANY_ACCEPTANCE, nonce: 2n })],
           },
         ],
       }),

@@ -11,6 +11,7 @@ import { type Address, createTestClient, type Hex, http, parseEther, toHex } fro
 import {
   type ChainClient,
   type ChainParams,
+  type CreateDealParams,
   cairnTokenAbi,
   confirmSlot,
   createChainClient,
@@ -20,6 +21,7 @@ import {
   getChallenge,
   getEpochInfo,
   registerNode,
+  signSlotAcceptance,
   startDevchain,
   submitProof,
 } from '../../src/chain/index.ts'
@@ -203,6 +205,41 @@ export async function registerNodes(nodes: ChainClient[], price = PRICE): Promis
   }
 }
 
+/**
+ * `params` with every slot's acceptance signed by its node (the client among `signers` with the slot's address), for
+ * deals that `owner` opens; valid for `seconds` of chain time (an hour by default).
+ */
+export async function accepted(
+  owner: ChainClient,
+  signers: ChainClient[],
+  params: CreateDealParams,
+  seconds = 3600,
+): Promise<CreateDealParams> {
+  const { now } = await getEpochInfo(owner)
+  const slots = await Promise.all(
+    params.slots.map(async (slot, slotIndex) => {
+      const signer = signers.find((s) => s.account.address === slot.node)
+      if (signer === undefined) return slot
+      const terms = {
+        client: owner.account.address,
+        manifestCid: params.manifestCid,
+        slotIndex,
+        root: typeof slot.root === 'string' ? slot.root : toHex(slot.root),
+        size: slot.size,
+        maxPricePerByteEpoch: params.maxPricePerByteEpoch,
+        durationEpochs: params.durationEpochs,
+      }
+      return { ...slot, acceptance: await signSlotAcceptance(signer, { terms, expiry: now + seconds }) }
+    }),
+  )
+  return { ...params, slots }
+}
+
+/** `createDeal` with every slot accepted by its node (found among `signers`). */
+export async function createAcceptedDeal(owner: ChainClient, signers: ChainClient[], params: CreateDealParams) {
+  return createDeal(owner, await accepted(owner, signers, params))
+}
+
 /** Opens a deal for `slots` held by `nodes` (one each) and returns its id. */
 export async function openDeal(
   user: ChainClient,
@@ -210,7 +247,7 @@ export async function openDeal(
   slots: HeldSlot[],
   init: { durationEpochs?: number; k?: number; confirm?: boolean } = {},
 ): Promise<bigint> {
-  const { dealId } = await createDeal(user, {
+  const params = await accepted(user, nodes, {
     manifestCid: 'bafyreimanifest',
     size: slots.reduce((sum, s) => sum + s.size, 0n),
     k: init.k ?? 1,
@@ -218,6 +255,7 @@ export async function openDeal(
     durationEpochs: init.durationEpochs ?? 10,
     maxPricePerByteEpoch: PRICE * 2n,
   })
+  const { dealId } = await createDeal(user, params)
   if (init.confirm ?? true) {
     for (const [i, node] of nodes.entries()) await confirmSlot(node, { dealId, slotIndex: i })
   }

@@ -19,7 +19,6 @@ import {
   addStake,
   closeDeal,
   confirmSlot,
-  createDeal,
   endDeal,
   getBalances,
   getDeal,
@@ -41,6 +40,7 @@ import { CairnError } from '../../src/errors.ts'
 import {
   CAIRN,
   challengeOf,
+  createAcceptedDeal,
   type HeldSlot,
   holdSlot,
   MIN_STAKE,
@@ -288,7 +288,7 @@ async function run(model: Model, command: Command): Promise<void> {
       const slots = command.nodes.map((_node, i) => ({ data: pool[command.sizes[i]!]! }))
       let created: bigint | undefined
       await attempt(async () => {
-        const result = await createDeal(user, {
+        const result = await createAcceptedDeal(user, chain.clients, {
           manifestCid: 'bafyfuzz',
           size: 1n,
           k: 1,

@@ -4,7 +4,6 @@ import {
   addStake,
   closeDeal,
   confirmSlot,
-  createDeal,
   endDeal,
   getBalances,
   getChainEvents,
@@ -27,6 +26,7 @@ import { InsufficientFundsError } from '../../src/errors.ts'
 import {
   CAIRN,
   challengeOf,
+  createAcceptedDeal,
   holdSlot,
   MIN_STAKE,
   openDeal,
@@ -60,7 +60,7 @@ describe('createDeal', () => {
   test('pulls (price x bytes + fee) x epochs for every slot and records the deal and its pending slots', async () => {
     const before = await tokenBalance(user(), user().account.address)
     const { epoch } = await getEpochInfo(user())
-    const created = await createDeal(user(), {
+    const created = await createAcceptedDeal(user(), chain.clients, {
       manifestCid: 'bafyreimanifest',
       size: 12_345n,
       k: 2,
@@ -93,24 +93,30 @@ describe('createDeal', () => {
       durationEpochs: 3,
       maxPricePerByteEpoch: PRICE,
     }
-    await rejectsWith(createDeal(user(), { ...base, k: 2 }), 'InvalidRedundancy', /k=2 n=1/)
-    await rejectsWith(createDeal(user(), { ...base, manifestCid: '' }), 'InvalidManifestCid')
-    await rejectsWith(createDeal(user(), { ...base, durationEpochs: 0 }), 'ZeroDuration')
+    await rejectsWith(createAcceptedDeal(user(), chain.clients, { ...base, k: 2 }), 'InvalidRedundancy', /k=2 n=1/)
+    await rejectsWith(createAcceptedDeal(user(), chain.clients, { ...base, manifestCid: '' }), 'InvalidManifestCid')
+    await rejectsWith(createAcceptedDeal(user(), chain.clients, { ...base, durationEpochs: 0 }), 'ZeroDuration')
     await rejectsWith(
-      createDeal(user(), { ...base, slots: [...base.slots, { ...base.slots[0]! }] }),
+      createAcceptedDeal(user(), chain.clients, { ...base, slots: [...base.slots, { ...base.slots[0]! }] }),
       'DuplicateNode',
       /named for two slots/,
     )
     await rejectsWith(
-      createDeal(user(), { ...base, slots: [{ ...base.slots[0]!, node: user().account.address }] }),
+      createAcceptedDeal(user(), chain.clients, {
+        ...base,
+        slots: [{ ...base.slots[0]!, node: user().account.address }],
+      }),
       'NodeNotActive',
     )
-    await rejectsWith(createDeal(user(), { ...base, maxPricePerByteEpoch: PRICE - 1n }), 'PriceAboveMax')
+    await rejectsWith(
+      createAcceptedDeal(user(), chain.clients, { ...base, maxPricePerByteEpoch: PRICE - 1n }),
+      'PriceAboveMax',
+    )
   })
 
   test('without allowance the error says how much to approve', async () => {
     const error = await rejectsWith(
-      createDeal(user(), {
+      createAcceptedDeal(user(), chain.clients, {
         manifestCid: 'bafy',
         size: 1n,
         k: 1,
@@ -130,7 +136,7 @@ describe('createDeal', () => {
     const all = await tokenBalance(poor, poor.account.address)
     await transferTokens(poor, { to: user().account.address, amount: all })
     await rejectsWith(
-      createDeal(poor, {
+      createAcceptedDeal(poor, chain.clients, {
         manifestCid: 'bafy',
         size: 1n,
         k: 1,

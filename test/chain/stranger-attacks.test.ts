@@ -11,7 +11,6 @@ import {
   acceptNode,
   type ChainClient,
   confirmSlot,
-  createDeal,
   drawSeed,
   getBalances,
   getChallenge,
@@ -28,6 +27,7 @@ import {
 } from '../../src/chain/index.ts'
 import {
   challengeOf,
+  createAcceptedDeal,
   holdSlot,
   MIN_STAKE,
   openDeal,
@@ -88,7 +88,7 @@ describe('finding 1: emission capture by a self-dealer', () => {
     const size = 2n ** 63n
     const zero = zeroSlot(size)
     assert.equal(zero.proof.length, 53, 'the 53 precomputed hashes of the finding')
-    const { dealId } = await createDeal(attacker, {
+    const { dealId } = await createAcceptedDeal(attacker, chain.clients, {
       manifestCid: 'bafyselfdealer',
       size,
       k: 1,
@@ -123,7 +123,7 @@ describe('finding 1: emission capture by a self-dealer', () => {
     const [owner, holder] = [spare(1), spare(2)]
     await register(holder, PRICE, 'SelfHolder')
     const slot = holdSlot(slotData(64 * 1024, 3))
-    const { dealId } = await createDeal(owner, {
+    const { dealId } = await createAcceptedDeal(owner, chain.clients, {
       manifestCid: 'bafyselfpaid',
       size: slot.size,
       k: 1,
@@ -236,7 +236,7 @@ describe('finding 2: no free deals, bounded slots per node', () => {
       functionName: 'minPaymentPerSlotEpoch',
     })
     assert.ok(minimum > 0n)
-    const { dealId, escrow } = await createDeal(user(), {
+    const { dealId, escrow } = await createAcceptedDeal(user(), chain.clients, {
       manifestCid: 'bafyzero',
       size: slot.size,
       k: 1,
