@@ -42,31 +42,14 @@ export interface ChainViewInit {
   cacheMs?: number
 }
 
-/** An epoch of the bank: `minted` is what its rewards mint (`epochRewards`, at most half of `burned`), `burned` the
- * protocol fees its proofs burned (`epochFees`), `paid` what its proofs paid the nodes. */
-export interface ChainBankEpoch extends BankEpoch {
-  burned: string
-}
-
-/** The bank with the fees burned, per epoch and in total since genesis. */
-export interface ChainBankInfo extends BankInfo {
-  totalBurned: string
-  history: ChainBankEpoch[]
-}
-
-/** A deal with the protocol fees its proofs burned: its escrow drops by `paid + burned`. */
-export interface ChainDealInfo extends DealInfo {
-  burned: string
-}
-
 export interface ChainView {
   /** True when an account is configured (`wallet()` answers). */
   readonly hasWallet: boolean
   /** Chain state of every registered node, by libp2p peer ID. */
   nodeStates(options?: AbortOptions): Promise<Map<string, NodeChainState>>
-  deals(options?: AbortOptions): Promise<ChainDealInfo[]>
+  deals(options?: AbortOptions): Promise<DealInfo[]>
   wallet(options?: AbortOptions): Promise<WalletInfo>
-  bank(options?: AbortOptions): Promise<ChainBankInfo>
+  bank(options?: AbortOptions): Promise<BankInfo>
   subscribe(listener: (event: CairnEvent) => void): () => void
 }
 
@@ -101,7 +84,7 @@ function cached<T>(ms: number, load: (options: AbortOptions) => Promise<T>): (op
 }
 
 /** A deal as the dashboard shows it (newest first), from the one deal read; `burned` is its proofs' fees. */
-function toDealInfo({ view, owner, slots }: DealSnapshot, burned: bigint): ChainDealInfo {
+function toDealInfo({ view, owner, slots }: DealSnapshot, burned: bigint): DealInfo {
   return {
     id: view.dealId,
     manifest: view.manifestCid,
@@ -227,7 +210,7 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
   }
 
   // One read at one block (shared with `cairn deals`): escrow left, payments made and fees burned agree.
-  const deals = cached(cacheMs, async (options): Promise<ChainDealInfo[]> => {
+  const deals = cached(cacheMs, async (options): Promise<DealInfo[]> => {
     const snapshots = await readDeals(reader, { fromBlock, maxDeals }, options)
     const burned = await Promise.all(
       snapshots.map(async ({ view }) => {
@@ -262,7 +245,7 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
   }
 
   // Totals since genesis (not over the charted window, which slides), all as of the market log's block.
-  const bank = cached(cacheMs, async (options): Promise<ChainBankInfo> => {
+  const bank = cached(cacheMs, async (options): Promise<BankInfo> => {
     const { blockNumber, events } = await marketLog(options)
     const epoch = num(await reader.readContract({ ...market, functionName: 'currentEpoch', blockNumber }))
     // only epochs with an accepted proof burned fees, and so mint rewards
@@ -277,7 +260,7 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
       await Promise.all(proven.map(async (e) => [e, await figuresOf(e, epoch, blockNumber)] as const)),
     )
     const first = Math.max(0, epoch - historyEpochs + 1)
-    const history = Array.from({ length: epoch - first + 1 }, (_, i): ChainBankEpoch => {
+    const history = Array.from({ length: epoch - first + 1 }, (_, i): BankEpoch => {
       const at = first + i
       return {
         epoch: at,

@@ -142,6 +142,8 @@ export interface DealInfo {
   client?: string
   escrow: string
   paid: string
+  /** Protocol fees the deal's proofs burned: the escrow drops by `paid + burned`. */
+  burned: string
   startEpoch?: number
   endEpoch?: number
   status?: string
@@ -159,16 +161,24 @@ export interface WalletInfo {
   decimals?: number
 }
 
+/**
+ * An epoch of the bank: `minted` is what its rewards mint (`epochRewards`, at most half of `burned`), `burned` the
+ * protocol fees its proofs burned (`epochFees`), `paid` what its proofs paid the nodes.
+ */
 export interface BankEpoch {
   epoch: number
   minted: string
+  burned: string
   paid: string
 }
 
+/** The bank since genesis, and per epoch. */
 export interface BankInfo {
   epoch: number
   totalMinted: string
+  totalBurned: string
   totalPaid: string
+  /** The bank's budget for the current epoch (`emission`): the most its rewards may mint. */
   rewardPerEpoch?: string
   history: BankEpoch[]
 }

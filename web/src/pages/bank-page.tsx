@@ -6,7 +6,6 @@ import { formatBytes, formatTokens, redundancyLabel, shortId } from '../format.t
 import { type LiveEvent, usePolling } from '../use-events.ts'
 
 /** A chain-backed gateway adds the protocol fees burned (per epoch, in total and per deal); older ones do not. */
-type Burned = { burned?: string }
 
 /** A token amount in whole tokens, for the chart (a double keeps 15 digits: plenty for a line). */
 function whole(amount: string, decimals: number): number {
@@ -22,8 +21,8 @@ export function BankPage({ api, events }: { api: ApiClient; events: LiveEvent[] 
   const deals = usePolling(loadDeals, 5000, lastMoney)
   const bank = usePolling(loadBank, 5000, lastMoney)
   const decimals = wallet.data?.decimals ?? 18
-  const history: Array<BankEpoch & Burned> = bank.data?.history ?? []
-  const totalBurned = (bank.data as { totalBurned?: string } | undefined)?.totalBurned
+  const history: BankEpoch[] = bank.data?.history ?? []
+  const totalBurned = bank.data?.totalBurned
   return (
     <section>
       <h2>Wallet</h2>
@@ -63,7 +62,7 @@ export function BankPage({ api, events }: { api: ApiClient; events: LiveEvent[] 
                     {
                       name: 'burned per epoch',
                       color: '#e5484d',
-                      values: history.map((h) => whole(h.burned ?? '0', decimals)),
+                      values: history.map((h) => whole(h.burned, decimals)),
                     },
                   ]),
               { name: 'paid per epoch', color: '#f5a524', values: history.map((h) => whole(h.paid, decimals)) },
@@ -88,7 +87,7 @@ export function BankPage({ api, events }: { api: ApiClient; events: LiveEvent[] 
           </tr>
         </thead>
         <tbody>
-          {(deals.data ?? []).map((deal: DealInfo & Burned) => (
+          {(deals.data ?? []).map((deal: DealInfo) => (
             <tr key={deal.id}>
               <td>{shortId(deal.id)}</td>
               <td>{shortId(deal.manifest)}</td>
