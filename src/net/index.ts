@@ -26,10 +26,26 @@ export type {
   PeerState,
   PeerView,
   PeerViewInit,
+  SlotAcceptanceAnswer,
+  SlotAcceptanceHandler,
+  SlotAcceptanceRequest,
+  WireSlotTerms,
 } from './interface.ts'
 export { type CairnHostInit, type CairnLibp2p, type CairnServices, createCairnLibp2p } from './libp2p-host.ts'
 export { PhiAccrualDetector, type PhiAccrualDetectorInit } from './phi-accrual-detector.ts'
 export { decodePieceMessage, encodePieceMessage, type PieceMessage } from './piece-messages.ts'
+export {
+  decodeSlotAcceptanceMessage,
+  encodeSlotAcceptanceMessage,
+  MAX_SLOT_ACCEPT_FRAME_SIZE,
+  SLOT_ACCEPT_PROTOCOL,
+  type SlotAcceptanceMessage,
+} from './slot-acceptance-messages.ts'
+export {
+  requestSlotAcceptance,
+  reserveUpload,
+  type SlotAcceptanceRequester,
+} from './slot-acceptance-protocol.ts'
 
 /**
  * Creates a node's network (not started). Call `start()` before use and `stop()` at shutdown.

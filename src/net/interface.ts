@@ -5,8 +5,13 @@
 import type { Libp2p, PrivateKey, TypedEventTarget } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import type { AbortOptions, PieceStore } from '../storage/index.ts'
+import type { SlotAcceptanceAnswer, SlotAcceptanceRequest } from './slot-acceptance-protocol.ts'
 
-export type { AbortOptions }
+export type { AbortOptions, SlotAcceptanceAnswer, SlotAcceptanceRequest }
+
+import type { WireSlotTerms } from './slot-acceptance-messages.ts'
+
+export type { WireSlotTerms }
 
 /** Liveness of a peer as judged by the phi-accrual failure detector. */
 export type PeerState = 'alive' | 'suspect' | 'dead'
@@ -111,6 +116,36 @@ export interface NetworkInit {
    * Without it a storing node answers every query with "unknown".
    */
   reportFileHealth?: (manifestCid: CID, options: AbortOptions) => FileHealthReport | undefined
+  /**
+   * The node's consent policy: upload reservations, slot acceptances, and the gate on inbound piece stores. Without it
+   * the node serves no `/cairn/slot-accept/1.0.0` and stores pieces from any peer (tests and benchmarks only).
+   */
+  slotAcceptance?: SlotAcceptanceHandler
+}
+
+/**
+ * A storing node's consent policy, served on `/cairn/slot-accept/1.0.0` and applied to inbound piece stores. Answers
+ * come from the node's memory and disk; a thrown error is sent as a refusal with its message.
+ */
+export interface SlotAcceptanceHandler {
+  /** `peer` asks for room for `bytes` of pieces for `seconds`. */
+  reserve(
+    peer: string,
+    request: { bytes: number; seconds: number },
+    options: AbortOptions,
+  ): Promise<Extract<SlotAcceptanceAnswer, { type: 'reserve-response' }>>
+  /** `peer` asks the node to sign its acceptance of one deal slot. */
+  accept(
+    peer: string,
+    terms: WireSlotTerms,
+    options: AbortOptions,
+  ): Promise<Extract<SlotAcceptanceAnswer, { type: 'accept-response' }>>
+  /**
+   * Called before piece `cid` of `bytes` from `peer` is stored: undefined admits it (and counts it against the peer's
+   * reservation); otherwise the refusal and its message ('unreserved': the peer has no live reservation; 'full': the
+   * piece would exceed it).
+   */
+  admitStore(peer: string, cid: CID, bytes: number): { refused: 'unreserved' | 'full'; message: string } | undefined
 }
 
 export interface NetworkComponents {
@@ -138,6 +173,8 @@ export interface Network extends TypedEventTarget<NetworkEvents> {
   hasPieces(peer: string, cids: CID[], options?: AbortOptions): Promise<boolean[]>
   /** Asks a storage node what it knows of a file's repair: slots it rebuilds, slots it sees lost. */
   fileHealth(peer: string, manifestCid: CID, options?: AbortOptions): Promise<FileHealthReport>
+  /** Asks a storage node for an upload reservation or its signed acceptance of a slot (`/cairn/slot-accept/1.0.0`). */
+  slotAcceptance(peer: string, request: SlotAcceptanceRequest, options?: AbortOptions): Promise<SlotAcceptanceAnswer>
   /** Announces in the DHT that this node holds `cid`. */
   provide(cid: CID, options?: AbortOptions): Promise<void>
   /** Peer IDs that announced `cid` in the DHT. */

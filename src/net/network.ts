@@ -28,6 +28,7 @@ import {
 } from './constants.ts'
 import { askFileHealth, serveFileHealthStream } from './file-health-protocol.ts'
 import { HeartbeatService } from './heartbeat-service.ts'
+import type * as Net from './interface.ts'
 import type { FileHealthReport, Network, NetworkEvents, NetworkInit, PeerView } from './interface.ts'
 import { type CairnLibp2p, createCairnLibp2p } from './libp2p-host.ts'
 import { PeerHealth, type PeerHealthEntry } from './peer-health.ts'
@@ -36,6 +37,7 @@ import { PeerScores } from './peer-scores.ts'
 import { loadPersistedPeers, type PersistedPeer, savePersistedPeers } from './peer-store-file.ts'
 import { fetchPieceFromPeer, peerHasPieces, servePieceStream, storePieceOnPeer } from './piece-protocol.ts'
 import { ProvideQueue } from './provide-queue.ts'
+import { askSlotAcceptance, handleSlotAcceptance } from './slot-acceptance-protocol.ts'
 
 export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Network {
   readonly peerId: string
@@ -155,6 +157,7 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
             scores: this.#scores,
             transferTimeoutMs: init.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS,
             onStored: (cid) => this.#provides?.add(cid),
+            admitStore: init.slotAcceptance?.admitStore.bind(init.slotAcceptance),
           })
         },
         { maxInboundStreams: (init.maxStreamsPerPeer ?? DEFAULT_MAX_STREAMS_PER_PEER) * 2, maxOutboundStreams: 64 },
@@ -171,6 +174,10 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
         },
         { maxInboundStreams: init.maxStreamsPerPeer ?? DEFAULT_MAX_STREAMS_PER_PEER, maxOutboundStreams: 64 },
       )
+      const [handler, timeoutMs] = [init.slotAcceptance, init.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS]
+      const guards = { limits: this.#limits, scores: this.#scores, timeoutMs }
+      const streams = init.maxStreamsPerPeer ?? DEFAULT_MAX_STREAMS_PER_PEER
+      if (handler) await handleSlotAcceptance(libp2p, { ...guards, handler }, streams)
     }
     await libp2p.start()
     this.#heartbeats = new HeartbeatService({
@@ -243,6 +250,10 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
 
   async fileHealth(peer: string, manifestCid: CID, options: AbortOptions = {}): Promise<FileHealthReport> {
     return await askFileHealth(this.#clientInit(), peer, manifestCid, options)
+  }
+
+  slotAcceptance(peer: string, request: Net.SlotAcceptanceRequest, options: AbortOptions = {}) {
+    return askSlotAcceptance(this.#clientInit(), peer, request, options)
   }
 
   async provide(cid: CID, options: AbortOptions = {}): Promise<void> {

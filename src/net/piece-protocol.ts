@@ -23,6 +23,7 @@ import {
   PIECE_PROTOCOL,
 } from './constants.ts'
 import { encodeFrame, encodeFrameHeader, FrameReader, protocolError } from './frame-codec.ts'
+import type { SlotAcceptanceHandler } from './interface.ts'
 import type { PeerLimits } from './peer-limits.ts'
 import type { PeerScores } from './peer-scores.ts'
 import { piecesMatch } from './piece-cid.ts'
@@ -45,6 +46,8 @@ export interface PieceServerInit {
   transferTimeoutMs: number
   /** Called after a piece was stored durably (the network queues a DHT provide). */
   onStored?: (cid: CID) => void
+  /** The node's upload gate: pieces only from peers holding a reservation, within its bytes (absent: any peer). */
+  admitStore?: SlotAcceptanceHandler['admitStore'] | undefined
 }
 
 /** What the server reports on a stream it finished (for tests and metrics). */
@@ -125,6 +128,10 @@ async function storeRequested(
   if (!piecesMatch(cid, bytes)) {
     init.scores.penalize(remotePeer, PENALTY_CORRUPT_DATA)
     return [ResponseStatus.CorruptData, `bytes do not hash to ${cid}`]
+  }
+  const refusal = init.admitStore?.(remotePeer, cid, bytes.byteLength)
+  if (refusal !== undefined) {
+    return [refusal.refused === 'full' ? ResponseStatus.QuotaExceeded : ResponseStatus.BadRequest, refusal.message]
   }
   try {
     await init.pieceStore.put(cid, bytes, { signal })

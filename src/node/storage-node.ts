@@ -6,7 +6,13 @@ import { InvalidArgumentError, UnreachableError } from '../errors.ts'
 import { createNetwork } from '../net/index.ts'
 import { createFsPieceStore, type PieceStore, writeFileDurable } from '../storage/index.ts'
 import { registerBenchSink } from './bench-sink.ts'
-import { type ChainService, type ChainServiceInit, createChainService } from './chain-service/index.ts'
+import {
+  type ChainService,
+  type ChainServiceInit,
+  createChainService,
+  createSlotProver,
+  SLOT_CACHE_DIR,
+} from './chain-service/index.ts'
 import { DEFAULT_PEER_SAVE_INTERVAL_MS, MAX_WATCHED_PEERS, PIECES_DIR, READY_FILE } from './constants.ts'
 import { type ControlApi, createControlApi } from './control-api.ts'
 import type { AbortOptions, NodeInfo, NodeOptions, StorageNode } from './interface.ts'
@@ -16,6 +22,7 @@ import { loadOrCreatePeerKey } from './peer-key.ts'
 import { registryPeers } from './registry-peers.ts'
 import { createRepairService, fileHealthReport, type RepairService, type RepairServiceInit } from './repair/index.ts'
 import { readSavedPeers, type SavedPeer, savedPeerAddresses, writeSavedPeers } from './saved-peers.ts'
+import { createSlotAcceptancePolicy } from './slot-acceptance.ts'
 import { CAIRN_VERSION } from './version.ts'
 
 /** What the chain service needs beyond `NodeOptions.chain`: the deployment read from its file, and the key. */
@@ -164,6 +171,15 @@ class DaemonStorageNode implements StorageNode {
           )
     if (chain !== undefined) claimSlot = (params, options) => chain.claimSlot(params, options)
     const registry = chain === undefined ? undefined : registryPeers(chain.client)
+    // Consent: pieces only from peers holding an upload reservation; a deal slot only with this node's signature.
+    const slotAcceptance = createSlotAcceptancePolicy(
+      {
+        prover: createSlotProver({ pieceStore: store }, { cacheDir: join(this.#dataDir, SLOT_CACHE_DIR) }),
+        chain: chain?.client,
+        freeSpace: () => this.#freeSpace(),
+      },
+      { dataDir: this.#dataDir, skipHoldingCheck: faults.fakeProofs },
+    )
     // Only what the network serves is metered: the chain service's proof reads are not pieces served.
     const network = createNetwork(
       { pieceStore: metrics.meterPieceStore(served) },
@@ -182,6 +198,7 @@ class DaemonStorageNode implements StorageNode {
         maxBytesInFlightPerPeer: limits.maxBytesInFlightPerPeer,
         // clients ask over libp2p what this node knows of a file's repair (`cairn status`)
         reportFileHealth: (manifestCid) => fileHealthReport(repair.file(manifestCid)),
+        slotAcceptance,
         peerSources: [
           async () => savedPeerAddresses(this.#savedPeers),
           ...(registry === undefined ? [] : [registry.source]),

@@ -1,8 +1,10 @@
 /**
  * The confirm duty: a slot this node was named for in a new deal is confirmed on chain once the node checked it
- * holds the slot; an active slot is handed on to the prove duty when its proof of this epoch is due.
+ * signed an acceptance of that slot (accepted-slots/ in its data dir) and holds it; an active slot is handed on to
+ * the prove duty when its proof of this epoch is due.
  */
 import { confirmSlot, type EpochInfo, type HeldSlotRecord, reportMissed } from '../../chain/index.ts'
+import { AcceptedSlots } from '../accepted-slots.ts'
 import type { ChainDutyContext } from './chain-duty.ts'
 
 /** Confirms the slots this node holds and picks the ones whose proof is due. */
@@ -10,9 +12,11 @@ export class SlotConfirmer {
   readonly #context: Pick<ChainDutyContext, 'client' | 'init' | 'prover' | 'emit' | 'provedEpoch'>
   /** Slots this node refused (does not hold), by deal:slot, so it does not recheck every tick. */
   readonly #refused = new Map<string, number>()
+  readonly #accepted: AcceptedSlots
 
   constructor(context: Pick<ChainDutyContext, 'client' | 'init' | 'prover' | 'emit' | 'provedEpoch'>) {
     this.#context = context
+    this.#accepted = new AcceptedSlots(context.init.dataDir)
   }
 
   /**
@@ -28,8 +32,10 @@ export class SlotConfirmer {
     try {
       if (slot.state === 'pending') {
         if ((this.#refused.get(id) ?? -1) >= info.epoch) return undefined
-        const problem =
-          init.fakeProofs === true
+        const acceptance = { ...key, client: deal.owner, root: slot.root, size: slot.size }
+        const problem = !(await this.#accepted.has(acceptance))
+          ? 'this node signed no acceptance of this slot'
+          : init.fakeProofs === true
             ? undefined
             : await prover.check(key, { root: slot.root, size: slot.size }, { signal })
         if (problem !== undefined) {

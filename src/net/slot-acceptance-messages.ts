@@ -1,0 +1,263 @@
+/**
+ * Messages of `/cairn/slot-accept/1.0.0`. Each is the body of one frame; byte 0 is the message type. Integers are
+ * big-endian; texts are UTF-8 with a u16 length (a reason at most 512 bytes, a manifest CID at most 128).
+ *
+ * | type | message         | layout after the type byte                                                        |
+ * |------|-----------------|-----------------------------------------------------------------------------------|
+ * | 0x01 | reserve request | u64 bytes, u32 seconds (the reservation's lifetime asked for)                     |
+ * | 0x02 | reserve answer  | u8 1, u64 bytes granted, u64 expiresAt (ms since the epoch) / u8 0, reason       |
+ * | 0x03 | accept request  | u8 slotIndex, 20 client address, 32 root, u64 size, u128 maxPricePerByteEpoch,   |
+ * |      |                 | u32 durationEpochs, manifest CID text                                             |
+ * | 0x04 | accept answer   | u8 1, 32 nonce, u64 expiry (unix s), u16 length, signature / u8 0, reason         |
+ */
+import { protocolError } from './frame-codec.ts'
+
+/** Protocol of upload reservations and slot acceptances (a node's consent to hold a client's data). */
+export const SLOT_ACCEPT_PROTOCOL = '/cairn/slot-accept/1.0.0'
+/** Largest frame either side sends (an accept request is at most 213 bytes, an answer at most 1,069). */
+export const MAX_SLOT_ACCEPT_FRAME_SIZE = 2048
+/** Longest refusal reason on the wire (longer ones are cut). */
+export const MAX_REASON_BYTES = 512
+/** Longest manifest CID text (the Market's limit). */
+export const MAX_MANIFEST_CID_TEXT = 128
+/** Longest signature (65 for an ECDSA account; contract accounts may use more). */
+export const MAX_SIGNATURE_BYTES = 1024
+
+type Hex = `0x${string}`
+
+/** A slot's terms as the client asks a node to accept them (EIP-712 `SlotTerms` without the Market). */
+export interface WireSlotTerms {
+  /** EVM account that will open the deal. */
+  client: Hex
+  manifestCid: string
+  slotIndex: number
+  /** The slot's Merkle root, 32 bytes. */
+  root: Hex
+  size: bigint
+  maxPricePerByteEpoch: bigint
+  durationEpochs: number
+}
+
+export type SlotAcceptanceMessage =
+  | { type: 'reserve-request'; bytes: number; seconds: number }
+  | { type: 'reserve-response'; granted: true; bytes: number; expiresAt: number }
+  | { type: 'reserve-response'; granted: false; reason: string }
+  | { type: 'accept-request'; terms: WireSlotTerms }
+  | { type: 'accept-response'; granted: true; nonce: bigint; expiry: number; signature: Hex }
+  | { type: 'accept-response'; granted: false; reason: string }
+
+export const SlotAcceptanceMessageType = {
+  ReserveRequest: 0x01,
+  ReserveResponse: 0x02,
+  AcceptRequest: 0x03,
+  AcceptResponse: 0x04,
+} as const
+
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder('utf-8', { fatal: true })
+
+function hexBytes(hex: string, length: number, what: string): Uint8Array {
+  if (!/^0x[0-9a-fA-F]*$/.test(hex) || hex.length !== 2 + 2 * length) {
+    throw protocolError('malformed', `${what} must be ${length} bytes of 0x-hex`)
+  }
+  return Uint8Array.from(Buffer.from(hex.slice(2), 'hex'))
+}
+
+function toHex(bytes: Uint8Array): Hex {
+  return `0x${Buffer.from(bytes).toString('hex')}`
+}
+
+/** Appends fields to a growing body. */
+class BodyWriter {
+  readonly parts: Uint8Array[] = []
+
+  u8(value: number): this {
+    this.parts.push(Uint8Array.of(value))
+    return this
+  }
+
+  uint(value: bigint, bytes: number, what: string): this {
+    if (value < 0n || value >= 2n ** BigInt(8 * bytes)) throw protocolError('malformed', `${what} out of range`)
+    const out = new Uint8Array(bytes)
+    let rest = value
+    for (let i = bytes - 1; i >= 0; i--) {
+      out[i] = Number(rest & 0xffn)
+      rest >>= 8n
+    }
+    this.parts.push(out)
+    return this
+  }
+
+  raw(bytes: Uint8Array): this {
+    this.parts.push(bytes)
+    return this
+  }
+
+  text(bytes: Uint8Array): this {
+    return this.uint(BigInt(bytes.byteLength), 2, 'text length').raw(bytes)
+  }
+
+  done(): Uint8Array {
+    return Buffer.concat(this.parts)
+  }
+}
+
+/** A cursor over a body that throws ProtocolError('truncated') instead of reading past the end. */
+class BodyReader {
+  readonly #body: Uint8Array
+  offset = 1
+
+  constructor(body: Uint8Array) {
+    this.#body = body
+  }
+
+  bytes(length: number, what: string): Uint8Array {
+    if (this.offset + length > this.#body.byteLength) throw protocolError('truncated', `${what} runs past the end`)
+    const out = this.#body.subarray(this.offset, this.offset + length)
+    this.offset += length
+    return out
+  }
+
+  uint(bytes: number, what: string): bigint {
+    let value = 0n
+    for (const byte of this.bytes(bytes, what)) value = (value << 8n) | BigInt(byte)
+    return value
+  }
+
+  text(max: number, what: string): string {
+    const length = Number(this.uint(2, `${what} length`))
+    if (length > max) throw protocolError('oversize', `${what} of ${length} bytes (at most ${max})`)
+    try {
+      return textDecoder.decode(this.bytes(length, what))
+    } catch (cause) {
+      throw protocolError('malformed', `${what} is not UTF-8`, { cause: String(cause) })
+    }
+  }
+
+  end(what: string): void {
+    if (this.offset !== this.#body.byteLength) throw protocolError('malformed', `trailing bytes after ${what}`)
+  }
+}
+
+function reasonBytes(reason: string): Uint8Array {
+  const bytes = textEncoder.encode(reason)
+  return bytes.byteLength <= MAX_REASON_BYTES ? bytes : bytes.subarray(0, MAX_REASON_BYTES)
+}
+
+function safeNumber(value: bigint, what: string): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw protocolError('malformed', `${what} out of range`)
+  return Number(value)
+}
+
+/**
+ * Encodes a slot-accept message into one frame body. Throws ProtocolError on a value the wire cannot carry.
+ *
+ * @example
+ * ```ts
+ * const body = encodeSlotAcceptanceMessage({ type: 'reserve-request', bytes: 1_000_000, seconds: 600 })
+ * decodeSlotAcceptanceMessage(body) // the same message
+ * ```
+ */
+export function encodeSlotAcceptanceMessage(message: SlotAcceptanceMessage): Uint8Array {
+  const w = new BodyWriter()
+  switch (message.type) {
+    case 'reserve-request':
+      return w
+        .u8(SlotAcceptanceMessageType.ReserveRequest)
+        .uint(BigInt(message.bytes), 8, 'bytes')
+        .uint(BigInt(message.seconds), 4, 'seconds')
+        .done()
+    case 'reserve-response':
+      w.u8(SlotAcceptanceMessageType.ReserveResponse)
+      if (!message.granted) return w.u8(0).text(reasonBytes(message.reason)).done()
+      return w.u8(1).uint(BigInt(message.bytes), 8, 'bytes').uint(BigInt(message.expiresAt), 8, 'expiresAt').done()
+    case 'accept-request': {
+      const t = message.terms
+      const cid = textEncoder.encode(t.manifestCid)
+      if (cid.byteLength === 0 || cid.byteLength > MAX_MANIFEST_CID_TEXT) {
+        throw protocolError('malformed', `manifest CID of ${cid.byteLength} bytes`)
+      }
+      if (!Number.isInteger(t.slotIndex) || t.slotIndex < 0 || t.slotIndex > 255) {
+        throw protocolError('malformed', `bad slot index ${t.slotIndex}`)
+      }
+      return w
+        .u8(SlotAcceptanceMessageType.AcceptRequest)
+        .u8(t.slotIndex)
+        .raw(hexBytes(t.client, 20, 'client'))
+        .raw(hexBytes(t.root, 32, 'root'))
+        .uint(t.size, 8, 'size')
+        .uint(t.maxPricePerByteEpoch, 16, 'maxPricePerByteEpoch')
+        .uint(BigInt(t.durationEpochs), 4, 'durationEpochs')
+        .text(cid)
+        .done()
+    }
+    case 'accept-response': {
+      w.u8(SlotAcceptanceMessageType.AcceptResponse)
+      if (!message.granted) return w.u8(0).text(reasonBytes(message.reason)).done()
+      const signature = hexBytes(message.signature, (message.signature.length - 2) / 2, 'signature')
+      if (signature.byteLength === 0 || signature.byteLength > MAX_SIGNATURE_BYTES) {
+        throw protocolError('malformed', `signature of ${signature.byteLength} bytes`)
+      }
+      return w.u8(1).uint(message.nonce, 32, 'nonce').uint(BigInt(message.expiry), 8, 'expiry').text(signature).done()
+    }
+  }
+}
+
+/**
+ * Decodes one frame body. Throws ProtocolError (never anything else) on any malformed input.
+ *
+ * @example
+ * ```ts
+ * const message = decodeSlotAcceptanceMessage(body)
+ * if (message.type === 'accept-response' && !message.granted) console.log(message.reason)
+ * ```
+ */
+export function decodeSlotAcceptanceMessage(body: Uint8Array): SlotAcceptanceMessage {
+  if (body.byteLength === 0) throw protocolError('truncated', 'empty message')
+  const r = new BodyReader(body)
+  let message: SlotAcceptanceMessage
+  switch (body[0]) {
+    case SlotAcceptanceMessageType.ReserveRequest: {
+      const bytes = safeNumber(r.uint(8, 'bytes'), 'bytes')
+      message = { type: 'reserve-request', bytes, seconds: Number(r.uint(4, 'seconds')) }
+      break
+    }
+    case SlotAcceptanceMessageType.ReserveResponse:
+    case SlotAcceptanceMessageType.AcceptResponse: {
+      const type = body[0] === SlotAcceptanceMessageType.ReserveResponse ? 'reserve-response' : 'accept-response'
+      const granted = r.bytes(1, 'status')[0]
+      if (granted === 0) {
+        message = { type, granted: false, reason: r.text(MAX_REASON_BYTES, 'reason') }
+      } else if (granted !== 1) {
+        throw protocolError('malformed', `unknown status ${granted}`)
+      } else if (type === 'reserve-response') {
+        const bytes = safeNumber(r.uint(8, 'bytes'), 'bytes')
+        message = { type, granted: true, bytes, expiresAt: safeNumber(r.uint(8, 'expiresAt'), 'expiresAt') }
+      } else {
+        const nonce = r.uint(32, 'nonce')
+        const expiry = safeNumber(r.uint(8, 'expiry'), 'expiry')
+        const length = Number(r.uint(2, 'signature length'))
+        if (length === 0 || length > MAX_SIGNATURE_BYTES) throw protocolError('malformed', `signature of ${length}`)
+        message = { type, granted: true, nonce, expiry, signature: toHex(r.bytes(length, 'signature')) }
+      }
+      break
+    }
+    case SlotAcceptanceMessageType.AcceptRequest: {
+      const slotIndex = r.bytes(1, 'slot index')[0]!
+      const client = toHex(r.bytes(20, 'client'))
+      const root = toHex(r.bytes(32, 'root'))
+      const size = r.uint(8, 'size')
+      const maxPricePerByteEpoch = r.uint(16, 'maxPricePerByteEpoch')
+      const durationEpochs = Number(r.uint(4, 'durationEpochs'))
+      const manifestCid = r.text(MAX_MANIFEST_CID_TEXT, 'manifest CID')
+      if (manifestCid.length === 0) throw protocolError('malformed', 'empty manifest CID')
+      const terms = { client, manifestCid, slotIndex, root, size, maxPricePerByteEpoch, durationEpochs }
+      message = { type: 'accept-request', terms }
+      break
+    }
+    default:
+      throw protocolError('malformed', `unknown message type ${body[0]}`)
+  }
+  r.end(message.type)
+  return message
+}

@@ -1,0 +1,144 @@
+/**
+ * A storage node's upload reservations: a peer may store pieces here only within the bytes it reserved, until its
+ * reservation expires (issue 12, finding 4). Reservations live in memory, bounded in count; the room they may take
+ * comes from the node's free space (its quota left, capped by the disk's free bytes). Pieces stored under a
+ * reservation that expired are listed in `unclaimedPieces()`: the garbage collector deletes those no accepted slot
+ * refers to (see `AcceptedSlots`).
+ */
+import type { CID } from 'multiformats/cid'
+
+/** Longest reservation a node grants (a longer request gets this). */
+export const MAX_RESERVATION_SECONDS = 3_600
+/** Most live reservations a node keeps (all peers). */
+export const MAX_RESERVATIONS = 10_000
+/** Most live reservations of one peer. */
+export const MAX_RESERVATIONS_PER_PEER = 64
+/** Share of the node's free space one peer may hold reserved at once. */
+export const DEFAULT_PEER_RESERVATION_SHARE = 0.5
+/** Most CIDs remembered per reservation, and in the unclaimed list. */
+export const MAX_RESERVATION_PIECES = 65_536
+export const MAX_UNCLAIMED_PIECES = 100_000
+
+export interface UploadReservationsInit {
+  /** Bytes this node can still take (quota left, capped by the disk's free space). */
+  freeSpace: () => number
+  /** Share of the free space one peer may reserve (default DEFAULT_PEER_RESERVATION_SHARE). */
+  peerShare?: number
+  /** Clock in ms (tests). */
+  now?: () => number
+}
+
+interface Reservation {
+  peer: string
+  bytes: number
+  used: number
+  expiresAt: number
+  pieces: string[]
+}
+
+/** A piece stored under a reservation that expired: the GC deletes it unless an accepted slot refers to it. */
+export interface UnclaimedPiece {
+  cid: string
+  peer: string
+  expiredAt: number
+}
+
+export type ReserveAnswer =
+  | { type: 'reserve-response'; granted: true; bytes: number; expiresAt: number }
+  | { type: 'reserve-response'; granted: false; reason: string }
+
+/** The reservations of one node. */
+export class UploadReservations {
+  readonly #init: UploadReservationsInit
+  readonly #byPeer = new Map<string, Reservation[]>()
+  readonly #unclaimed: UnclaimedPiece[] = []
+  #count = 0
+
+  constructor(init: UploadReservationsInit) {
+    this.#init = init
+  }
+
+  #now(): number {
+    return this.#init.now?.() ?? Date.now()
+  }
+
+  /** Grants `peer` room for `bytes` for `seconds` (at most an hour), or says why not. */
+  reserve(peer: string, bytes: number, seconds: number): ReserveAnswer {
+    const refuse = (reason: string): ReserveAnswer => ({ type: 'reserve-response', granted: false, reason })
+    if (!Number.isSafeInteger(bytes) || bytes <= 0) return refuse(`cannot reserve ${bytes} bytes`)
+    if (!Number.isInteger(seconds) || seconds <= 0) return refuse(`cannot reserve for ${seconds} seconds`)
+    const now = this.#now()
+    this.#sweep(now)
+    const own = this.#byPeer.get(peer) ?? []
+    if (own.length >= MAX_RESERVATIONS_PER_PEER) {
+      return refuse(`peer holds ${own.length} live reservations (at most ${MAX_RESERVATIONS_PER_PEER})`)
+    }
+    if (this.#count >= MAX_RESERVATIONS) return refuse(`the node holds ${this.#count} reservations: try later`)
+    const free = Math.max(0, this.#init.freeSpace())
+    let reserved = 0
+    for (const list of this.#byPeer.values()) for (const r of list) reserved += r.bytes - r.used
+    const mine = own.reduce((sum, r) => sum + r.bytes - r.used, 0)
+    if (reserved + bytes > free) {
+      return refuse(`only ${Math.max(0, free - reserved)} bytes free to reserve, asked ${bytes} (size over free quota)`)
+    }
+    const cap = Math.floor(free * (this.#init.peerShare ?? DEFAULT_PEER_RESERVATION_SHARE))
+    if (mine + bytes > cap) return refuse(`a peer may reserve at most ${cap} bytes here, asked ${mine + bytes}`)
+    const expiresAt = now + Math.min(seconds, MAX_RESERVATION_SECONDS) * 1000
+    own.push({ peer, bytes, used: 0, expiresAt, pieces: [] })
+    this.#byPeer.set(peer, own)
+    this.#count++
+    return { type: 'reserve-response', granted: true, bytes, expiresAt }
+  }
+
+  /** Counts piece `cid` of `bytes` from `peer` against its live reservations; returns the refusal when it has none. */
+  admit(peer: string, cid: CID, bytes: number): { refused: 'unreserved' | 'full'; message: string } | undefined {
+    this.#sweep(this.#now())
+    const own = this.#byPeer.get(peer)
+    if (own === undefined || own.length === 0) {
+      return {
+        refused: 'unreserved',
+        message: `no upload reservation for peer ${peer}: reserve room on /cairn/slot-accept/1.0.0 before storing pieces`,
+      }
+    }
+    const room = own.find((r) => r.bytes - r.used >= bytes)
+    if (room === undefined) {
+      const left = own.reduce((sum, r) => Math.max(sum, r.bytes - r.used), 0)
+      return {
+        refused: 'full',
+        message: `the upload reservation of peer ${peer} has ${left} bytes left, the piece has ${bytes}: reserve more`,
+      }
+    }
+    room.used += bytes
+    if (room.pieces.length < MAX_RESERVATION_PIECES) room.pieces.push(cid.toString())
+    return undefined
+  }
+
+  /** Pieces stored under reservations that expired (oldest first), for the garbage collector. */
+  unclaimedPieces(): UnclaimedPiece[] {
+    this.#sweep(this.#now())
+    return [...this.#unclaimed]
+  }
+
+  /** Bytes still reserved and unused by `peer` (0 without a live reservation). */
+  reservedBy(peer: string): number {
+    this.#sweep(this.#now())
+    return (this.#byPeer.get(peer) ?? []).reduce((sum, r) => sum + r.bytes - r.used, 0)
+  }
+
+  #sweep(now: number): void {
+    for (const [peer, list] of this.#byPeer) {
+      const live = list.filter((r) => r.expiresAt > now)
+      if (live.length === list.length) continue
+      for (const r of list) {
+        if (r.expiresAt > now) continue
+        for (const cid of r.pieces) this.#unclaimed.push({ cid, peer, expiredAt: r.expiresAt })
+      }
+      this.#count -= list.length - live.length
+      if (live.length === 0) this.#byPeer.delete(peer)
+      else this.#byPeer.set(peer, live)
+    }
+    if (this.#unclaimed.length > MAX_UNCLAIMED_PIECES) {
+      this.#unclaimed.splice(0, this.#unclaimed.length - MAX_UNCLAIMED_PIECES)
+    }
+  }
+}
