@@ -3,7 +3,14 @@
  * Created through `createClient` in ./index.ts.
  */
 import type { CID } from 'multiformats/cid'
-import type { AbortOptions, FileHealthReport, PeerState, PeerView } from '../net/index.ts'
+import type {
+  AbortOptions,
+  FileHealthReport,
+  PeerState,
+  PeerView,
+  SlotAcceptanceAnswer,
+  SlotAcceptanceRequest,
+} from '../net/index.ts'
 
 /** The part of the network the client uses (satisfied by src/net's Network). */
 export interface ClientNetwork {
@@ -14,6 +21,11 @@ export interface ClientNetwork {
   hasPieces(peer: string, cids: CID[], options?: AbortOptions): Promise<boolean[]>
   peers(): PeerView[]
   findProviders?(cid: CID, options?: AbortOptions): AsyncIterable<string>
+  /**
+   * Upload reservations and slot acceptances (`/cairn/slot-accept/1.0.0`): a put reserves room on every node before
+   * it sends pieces, and a deal asks each node to sign its acceptance of its slot.
+   */
+  slotAcceptance(peer: string, request: SlotAcceptanceRequest, options?: AbortOptions): Promise<SlotAcceptanceAnswer>
   /** What a storage node knows of a file's repair (`/cairn/file-health/1.0.0`); status works without it. */
   fileHealth?(peer: string, manifestCid: CID, options?: AbortOptions): Promise<FileHealthReport>
 }

@@ -1,10 +1,17 @@
 /** The slots of one put: placement on nodes, acknowledged pieces, retries and moving a slot to a spare node. */
 import type { CID } from 'multiformats/cid'
 import { AbortedError, InvalidArgumentError, NotEnoughNodesError, NotEnoughPiecesError } from '../errors.ts'
+import { reserveUpload } from '../net/index.ts'
 import type { PeerView } from '../node/index.ts'
 import { createErasureCoder, type Manifest, manifestPieceCid, rebuildPiece } from '../storage/index.ts'
 import { errorMessage } from './error-message.ts'
 import type { ClientNetwork, ClientProgressEvent, SlotPlacement } from './interface.ts'
+
+/** Bytes a put reserves on a node at a time (more when one piece is larger; less when the node has less room). */
+export const UPLOAD_RESERVATION_BYTES = 16 * 1024 * 1024
+/** Lifetime a put asks for its reservations; one ending within RESERVATION_MARGIN_MS is renewed first. */
+export const UPLOAD_RESERVATION_SECONDS = 600
+export const RESERVATION_MARGIN_MS = 60_000
 
 export interface SlotUploadInit {
   /** Nodes tried for one slot (the first and its replacements) before the put fails. */
@@ -30,6 +37,8 @@ export class SlotUpload {
   readonly #init: SlotUploadInit
   readonly #controller = new AbortController()
   readonly #signal: AbortSignal
+  /** Per node: bytes of this upload's reservation not used yet and when it ends (one request at a time per node). */
+  readonly #reservations = new Map<string, Promise<{ left: number; expiresAt: number }>>()
   #failure: Error | undefined
 
   /** `ordered`: the nodes in placement order; the first `n` hold the slots, the others are spares. */
@@ -123,10 +132,46 @@ export class SlotUpload {
   }
 
   async #store(peer: string, cid: CID, bytes: Uint8Array): Promise<void> {
-    this.throwIfFailed()
-    await this.#network.storePiece(peer, cid, bytes, {
-      signal: AbortSignal.any([this.#signal, AbortSignal.timeout(this.#init.timeoutMs)]),
-    })
+    for (let attempt = 0; ; attempt++) {
+      this.throwIfFailed()
+      await this.#reserve(peer, bytes.byteLength)
+      try {
+        await this.#network.storePiece(peer, cid, bytes, {
+          signal: AbortSignal.any([this.#signal, AbortSignal.timeout(this.#init.timeoutMs)]),
+        })
+        return
+      } catch (err) {
+        // The node lost our reservation (it restarted, say): reserve again once.
+        if (attempt > 0 || !/no upload reservation/.test(errorMessage(err))) throw err
+        this.#reservations.delete(peer)
+      }
+    }
+  }
+
+  /**
+   * Makes sure this upload holds room for `bytes` more on `peer` (`/cairn/slot-accept/1.0.0` reserve): asks for
+   * UPLOAD_RESERVATION_BYTES at a time, or exactly `bytes` when the node has less room. Throws QuotaExceededError
+   * naming the node and its reason when it refuses.
+   */
+  async #reserve(peer: string, bytes: number): Promise<void> {
+    const previous = this.#reservations.get(peer) ?? Promise.resolve({ left: 0, expiresAt: 0 })
+    const next = previous
+      .catch(() => ({ left: 0, expiresAt: 0 }))
+      .then(async (held) => {
+        if (held.left >= bytes && held.expiresAt - Date.now() > RESERVATION_MARGIN_MS) {
+          return { ...held, left: held.left - bytes }
+        }
+        const options = { signal: AbortSignal.any([this.#signal, AbortSignal.timeout(this.#init.timeoutMs)]) }
+        const ask = (size: number) =>
+          reserveUpload(this.#network, peer, { bytes: size, seconds: UPLOAD_RESERVATION_SECONDS }, options)
+        const granted = await ask(Math.max(bytes, UPLOAD_RESERVATION_BYTES)).catch((err) => {
+          if (bytes >= UPLOAD_RESERVATION_BYTES || this.#signal.aborted) throw err
+          return ask(bytes)
+        })
+        return { left: granted.bytes - bytes, expiresAt: granted.expiresAt }
+      })
+    this.#reservations.set(peer, next)
+    await next
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
- * The client's side of a deal: after a put, it opens the deal on chain with escrow, naming the node of each slot,
- * and waits until every holder confirmed its slot (a holder confirms only after checking it holds the slot's pieces
- * and that they hash to the slot root).
+ * The client's side of a deal: after a put, it asks each slot's node to accept its slot (the node checks it holds the
+ * slot's pieces and their root, then signs an EIP-712 acceptance of the deal's terms), opens the deal on chain with
+ * escrow and those signatures, and waits until every holder confirmed its slot.
  */
 import type { Address } from 'viem'
 import {
@@ -12,8 +12,11 @@ import {
   getSlots,
   listActiveNodes,
   type NodeRecord,
+  type SlotAcceptance,
+  slotAcceptanceSigner,
 } from '../chain/index.ts'
-import { InvalidArgumentError, NotEnoughNodesError, TimeoutError } from '../errors.ts'
+import { InvalidArgumentError, NotEnoughNodesError, TimeoutError, UnauthorizedError } from '../errors.ts'
+import { requestSlotAcceptance, type SlotAcceptanceRequester } from '../net/index.ts'
 import type { AbortOptions } from '../node/index.ts'
 import { DEFAULT_DEAL_DURATION_EPOCHS, DEFAULT_DEAL_MAX_PRICE, SLOT_CHECK_BYTES_PER_S } from './constants.ts'
 import type { Client, PutResult } from './interface.ts'
@@ -26,9 +29,12 @@ export interface StorageDealInit {
   /** How long to wait for every slot to be confirmed (default: three epochs plus 30 s). */
   activeTimeoutMs?: number
   onProgress?: (event: StorageDealEvent) => void
+  /** The client's network: asks each slot's node for its signed acceptance (`/cairn/slot-accept/1.0.0`). */
+  network?: SlotAcceptanceRequester
 }
 
 export type StorageDealEvent =
+  | { type: 'deal:accepted'; slot: number; peerId: string }
   | { type: 'deal:created'; dealId: string; escrow: string; startEpoch: number; endEpoch: number }
   | { type: 'deal:confirmed'; dealId: string; slot: number }
   | { type: 'deal:active'; dealId: string }
@@ -99,19 +105,20 @@ export async function makeStorageDeal(
     }
     return { index: placement.index, peerId: placement.peerId, node: node.account }
   })
+  const terms = { manifestCid: put.manifestCid, durationEpochs, maxPricePerByteEpoch }
+  const acceptances = await acceptSlots(client, slots, put, { ...init, ...terms }, options)
   const created = await createDeal(
     client,
     {
-      manifestCid: put.manifestCid,
+      ...terms,
       size: BigInt(put.size),
       k: put.k,
-      slots: slots.map((slot) => ({
+      slots: slots.map((slot, i) => ({
         root: put.commitments![slot.index]!.root,
         size: BigInt(put.commitments![slot.index]!.size),
         node: slot.node,
+        acceptance: acceptances[i]!,
       })),
-      durationEpochs,
-      maxPricePerByteEpoch,
     },
     options,
   )
@@ -158,6 +165,47 @@ export async function makeStorageDeal(
     transactionHash: created.transactionHash,
     slots,
   }
+}
+
+/**
+ * Asks every slot's node to sign its acceptance of the deal's terms, and checks each signature was made by the node's
+ * registered account. Throws UnauthorizedError naming the node, the slot and the node's reason when one refuses.
+ */
+async function acceptSlots(
+  client: ChainClient,
+  slots: Array<{ index: number; peerId: string; node: Address }>,
+  put: PutResult,
+  init: StorageDealInit & { manifestCid: string; durationEpochs: number; maxPricePerByteEpoch: bigint },
+  options: AbortOptions,
+): Promise<SlotAcceptance[]> {
+  const network = init.network
+  if (network === undefined) {
+    throw new InvalidArgumentError('a deal needs the client network (init.network) to ask each node to accept its slot')
+  }
+  const domain = { chainId: client.chain.id, contracts: client.contracts }
+  return Promise.all(
+    slots.map(async (slot) => {
+      const commitment = put.commitments![slot.index]!
+      const terms = {
+        client: client.account.address,
+        manifestCid: init.manifestCid,
+        slotIndex: slot.index,
+        root: commitment.root,
+        size: BigInt(commitment.size),
+        maxPricePerByteEpoch: init.maxPricePerByteEpoch,
+        durationEpochs: init.durationEpochs,
+      }
+      const acceptance = await requestSlotAcceptance(network, slot.peerId, terms, options)
+      const signer = await slotAcceptanceSigner(domain, { node: slot.node, terms, acceptance })
+      if (signer.toLowerCase() !== slot.node.toLowerCase()) {
+        throw new UnauthorizedError(
+          `node ${slot.peerId} accepted slot ${slot.index} with a signature of ${signer}, not of its registered account ${slot.node}: choose another node`,
+        )
+      }
+      init.onProgress?.({ type: 'deal:accepted', slot: slot.index, peerId: slot.peerId })
+      return acceptance
+    }),
+  )
 }
 
 /**

@@ -122,6 +122,30 @@ describe('client put/get/status', () => {
     }
   })
 
+  it('reserves room on every slot node before sending it pieces (finding 4)', async () => {
+    const network = new FakeNetwork(3)
+    const client = createClient({ network }, { segmentSize: SEGMENT })
+    const put = await client.put([randomBytes(4 * SEGMENT)], { k: 1, n: 3 })
+    for (const slot of put.slots) {
+      const node = network.node(slot.peerId)
+      assert.ok(node.reserves >= 1, `${slot.peerId} was never asked for a reservation`)
+      assert.ok(node.stores > 0)
+    }
+  })
+
+  it("a node refusing the upload reservation names itself and its reason in the put's error", async () => {
+    const network = new FakeNetwork(3)
+    network.node('peer-1').freeSpace = 0
+    const client = createClient({ network }, { segmentSize: SEGMENT, slotAttempts: 1 })
+    await assert.rejects(client.put([randomBytes(3 * SEGMENT)], { k: 1, n: 3 }), (err: Error) => {
+      assert.ok(err instanceof NotEnoughNodesError, String(err))
+      assert.match(err.message, /node peer-1 failed to store slot \d \(node peer-1 refused an upload reservation/)
+      assert.match(err.message, /only 0 bytes free to reserve/)
+      return true
+    })
+    assert.equal(network.node('peer-1').stores, 0, 'no piece reached the refusing node')
+  })
+
   it('fails the put when a slot runs out of nodes', async () => {
     const network = new FakeNetwork(3)
     network.node('peer-1').failStoresAfter = 0

@@ -5,8 +5,16 @@
  */
 import type { CID } from 'multiformats/cid'
 import type { ClientNetwork } from '../../src/client/index.ts'
-import { CorruptDataError, NotFoundError, UnreachableError } from '../../src/errors.ts'
+import {
+  CorruptDataError,
+  InvalidArgumentError,
+  NotFoundError,
+  QuotaExceededError,
+  UnreachableError,
+} from '../../src/errors.ts'
+import type { SlotAcceptanceAnswer, SlotAcceptanceRequest } from '../../src/net/index.ts'
 import type { PeerView } from '../../src/node/index.ts'
+import { UploadReservations } from '../../src/node/upload-reservations.ts'
 import { createMemoryPieceStore, type PieceStore, pieceCid } from '../../src/storage/index.ts'
 
 export interface FakePeer {
@@ -19,6 +27,11 @@ export interface FakePeer {
   corruptReads: boolean
   stores: number
   fetches: number
+  /** The node's upload gate, as a real node keeps it (free space: `freeSpace`). */
+  reservations: UploadReservations
+  freeSpace: number
+  /** Reservation requests it answered. */
+  reserves: number
 }
 
 export class FakeNetwork implements ClientNetwork {
@@ -37,6 +50,9 @@ export class FakeNetwork implements ClientNetwork {
         corruptReads: false,
         stores: 0,
         fetches: 0,
+        reservations: new UploadReservations({ freeSpace: () => this.nodes.get(peerId)!.freeSpace }),
+        freeSpace: 10 ** 12,
+        reserves: 0,
       })
     }
   }
@@ -57,8 +73,20 @@ export class FakeNetwork implements ClientNetwork {
     const node = this.#reachable(peer)
     if (node.stores >= node.failStoresAfter) throw new UnreachableError(`storing a piece with ${peer} failed: reset`)
     if (!pieceCid(bytes).equals(cid)) throw new CorruptDataError(`peer ${peer} refused ${cid}`)
+    const refusal = node.reservations.admit(this.peerId, cid, bytes.byteLength)
+    if (refusal?.refused === 'unreserved') throw new InvalidArgumentError(`peer ${peer} refused: ${refusal.message}`)
+    if (refusal?.refused === 'full') throw new QuotaExceededError(`peer ${peer} is full: ${refusal.message}`)
     await node.store.put(cid, bytes)
     node.stores++
+  }
+
+  async slotAcceptance(peer: string, request: SlotAcceptanceRequest): Promise<SlotAcceptanceAnswer> {
+    const node = this.#reachable(peer)
+    if (request.type === 'accept-request') {
+      return { type: 'accept-response', granted: false, reason: 'a fake peer signs nothing' }
+    }
+    node.reserves++
+    return node.reservations.reserve(this.peerId, request.bytes, request.seconds)
   }
 
   async fetchPiece(peer: string, cid: CID): Promise<Uint8Array> {
