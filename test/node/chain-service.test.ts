@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { CID } from 'multiformats/cid'
-import { type Address, type Hex, parseEventLogs, toHex } from 'viem'
+import { type Hex, parseEventLogs, toHex } from 'viem'
 import {
   confirmSlot,
   createDeal,
@@ -20,9 +20,13 @@ import {
   marketAbi,
   registryAbi,
   reportMissed,
+  type SlotAcceptance,
+  signSlotAcceptance,
 } from '../../src/chain/index.ts'
 import { NotFoundError } from '../../src/errors.ts'
+import { createSlotProver } from '../../src/node/chain-service/index.ts'
 import { type ChainServiceEvent, createChainService, DEFAULT_NODE_STAKE } from '../../src/node/index.ts'
+import { createSlotAcceptancePolicy } from '../../src/node/slot-acceptance.ts'
 import {
   createMemoryPieceStore,
   type EncodedFile,
@@ -39,7 +43,7 @@ let chain: TestChain
 let dir: string
 
 before(async () => {
-  chain = await startTestChain({ params: { slashPerMiss: SLASH, minStake: MIN_STAKE } })
+  chain = await startTestChain({ accounts: 10, params: { slashPerMiss: SLASH, minStake: MIN_STAKE } })
   dir = await mkdtemp(join(tmpdir(), 'cairn-chain-service-'))
 })
 after(async () => {
@@ -78,16 +82,52 @@ function unreliable(store: PieceStore) {
   }
 }
 
-/** A one-slot deal of slot 0 of `file`, held by `node`. */
-async function openDeal(file: EncodedFile, node: Address): Promise<bigint> {
+/** The data dir of the node of funded account `index`. */
+const nodeDir = (index: number) => join(dir, `node-${index}`)
+
+/**
+ * A one-slot deal of slot 0 of `file`, held by the node of funded account `index`: the node's consent policy checks
+ * `store` holds the slot and signs its acceptance (recorded in its data dir), as it does over /cairn/slot-accept.
+ * `record: false` signs with the node's key without the policy (nothing recorded in its data dir).
+ */
+async function openDeal(file: EncodedFile, index: number, store: PieceStore, record = true): Promise<bigint> {
   const slot = file.manifest.slots[0]!
-  const { dealId } = await createDeal(user(), {
+  const terms = {
+    client: user().account.address,
     manifestCid: file.manifestCid.toString(),
+    slotIndex: 0,
+    root: toHex(slot.root),
     size: BigInt(slot.size),
-    k: 1,
-    slots: [{ root: toHex(slot.root), size: BigInt(slot.size), node }],
-    durationEpochs: 20,
     maxPricePerByteEpoch: 2n * PRICE,
+    durationEpochs: 20,
+  }
+  let acceptance: SlotAcceptance
+  if (record) {
+    await mkdir(nodeDir(index), { recursive: true })
+    const policy = createSlotAcceptancePolicy(
+      {
+        prover: createSlotProver({ pieceStore: store }, { cacheDir: join(nodeDir(index), 'accept-check') }),
+        chain: chain.clients[index]!,
+        freeSpace: () => 10 ** 12,
+      },
+      { dataDir: nodeDir(index) },
+    )
+    const answer = await policy.accept('12D3KooWTestClient', terms, {})
+    if (!answer.granted) throw new Error(`node ${index} refused: ${answer.reason}`)
+    acceptance = answer
+  } else {
+    acceptance = await signSlotAcceptance(chain.clients[index]!, {
+      terms,
+      expiry: Math.floor(Date.now() / 1000) + 3600,
+    })
+  }
+  const { dealId } = await createDeal(user(), {
+    manifestCid: terms.manifestCid,
+    size: terms.size,
+    k: 1,
+    slots: [{ root: terms.root, size: terms.size, node: chain.clients[index]!.account.address, acceptance }],
+    durationEpochs: terms.durationEpochs,
+    maxPricePerByteEpoch: terms.maxPricePerByteEpoch,
   })
   return dealId
 }
@@ -114,7 +154,7 @@ async function startService(
       chainId: chain.devchain.chainId,
       contracts: chain.devchain.contracts,
       privateKey: chain.devchain.accounts[index]!,
-      dataDir: await mkdtemp(join(dir, `node-${index}-`)),
+      dataDir: await mkdir(nodeDir(index), { recursive: true }).then(() => nodeDir(index)),
       fromBlock: chain.devchain.deployment.blockNumber,
       pricePerByteEpoch: PRICE,
       pollMs,
@@ -157,7 +197,7 @@ describe('chain service', () => {
     const files = await storeFiles(store, 4)
     const { service, waitFor, events } = await startService(t, 4, store)
     const dealIds: bigint[] = []
-    for (const file of files) dealIds.push(await openDeal(file, service.account))
+    for (const file of files) dealIds.push(await openDeal(file, 4, store))
     for (const id of dealIds) await waitFor(`confirmation of deal ${id}`, isConfirmed(id))
     const epoch = await chain.nextEpoch()
 
@@ -192,7 +232,7 @@ describe('chain service', () => {
     const registered = await getNode(user(), { account })
     assert.deepEqual([registered.status, registered.stake], ['active', MIN_STAKE])
 
-    const dealId = await openDeal(file!, account)
+    const dealId = await openDeal(file!, 5, store)
     await waitFor('confirmation', isConfirmed(dealId))
     setLost(true)
     const missedEpoch = await chain.nextEpoch()
@@ -255,7 +295,7 @@ describe('chain service', () => {
     await registerNodes([late])
     const store = createMemoryPieceStore()
     const [file] = await storeFiles(store, 1)
-    const dealId = await openDeal(file!, late.account.address)
+    const dealId = await openDeal(file!, 2, store)
     const startEpoch = await chain.nextEpoch()
     const { waitFor } = await startService(t, 2, store, false, undefined, 60_000)
     await waitFor('confirmation', isConfirmed(dealId))
@@ -273,7 +313,7 @@ describe('chain service', () => {
     const account = service.account
     assert.equal((await getNode(user(), { account })).stake, DEFAULT_NODE_STAKE)
     assert.ok(DEFAULT_NODE_STAKE >= MIN_STAKE + 3n * SLASH, 'the default stake leaves a margin of three misses')
-    const dealId = await openDeal(file!, account)
+    const dealId = await openDeal(file!, 3, store)
     await waitFor('confirmation', isConfirmed(dealId))
     setLost(true)
     await chain.nextEpoch()
@@ -287,6 +327,20 @@ describe('chain service', () => {
     assert.equal(events.filter((e) => e.type === 'chain:unjailed').length, 0, 'never jailed')
   })
 
+  test('a node confirms only a slot whose acceptance it signed and recorded (finding 2)', async (t) => {
+    // The node's key signed this slot's acceptance elsewhere (another machine, a data dir restored from an old
+    // backup): the Market opens the slot, but this node has no record of consenting and leaves it unconfirmed.
+    await registerNodes([chain.clients[8]!])
+    const store = createMemoryPieceStore()
+    const [file] = await storeFiles(store, 1)
+    const dealId = await openDeal(file!, 8, store, false)
+    const { waitFor, events } = await startService(t, 8, store)
+    const refused = await waitFor('the refusal', isType('chain:refused'))
+    assert.match((refused as { reason: string }).reason, /signed no acceptance of this slot/)
+    assert.equal(events.filter(isConfirmed(dealId)).length, 0)
+    assert.equal((await getSlot(user(), { dealId, slotIndex: 0 })).state, 'pending')
+  })
+
   test('a watcher holding a full copy of an open slot takes it over on chain', async (t) => {
     // Slot 0 of a k = 1 file is held on chain by a node that never proves; the watcher holds a copy (left, say, by
     // a repair that raced another): once the slot opens it takes it with repairSlot and is paid the bounty.
@@ -294,7 +348,7 @@ describe('chain service', () => {
     await registerNodes([absent])
     const store = createMemoryPieceStore()
     const [file] = await storeFiles(store, 1)
-    const dealId = await openDeal(file!, absent.account.address)
+    const dealId = await openDeal(file!, 6, store)
     await confirmSlot(absent, { dealId, slotIndex: 0 })
     const { service, waitFor } = await startService(t, 7, store, true)
     const info = await getEpochInfo(user())
