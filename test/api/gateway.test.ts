@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import fc from 'fast-check'
 import { createApiClient, createGateway, type Gateway, s3Credentials } from '../../src/api/index.ts'
 import { NotFoundError, TooLargeError, UnauthorizedError } from '../../src/errors.ts'
+import { waitFor } from '../wait-for.ts'
 import { createMemoryFileService, type MemoryFileService } from './memory-file-service.ts'
 
 async function startGateway(init: Partial<Parameters<typeof createGateway>[1]> = {}) {
@@ -147,13 +148,20 @@ describe('gateway /api/v1', () => {
     const api = createApiClient({ url: gateway.url, token: gateway.token })
     const abort = new AbortController()
     const seen: Array<{ type: string; id: number }> = []
+    // The server subscribes the stream before it answers: once connected, no event is missed.
+    const { promise: connected, resolve: onConnected } = Promise.withResolvers<void>()
+    const events = api.events({
+      signal: abort.signal,
+      types: ['node:state', 'file:stored'],
+      onConnection: (up) => up && onConnected(),
+    })
     const reader = (async () => {
-      for await (const event of api.events({ signal: abort.signal, types: ['node:state', 'file:stored'] })) {
+      for await (const event of events) {
         seen.push(event)
         if (event.type === 'node:state' && event.state === 'dead') break
       }
     })()
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await connected
     await api.upload(new Uint8Array([1, 2, 3]), { name: 'three.bin' })
     files.setNodeState('12D3KooWMemoryNode2', 'dead')
     await Promise.race([reader, new Promise((_, reject) => setTimeout(() => reject(new Error('no event')), 5000))])
@@ -209,15 +217,29 @@ describe('gateway placement watcher', () => {
       const { capability, manifest } = await api.upload(new Uint8Array([1, 2, 3]), { k: 1, n: 3 })
       const abort = new AbortController()
       const events: Array<{ type: string; slot?: number; to?: string; manifest?: string }> = []
+      const { promise: connected, resolve: onConnected } = Promise.withResolvers<void>()
+      const stream = api.events({
+        signal: abort.signal,
+        types: ['repair:started', 'repair:finished'],
+        onConnection: (up) => up && onConnected(),
+      })
       const reader = (async () => {
-        for await (const event of api.events({ signal: abort.signal, types: ['repair:started', 'repair:finished'] })) {
+        for await (const event of stream) {
           events.push(event)
           if (event.type === 'repair:finished') return
         }
       })()
-      await new Promise((resolve) => setTimeout(resolve, 300))
+      await connected
+      // The watcher reports changes from what it saw before: let it see the file whole first (its rounds do not
+      // overlap, so a second status call means the first one's view is recorded).
+      await waitFor(
+        () => files.statusCalls.filter((c) => c === capability).length >= 2,
+        5_000,
+        'the watcher to see the file',
+      )
       files.setSlot(capability, 1, { state: 'repairing' })
-      await new Promise((resolve) => setTimeout(resolve, 300))
+      // The watcher must see the repair running before the slot moves: wait for its event, not for a while.
+      await waitFor(() => events.some((e) => e.type === 'repair:started'), 5_000, 'the repair:started event')
       files.setSlot(capability, 1, { peerId: '12D3KooWMemoryNode5' })
       await Promise.race([
         reader,

@@ -22,6 +22,8 @@ export interface MemoryFileService extends FileService {
   setSlot(capability: string, slot: number, holder: { peerId?: string; state?: SlotState }): void
   readonly storedBytes: number
   readonly getCalls: Array<{ capability: string; offset: number; length: number }>
+  /** The capabilities `status` was asked for, in order. */
+  readonly statusCalls: string[]
 }
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567'
@@ -44,6 +46,7 @@ export function createMemoryFileService(init: { nodes?: number } = {}): MemoryFi
   }))
   const listeners = new Set<(event: CairnEvent) => void>()
   const getCalls: MemoryFileService['getCalls'] = []
+  const statusCalls: string[] = []
   const slotOverrides = new Map<string, { peerId?: string; state?: SlotState }>()
   let storedBytes = 0
   const emit = (event: CairnEvent): void => {
@@ -105,6 +108,7 @@ export function createMemoryFileService(init: { nodes?: number } = {}): MemoryFi
       }
     },
     async status(capability): Promise<FileStatus> {
+      statusCalls.push(capability)
       const { manifest, file } = lookup(capability)
       const slots = Array.from({ length: file.n }, (_, slot) => {
         const override = slotOverrides.get(`${manifest}/${slot}`)
@@ -147,5 +151,6 @@ export function createMemoryFileService(init: { nodes?: number } = {}): MemoryFi
       return storedBytes
     },
     getCalls,
+    statusCalls,
   }
 }

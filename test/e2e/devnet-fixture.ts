@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url'
 import type { FileStatus } from '../../src/client/index.ts'
 import { type GatewayProcess, spawnGatewayProcess } from '../../src/devnet/index.ts'
 
+export { waitFor } from '../wait-for.ts'
+
 export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
 export interface CliResult {
@@ -122,25 +124,6 @@ async function within(promise: Promise<void>, ms: number): Promise<boolean> {
   const settled = await Promise.race([promise.then(() => true), timedOut])
   timeout.abort()
   return settled
-}
-
-/**
- * Polls `check` every 200 ms until it returns a value other than undefined; throws `timed out waiting for WHAT` (with
- * the last error `check` threw) after `timeoutMs`.
- */
-export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  while (Date.now() < deadline) {
-    try {
-      const value = await check()
-      if (value !== undefined) return value
-    } catch (err) {
-      last = err
-    }
-    await sleep(200)
-  }
-  throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`)
 }
 
 /** `dir/devnet.json` as the tests read it. */
