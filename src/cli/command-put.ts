@@ -96,6 +96,7 @@ export async function runPut(parsed: ParsedCommandLine, context: CommandContext)
         chain.client,
         result,
         {
+          network: session.network,
           ...(duration === undefined ? {} : { durationEpochs: duration }),
           ...(maxPrice === undefined ? {} : { maxPricePerByteEpoch: maxPrice }),
           onProgress: (event) => {

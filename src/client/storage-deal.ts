@@ -30,7 +30,7 @@ export interface StorageDealInit {
   activeTimeoutMs?: number
   onProgress?: (event: StorageDealEvent) => void
   /** The client's network: asks each slot's node for its signed acceptance (`/cairn/slot-accept/1.0.0`). */
-  network?: SlotAcceptanceRequester
+  network: SlotAcceptanceRequester
 }
 
 export type StorageDealEvent =
@@ -81,13 +81,13 @@ export async function registeredNodes(
  * @example
  * ```ts
  * const put = await client.put(source, { eligible })
- * const deal = await makeStorageDeal(chainClient, put, { durationEpochs: 100 })
+ * const deal = await makeStorageDeal(chainClient, put, { network, durationEpochs: 100 })
  * ```
  */
 export async function makeStorageDeal(
   client: ChainClient,
   put: PutResult,
-  init: StorageDealInit = {},
+  init: StorageDealInit,
   options: AbortOptions = {},
 ): Promise<StorageDeal> {
   if (put.commitments === undefined || put.commitments.length !== put.n) {
@@ -179,9 +179,6 @@ async function acceptSlots(
   options: AbortOptions,
 ): Promise<SlotAcceptance[]> {
   const network = init.network
-  if (network === undefined) {
-    throw new InvalidArgumentError('a deal needs the client network (init.network) to ask each node to accept its slot')
-  }
   const domain = { chainId: client.chain.id, contracts: client.contracts }
   return Promise.all(
     slots.map(async (slot) => {
@@ -214,11 +211,11 @@ async function acceptSlots(
  *
  * @example
  * ```ts
- * const paying = withStorageDeals(client, userChainClient, { durationEpochs: 1_000 })
+ * const paying = withStorageDeals(client, userChainClient, { network, durationEpochs: 1_000 })
  * await paying.put(source)
  * ```
  */
-export function withStorageDeals(client: Client, chain: ChainClient, init: StorageDealInit = {}): Client {
+export function withStorageDeals(client: Client, chain: ChainClient, init: StorageDealInit): Client {
   return {
     nodes: (options) => client.nodes(options),
     get: (capability, getInit, options) => client.get(capability, getInit, options),

@@ -85,6 +85,7 @@ export async function openDevnetFileService(
             privateKey: await loadPrivateKey({ file: chain.user.keyFile }),
             contracts: chain.contracts,
           }),
+          { network },
         )
   // devnet.json is rewritten when the devnet restarts; pick up new node entries.
   const refresh = setInterval(() => {

@@ -19,7 +19,7 @@ import type { AbortOptions, NodeInfo, NodeOptions, StorageNode } from './interfa
 import { createNodeMetrics } from './node-metrics.ts'
 import { defaultNodeOptions } from './node-options.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
-import { registryPeers } from './registry-peers.ts'
+import { type RegistryPeers, registryPeers } from './registry-peers.ts'
 import { createRepairService, fileHealthReport, type RepairService, type RepairServiceInit } from './repair/index.ts'
 import { readSavedPeers, type SavedPeer, savedPeerAddresses, writeSavedPeers } from './saved-peers.ts'
 import { createSlotAcceptancePolicy } from './slot-acceptance.ts'
@@ -123,10 +123,19 @@ class DaemonStorageNode implements StorageNode {
     let claimSlot: ChainService['claimSlot'] | undefined
     const userRepaired = this.#init.repair?.onSlotRepaired
     const userRepairProgress = this.#init.repair?.onProgress
+    // With a chain, only Registry-active (staked) nodes count as holders and repair targets, ranked by their
+    // registered capacity; the Registry is read once the chain service exists (below).
+    let registry: RegistryPeers | undefined
     const repair = createRepairService(
       { pieceStore: store, network: () => network },
       {
         ...repairOptions,
+        ...(this.#init.chain === undefined
+          ? {}
+          : {
+              isEligible: (peerId: string) => registry?.isStaked(peerId) === true,
+              capacityOf: (peerId: string) => registry?.capacityOf(peerId),
+            }),
         holdFile: faults.repairHoldFile,
         dataDir: this.#dataDir,
         onProgress: (event) => {
@@ -149,7 +158,8 @@ class DaemonStorageNode implements StorageNode {
         ? undefined
         : createChainService(
             {
-              pieceStore: served,
+              // Proofs are built from this node's own disk only, never through the store that heals on read.
+              pieceStore: store,
               peerId: () => this.#network?.peerId ?? '',
               multiaddrs: () => this.#network?.multiaddrs() ?? [],
               capacity: () => BigInt(Number.isFinite(storage.quota) ? storage.quota : 2 ** 50),
@@ -170,7 +180,7 @@ class DaemonStorageNode implements StorageNode {
             },
           )
     if (chain !== undefined) claimSlot = (params, options) => chain.claimSlot(params, options)
-    const registry = chain === undefined ? undefined : registryPeers(chain.client)
+    registry = chain === undefined ? undefined : registryPeers(chain.client)
     // Consent: pieces only from peers holding an upload reservation; a deal slot only with this node's signature.
     const slotAcceptance = createSlotAcceptancePolicy(
       {
@@ -209,6 +219,7 @@ class DaemonStorageNode implements StorageNode {
     )
     await network.start()
     this.#network = network
+    await registry?.source()
     await repair.start()
     if (chain !== undefined) {
       await chain.start()

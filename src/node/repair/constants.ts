@@ -59,3 +59,6 @@ export const REPAIR_STATE_FILE = 'repair.json'
 export const REPAIR_LOG_FILE = 'repair.jsonl'
 
 export const REPAIR_LOG_MAX_BYTES = 1024 * 1024
+
+/** How long a repair's upload reservation on its target lasts: the whole slot is sent well within it. */
+export const REPAIR_RESERVATION_SECONDS = 600

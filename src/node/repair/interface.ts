@@ -8,11 +8,15 @@ import type { Network } from '../../net/index.ts'
 import type { PieceStore } from '../../storage/index.ts'
 import type { AbortOptions, PeerState } from '../index.ts'
 
-/** What the repair service uses of the network. */
+/**
+ * What the repair service uses of the network. `slotAcceptance` reserves room on a repair's target before its pieces
+ * are sent (nodes accept pieces only under a reservation); a network without it (tests) stores without one.
+ */
 export type RepairNetwork = Pick<
   Network,
   'peerId' | 'peers' | 'multiaddrs' | 'fetchPiece' | 'storePiece' | 'hasPieces' | 'watch'
->
+> &
+  Partial<Pick<Network, 'slotAcceptance'>>
 
 /** The seam for the chain: a node now holds a slot it did not hold when the file was put. */
 export interface SlotRepairedEvent {

@@ -4,6 +4,7 @@
  * once it has every piece.
  */
 import { access } from 'node:fs/promises'
+import { reserveUpload } from '../../net/index.ts'
 import { abortableSleep, manifestPieceCid } from '../../storage/index.ts'
 import {
   DEFAULT_REPAIR_CONCURRENCY,
@@ -11,6 +12,7 @@ import {
   DEFAULT_REPAIR_MAX_REPAIRS_PER_FILE,
   DEFAULT_REPAIR_PERIOD_MS,
   DEFAULT_REPAIR_PIECE_TIMEOUT_MS,
+  REPAIR_RESERVATION_SECONDS,
 } from './constants.ts'
 import { refreshPlacement } from './placement-refresh.ts'
 import type { RepairContext } from './repair-context.ts'
@@ -71,6 +73,16 @@ export async function repairSlot(context: RepairContext, file: TrackedFile, slot
   context.emit({ type: 'repair:start', manifestCid: file.key, slot, target: target.peerId, pieces: segments.length })
   try {
     const timeout = context.init.pieceTimeoutMs ?? DEFAULT_REPAIR_PIECE_TIMEOUT_MS
+    // The target takes pieces only under a reservation: room for the manifest and the whole slot.
+    if (network.slotAcceptance !== undefined) {
+      const bytes = file.manifestBytes.byteLength + file.manifest.slots[slot]!.size
+      await reserveUpload(
+        { slotAcceptance: network.slotAcceptance.bind(network) },
+        target.peerId,
+        { bytes, seconds: REPAIR_RESERVATION_SECONDS },
+        context.deadline(timeout),
+      )
+    }
     await network.storePiece(
       target.peerId,
       manifestPieceCid(file.manifestCid),
