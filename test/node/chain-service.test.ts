@@ -33,6 +33,7 @@ import {
   encodeFile,
   manifestPieceCid,
   type PieceStore,
+  slotPieces,
 } from '../../src/storage/index.ts'
 import { CAIRN, MIN_STAKE, registerNodes, startTestChain, type TestChain } from '../chain/harness.ts'
 
@@ -140,11 +141,13 @@ async function startService(
   watcher = false,
   stake?: bigint,
   pollMs = 100,
+  healPiece?: (cid: CID) => Promise<Uint8Array>,
 ) {
   const events: ChainServiceEvent[] = []
   const service = createChainService(
     {
       pieceStore,
+      ...(healPiece === undefined ? {} : { healPiece }),
       peerId: () => `12D3KooWChainServiceTest${index}`,
       multiaddrs: () => [`/ip4/127.0.0.1/tcp/${4100 + index}`],
       capacity: () => 10n ** 12n,
@@ -325,6 +328,38 @@ describe('chain service', () => {
     assert.deepEqual([node.status, node.stake, node.missedProofs], ['active', DEFAULT_NODE_STAKE - SLASH, 1])
     await waitFor('a proof after the miss', isProved(dealId, reportEpoch))
     assert.equal(events.filter((e) => e.type === 'chain:unjailed').length, 0, 'never jailed')
+  })
+
+  test('proves only from its own disk: a missing piece misses the epoch even when healed at once (finding 5)', async (t) => {
+    const store = createMemoryPieceStore()
+    const [file] = await storeFiles(store, 1)
+    const piece = slotPieces(file!.manifest, 0)[0]!
+    const copy = await store.get(piece)
+    // Another holder's copy arrives the moment it is asked for: what a node keeping nothing would fetch at proof time.
+    const healPiece = async (cid: CID) => {
+      await store.put(cid, copy)
+      return copy
+    }
+    const { waitFor } = await startService(t, 6, store, false, undefined, 100, healPiece)
+    const dealId = await openDeal(file!, 6, store)
+    await waitFor('confirmation', isConfirmed(dealId))
+    const first = await chain.nextEpoch()
+    await waitFor('the proof of a whole slot', isProved(dealId, first))
+    await store.delete(piece)
+    const missed = await chain.nextEpoch()
+    await waitFor('the failed proof', (e) => e.type === 'chain:error' && e.action === `slot ${dealId}:0`)
+    await waitFor('the slot healed', isType('chain:healed'))
+    assert.ok(await store.has(piece), 'the piece is back on disk')
+    // The node ticks every 100 ms: for 2 s (20 ticks) of the same epoch, none proves it from the healed piece.
+    const provedAnyway = await waitFor('a proof of the missed epoch', isProved(dealId, missed), 2_000).then(
+      () => true,
+      () => false,
+    )
+    assert.equal(provedAnyway, false, 'the epoch of the missing piece was proven from a piece fetched at proof time')
+    assert.equal((await getSlot(user(), { dealId, slotIndex: 0 })).nextEpoch, missed)
+    // The next epoch is proven from the healed disk.
+    const next = await chain.nextEpoch()
+    await waitFor('the proof after healing', isProved(dealId, next))
   })
 
   test('a node confirms only a slot whose acceptance it signed and recorded (finding 2)', async (t) => {

@@ -17,4 +17,9 @@ export interface ChainDutyContext {
   provedEpoch: Map<string, number>
   /** Slots whose damaged pieces are being healed after a proof could not be built from this node's disk. */
   healing: Set<string>
+  /**
+   * The epoch whose proof each slot could not build from this node's disk, by `dealId:slotIndex`: that epoch is
+   * missed, even once the slot is healed, so that fetching at proof time never answers a challenge.
+   */
+  missedEpoch: Map<string, number>
 }

@@ -64,6 +64,7 @@ class NodeChainService implements ChainService {
       emit: init.onEvent ?? (() => {}),
       provedEpoch: new Map(),
       healing: new Set(),
+      missedEpoch: new Map(),
     }
     this.#confirmer = new SlotConfirmer(this.#context)
     this.#claims = new SlotClaims(this.#context)
@@ -129,6 +130,7 @@ class NodeChainService implements ChainService {
     await proveDueSlots(
       this.#context,
       due.filter((entry) => entry !== undefined),
+      info.epoch,
       signal,
     )
     await this.#claims.tick(info, signal)

@@ -7,16 +7,22 @@ import type { SlotKey } from './slot-prover.ts'
 /**
  * Builds the proof of every due slot from this node's own disk and submits them together: one batch transaction per
  * `proofsPerTransaction` slots instead of one per slot. A slot whose proof could not be built (a piece missing or
- * corrupt), or that the Market rejected, is reported as `chain:error` and tried again on the next tick while the epoch
- * and its response window last (a proof racing the epoch's end is rejected and retried).
+ * corrupt) misses this epoch and is healed for the next (`healInBackground`); a proof the Market rejected is reported
+ * as `chain:error` and tried again on the next tick while the epoch lasts (a proof racing the epoch's end).
  */
 export async function proveDueSlots(
-  context: Pick<ChainDutyContext, 'client' | 'components' | 'init' | 'prover' | 'emit' | 'provedEpoch' | 'healing'>,
-  due: HeldSlotRecord[],
+  context: Pick<
+    ChainDutyContext,
+    'client' | 'components' | 'init' | 'prover' | 'emit' | 'provedEpoch' | 'healing' | 'missedEpoch'
+  >,
+  dueSlots: HeldSlotRecord[],
+  epoch: number,
   signal: AbortSignal,
 ): Promise<void> {
+  const { client, init, emit, provedEpoch, missedEpoch } = context
+  // A slot whose proof of this epoch could not be built from disk stays missed for the epoch (see healInBackground).
+  const due = dueSlots.filter((entry) => missedEpoch.get(`${entry.dealId}:${entry.slot.index}`) !== epoch)
   if (due.length === 0) return
-  const { client, init, emit, provedEpoch } = context
   const entries = new Map(due.map((entry) => [`${entry.dealId}:${entry.slot.index}`, entry]))
   const outcomes = await proveSlots(
     client,
@@ -26,7 +32,14 @@ export async function proveDueSlots(
         if (init.fakeProofs === true) return madeUpProof(challenge.leafLength, challenge.leafCount)
         const { deal, slot } = entries.get(`${dealId}:${slotIndex}`)!
         const key = { manifestCid: deal.manifestCid, slotIndex }
-        return proveFromDisk(context, key, { root: slot.root, size: slot.size }, dealId, challenge.leafIndex, signal)
+        const id = `${dealId}:${slotIndex}`
+        try {
+          return await context.prover.prove(key, challenge.leafIndex, { signal })
+        } catch (error) {
+          missedEpoch.set(id, epoch)
+          healInBackground(context, key, { root: slot.root, size: slot.size }, dealId, signal)
+          throw error
+        }
       },
     },
     { signal, maxPerTransaction: init.proofsPerTransaction ?? DEFAULT_MAX_PROOFS_PER_TRANSACTION },
@@ -49,35 +62,26 @@ export async function proveDueSlots(
 }
 
 /**
- * The challenged leaf of a slot this node holds, read from its own disk only. A proof must never be built from pieces
- * fetched at proof time (that is how a node that stores nothing would answer): when a piece is missing or corrupt the
- * proof fails, and the slot's damaged pieces are healed from the other holders in the background, for the epochs
- * after the one this proof misses.
+ * A proof is built from this node's own disk only: fetching pieces at proof time is what a node that stores nothing
+ * would do. When a piece is missing or corrupt the epoch is missed, and the slot's damaged pieces are healed from the
+ * other holders in the background, for the epochs after.
  */
-async function proveFromDisk(
+function healInBackground(
   context: Pick<ChainDutyContext, 'components' | 'prover' | 'emit' | 'healing'>,
   key: SlotKey,
   expected: { root: string; size: bigint },
   dealId: bigint,
-  leafIndex: number,
   signal: AbortSignal,
-): Promise<{ leaf: Uint8Array; proof: Uint8Array[] }> {
-  try {
-    return await context.prover.prove(key, leafIndex, { signal })
-  } catch (error) {
-    const id = `${dealId}:${key.slotIndex}`
-    if (!signal.aborted && context.components.healPiece !== undefined && !context.healing.has(id)) {
-      context.healing.add(id)
-      healSlot(context, key, expected, dealId, signal)
-        .catch((healError: unknown) => {
-          if (!signal.aborted) {
-            context.emit({ type: 'chain:error', action: `heal slot ${id}`, message: (healError as Error).message })
-          }
-        })
-        .finally(() => context.healing.delete(id))
-    }
-    throw error
-  }
+): void {
+  const id = `${dealId}:${key.slotIndex}`
+  if (signal.aborted || context.components.healPiece === undefined || context.healing.has(id)) return
+  context.healing.add(id)
+  healSlot(context, key, expected, dealId, signal)
+    .catch((error: unknown) => {
+      if (!signal.aborted)
+        context.emit({ type: 'chain:error', action: `heal slot ${id}`, message: (error as Error).message })
+    })
+    .finally(() => context.healing.delete(id))
 }
 
 /** What a node that stores nothing sends: a leaf of the right length and a path of random hashes. */
