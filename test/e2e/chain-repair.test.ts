@@ -165,7 +165,7 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 300_000 }, ()
     assert.equal(after.misses, 0)
   })
 
-  it('a holder whose piece is gone from disk heals it before its next proof (no miss)', async () => {
+  it('a holder whose piece is gone from disk proves nothing from fetched pieces: it heals the piece and proves on', async () => {
     const dealId = BigInt(put.deal.dealId)
     const { index } = put.slots[1]!
     const holder = state.nodes.find((n) => n.peerId === put.slots[1]!.peerId)!
@@ -177,7 +177,7 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 300_000 }, ()
     const cid = slotPieces(manifest, index)[0]!.toString()
     const path = (await piecePath(holder.dataDir, cid))!
     const good = await readFile(path)
-    // Right after the holder proved this epoch, the piece (and the slot's cached leaves) vanish from its disk.
+    // Right after the holder proved this epoch, the piece (and the slot's cached tree) vanish from its disk.
     const proved = await waitFor(
       async () => {
         const s = await getSlot(reader, { dealId, slotIndex: index })
@@ -190,29 +190,34 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 300_000 }, ()
     )
     await unlink(path)
     await rm(join(holder.dataDir, 'slots'), { recursive: true, force: true })
-    // The next epoch's proof is accepted (no miss), and the piece is back, byte for byte.
+    // The piece comes back byte for byte (the scrub or the failed proof heals it from the other holders), and the
+    // holder proves the epochs after from its disk. Whether the next epoch is missed depends on which comes first,
+    // the scrub or the proof: at most that one epoch is missed (slashed once), the holder stays active.
     await waitFor(
-      async () => ((await getSlot(reader, { dealId, slotIndex: index })).nextEpoch > proved + 1 ? true : undefined),
+      async () => ((await readFile(path)).equals(good) ? true : undefined),
       3 * EPOCH_SECONDS * 1_000,
-      'the next proof',
+      'the piece healed',
     )
+    const accepted = await waitFor(
+      async () => {
+        const logs = await reader.getContractEvents({
+          address: reader.contracts.market,
+          abi: marketAbi,
+          eventName: 'ProofAccepted',
+          fromBlock: BigInt(state.chain!.blockNumber),
+        })
+        return logs.find(
+          (l) => l.args.dealId === dealId && l.args.slot === BigInt(index) && l.args.epoch! >= BigInt(proved + 2),
+        )
+      },
+      4 * EPOCH_SECONDS * 1_000,
+      `a proof of epoch ${proved + 2} or later`,
+    )
+    assert.ok(accepted !== undefined)
     const after = await getSlot(reader, { dealId, slotIndex: index })
     assert.equal(after.node, holder.address)
     assert.equal(after.state, 'active')
-    assert.equal(after.misses, 0)
-    const accepted = await reader.getContractEvents({
-      address: reader.contracts.market,
-      abi: marketAbi,
-      eventName: 'ProofAccepted',
-      fromBlock: BigInt(state.chain!.blockNumber),
-    })
-    assert.ok(
-      accepted.some(
-        (l) => l.args.dealId === dealId && l.args.slot === BigInt(index) && l.args.epoch === BigInt(proved + 1),
-      ),
-      `no proof of epoch ${proved + 1}`,
-    )
-    assert.ok((await readFile(path)).equals(good))
+    assert.ok(after.misses <= 1, `${after.misses} misses`)
   })
 
   it('a second holder dies (n - k = 2 in all): the last spare takes its slot on chain, the file stays readable', async () => {
