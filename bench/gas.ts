@@ -24,6 +24,7 @@ import {
   registerNode,
   repairSlot,
   reportMissed,
+  signDealAcceptances,
   startDevchain,
   submitProof,
   submitProofs,
@@ -123,10 +124,12 @@ try {
     maxPricePerByteEpoch: PRICE,
   }
   await approve(user, { spender: 'market', amount: 10n ** 30n })
-  const createdReceipt = await createDeal(user, { ...dealParams, payment: 'allowance' })
+  // Each node signs its acceptance of its slot (single use: every deal below is signed afresh).
+  const signed = (params: typeof dealParams) => signDealAcceptances(user, nodes, params)
+  const createdReceipt = await createDeal(user, { ...(await signed(dealParams)), payment: 'allowance' })
   const createTx = await user.getTransactionReceipt({ hash: createdReceipt.transactionHash })
   const createDealGas = record('createDeal (n=6, approved)', createTx)
-  const permitDeal = await createDeal(user, dealParams)
+  const permitDeal = await createDeal(user, await signed(dealParams))
   record('createDeal (n=6, permit)', await user.getTransactionReceipt({ hash: permitDeal.transactionHash }))
   const dealId = createdReceipt.dealId
   record('confirmSlot', await confirmSlot(nodes[0]!, { dealId, slotIndex: 0 }))
@@ -160,11 +163,14 @@ try {
   record('submitProof 100 GiB (2nd of epoch)', await prove(nodes[0]!, permitDeal.dealId, 0))
   await round([0])
   const small = uniformSlot(0)
-  const smallDeal = await createDeal(user, {
-    ...dealParams,
-    slots: [{ root: small.root, size: small.size, node: nodes[1]!.account.address }],
-    k: 1,
-  })
+  const smallDeal = await createDeal(
+    user,
+    await signed({
+      ...dealParams,
+      slots: [{ root: small.root, size: small.size, node: nodes[1]!.account.address }],
+      k: 1,
+    }),
+  )
   await confirmSlot(nodes[1]!, { dealId: smallDeal.dealId, slotIndex: 0 })
   const proveSmall = () =>
     submitProof(nodes[1]!, { dealId: smallDeal.dealId, slotIndex: 0, leaf: small.leaf, proof: [] })
@@ -244,11 +250,14 @@ try {
   })
   const batchDeals: bigint[] = []
   for (let i = 0; i < 16; i++) {
-    const { dealId: id } = await createDeal(user, {
-      ...dealParams,
-      k: 1,
-      slots: [{ root: big.root, size: big.size, node: batcher.account.address }],
-    })
+    const { dealId: id } = await createDeal(
+      user,
+      await signDealAcceptances(user, [batcher], {
+        ...dealParams,
+        k: 1,
+        slots: [{ root: big.root, size: big.size, node: batcher.account.address }],
+      }),
+    )
     await confirmSlot(batcher, { dealId: id, slotIndex: 0 })
     batchDeals.push(id)
   }

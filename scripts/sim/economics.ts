@@ -23,7 +23,7 @@ import {
   getDeal,
   getEpochInfo,
   registerNode,
-  signSlotAcceptance,
+  signDealAcceptances,
   startDevchain,
   submitProofs,
   withdrawEarnings,
@@ -127,34 +127,16 @@ export async function runEconomics(options: EconomicsOptions): Promise<Record<st
     const start = new Map(await Promise.all(actors.map(async (c) => [c, await value(c)] as const)))
 
     const open = async (owner: ChainClient, nodes: ChainClient[], slot: ReturnType<typeof realSlot>) => {
-      const manifestCid = `bafysim${tag++}`
-      const durationEpochs = options.epochs + 2
-      const maxPricePerByteEpoch = DEFAULT_PRICE_PER_BYTE_EPOCH
-      const { now } = await getEpochInfo(owner)
-      // Every node signs its acceptance of its slot's terms, as a node's slot-acceptance policy does.
-      const slots = await Promise.all(
-        nodes.map(async (n, slotIndex) => {
-          const terms = {
-            client: owner.account.address,
-            manifestCid,
-            slotIndex,
-            root: slot.root,
-            size: slot.size,
-            maxPricePerByteEpoch,
-            durationEpochs,
-          }
-          const acceptance = await signSlotAcceptance(n, { terms, expiry: now + 3600 })
-          return { root: slot.root, size: slot.size, node: n.account.address, acceptance }
-        }),
-      )
-      const { dealId } = await createDeal(owner, {
-        manifestCid,
+      const params = {
+        manifestCid: `bafysim${tag++}`,
         size: slot.size,
         k: 1,
-        slots,
-        durationEpochs,
-        maxPricePerByteEpoch,
-      })
+        slots: nodes.map((n) => ({ root: slot.root, size: slot.size, node: n.account.address })),
+        durationEpochs: options.epochs + 2,
+        maxPricePerByteEpoch: DEFAULT_PRICE_PER_BYTE_EPOCH,
+      }
+      // Every node signs its acceptance of its slot's terms, as a node's slot-acceptance policy does.
+      const { dealId } = await createDeal(owner, await signDealAcceptances(owner, nodes, params))
       deals.set(owner, [...(deals.get(owner) ?? []), dealId])
       for (const [i, n] of nodes.entries()) {
         await confirmSlot(n, { dealId, slotIndex: i })

@@ -62,6 +62,7 @@ export {
   randomAcceptanceNonce,
   type SlotAcceptance,
   type SlotTerms,
+  signDealAcceptances,
   signSlotAcceptance,
   slotAcceptanceSigner,
   slotAcceptanceTypedData,

@@ -10,6 +10,7 @@ import {
 } from 'viem'
 import { InvalidArgumentError } from '../errors.ts'
 import { toCairnError } from './contract-errors.ts'
+import type { CreateDealParams } from './deal-actions.ts'
 import type { ChainCallOptions, ChainClient, ChainContracts } from './interface.ts'
 
 /**
@@ -169,4 +170,40 @@ export function encodeSlotAcceptance(acceptance: SlotAcceptance | undefined): He
 /** `root` as the 0x-hex the typed data and the Market take. */
 export function rootHex(root: Hex | Uint8Array): Hex {
   return typeof root === 'string' ? root : toHex(root)
+}
+
+/**
+ * `params` with every slot's acceptance signed by its node, for a deal `owner` opens: for tools and tests that hold the
+ * nodes' keys themselves (a real client asks each node over `/cairn/slot-accept/1.0.0`). A slot whose node is not
+ * among `signers` is left as it is. Valid for `seconds` (default an hour) of chain time.
+ *
+ * @example
+ * ```ts
+ * await createDeal(user, await signDealAcceptances(user, [nodeA, nodeB], params))
+ * ```
+ */
+export async function signDealAcceptances(
+  owner: ChainClient,
+  signers: ChainClient[],
+  params: CreateDealParams,
+  seconds = 3600,
+): Promise<CreateDealParams> {
+  const { timestamp } = await owner.getBlock({ blockTag: 'latest' })
+  const slots = await Promise.all(
+    params.slots.map(async (slot, slotIndex) => {
+      const signer = signers.find((s) => s.account.address === slot.node)
+      if (signer === undefined) return slot
+      const terms = {
+        client: owner.account.address,
+        manifestCid: params.manifestCid,
+        slotIndex,
+        root: rootHex(slot.root),
+        size: slot.size,
+        maxPricePerByteEpoch: params.maxPricePerByteEpoch,
+        durationEpochs: params.durationEpochs,
+      }
+      return { ...slot, acceptance: await signSlotAcceptance(signer, { terms, expiry: Number(timestamp) + seconds }) }
+    }),
+  )
+  return { ...params, slots }
 }

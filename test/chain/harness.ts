@@ -21,7 +21,7 @@ import {
   getChallenge,
   getEpochInfo,
   registerNode,
-  signSlotAcceptance,
+  signDealAcceptances,
   startDevchain,
   submitProof,
 } from '../../src/chain/index.ts'
@@ -205,35 +205,8 @@ export async function registerNodes(nodes: ChainClient[], price = PRICE): Promis
   }
 }
 
-/**
- * `params` with every slot's acceptance signed by its node (the client among `signers` with the slot's address), for
- * deals that `owner` opens; valid for `seconds` of chain time (an hour by default).
- */
-export async function accepted(
-  owner: ChainClient,
-  signers: ChainClient[],
-  params: CreateDealParams,
-  seconds = 3600,
-): Promise<CreateDealParams> {
-  const { now } = await getEpochInfo(owner)
-  const slots = await Promise.all(
-    params.slots.map(async (slot, slotIndex) => {
-      const signer = signers.find((s) => s.account.address === slot.node)
-      if (signer === undefined) return slot
-      const terms = {
-        client: owner.account.address,
-        manifestCid: params.manifestCid,
-        slotIndex,
-        root: typeof slot.root === 'string' ? slot.root : toHex(slot.root),
-        size: slot.size,
-        maxPricePerByteEpoch: params.maxPricePerByteEpoch,
-        durationEpochs: params.durationEpochs,
-      }
-      return { ...slot, acceptance: await signSlotAcceptance(signer, { terms, expiry: now + seconds }) }
-    }),
-  )
-  return { ...params, slots }
-}
+/** `params` with every slot's acceptance signed by its node (the client among `signers` with the slot's address). */
+export const accepted = signDealAcceptances
 
 /** `createDeal` with every slot accepted by its node (found among `signers`). */
 export async function createAcceptedDeal(owner: ChainClient, signers: ChainClient[], params: CreateDealParams) {
