@@ -20,7 +20,7 @@ export const DEFAULT_MAX_MISSES = 3
 export const DEFAULT_SLASH_PER_MISS = 50n * CAIRN
 /**
  * Emission budget of epoch 0 (the bank): at most 100 CAIRN minted per epoch. It is never split by bytes: each node's
- * reward is at most DEFAULT_REWARD_SHARE_BPS of the protocol fees its proofs burned (see docs/threat-model/chain.md).
+ * reward is at most DEFAULT_REWARD_SHARE_BPS of the protocol fees its proofs burned (see docs/threat-model.md).
  */
 export const DEFAULT_INITIAL_EMISSION = 100n * CAIRN
 /** The emission halves every 17,520 epochs (two years of one-hour epochs). */

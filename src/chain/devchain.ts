@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises'
+import { open, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { arch, platform } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createPublicClient, type Hex, http } from 'viem'
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { ChainError, InvalidArgumentError, NotFoundError, TimeoutError } from '../errors.ts'
+import { mkdirDurable, writeFileDurable } from '../storage/index.ts'
 import { createChainClient } from './chain-client.ts'
 import {
   DEVCHAIN_FILES,
@@ -194,7 +195,7 @@ function writeDeployment(path: string, deployment: Deployment): Promise<void> {
     (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value),
     2,
   )
-  return writeFile(path, `${text}\n`)
+  return writeFileDurable(path, `${text}\n`)
 }
 
 /**
@@ -219,7 +220,7 @@ export async function startDevchain(init: DevchainInit, options: ChainCallOption
     throw new InvalidArgumentError(`accounts must be 1..1000, got ${accounts}`)
   }
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError(`invalid port ${port}`)
-  await mkdir(dir, { recursive: true })
+  await mkdirDurable(dir)
   const statePath = join(dir, DEVCHAIN_FILES.state)
   const deploymentPath = join(dir, DEVCHAIN_FILES.deployment)
   await stopStale(dir, statePath)
@@ -243,7 +244,7 @@ export async function startDevchain(init: DevchainInit, options: ChainCallOption
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const pid = child.pid
   if (pid === undefined) throw new ChainError('anvil could not be started')
-  await writeFile(join(dir, DEVCHAIN_FILES.pid), `${pid}\n`)
+  await writeFileDurable(join(dir, DEVCHAIN_FILES.pid), `${pid}\n`)
 
   let exited = false
   child.once('exit', () => {
