@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { once } from 'node:events'
+import { existsSync, statSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import {
   createChainClient,
   DEVCHAIN_FILES,
+  DEVNET_STATE_INTERVAL,
   type Devchain,
   getBalances,
   getEpochInfo,
@@ -16,6 +17,7 @@ import {
   registerNode,
   startDevchain,
 } from '../../src/chain/index.ts'
+import { waitFor } from '../wait-for.ts'
 import { MIN_STAKE, PRICE } from './harness.ts'
 
 function alive(pid: number): boolean {
@@ -75,9 +77,16 @@ test('a SIGKILLed anvil loses nothing older than the state interval', async (t) 
   const first = await startDevchain({ dir, accounts: 3 })
   t.after(() => first.stop())
   await registerNode(nodeClient(first, 1), offer)
-  await sleep(2_500) // anvil writes its state every second
+  // anvil writes its state every DEVNET_STATE_INTERVAL s: a write begun a whole interval after the registration holds it.
+  const registeredAt = Date.now()
+  const statePath = join(dir, DEVCHAIN_FILES.state)
+  await waitFor(
+    () => existsSync(statePath) && statSync(statePath).mtimeMs >= registeredAt + 2 * DEVNET_STATE_INTERVAL * 1000,
+    30_000,
+    'anvil to write its state after the registration',
+  )
   process.kill(first.pid, 'SIGKILL')
-  for (let i = 0; i < 50 && alive(first.pid); i++) await sleep(20)
+  await waitFor(() => !alive(first.pid), 10_000, 'the SIGKILLed anvil to exit')
 
   const second = await startDevchain({ dir, accounts: 3 })
   t.after(() => second.stop())
@@ -109,8 +118,9 @@ test('an anvil orphaned by a killed parent is found through the pid file and sto
     })
     parent.once('exit', (code) => reject(new Error(`parent exited with ${code}: ${out}`)))
   })
+  const parentGone = once(parent, 'exit')
   parent.kill('SIGKILL')
-  await sleep(200)
+  await parentGone
   assert.equal(alive(orphan), true, 'anvil outlives its SIGKILLed parent')
   t.after(() => {
     if (alive(orphan)) process.kill(orphan, 'SIGKILL')
