@@ -5,8 +5,10 @@
  * acceptances outstanding, and it holds the slot's pieces and recomputed their Merkle root itself. Every signed
  * acceptance is written durably to the data dir before its signature leaves the node.
  */
+import { CID } from 'multiformats/cid'
 import { type ChainClient, getNode, signSlotAcceptance } from '../chain/index.ts'
 import type { SlotAcceptanceHandler, WireSlotTerms } from '../net/index.ts'
+import { AcceptedManifests } from './accepted-manifests.ts'
 import { AcceptedSlots } from './accepted-slots.ts'
 import type { SlotProver } from './chain-service/index.ts'
 import { UploadReservations } from './upload-reservations.ts'
@@ -23,6 +25,16 @@ export interface SlotAcceptanceComponents {
   chain?: ChainClient | undefined
   /** Bytes this node can still take. */
   freeSpace: () => number
+  /**
+   * Whether a peer is a Registry-active staked node: a manifest it stores under its reservation (a repair onto this
+   * node) may be tracked. Default: no peer.
+   */
+  isStaked?: (peerId: string) => boolean
+  /**
+   * Called once an acceptance is signed, with its manifest: the repair service may now track a manifest it refused
+   * when the client stored it (`readmitStoredManifest`). Its failure does not undo the acceptance.
+   */
+  readmitManifest?: (manifestCid: CID) => Promise<void>
 }
 
 export interface SlotAcceptanceInit {
@@ -39,6 +51,8 @@ export interface SlotAcceptanceInit {
 export interface SlotAcceptancePolicy extends SlotAcceptanceHandler {
   readonly reservations: UploadReservations
   readonly accepted: AcceptedSlots
+  /** The manifests the repair service may track (`manifests.has` is `RepairServiceInit.isAcceptedManifest`). */
+  readonly manifests: AcceptedManifests
 }
 
 /**
@@ -56,6 +70,10 @@ export function createSlotAcceptancePolicy(
 ): SlotAcceptancePolicy {
   const reservations = new UploadReservations({ freeSpace: components.freeSpace })
   const accepted = new AcceptedSlots(init.dataDir)
+  const manifests = new AcceptedManifests(
+    { accepted, reservations, isStaked: components.isStaked ?? (() => false) },
+    { dataDir: init.dataDir },
+  )
   /** Expiry (unix s) of the acceptances signed lately, to bound those outstanding. */
   const open: number[] = []
   const seconds = init.acceptanceSeconds ?? DEFAULT_ACCEPTANCE_SECONDS
@@ -75,6 +93,7 @@ export function createSlotAcceptancePolicy(
   return {
     reservations,
     accepted,
+    manifests,
     async reserve(peer, request) {
       return reservations.reserve(peer, request.bytes, request.seconds)
     },
@@ -113,7 +132,21 @@ export function createSlotAcceptancePolicy(
         acceptedAt: Date.now(),
       })
       open.push(expiry)
+      const manifestCid = parseCid(terms.manifestCid)
+      if (manifestCid !== undefined) {
+        manifests.noteAccepted(manifestCid)
+        await components.readmitManifest?.(manifestCid).catch(() => {})
+      }
       return { type: 'accept-response', granted: true, ...acceptance }
     },
+  }
+}
+
+/** The CID in `text`, or undefined when it is none. */
+function parseCid(text: string): CID | undefined {
+  try {
+    return CID.parse(text)
+  } catch {
+    return undefined
   }
 }

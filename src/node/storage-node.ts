@@ -2,9 +2,11 @@ import { statfsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { CID } from 'multiformats/cid'
 import { InvalidArgumentError, UnreachableError } from '../errors.ts'
 import { createNetwork } from '../net/index.ts'
 import { createFsPieceStore, type PieceStore, writeFileDurable } from '../storage/index.ts'
+import { type AcceptedManifests, readmitStoredManifest } from './accepted-manifests.ts'
 import { registerBenchSink } from './bench-sink.ts'
 import {
   type ChainService,
@@ -126,6 +128,9 @@ class DaemonStorageNode implements StorageNode {
     // With a chain, only Registry-active (staked) nodes count as holders and repair targets, ranked by their
     // registered capacity; the Registry is read once the chain service exists (below).
     let registry: RegistryPeers | undefined
+    // With a chain, a stored manifest is tracked only when this node accepted a slot of it or a staked repairer sent
+    // it under its reservation (the consent policy, created below, answers).
+    let manifests: AcceptedManifests | undefined
     const repair = createRepairService(
       { pieceStore: store, network: () => network },
       {
@@ -135,6 +140,7 @@ class DaemonStorageNode implements StorageNode {
           : {
               isEligible: (peerId: string) => registry?.isStaked(peerId) === true,
               capacityOf: (peerId: string) => registry?.capacityOf(peerId),
+              isAcceptedManifest: async (manifestCid: CID) => (await manifests?.has(manifestCid)) === true,
             }),
         holdFile: faults.repairHoldFile,
         dataDir: this.#dataDir,
@@ -187,9 +193,13 @@ class DaemonStorageNode implements StorageNode {
         prover: createSlotProver({ pieceStore: store }, { cacheDir: join(this.#dataDir, SLOT_CACHE_DIR) }),
         chain: chain?.client,
         freeSpace: () => this.#freeSpace(),
+        ...(registry === undefined
+          ? {}
+          : { isStaked: registry.isStaked, readmitManifest: readmitStoredManifest(store, repair) }),
       },
       { dataDir: this.#dataDir, skipHoldingCheck: faults.fakeProofs },
     )
+    manifests = slotAcceptance.manifests
     // Only what the network serves is metered: the chain service's proof reads are not pieces served.
     const network = createNetwork(
       { pieceStore: metrics.meterPieceStore(served) },

@@ -5,7 +5,7 @@
  * reservation that expired are listed in `unclaimedPieces()`: the garbage collector deletes those no accepted slot
  * refers to (see `AcceptedSlots`).
  */
-import type { CID } from 'multiformats/cid'
+import { CID } from 'multiformats/cid'
 
 /** Longest reservation a node grants (a longer request gets this). */
 export const MAX_RESERVATION_SECONDS = 3_600
@@ -52,6 +52,8 @@ export class UploadReservations {
   readonly #init: UploadReservationsInit
   readonly #byPeer = new Map<string, Reservation[]>()
   readonly #unclaimed: UnclaimedPiece[] = []
+  /** Peers whose live reservation carries a piece, by the piece's multihash (any codec of it). */
+  readonly #carriers = new Map<string, Set<string>>()
   #count = 0
 
   constructor(init: UploadReservationsInit) {
@@ -109,8 +111,23 @@ export class UploadReservations {
       }
     }
     room.used += bytes
-    if (room.pieces.length < MAX_RESERVATION_PIECES) room.pieces.push(cid.toString())
+    if (room.pieces.length < MAX_RESERVATION_PIECES) {
+      room.pieces.push(cid.toString())
+      const key = multihashKey(cid)
+      let peers = this.#carriers.get(key)
+      if (peers === undefined) this.#carriers.set(key, (peers = new Set()))
+      peers.add(peer)
+    }
     return undefined
+  }
+
+  /**
+   * The peers that stored piece `cid` (any codec of its multihash: a manifest's dag-cbor CID finds its raw piece)
+   * under a reservation that is still live: how a node tells a manifest a repairer sent it from one a stranger sent.
+   */
+  storedUnder(cid: CID): string[] {
+    this.#sweep(this.#now())
+    return [...(this.#carriers.get(multihashKey(cid)) ?? [])]
   }
 
   /** Pieces stored under reservations that expired (oldest first), for the garbage collector. */
@@ -129,9 +146,13 @@ export class UploadReservations {
     for (const [peer, list] of this.#byPeer) {
       const live = list.filter((r) => r.expiresAt > now)
       if (live.length === list.length) continue
+      const stillCarried = new Set(live.flatMap((r) => r.pieces))
       for (const r of list) {
         if (r.expiresAt > now) continue
-        for (const cid of r.pieces) this.#unclaimed.push({ cid, peer, expiredAt: r.expiresAt })
+        for (const cid of r.pieces) {
+          this.#unclaimed.push({ cid, peer, expiredAt: r.expiresAt })
+          if (!stillCarried.has(cid)) this.#forget(cid, peer)
+        }
       }
       this.#count -= list.length - live.length
       if (live.length === 0) this.#byPeer.delete(peer)
@@ -141,4 +162,17 @@ export class UploadReservations {
       this.#unclaimed.splice(0, this.#unclaimed.length - MAX_UNCLAIMED_PIECES)
     }
   }
+
+  /** Drops `peer` as a carrier of piece `text` (none of its live reservations carries it). */
+  #forget(text: string, peer: string): void {
+    const key = multihashKey(CID.parse(text))
+    const peers = this.#carriers.get(key)
+    peers?.delete(peer)
+    if (peers?.size === 0) this.#carriers.delete(key)
+  }
+}
+
+/** A CID's multihash as text: the same key for the raw piece and the dag-cbor manifest CID of one manifest. */
+function multihashKey(cid: CID): string {
+  return Buffer.from(cid.multihash.bytes).toString('hex')
 }
