@@ -2,8 +2,13 @@ import { type ChainReader, listActiveNodes } from '../chain/index.ts'
 
 /** How long a read of the Registry's active nodes is used before it is read again. */
 const REGISTRY_PEERS_REFRESH_MS = 30_000
-/** The most active nodes read from the Registry (one paged read). */
-const REGISTRY_PEERS_LIMIT = 200
+/**
+ * The most active nodes read from the Registry, page by page: a staked node past the bound counts as unstaked, so the
+ * bound is far above any network Cairn runs today (10,000 nodes is 50 reads of 200).
+ */
+export const REGISTRY_PEERS_MAX = 10_000
+/** Active nodes per `activeNodes` read. */
+const REGISTRY_PEERS_PAGE = 200
 
 /** The Registry's active (staked) nodes, as the network layer uses them. */
 export interface RegistryPeers {
@@ -39,7 +44,7 @@ export function registryPeers(reader: ChainReader): RegistryPeers {
   const refresh = (): Promise<void> => {
     reading ??= (async () => {
       try {
-        const nodes = await listActiveNodes(reader, { limit: REGISTRY_PEERS_LIMIT })
+        const nodes = await listActiveNodes(reader, { limit: REGISTRY_PEERS_MAX, pageSize: REGISTRY_PEERS_PAGE })
         staked = new Map(nodes.map((node) => [node.peerId, node.capacity]))
         addresses = nodes.flatMap((node) =>
           node.multiaddrs
