@@ -57,7 +57,21 @@ export interface PutInit {
   metadata?: { name?: string; type?: string; mtime?: number }
   /** Only nodes this accepts may hold a slot (e.g. those whose price is within the deal's maximum). */
   eligible?: (peerId: string) => boolean
+  /** What the Registry says of the nodes (`registeredNodes(...).placement`): one slot per operator, spread by endpoints. */
+  placement?: RegistryPlacement
   onProgress?: (event: ClientProgressEvent) => void
+}
+
+/**
+ * What the Registry records of the nodes, for a put's placement. Replicas are byte-identical, so one operator holding
+ * two slots keeps one copy: a put gives each operator at most one slot (the Market refuses two, DuplicateOperator),
+ * and spreads slots over the /24s of the endpoints nodes registered instead of those they report in heartbeats.
+ */
+export interface RegistryPlacement {
+  /** The account operating the node (undefined: unknown, the node counts as its own operator). */
+  operatorOf(peerId: string): string | undefined
+  /** The endpoints the node registered (undefined or empty: its heartbeat addresses are used). */
+  endpointsOf(peerId: string): string[] | undefined
 }
 
 export interface GetInit {

@@ -23,7 +23,7 @@ export async function putFile(
   options: AbortOptions = {},
 ): Promise<PutResult> {
   const { k, n } = redundancyPolicy(init.k, init.n)
-  const ordered = slotNodes(await context.nodes(options), n, init.eligible)
+  const ordered = slotNodes(await context.nodes(options), n, init.eligible, init.placement)
   const upload = new SlotUpload(context.network, ordered, n, {
     attempts: context.slotAttempts,
     timeoutMs: context.pieceTimeoutMs,

@@ -9,6 +9,7 @@ import {
   type ChainReader,
   createDeal,
   getEpochInfo,
+  getOperator,
   getSlots,
   listActiveNodes,
   type NodeRecord,
@@ -19,7 +20,7 @@ import { InvalidArgumentError, NotEnoughNodesError, TimeoutError, UnauthorizedEr
 import { requestSlotAcceptance, type SlotAcceptanceRequester } from '../net/index.ts'
 import type { AbortOptions } from '../node/index.ts'
 import { DEFAULT_DEAL_DURATION_EPOCHS, DEFAULT_DEAL_MAX_PRICE, SLOT_CHECK_BYTES_PER_S } from './constants.ts'
-import type { Client, PutResult } from './interface.ts'
+import type { Client, PutResult, RegistryPlacement } from './interface.ts'
 
 export interface StorageDealInit {
   /** Epochs the deal lasts (default DEFAULT_DEAL_DURATION_EPOCHS). */
@@ -48,29 +49,51 @@ export interface StorageDeal {
   slots: Array<{ index: number; peerId: string; node: Address }>
 }
 
+/** Operators read from the Registry at once while listing nodes. */
+const OPERATOR_READS_AT_ONCE = 16
+
 /**
- * The active nodes of the Registry by peer ID, and a filter of those whose price is at most `maxPrice` (for the put's
- * placement: a node asking more than the user pays is never sent pieces).
+ * The active nodes of the Registry by peer ID, a filter of those whose price is at most `maxPrice` (a node asking more
+ * than the user pays is never sent pieces), and the put's placement: each node's operator (one slot per operator, as
+ * the Market requires) and registered endpoints (the /24 spreading). Operators are read for the nodes within price.
  *
  * @example
  * ```ts
- * const { eligible } = await registeredNodes(reader, { maxPricePerByteEpoch: 2_000_000n })
- * await client.put(source, { eligible })
+ * const { eligible, placement } = await registeredNodes(reader, { maxPricePerByteEpoch: 2_000_000n })
+ * await client.put(source, { eligible, placement })
  * ```
  */
 export async function registeredNodes(
   reader: ChainReader,
   params: { maxPricePerByteEpoch?: bigint } = {},
   options: AbortOptions = {},
-): Promise<{ byPeerId: Map<string, NodeRecord>; eligible: (peerId: string) => boolean }> {
+): Promise<{
+  byPeerId: Map<string, NodeRecord>
+  eligible: (peerId: string) => boolean
+  placement: RegistryPlacement
+}> {
   const nodes = await listActiveNodes(reader, {}, options)
   const byPeerId = new Map(nodes.map((n) => [n.peerId, n]))
   const maxPrice = params.maxPricePerByteEpoch ?? DEFAULT_DEAL_MAX_PRICE
+  const eligible = (peerId: string) => {
+    const node = byPeerId.get(peerId)
+    return node !== undefined && node.pricePerByteEpoch <= maxPrice
+  }
+  const operators = new Map<string, Address>()
+  const within = nodes.filter((node) => node.pricePerByteEpoch <= maxPrice)
+  for (let i = 0; i < within.length; i += OPERATOR_READS_AT_ONCE) {
+    await Promise.all(
+      within.slice(i, i + OPERATOR_READS_AT_ONCE).map(async (node) => {
+        operators.set(node.peerId, await getOperator(reader, { node: node.account }, options))
+      }),
+    )
+  }
   return {
     byPeerId,
-    eligible: (peerId) => {
-      const node = byPeerId.get(peerId)
-      return node !== undefined && node.pricePerByteEpoch <= maxPrice
+    eligible,
+    placement: {
+      operatorOf: (peerId) => operators.get(peerId) ?? byPeerId.get(peerId)?.account,
+      endpointsOf: (peerId) => byPeerId.get(peerId)?.multiaddrs.filter((m) => !m.includes('/0.0.0.0/')),
     },
   }
 }
@@ -95,16 +118,17 @@ export async function makeStorageDeal(
   }
   const durationEpochs = init.durationEpochs ?? DEFAULT_DEAL_DURATION_EPOCHS
   const maxPricePerByteEpoch = init.maxPricePerByteEpoch ?? DEFAULT_DEAL_MAX_PRICE
-  const { byPeerId } = await registeredNodes(client, { maxPricePerByteEpoch }, options)
-  const slots = put.slots.map((placement) => {
-    const node = byPeerId.get(placement.peerId)
+  const { byPeerId, placement } = await registeredNodes(client, { maxPricePerByteEpoch }, options)
+  const slots = put.slots.map((slot) => {
+    const node = byPeerId.get(slot.peerId)
     if (node === undefined) {
       throw new NotEnoughNodesError(
-        `node ${placement.peerId} holds slot ${placement.index} but is not an active node of the Registry: put again`,
+        `node ${slot.peerId} holds slot ${slot.index} but is not an active node of the Registry: put again`,
       )
     }
-    return { index: placement.index, peerId: placement.peerId, node: node.account }
+    return { index: slot.index, peerId: slot.peerId, node: node.account }
   })
+  assertDistinctOperators(slots, placement)
   const terms = { manifestCid: put.manifestCid, durationEpochs, maxPricePerByteEpoch }
   const acceptances = await acceptSlots(client, slots, put, { ...init, ...terms }, options)
   const created = await createDeal(
@@ -167,6 +191,22 @@ export async function makeStorageDeal(
   }
 }
 
+/** Throws NotEnoughNodesError when two slots sit on nodes of one operator (the Market would revert DuplicateOperator). */
+function assertDistinctOperators(slots: Array<{ index: number; peerId: string }>, placement: RegistryPlacement): void {
+  const seen = new Map<string, { index: number; peerId: string }>()
+  for (const slot of slots) {
+    const operator = placement.operatorOf(slot.peerId)?.toLowerCase() ?? slot.peerId
+    const first = seen.get(operator)
+    if (first !== undefined) {
+      throw new NotEnoughNodesError(
+        `slots ${first.index} and ${slot.index} are on nodes of one operator (${operator}: ${first.peerId}, ${slot.peerId}) and the Market refuses such a deal (DuplicateOperator): put again with the placement of registeredNodes`,
+        { details: { operator, slots: [first.index, slot.index] } },
+      )
+    }
+    seen.set(operator, slot)
+  }
+}
+
 /**
  * Asks every slot's node to sign its acceptance of the deal's terms, and checks each signature was made by the node's
  * registered account. Throws UnauthorizedError naming the node, the slot and the node's reason when one refuses.
@@ -221,12 +261,12 @@ export function withStorageDeals(client: Client, chain: ChainClient, init: Stora
     get: (capability, getInit, options) => client.get(capability, getInit, options),
     status: (capability, options) => client.status(capability, options),
     async put(source, putInit = {}, options = {}) {
-      const { eligible } = await registeredNodes(
+      const { eligible, placement } = await registeredNodes(
         chain,
         init.maxPricePerByteEpoch === undefined ? {} : { maxPricePerByteEpoch: init.maxPricePerByteEpoch },
         options,
       )
-      const result = await client.put(source, { ...putInit, eligible }, options)
+      const result = await client.put(source, { ...putInit, eligible, placement }, options)
       await makeStorageDeal(chain, result, init, options)
       return result
     },
