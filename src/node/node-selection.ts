@@ -41,9 +41,7 @@ export function orderForPlacement(candidates: PeerView[], random: () => number =
     if (group === undefined) groups.set(range, (group = []))
     group.push({ peer, tie: random() })
   }
-  const queues = [...groups.values()].map((group) =>
-    group.sort((a, b) => a.tie - b.tie).map((e) => e.peer),
-  )
+  const queues = [...groups.values()].map((group) => group.sort((a, b) => a.tie - b.tie).map((e) => e.peer))
   // Randomize which range goes first, so that small networks do not always load the same range most.
   const order = queues.map((queue) => ({ queue, tie: random() })).sort((a, b) => a.tie - b.tie)
   const out: PeerView[] = []
