@@ -1,34 +1,35 @@
 /**
- * The economics simulation: real contracts on anvil, time stepped epoch by epoch, real transactions. Honest nodes
- * store users' files (k=1, n=3 replicas) at the default price; a self-dealer (price 0, a k=n=1 deal with itself for
- * 2^63 bytes of zeros proven from 53 hashes) tries to capture the emission; a zero-price dumper stores real data at
- * price 0. Every actor's token value (wallet + stake + escrow of its deals + withdrawable earnings and rewards) is
- * read before and after; one JSON line ends the run.
+ * The economics simulation: real contracts on anvil, time stepped epoch by epoch (one-hour epochs), real
+ * transactions. Honest nodes store users' files (k=1, n=3 replicas) at the default price; a self-dealer (price 0, a
+ * k=n=1 deal with itself for 2^63 bytes of zeros proven from 53 hashes) tries to capture the emission; a zero-price
+ * dumper stores real data at price 0; a griefer tries to load a victim node with slots (griefer.ts); a dropper lost
+ * 10 % of its leaves (dropper.ts); an outsourcer keeps nothing and fetches at proof time (outsourcer.ts); a Sybil
+ * runs 3 nodes (sybil.ts). Every actor's token value (wallet + stake + escrow of its deals + withdrawable earnings
+ * and rewards) is read before and after; one JSON line ends the run.
  */
-import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createTestClient, type Hex, http, toHex } from 'viem'
+import { createTestClient, http } from 'viem'
 import {
   type ChainClient,
   confirmSlot,
   createChainClient,
-  createDeal,
-  DEFAULT_MIN_STAKE,
   DEFAULT_PRICE_PER_BYTE_EPOCH,
   drawSeed,
   getBalances,
-  getChallenge,
   getDeal,
   getEpochInfo,
-  registerNode,
-  signDealAcceptances,
   startDevchain,
-  submitProofs,
   withdrawEarnings,
 } from '../../src/chain/index.ts'
-import { merkleLeafHashes, merkleLevels, merkleProof, merkleRoot } from '../../src/storage/index.ts'
+import { createDropper } from './dropper.ts'
+import { createGriefer } from './griefer.ts'
+import { createOutsourcer } from './outsourcer.ts'
+import { random } from './random.ts'
+import { type Held, randomBytes, realSlot, type SimSlot, zeroSlot } from './slots.ts'
+import { createSybil } from './sybil.ts'
+import { openDeal, proveHeld, registerSimNode, type SimWorld } from './world.ts'
 
 export interface EconomicsOptions {
   seed: number
@@ -36,55 +37,19 @@ export interface EconomicsOptions {
   log: (line: string) => void
 }
 
-/** A seeded generator (mulberry32): the same seed gives the same run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-
-interface Held {
-  dealId: bigint
-  slotIndex: number
-  prove: (leafIndex: number) => { leaf: Uint8Array; proof: Uint8Array[] }
-}
-
-function realSlot(data: Uint8Array) {
-  const levels = merkleLevels(merkleLeafHashes(data))
-  return {
-    root: toHex(merkleRoot(data)) as Hex,
-    size: BigInt(data.byteLength),
-    prove: (i: number) => ({ leaf: data.subarray(i * 1024, (i + 1) * 1024), proof: merkleProof(levels, i) }),
-  }
-}
-
-function zeroSlot(size: bigint) {
-  const sha = (...parts: Uint8Array[]) => new Uint8Array(createHash('sha256').update(Buffer.concat(parts)).digest())
-  const leaf = new Uint8Array(1024)
-  let hash = sha(Uint8Array.of(0), leaf)
-  const proof: Uint8Array[] = []
-  for (let width = size / 1024n; width > 1n; width /= 2n) {
-    proof.push(hash)
-    hash = sha(Uint8Array.of(1), hash, hash)
-  }
-  return { root: toHex(hash) as Hex, size, prove: () => ({ leaf, proof }) }
-}
+/** Dropper trials (each a group of slots with its own dropped leaves). */
+const DROPPER_TRIALS = 40
 
 /** Runs the simulation and returns its summary (the JSON line). */
 export async function runEconomics(options: EconomicsOptions): Promise<Record<string, unknown>> {
   const rand = random(options.seed)
   const dir = await mkdtemp(join(tmpdir(), 'cairn-sim-'))
-  const epochSeconds = 100
+  const epochSeconds = 3600
   const devchain = await startDevchain({
     dir,
     blockTime: 0,
-    accounts: 10,
-    // Production economics (minimum payment 0.14 CAIRN, fee 10 %, reward <= 50 % of fees), short epochs.
+    accounts: 16,
+    // Production economics (minimum payment 0.14 CAIRN, fee 10 %, reward <= 50 % of fees, 25-block window).
     params: { epochSeconds, minPaymentPerSlotEpoch: 140_000_000_000_000_000n, responseWindowBlocks: 25 },
   })
   try {
@@ -98,22 +63,27 @@ export async function runEconomics(options: EconomicsOptions): Promise<Record<st
       }),
     )
     const test = createTestClient({ mode: 'anvil', transport: http(devchain.rpcUrl) })
-    const users = [clients[1]!, clients[2]!]
-    const honest = [clients[3]!, clients[4]!, clients[5]!, clients[6]!]
-    const selfDealer = clients[7]!
-    const dumper = clients[8]!
     let tag = 0
-    const register = (c: ChainClient, price: bigint) =>
-      registerNode(c, {
-        peerId: `12D3KooWSim${tag++}`,
-        multiaddrs: [`/ip4/10.0.${tag}.1/tcp/4001`],
-        capacity: 2n ** 63n,
-        pricePerByteEpoch: price,
-        stake: DEFAULT_MIN_STAKE,
-      })
-    for (const node of honest) await register(node, DEFAULT_PRICE_PER_BYTE_EPOCH)
-    await register(selfDealer, 0n)
-    await register(dumper, 0n)
+    const world: SimWorld = { clients, test, rand, epochs: options.epochs, tag: () => tag++ }
+    const at = (i: number) => clients[i]!
+    const users = [at(1), at(2), at(15)]
+    const honest = [at(3), at(4), at(5), at(6)]
+    const [selfDealer, dumper, grieferAccount, dropperAccount, outsourcerAccount] = [
+      at(7),
+      at(8),
+      at(9),
+      at(10),
+      at(11),
+    ]
+    const sybils = [at(12), at(13), at(14)]
+    for (const [i, node] of honest.entries())
+      await registerSimNode(world, node, DEFAULT_PRICE_PER_BYTE_EPOCH, `10.0.${i}.1`)
+    await registerSimNode(world, selfDealer, 0n, '10.1.0.1')
+    await registerSimNode(world, dumper, 0n, '10.2.0.1')
+    await registerSimNode(world, dropperAccount, DEFAULT_PRICE_PER_BYTE_EPOCH, '10.3.0.1')
+    await registerSimNode(world, outsourcerAccount, DEFAULT_PRICE_PER_BYTE_EPOCH, '10.4.0.1')
+    const sybil = createSybil(world, sybils, honest, users[2]!)
+    await sybil.register()
 
     const deals = new Map<ChainClient, bigint[]>()
     const held = new Map<ChainClient, Held[]>()
@@ -123,20 +93,14 @@ export async function runEconomics(options: EconomicsOptions): Promise<Record<st
       for (const dealId of deals.get(c) ?? []) escrow += (await getDeal(c, { dealId })).escrow
       return b.tokens + b.stake + escrow + b.earnings + b.rewards
     }
-    const actors = [...honest, selfDealer, dumper]
+    const actors = [...honest, selfDealer, dumper, ...sybils]
     const start = new Map(await Promise.all(actors.map(async (c) => [c, await value(c)] as const)))
 
-    const open = async (owner: ChainClient, nodes: ChainClient[], slot: ReturnType<typeof realSlot>) => {
-      const params = {
-        manifestCid: `bafysim${tag++}`,
-        size: slot.size,
-        k: 1,
-        slots: nodes.map((n) => ({ root: slot.root, size: slot.size, node: n.account.address })),
+    const open = async (owner: ChainClient, nodes: ChainClient[], slot: SimSlot) => {
+      const { dealId } = await openDeal(world, owner, nodes, slot, {
         durationEpochs: options.epochs + 2,
         maxPricePerByteEpoch: DEFAULT_PRICE_PER_BYTE_EPOCH,
-      }
-      // Every node signs its acceptance of its slot's terms, as a node's slot-acceptance policy does.
-      const { dealId } = await createDeal(owner, await signDealAcceptances(owner, nodes, params))
+      })
       deals.set(owner, [...(deals.get(owner) ?? []), dealId])
       for (const [i, n] of nodes.entries()) {
         await confirmSlot(n, { dealId, slotIndex: i })
@@ -146,12 +110,22 @@ export async function runEconomics(options: EconomicsOptions): Promise<Record<st
     // Users' files: random sizes (64 KiB..1 MiB), three replicas on three of the four honest nodes.
     for (let f = 0; f < 6; f++) {
       const size = 64 * 1024 + Math.floor(rand() * 960 * 1024)
-      const data = new Uint8Array(size).map(() => Math.floor(rand() * 256))
+      const data = randomBytes(rand, size)
       const shuffled = [...honest].sort(() => rand() - 0.5).slice(0, 3)
       await open(users[f % 2]!, shuffled, realSlot(data))
     }
-    await open(users[0]!, [dumper], realSlot(new Uint8Array(256 * 1024).map(() => Math.floor(rand() * 256))))
+    await open(users[0]!, [dumper], realSlot(randomBytes(rand, 256 * 1024)))
     await open(selfDealer, [selfDealer], zeroSlot(2n ** 63n))
+
+    const griefer = createGriefer(world, grieferAccount, honest[0]!, users[0]!)
+    const dropper = createDropper(world, dropperAccount, users[2]!, DROPPER_TRIALS)
+    const outsourcer = createOutsourcer(world, outsourcerAccount, users[2]!)
+    const began = Date.now()
+    await griefer.setup()
+    await sybil.setup(held)
+    await dropper.setup()
+    await outsourcer.setup()
+    options.log(`setup: ${((Date.now() - began) / 1000).toFixed(1)} s`)
 
     const step = async () => {
       const info = await getEpochInfo(clients[0]!)
@@ -161,17 +135,20 @@ export async function runEconomics(options: EconomicsOptions): Promise<Record<st
     let selfDealerWorstEpoch: bigint | undefined
     await step()
     for (let epoch = 0; epoch < options.epochs; epoch++) {
-      await drawSeed(clients[0]!)
+      await dropper.beforeSeed()
+      await outsourcer.beforeSeed()
+      const seedBlock = (await drawSeed(clients[0]!)).blockNumber
+      await outsourcer.early(seedBlock)
       const before = await value(selfDealer)
       for (const [node, slots] of held) {
-        const proofs = await Promise.all(
-          slots.map(async (s) => {
-            const challenge = await getChallenge(node, { dealId: s.dealId, slotIndex: s.slotIndex })
-            return { dealId: s.dealId, slotIndex: s.slotIndex, ...s.prove(challenge!.leafIndex) }
-          }),
-        )
-        await submitProofs(node, proofs)
+        const { outcomes } = await proveHeld(node, slots, 32)
+        const refused = outcomes.find((o) => !o.accepted)
+        if (refused !== undefined && !refused.accepted)
+          throw new Error(`a holder's proof was refused: ${refused.error.message}`)
       }
+      await griefer.prove(epoch)
+      await dropper.prove(epoch)
+      await outsourcer.late(seedBlock)
       await step()
       for (const node of actors) {
         const b = await getBalances(node)
@@ -181,16 +158,52 @@ export async function runEconomics(options: EconomicsOptions): Promise<Record<st
       if (selfDealerWorstEpoch === undefined || change > selfDealerWorstEpoch) selfDealerWorstEpoch = change
       options.log(`epoch ${epoch}: self-dealer ${change} units`)
     }
+    await dropper.finish()
+    await outsourcer.finish()
+
     const net = async (c: ChainClient) => (await value(c)) - start.get(c)!
     const honestNets = await Promise.all(honest.map(net))
+    const grief = griefer.summary()
+    for (const line of grief.lines) options.log(line)
+    const drop = dropper.summary()
+    options.log(
+      `dropper: first miss at challenge ${drop.ranks.join(', ')} (${drop.misses} misses of ${drop.challenges})`,
+    )
+    const out = outsourcer.summary()
+    options.log(`outsourcer: ${JSON.stringify(out)}`)
+    const syb = await sybil.summary()
+    options.log(`sybil: ${JSON.stringify(syb)}`)
+    const finite = (n: number) => (Number.isFinite(n) ? n : null)
+    const round = (n: number) => Math.round(n * 10_000) / 10_000
+    let sybilNet = 0n
+    for (const s of sybils) sybilNet += await net(s)
     return {
       honest_min_profit: [...honestNets].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[0]!.toString(),
       self_dealer_net: (await net(selfDealer)).toString(),
       self_dealer_best_epoch: (selfDealerWorstEpoch ?? 0n).toString(),
       zero_price_dumper_net: (await net(dumper)).toString(),
-      griefer_cost_to_victim_ratio: null,
-      dropper_caught_within_challenges: Math.ceil(Math.log(0.01) / Math.log(0.9)),
-      outsourcer_missed_proof_rate: null,
+      griefer_cost_to_victim_ratio: round(grief.ratio),
+      griefer_ratio_long: round(grief.ratios.long!),
+      griefer_ratio_one_epoch: round(grief.ratios.oneEpoch!),
+      griefer_ratio_end_before_start: round(grief.ratios.endBeforeStart!),
+      griefer_refused_without_consent: grief.refused,
+      dropper_caught_within_challenges: finite(drop.p99),
+      dropper_caught_median: finite(drop.median),
+      dropper_formula_challenges: drop.formula,
+      dropper_trials: DROPPER_TRIALS,
+      dropper_uncaught_trials: drop.uncaught,
+      dropper_miss_rate: round(drop.missRate),
+      outsourcer_missed_proof_rate: round(out.whole.rate),
+      outsourcer_challenges: out.whole.challenges,
+      outsourcer_small_slot_missed_rate: round(out.small.rate),
+      outsourcer_colluding_missed_rate: round(out.colluding.rate),
+      sybil_stake_share: round(syb.stakeShare!),
+      sybil_slot_share_one_range: round(syb.oneRangeSlotShare!),
+      sybil_slot_share_three_ranges: round(syb.threeRangesSlotShare!),
+      sybil_multi_slot_files_one_range: round(syb.oneRangeMultiSlotFiles!),
+      sybil_multi_slot_files_three_ranges: round(syb.threeRangesMultiSlotFiles!),
+      sybil_operator_refused: syb.refused,
+      sybil_net: sybilNet.toString(),
       seed: options.seed,
       epochs: options.epochs,
     }
