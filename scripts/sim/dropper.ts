@@ -24,7 +24,7 @@ interface DropperSlot {
   unproved?: number | undefined
 }
 
-export function createDropper(world: SimWorld, dropper: ChainClient, owner: ChainClient, trials: number) {
+export function createDropper(world: SimWorld, dropper: ChainClient, owners: ChainClient[], trials: number) {
   // Enough slots per trial that a trial is caught within the run with probability >= 99.9 % (64 challenges).
   const slotsPerTrial = Math.ceil(64 / world.epochs)
   const slot = realSlot(randomBytes(world.rand, LEAVES * 1024))
@@ -51,16 +51,26 @@ export function createDropper(world: SimWorld, dropper: ChainClient, owner: Chai
   return {
     slotsPerTrial,
     async setup() {
-      for (let trial = 0; trial < trials; trial++) {
-        for (let position = 0; position < slotsPerTrial; position++) {
-          const { dealId } = await openDeal(world, owner, [dropper], slot, {
-            durationEpochs: world.epochs + 2,
-            maxPricePerByteEpoch: DEFAULT_PRICE_PER_BYTE_EPOCH,
-          })
-          await confirmSlot(dropper, { dealId, slotIndex: 0 })
-          slots.push({ dealId, trial, position, dropped: sample(world.rand, LEAVES, DROPPED), opened: false })
-        }
-      }
+      // One deal-opening worker per owner account, in parallel (each account sends its transactions in turn).
+      const jobs = Array.from({ length: trials * slotsPerTrial }, (_, i) => ({
+        trial: Math.floor(i / slotsPerTrial),
+        position: i % slotsPerTrial,
+        dropped: sample(world.rand, LEAVES, DROPPED),
+      }))
+      let next = 0
+      await Promise.all(
+        owners.map(async (owner) => {
+          for (let job = jobs[next++]; job !== undefined; job = jobs[next++]) {
+            const { dealId } = await openDeal(world, owner, [dropper], slot, {
+              durationEpochs: world.epochs + 2,
+              maxPricePerByteEpoch: DEFAULT_PRICE_PER_BYTE_EPOCH,
+            })
+            await confirmSlot(dropper, { dealId, slotIndex: 0 })
+            slots.push({ dealId, ...job, opened: false })
+          }
+        }),
+      )
+      slots.sort((a, b) => a.trial - b.trial || a.position - b.position)
     },
     /** Before the seed of run epoch `index`: the watcher reports what the dropper missed. */
     beforeSeed: report,

@@ -118,7 +118,7 @@ export async function runEconomics(options: EconomicsOptions): Promise<Record<st
     await open(selfDealer, [selfDealer], zeroSlot(2n ** 63n))
 
     const griefer = createGriefer(world, grieferAccount, honest[0]!, users[0]!)
-    const dropper = createDropper(world, dropperAccount, users[2]!, DROPPER_TRIALS)
+    const dropper = createDropper(world, dropperAccount, users, DROPPER_TRIALS)
     const outsourcer = createOutsourcer(world, outsourcerAccount, users[2]!)
     const began = Date.now()
     await griefer.setup()
@@ -193,6 +193,7 @@ export async function runEconomics(options: EconomicsOptions): Promise<Record<st
       dropper_trials: DROPPER_TRIALS,
       dropper_uncaught_trials: drop.uncaught,
       dropper_miss_rate: round(drop.missRate),
+      dropper_caught_within_from_miss_rate: drop.fromMissRate,
       outsourcer_missed_proof_rate: round(out.whole.rate),
       outsourcer_challenges: out.whole.challenges,
       outsourcer_small_slot_missed_rate: round(out.small.rate),

@@ -65,14 +65,15 @@ export function createGriefer(world: SimWorld, griefer: ChainClient, victim: Cha
       expiry,
     })
     // An acceptance the victim really signed, for a user's deal, replayed by the griefer under its own account.
-    const stolen = (await signDealAcceptances(user, [victim], terms())).slots[0]!
+    const usersDeal = terms()
+    const stolen = (await signDealAcceptances(user, [victim], usersDeal)).slots[0]!
     const attempts = [
       { name: 'no acceptance', params: own },
       {
         name: "the griefer's own signature",
         params: { ...own, slots: [{ ...own.slots[0]!, acceptance: signedByGriefer }] },
       },
-      { name: "the victim's acceptance of a user's deal", params: { ...terms(), slots: [stolen] } },
+      { name: "the victim's acceptance of a user's deal", params: { ...usersDeal, slots: [stolen] } },
     ]
     for (const attempt of attempts) {
       try {
