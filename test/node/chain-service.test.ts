@@ -340,8 +340,8 @@ describe('chain service', () => {
       await store.put(cid, copy)
       return copy
     }
-    const { waitFor } = await startService(t, 6, store, false, undefined, 100, healPiece)
-    const dealId = await openDeal(file!, 6, store)
+    const { waitFor } = await startService(t, 9, store, false, undefined, 100, healPiece)
+    const dealId = await openDeal(file!, 9, store)
     await waitFor('confirmation', isConfirmed(dealId))
     const first = await chain.nextEpoch()
     await waitFor('the proof of a whole slot', isProved(dealId, first))

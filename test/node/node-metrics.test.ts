@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createNetwork } from '../../src/net/index.ts'
+import { createNetwork, reserveUpload } from '../../src/net/index.ts'
 import {
   CAIRN_VERSION,
   createControlApi,
@@ -91,7 +91,10 @@ describe('node metrics', () => {
     assert.equal(value(before, NODE_METRIC_NAMES.piecesStored), 0)
     assert.equal(value(before, NODE_METRIC_NAMES.piecesReceived), 0)
 
-    const sizes = [1_000, 2_000, 3_000]
+    // Pieces are taken only under an upload reservation; one peer may reserve at most half the node's free space.
+    const reserved = await reserveUpload(client, info.peerId, { bytes: quota / 2, seconds: 60 })
+    assert.equal(reserved.bytes, quota / 2)
+    const sizes = [1_000, 1_500, 2_000]
     const pieces = sizes.map((size) => {
       const bytes = new Uint8Array(randomBytes(size))
       return { cid: pieceCid(bytes), bytes }
@@ -101,26 +104,26 @@ describe('node metrics', () => {
     assert.deepEqual(await client.fetchPiece(info.peerId, pieces[0]!.cid), pieces[0]!.bytes)
     assert.deepEqual(await client.fetchPiece(info.peerId, pieces[0]!.cid), pieces[0]!.bytes)
     assert.deepEqual(await client.fetchPiece(info.peerId, pieces[2]!.cid), pieces[2]!.bytes)
-    // refused: a piece the node does not hold, and one over the quota (6,000 + 5,000 > 10,000)
+    // refused: a piece the node does not hold, and one past the reservation (4,500 + 1,000 > 5,000): the reservation
+    // refuses it before the store sees it
     const absent = new Uint8Array(randomBytes(10))
     await assert.rejects(client.fetchPiece(info.peerId, pieceCid(absent)))
-    const big = new Uint8Array(randomBytes(5_000))
-    await assert.rejects(client.storePiece(info.peerId, pieceCid(big), big))
+    const big = new Uint8Array(randomBytes(1_000))
+    await assert.rejects(client.storePiece(info.peerId, pieceCid(big), big), /reserv/)
 
     const after = await scrape(info.api)
     assert.equal(value(after, NODE_METRIC_NAMES.piecesStored), 3)
-    assert.equal(value(after, NODE_METRIC_NAMES.usedBytes), 6_000)
+    assert.equal(value(after, NODE_METRIC_NAMES.usedBytes), 4_500)
     assert.equal(value(after, NODE_METRIC_NAMES.quotaBytes), quota)
     // the node caches its free space for a few seconds (statfs): bounded by the quota, never negative
     const free = value(after, NODE_METRIC_NAMES.freeBytes)
     assert.ok(free >= 0 && free <= quota, `free bytes ${free}`)
     assert.equal(value(after, NODE_METRIC_NAMES.piecesReceived), 3)
-    assert.equal(value(after, NODE_METRIC_NAMES.receivedBytes), 6_000)
+    assert.equal(value(after, NODE_METRIC_NAMES.receivedBytes), 4_500)
     assert.equal(value(after, NODE_METRIC_NAMES.piecesServed), 3)
-    assert.equal(value(after, NODE_METRIC_NAMES.servedBytes), 1_000 + 1_000 + 3_000)
+    assert.equal(value(after, NODE_METRIC_NAMES.servedBytes), 1_000 + 1_000 + 2_000)
     assert.equal(value(after, NODE_METRIC_NAMES.pieceErrors, { operation: 'get', code: 'ERR_NOT_FOUND' }), 1)
-    assert.equal(value(after, NODE_METRIC_NAMES.pieceErrors, { operation: 'put', code: 'ERR_QUOTA_EXCEEDED' }), 1)
-    assert.equal(value(after, `${NODE_METRIC_NAMES.pieceSeconds}_count`, { operation: 'put' }), 4)
+    assert.equal(value(after, `${NODE_METRIC_NAMES.pieceSeconds}_count`, { operation: 'put' }), 3)
     assert.equal(value(after, `${NODE_METRIC_NAMES.pieceSeconds}_count`, { operation: 'get' }), 4)
     assert.equal(value(after, NODE_METRIC_NAMES.info, { version: CAIRN_VERSION, peer_id: info.peerId }), 1)
     for (const state of ['alive', 'suspect', 'dead']) {
