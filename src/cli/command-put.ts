@@ -41,14 +41,13 @@ export async function runPut(parsed: ParsedCommandLine, context: CommandContext)
   const maxPrice = maxPriceText === undefined ? undefined : BigInt(maxPriceText)
   const location = await locateNetwork(parsed.values)
   const chain = await openUserChain(location)
-  const eligible =
+  // On chain: only Registry-active nodes within the price, at most one slot per operator, spread by registered /24.
+  const registered =
     chain === undefined
       ? undefined
-      : (
-          await registeredNodes(chain.client, maxPrice === undefined ? {} : { maxPricePerByteEpoch: maxPrice }, {
-            signal: context.signal,
-          })
-        ).eligible
+      : await registeredNodes(chain.client, maxPrice === undefined ? {} : { maxPricePerByteEpoch: maxPrice }, {
+          signal: context.signal,
+        })
   const session = await openClientSession(location)
   // A bar on a terminal; plain progress lines when stderr is a log or a pipe (unless --json asked for quiet output).
   const bar =
@@ -84,7 +83,7 @@ export async function runPut(parsed: ParsedCommandLine, context: CommandContext)
         ...(n === undefined ? {} : { n }),
         ...(segmentSize === undefined ? {} : { segmentSize }),
         metadata,
-        ...(eligible === undefined ? {} : { eligible }),
+        ...(registered === undefined ? {} : { eligible: registered.eligible, placement: registered.placement }),
         onProgress,
       },
       { signal: context.signal },
