@@ -72,6 +72,11 @@ export const DEFAULT_PROVIDE_MAX_PENDING = 100_000
 export const DEFAULT_TRANSFER_TIMEOUT_MS = 60_000
 /** Deadline of small exchanges (has-pieces, heartbeat). */
 export const DEFAULT_CONTROL_TIMEOUT_MS = 10_000
+/**
+ * Deadline of one `/cairn/slot-accept/1.0.0` acceptance: before it signs, a node rehashes the whole slot from its
+ * pieces to check the root (a GiB slot takes seconds, and several deals may be accepted at once on a loaded node).
+ */
+export const DEFAULT_SLOT_ACCEPT_TIMEOUT_MS = 120_000
 /** Piece streams a single peer may have open towards this node at once (inbound, all connections). */
 export const DEFAULT_MAX_STREAMS_PER_PEER = 16
 /** Piece bytes a single peer may hold in this node's memory: request bytes that arrived, fetch answers not yet read. */

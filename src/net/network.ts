@@ -16,6 +16,7 @@ import {
   DEFAULT_MIN_CONNECTIONS,
   DEFAULT_PHI_THRESHOLD,
   DEFAULT_RECONNECT_INTERVAL_MS,
+  DEFAULT_SLOT_ACCEPT_TIMEOUT_MS,
   DEFAULT_TRANSFER_TIMEOUT_MS,
   DEFAULT_VERSION,
   DEVNET_HEARTBEAT_INTERVAL_MS,
@@ -174,8 +175,8 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
         },
         { maxInboundStreams: init.maxStreamsPerPeer ?? DEFAULT_MAX_STREAMS_PER_PEER, maxOutboundStreams: 64 },
       )
-      const [handler, timeoutMs] = [init.slotAcceptance, init.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS]
-      const guards = { limits: this.#limits, scores: this.#scores, timeoutMs }
+      const handler = init.slotAcceptance
+      const guards = { limits: this.#limits, scores: this.#scores, timeoutMs: DEFAULT_SLOT_ACCEPT_TIMEOUT_MS }
       const streams = init.maxStreamsPerPeer ?? DEFAULT_MAX_STREAMS_PER_PEER
       if (handler) await handleSlotAcceptance(libp2p, { ...guards, handler }, streams)
     }

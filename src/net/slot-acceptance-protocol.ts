@@ -9,6 +9,7 @@
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { QuotaExceededError, UnauthorizedError } from '../errors.ts'
 import type { AbortOptions } from '../storage/index.ts'
+import { DEFAULT_SLOT_ACCEPT_TIMEOUT_MS } from './constants.ts'
 import { encodeFrame, FrameReader, protocolError } from './frame-codec.ts'
 import type { SlotAcceptanceHandler } from './interface.ts'
 import type { PeerLimits } from './peer-limits.ts'
@@ -121,7 +122,9 @@ export async function askSlotAcceptance(
   options: AbortOptions = {},
 ): Promise<SlotAcceptanceAnswer> {
   const body = encodeSlotAcceptanceMessage(request)
-  const timing = { timeoutMs: init.controlTimeoutMs, what: 'slot acceptance', ...options }
+  // A reservation is answered from memory; an acceptance rehashes the slot first.
+  const timeoutMs = request.type === 'accept-request' ? DEFAULT_SLOT_ACCEPT_TIMEOUT_MS : init.controlTimeoutMs
+  const timing = { timeoutMs, what: 'slot acceptance', ...options }
   return requestStream(init, SLOT_ACCEPT_PROTOCOL, peer, timing, async (stream, signal) => {
     await writeAll(stream, encodeFrame(body), signal)
     await stream.close({ signal })
