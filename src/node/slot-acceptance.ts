@@ -103,7 +103,10 @@ export function createSlotAcceptancePolicy(
     async accept(peer: string, terms: WireSlotTerms, options) {
       const chain = components.chain
       if (chain === undefined) return refuse('this node runs off chain and accepts no deal')
-      const now = Math.floor(Date.now() / 1000)
+      // The Registry checks the expiry against the chain's clock, which need not be the wall clock (a devchain steps
+      // its time): expiries are chain time.
+      const { timestamp } = await chain.getBlock({ blockTag: 'latest' })
+      const now = Number(timestamp)
       while (open.length > 0 && open[0]! < now) open.shift()
       if (open.length >= maxOpen) return refuse(`too many open slots: ${open.length} acceptances outstanding`)
       const own = await ownPrice(chain, options.signal)
