@@ -13,7 +13,7 @@ const HEAVY = [
   /from 'node:child_process'/,
   /playwright-core/,
   /\bcreateDevchain\b|\buseTestChain\b|\bstartTestChain\b|from '\.\/harness\.ts'|chain\/harness\.ts/,
-  /devnet-fixture\.ts|cairn-process\.ts/,
+  /devnet-fixture\.ts|cairn-process\.ts|spawn-host\.ts/,
   /\bcompileContracts\b|solc/,
 ]
 
