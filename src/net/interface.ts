@@ -82,6 +82,13 @@ export interface NetworkInit {
   bootstrap?: string[]
   /** Allow loopback/private addresses in the DHT, mDNS off, short timers. */
   devnet?: boolean
+  /**
+   * Addresses the host announces instead of its listen addresses (a server behind a port forward, a public IP).
+   * Omit to announce what the host listens on and what peers observe.
+   */
+  announce?: string[]
+  /** Keep private (RFC 1918, loopback) addresses in the DHT: a network that says it is a LAN. Default: devnet. */
+  allowPrivateAddresses?: boolean
   /** Default true unless devnet. */
   mdns?: boolean
   /** Where the peer store snapshot is persisted (omit = memory only). */
