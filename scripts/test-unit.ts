@@ -1,7 +1,8 @@
 /**
  * `npm run test:unit`: every test file that starts no process, no chain and no browser (the rest of `npm test`).
  * A file is left out when it spawns processes or uses anvil, a devnet or Chromium, read from its imports and calls,
- * so a new unit test is picked up without being listed anywhere.
+ * so a new unit test is picked up without being listed anywhere. The files share one process (`--test-isolation=none`):
+ * loading libp2p and stripping types once instead of once per file is most of the time saved.
  */
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -27,7 +28,7 @@ const files = readdirSync(join(ROOT, 'test'), { recursive: true, encoding: 'utf8
   .map((path) => relative(ROOT, path))
   .sort()
 
-const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files, ...process.argv.slice(2)], {
+const child = spawn(process.execPath, ['--test', '--test-isolation=none', ...files, ...process.argv.slice(2)], {
   cwd: ROOT,
   stdio: 'inherit',
 })
