@@ -120,3 +120,15 @@ export const MAX_PEER_ID_TEXT_BYTES = 128
 export const MAX_FILE_HEALTH_REQUEST_SIZE = 2 + MAX_CID_BYTES
 /** Largest file-health answer: type, status, then three lists of at most 255 slots (n <= 255). */
 export const MAX_FILE_HEALTH_RESPONSE_SIZE = 2 + 2 * (1 + 255) + 1 + 255 * (1 + 1 + MAX_PEER_ID_TEXT_BYTES + 4 + 4 + 8)
+
+/**
+ * Bounds of a storage node's circuit relay v2 server (outside devnet mode): it relays for strangers, so it holds at most
+ * RELAY_MAX_RESERVATIONS reservations, carries at most RELAY_CIRCUITS_PER_PEER circuits at once to one reserved
+ * node (and from one requesting connection), and resets a circuit after RELAY_DATA_LIMIT_BYTES (both directions
+ * together) or RELAY_DURATION_LIMIT_MS. A circuit carries one full piece with room to spare; a client whose circuit
+ * was reset opens a new one. Reservations are refused to banned peers and while this node is not reachable itself.
+ */
+export const RELAY_MAX_RESERVATIONS = 32
+export const RELAY_CIRCUITS_PER_PEER = 16
+export const RELAY_DATA_LIMIT_BYTES = 4 * MAX_PIECE_SIZE
+export const RELAY_DURATION_LIMIT_MS = 5 * 60_000

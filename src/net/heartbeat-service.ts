@@ -12,6 +12,7 @@ import { HEARTBEAT_PROTOCOL, MAX_HEARTBEAT_SIZE, PRESENCE_TOPIC } from './consta
 import { encodeFrame, FrameReader, protocolError } from './frame-codec.ts'
 import { BOOT_ID_BYTES, decodeHeartbeat, encodeHeartbeat, type Heartbeat } from './heartbeat-message.ts'
 import type { CairnLibp2p } from './libp2p-host.ts'
+import { openProtocolStream } from './open-stream.ts'
 import type { PeerHealth, StateChange } from './peer-health.ts'
 import { createDeadline, writeAll } from './stream-io.ts'
 
@@ -59,6 +60,7 @@ export class HeartbeatService {
     await libp2p.handle(HEARTBEAT_PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
       maxInboundStreams: 4,
       maxOutboundStreams: 4,
+      runOnLimitedConnection: true,
     })
     const pubsub = libp2p.services.pubsub
     pubsub.topicValidators.set(PRESENCE_TOPIC, async (_from, message) => this.#validatePresence(message))
@@ -157,9 +159,12 @@ export class HeartbeatService {
     let stream: Stream | undefined
     let detach = () => {}
     try {
-      stream = await this.#init.libp2p.dialProtocol(peerIdFromString(peerId), HEARTBEAT_PROTOCOL, {
-        signal: deadline.signal,
-      })
+      stream = await openProtocolStream(
+        this.#init.libp2p,
+        peerIdFromString(peerId),
+        HEARTBEAT_PROTOCOL,
+        deadline.signal,
+      )
       detach = deadline.guard(stream)
       await writeAll(stream, encodeFrame(this.#latest), deadline.signal)
       await stream.close({ signal: deadline.signal })

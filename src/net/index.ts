@@ -7,6 +7,7 @@ import type { Network, NetworkInit } from './interface.ts'
 import { CairnNetwork } from './network.ts'
 
 export * from './constants.ts'
+export { DIAL_BACK_PROTOCOL } from './dial-back-protocol.ts'
 export {
   decodeFileHealthMessage,
   encodeFileHealthMessage,
@@ -26,6 +27,8 @@ export type {
   PeerState,
   PeerView,
   PeerViewInit,
+  Reachability,
+  ReachabilityStatus,
   SlotAcceptanceAnswer,
   SlotAcceptanceHandler,
   SlotAcceptanceRequest,

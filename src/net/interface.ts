@@ -5,9 +5,10 @@
 import type { Libp2p, PrivateKey, TypedEventTarget } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import type { AbortOptions, PieceStore } from '../storage/index.ts'
+import type { Reachability, ReachabilityStatus } from './reachability-service.ts'
 import type { SlotAcceptanceAnswer, SlotAcceptanceRequest } from './slot-acceptance-protocol.ts'
 
-export type { AbortOptions, SlotAcceptanceAnswer, SlotAcceptanceRequest }
+export type { AbortOptions, Reachability, ReachabilityStatus, SlotAcceptanceAnswer, SlotAcceptanceRequest }
 
 import type { WireSlotTerms } from './slot-acceptance-messages.ts'
 
@@ -162,6 +163,8 @@ export interface NetworkComponents {
 export interface NetworkEvents {
   /** A peer changed state (alive, suspect, dead), or was heard from for the first time. */
   'peer:state': CustomEvent<PeerView>
+  /** The node learnt whether it is reachable from outside (storage nodes outside devnet mode; see `reachability()`). */
+  reachability: CustomEvent<ReachabilityStatus>
 }
 
 export interface Network extends TypedEventTarget<NetworkEvents> {
@@ -172,6 +175,11 @@ export interface Network extends TypedEventTarget<NetworkEvents> {
   stop(): Promise<void>
   /** Addresses this node listens on, each ending in `/p2p/<peerId>`. */
   multiaddrs(): string[]
+  /**
+   * Whether peers can dial this node (dial-back probes; 'public' on a devnet, 'unknown' on a client), the relays
+   * holding a reservation for it and its `/p2p-circuit` addresses through them.
+   */
+  reachability(): ReachabilityStatus
   /** Sends a piece; resolves once the remote verified it and reported it durable. */
   storePiece(peer: string, cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
   /** Fetches a piece; the bytes are verified against `cid` (`CorruptDataError` otherwise). */

@@ -2,10 +2,14 @@
  * Builds a Cairn node's libp2p host: TCP + WebSockets (+ circuit relay v2 for dialling relayed peers), Noise, Yamux,
  * identify, ping, Kademlia (`/cairn/kad/1.0.0`), gossipsub, AutoNAT, a relay server on storage nodes, and discovery
  * through a bootstrap list and mDNS. Every option is passed explicitly so no public-network default sneaks in.
+ * Outside devnet mode a storage node also runs the reachability service (dial-back probes, relay reservations when
+ * not reachable) and, on networks with public addresses, DCUtR hole punching; its relay server is bounded
+ * (RELAY_* in constants.ts) because it serves strangers.
  */
 import { autoNAT } from '@libp2p/autonat'
 import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
 import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { ConnectionGater, Libp2p, PeerDiscovery, PrivateKey } from '@libp2p/interface'
@@ -17,13 +21,29 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
-import { DEFAULT_LISTEN, DEFAULT_VERSION, DEVNET_LISTEN, KAD_PROTOCOL } from './constants.ts'
+import {
+  DEFAULT_LISTEN,
+  DEFAULT_VERSION,
+  DEVNET_LISTEN,
+  KAD_PROTOCOL,
+  RELAY_CIRCUITS_PER_PEER,
+  RELAY_DATA_LIMIT_BYTES,
+  RELAY_DURATION_LIMIT_MS,
+  RELAY_MAX_RESERVATIONS,
+} from './constants.ts'
+import { cairnReachability, type ReachabilityServiceApi, type ReachabilityStatus } from './reachability-service.ts'
 
 export interface CairnHostInit {
   privateKey: PrivateKey
   listen?: string[]
   bootstrap?: string[]
   devnet?: boolean
+  /** Announce these addresses instead of the listen ones (libp2p `addresses.announce`). */
+  announce?: string[]
+  /** Keep private addresses in the DHT, dial them back and upgrade to them (a LAN network). Default: devnet. */
+  allowPrivateAddresses?: boolean
+  /** Called when the reachability service changes its mind (storage nodes outside devnet mode). */
+  onReachability?: (status: ReachabilityStatus) => void
   mdns?: boolean
   /** Storage nodes run the DHT in server mode and a relay server; client-only hosts do neither. Default true. */
   serveStore?: boolean
@@ -39,6 +59,8 @@ export type CairnServices = {
   dht: KadDHT
   pubsub: GossipSub
   autonat: unknown
+  /** Present on storage nodes outside devnet mode. */
+  reachability?: ReachabilityServiceApi
 }
 
 /** The host type `createCairnLibp2p` returns. */
@@ -57,6 +79,7 @@ export async function createCairnLibp2p(init: CairnHostInit): Promise<CairnLibp2
   const devnet = init.devnet ?? false
   const serveStore = init.serveStore ?? true
   const useMdns = init.mdns ?? !devnet
+  const allowPrivate = init.allowPrivateAddresses ?? devnet
   const peerDiscovery: Array<(components: never) => PeerDiscovery> = []
   if ((init.bootstrap ?? []).length > 0) {
     peerDiscovery.push(bootstrap({ list: init.bootstrap ?? [], timeout: devnet ? 100 : 1000 }) as never)
@@ -70,19 +93,40 @@ export async function createCairnLibp2p(init: CairnHostInit): Promise<CairnLibp2
       protocol: KAD_PROTOCOL,
       clientMode: !serveStore,
       // the default mapper drops loopback and private addresses, which leaves a devnet's routing tables empty
-      peerInfoMapper: devnet ? passthroughMapper : removePrivateAddressesMapper,
+      peerInfoMapper: allowPrivate ? passthroughMapper : removePrivateAddressesMapper,
       allowQueryWithZeroPeers: devnet,
       ...(devnet ? { initialQuerySelfInterval: 200, querySelfInterval: 30_000 } : {}),
     }),
     pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
     autonat: autoNAT(),
   }
-  if (serveStore) services.relay = circuitRelayServer()
+  if (serveStore && devnet) services.relay = circuitRelayServer()
+  if (serveStore && !devnet) {
+    services.relay = circuitRelayServer({
+      reservations: {
+        maxReservations: RELAY_MAX_RESERVATIONS,
+        defaultDataLimit: BigInt(RELAY_DATA_LIMIT_BYTES),
+        defaultDurationLimit: RELAY_DURATION_LIMIT_MS,
+      },
+      maxInboundHopStreams: RELAY_CIRCUITS_PER_PEER,
+      maxOutboundStopStreams: RELAY_CIRCUITS_PER_PEER,
+    })
+    services.reachability = cairnReachability({
+      allowPrivateAddresses: allowPrivate,
+      ...(init.announce === undefined ? {} : { announce: init.announce }),
+      ...(init.onReachability === undefined ? {} : { onChange: init.onReachability }),
+    })
+  }
+  // @libp2p/dcutr only ever dials public addresses; on a LAN the reachability service upgrades relayed connections
+  if (!devnet && !allowPrivate) services.dcutr = dcutr()
 
   const options: Libp2pOptions<CairnServices> = {
     privateKey: init.privateKey,
     start: init.start ?? false,
-    addresses: { listen: init.listen ?? [...(devnet ? DEVNET_LISTEN : DEFAULT_LISTEN)] },
+    addresses: {
+      listen: init.listen ?? [...(devnet ? DEVNET_LISTEN : DEFAULT_LISTEN)],
+      ...(init.announce === undefined || init.announce.length === 0 ? {} : { announce: init.announce }),
+    },
     transports: [tcp(), webSockets(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

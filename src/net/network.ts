@@ -16,18 +16,15 @@ import {
   DEFAULT_MIN_CONNECTIONS,
   DEFAULT_PHI_THRESHOLD,
   DEFAULT_RECONNECT_INTERVAL_MS,
-  DEFAULT_SLOT_ACCEPT_TIMEOUT_MS,
   DEFAULT_TRANSFER_TIMEOUT_MS,
   DEFAULT_VERSION,
   DEVNET_HEARTBEAT_INTERVAL_MS,
   DEVNET_RECONNECT_INTERVAL_MS,
-  FILE_HEALTH_PROTOCOL,
   MAX_HEARTBEAT_INTERVAL_MS,
   MIN_HEARTBEAT_INTERVAL_MS,
   PEER_STORE_SAVE_INTERVAL_MS,
-  PIECE_PROTOCOL,
 } from './constants.ts'
-import { askFileHealth, serveFileHealthStream } from './file-health-protocol.ts'
+import { askFileHealth } from './file-health-protocol.ts'
 import { HeartbeatService } from './heartbeat-service.ts'
 import type * as Net from './interface.ts'
 import type { FileHealthReport, Network, NetworkEvents, NetworkInit, PeerView } from './interface.ts'
@@ -36,9 +33,11 @@ import { PeerHealth, type PeerHealthEntry } from './peer-health.ts'
 import { PeerLimits } from './peer-limits.ts'
 import { PeerScores } from './peer-scores.ts'
 import { loadPersistedPeers, type PersistedPeer, savePersistedPeers } from './peer-store-file.ts'
-import { fetchPieceFromPeer, peerHasPieces, servePieceStream, storePieceOnPeer } from './piece-protocol.ts'
+import { fetchPieceFromPeer, peerHasPieces, storePieceOnPeer } from './piece-protocol.ts'
 import { ProvideQueue } from './provide-queue.ts'
-import { askSlotAcceptance, handleSlotAcceptance } from './slot-acceptance-protocol.ts'
+import type { ReachabilityStatus } from './reachability-service.ts'
+import { askSlotAcceptance } from './slot-acceptance-protocol.ts'
+import { handleStoreProtocols } from './store-protocol-handlers.ts'
 
 export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Network {
   readonly peerId: string
@@ -122,10 +121,16 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
       ...(init.listen === undefined ? {} : { listen: init.listen }),
       ...(init.bootstrap === undefined ? {} : { bootstrap: init.bootstrap }),
       ...(init.mdns === undefined ? {} : { mdns: init.mdns }),
+      ...(init.announce === undefined ? {} : { announce: init.announce }),
+      allowPrivateAddresses: init.allowPrivateAddresses ?? this.#devnet,
+      onReachability: (status) => this.safeDispatchEvent('reachability', { detail: status }),
       connectionGater: {
         denyDialPeer: banned,
         denyInboundEncryptedConnection: banned,
         denyOutboundEncryptedConnection: banned,
+        // the relay serves strangers: no reservation for a banned peer, nor while this node cannot be reached itself
+        denyInboundRelayReservation: (peerId) => banned(peerId) || this.reachability().reachability === 'private',
+        denyOutboundRelayedConnection: (source) => banned(source),
       },
     })
     this.#libp2p = libp2p
@@ -149,36 +154,8 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
     })
     if (this.#serveStore) {
       this.#provides = new ProvideQueue({ libp2p, signal: this.#shutdown.signal })
-      await libp2p.handle(
-        PIECE_PROTOCOL,
-        async (stream, connection) => {
-          await servePieceStream(stream, connection.remotePeer.toString(), {
-            pieceStore: this.#components.pieceStore,
-            limits: this.#limits,
-            scores: this.#scores,
-            transferTimeoutMs: init.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS,
-            onStored: (cid) => this.#provides?.add(cid),
-            admitStore: init.slotAcceptance?.admitStore.bind(init.slotAcceptance),
-          })
-        },
-        { maxInboundStreams: (init.maxStreamsPerPeer ?? DEFAULT_MAX_STREAMS_PER_PEER) * 2, maxOutboundStreams: 64 },
-      )
-      await libp2p.handle(
-        FILE_HEALTH_PROTOCOL,
-        async (stream, connection) => {
-          await serveFileHealthStream(stream, connection.remotePeer.toString(), {
-            limits: this.#limits,
-            scores: this.#scores,
-            timeoutMs: init.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS,
-            report: init.reportFileHealth,
-          })
-        },
-        { maxInboundStreams: init.maxStreamsPerPeer ?? DEFAULT_MAX_STREAMS_PER_PEER, maxOutboundStreams: 64 },
-      )
-      const handler = init.slotAcceptance
-      const guards = { limits: this.#limits, scores: this.#scores, timeoutMs: DEFAULT_SLOT_ACCEPT_TIMEOUT_MS }
-      const streams = init.maxStreamsPerPeer ?? DEFAULT_MAX_STREAMS_PER_PEER
-      if (handler) await handleSlotAcceptance(libp2p, { ...guards, handler }, streams)
+      const components = { pieceStore: this.#components.pieceStore, limits: this.#limits, scores: this.#scores }
+      await handleStoreProtocols(libp2p, { ...components, onStored: (cid) => this.#provides?.add(cid) }, init)
     }
     await libp2p.start()
     this.#heartbeats = new HeartbeatService({
@@ -222,6 +199,13 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
     this.#libp2p = undefined
     this.#heartbeats = undefined
     this.#provides = undefined
+  }
+
+  reachability(): ReachabilityStatus {
+    const service = this.#libp2p?.services.reachability
+    if (service !== undefined) return service.status()
+    // devnet hosts and clients run no probe: a devnet is reachable by construction, a client only dials out
+    return { reachability: this.#devnet ? 'public' : 'unknown', relays: [], relayAddresses: [] }
   }
 
   multiaddrs(): string[] {

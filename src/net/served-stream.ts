@@ -19,6 +19,7 @@ import {
   PENALTY_TIMEOUT,
 } from './constants.ts'
 import { protocolError } from './frame-codec.ts'
+import { openProtocolStream } from './open-stream.ts'
 import type { PeerLimits } from './peer-limits.ts'
 import type { PeerScores } from './peer-scores.ts'
 import { createDeadline, type Deadline } from './stream-io.ts'
@@ -111,7 +112,7 @@ export async function serveStream<T>(
  * ```
  */
 export async function requestStream<T>(
-  init: { libp2p: Pick<Libp2p, 'dialProtocol'>; scores: PeerScores },
+  init: { libp2p: Pick<Libp2p, 'dialProtocol' | 'getConnections'>; scores: PeerScores },
   protocol: string,
   peer: string,
   options: AbortOptions & { timeoutMs: number; what: string },
@@ -127,7 +128,7 @@ export async function requestStream<T>(
   const deadline = createDeadline(options.timeoutMs, options.signal)
   let stream: Stream
   try {
-    stream = await init.libp2p.dialProtocol(peerId, protocol, { signal: deadline.signal })
+    stream = await openProtocolStream(init.libp2p, peerId, protocol, deadline.signal)
   } catch (cause) {
     const mapped = deadline.error(cause, what)
     if (mapped !== cause) throw mapped

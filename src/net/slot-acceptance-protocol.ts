@@ -96,7 +96,7 @@ export async function handleSlotAcceptance(
     async (stream, connection) => {
       await serveSlotAcceptanceStream(stream, connection.remotePeer.toString(), init)
     },
-    { maxInboundStreams, maxOutboundStreams: 64 },
+    { maxInboundStreams, maxOutboundStreams: 64, runOnLimitedConnection: true },
   )
 }
 

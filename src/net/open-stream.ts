@@ -1,0 +1,25 @@
+/**
+ * Opens a protocol stream to a peer over the best connection this host has: a direct one first, else a relayed
+ * (limited) one, else a new dial. Cairn's protocols run on relayed connections too, so a node behind a NAT that holds
+ * a relay reservation stores and serves pieces before (or without) a direct upgrade; the relay bounds those circuits
+ * (docs/architecture.md, NAT traversal).
+ */
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+
+/**
+ * @example
+ * ```ts
+ * const stream = await openProtocolStream(libp2p, peerId, PIECE_PROTOCOL, AbortSignal.timeout(10_000))
+ * ```
+ */
+export async function openProtocolStream(
+  libp2p: Pick<Libp2p, 'dialProtocol' | 'getConnections'>,
+  peerId: PeerId,
+  protocol: string,
+  signal: AbortSignal,
+): Promise<Stream> {
+  const open = libp2p.getConnections(peerId).filter((connection) => connection.status === 'open')
+  const best = open.find((connection) => connection.limits === undefined) ?? open[0]
+  if (best !== undefined) return await best.newStream(protocol, { signal, runOnLimitedConnection: true })
+  return await libp2p.dialProtocol(peerId, protocol, { signal, runOnLimitedConnection: true })
+}
