@@ -1,6 +1,9 @@
 /**
  * End to end: `cairn devnet` with its devchain and gateway, a put, then SIGINT and `cairn devnet` again on the same
  * folder: the deal, the balances and the file are all there, and the nodes go on proving.
+ *
+ * Once the devnet is up the test holds the devchain's clock and steps it one epoch at a time after the holders have
+ * proven the current one (a restart holds and releases the clock itself, so the test holds it again after each start).
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -8,10 +11,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { type ChainReader, createChainReader, holdDevchainClock } from '../../src/chain/index.ts'
 import type { DealView } from '../../src/cli/user-deals.ts'
+import { readDeals } from '../../src/client/index.ts'
 import type { DevnetState } from '../../src/devnet/index.ts'
-import { type DevnetCli, devnetCli, type LongRunning, startCairn } from './devnet-fixture.ts'
+import { type DevnetCli, devnetCli, type LongRunning, nextEpoch, startCairn, waitFor } from './devnet-fixture.ts'
 
 describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
   let dir: string
@@ -21,6 +25,8 @@ describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
   let capability = ''
   let dealsBefore: DealView[] = []
   let walletBefore: { balance: string; escrow: string } | undefined
+  let chain: NonNullable<DevnetState['chain']>
+  let reader: ChainReader
 
   const start = async () => {
     devnet = startCairn([
@@ -39,8 +45,28 @@ describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
       '0',
     ])
     await devnet.waitForLine((l) => l.startsWith('devnet ready'), 120_000)
+    chain = (JSON.parse(await readFile(join(dir, 'devnet.json'), 'utf8')) as DevnetState).chain!
+    reader = createChainReader({ rpcUrl: chain.rpc, chainId: chain.chainId, contracts: chain.contracts })
+    await holdDevchainClock(chain.rpc)
   }
   const proofs = (deals: DealView[]) => deals.flatMap((d) => d.slots).reduce((s, slot) => s + slot.proofsMade, 0)
+  /** Steps epochs, each once every active slot has proven the current one, until `target` proofs were made. */
+  const proveUntil = async (target: number) => {
+    for (let steps = 0; steps < 8; steps++) {
+      const epoch = await nextEpoch(chain.rpc, reader)
+      await waitFor(
+        async () => {
+          const deals = await readDeals(reader, { fromBlock: BigInt(chain.blockNumber) })
+          const owing = deals.flatMap((d) => d.view.slots).filter((s) => s.state === 'active' && s.nextEpoch <= epoch)
+          return owing.length === 0 ? true : undefined
+        },
+        90_000,
+        `every holder to prove epoch ${epoch}`,
+      )
+      if (proofs(JSON.parse(await cli.ok(['deals', '--json']))) >= target) return
+    }
+    assert.fail(`fewer than ${target} proofs after 8 epochs`)
+  }
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-e2e-chain-restart-'))
@@ -76,7 +102,7 @@ describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
     capability = put.capability
     const wallet = JSON.parse(await cli.ok(['wallet', '--json']))
     assert.equal(BigInt(walletStart.balance) - BigInt(wallet.balance), BigInt(put.deal.escrow))
-    while (proofs(JSON.parse(await cli.ok(['deals', '--json']))) < 6) await sleep(1_000)
+    await proveUntil(6)
   })
 
   it('after SIGINT and a restart on the same folder, deals, balances and the file are all there', async () => {
@@ -105,12 +131,6 @@ describe('restarting a devnet with its chain', { timeout: 240_000 }, () => {
   })
 
   it('the restarted nodes go on proving', async () => {
-    const before = proofs(dealsBefore)
-    let now = before
-    for (let i = 0; i < 40 && now < before + 3; i++) {
-      await sleep(1_000)
-      now = proofs(JSON.parse(await cli.ok(['deals', '--json'])))
-    }
-    assert.ok(now >= before + 3, `proofs went from ${before} to ${now}`)
+    await proveUntil(proofs(dealsBefore) + 3)
   })
 })

@@ -15,7 +15,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { createTestClient, http } from 'viem'
 import {
   type ChainReader,
   createChainReader,
@@ -31,7 +30,7 @@ import type { DealView } from '../../src/cli/user-deals.ts'
 import { readDeals } from '../../src/client/index.ts'
 import { createDevnet, type Devnet, type DevnetState } from '../../src/devnet/index.ts'
 import { DEFAULT_NODE_STAKE } from '../../src/node/index.ts'
-import { type DevnetCli, devnetCli, waitFor } from './devnet-fixture.ts'
+import { type DevnetCli, devnetCli, nextEpoch as stepEpoch, waitFor } from './devnet-fixture.ts'
 
 /** The clock is held and stepped, so the epoch's length only sets how far each step moves it. */
 const EPOCH_SECONDS = 20
@@ -54,14 +53,7 @@ describe('nodes on the chain', { timeout: 480_000 }, () => {
 
   const deals = () => cli.json<DealView[]>(['deals', '--json'])
 
-  /** Moves the held devchain clock to the start of the next epoch (one block at that timestamp). */
-  const nextEpoch = async () => {
-    const info = await getEpochInfo(reader)
-    const test = createTestClient({ mode: 'anvil', transport: http(state.chain!.rpc) })
-    await test.setNextBlockTimestamp({ timestamp: BigInt(info.endsAt) })
-    await test.mine({ blocks: 1 })
-    assert.equal((await getEpochInfo(reader)).epoch, info.epoch + 1)
-  }
+  const nextEpoch = () => stepEpoch(state.chain!.rpc, reader)
 
   /** Waits until every active slot held by an honest node has proven the current epoch. */
   const honestProved = async () => {

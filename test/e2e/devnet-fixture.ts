@@ -13,10 +13,26 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { createTestClient, http } from 'viem'
+import { type ChainReader, getEpochInfo } from '../../src/chain/index.ts'
 import type { FileStatus } from '../../src/client/index.ts'
 import { type GatewayProcess, spawnGatewayProcess } from '../../src/devnet/index.ts'
 
 export { waitFor } from '../wait-for.ts'
+
+/**
+ * Moves a held devchain clock (holdDevchainClock) to the start of the next epoch, one block at that timestamp, and
+ * returns the new epoch: tests step epochs instead of waiting for them.
+ */
+export async function nextEpoch(rpcUrl: string, reader: ChainReader): Promise<number> {
+  const info = await getEpochInfo(reader)
+  const test = createTestClient({ mode: 'anvil', transport: http(rpcUrl) })
+  await test.setNextBlockTimestamp({ timestamp: BigInt(info.endsAt) })
+  await test.mine({ blocks: 1 })
+  const { epoch } = await getEpochInfo(reader)
+  assert.equal(epoch, info.epoch + 1)
+  return epoch
+}
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
