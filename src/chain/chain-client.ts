@@ -1,8 +1,25 @@
-import { type Chain, createPublicClient, createWalletClient, defineChain, type Hex, http, publicActions } from 'viem'
+import { type Chain, createPublicClient, createWalletClient, defineChain, type Hex, publicActions } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { InvalidArgumentError } from '../errors.ts'
 import { DEFAULT_POLLING_INTERVAL_MS, LOCAL_POLLING_INTERVAL_MS } from './constants.ts'
 import type { ChainCallOptions, ChainClient, ChainClientInit, ChainReader, ChainReaderInit } from './interface.ts'
+import { DEFAULT_LOG_BLOCK_RANGE } from './rpc-limits.ts'
+import { backoffHttp } from './rpc-transport.ts'
+
+function logRangeOf(value: number | undefined): number {
+  const range = value ?? DEFAULT_LOG_BLOCK_RANGE
+  if (!Number.isSafeInteger(range) || range < 1) {
+    throw new InvalidArgumentError(`the log block range must be a whole number of blocks of at least 1, got ${range}`)
+  }
+  return range
+}
+
+function transportOf(init: ChainReaderInit) {
+  return backoffHttp(init.rpcUrl, {
+    batch: init.batch ?? false,
+    ...(init.rpcRetries === undefined ? {} : { retries: init.rpcRetries }),
+  })
+}
 
 function chainOf(rpcUrl: string, chainId: number): Chain {
   if (!Number.isInteger(chainId) || chainId <= 0) throw new InvalidArgumentError(`invalid chain ID ${chainId}`)
@@ -45,16 +62,17 @@ export function createChainClient(init: ChainClientInit): ChainClient {
   const client = createWalletClient({
     account: privateKeyToAccount(init.privateKey),
     chain,
-    transport: http(init.rpcUrl, { retryCount: 2, batch: init.batch ?? false }),
+    transport: transportOf(init),
     pollingInterval: pollingOf(init.rpcUrl, init.pollingInterval),
   })
     .extend(publicActions)
-    .extend(() => ({ contracts: init.contracts }))
+    .extend(() => ({ contracts: init.contracts, logBlockRange: logRangeOf(init.logBlockRange) }))
   return client as unknown as ChainClient
 }
 
 /**
- * A read-only client (no key): for views and event subscriptions.
+ * A read-only client (no key): for views and event polling. Both clients poll (no filters), read logs in windows
+ * of at most `logBlockRange` blocks and back off on rate limits (rpc-transport.ts).
  *
  * @example
  * ```ts
@@ -65,9 +83,9 @@ export function createChainClient(init: ChainClientInit): ChainClient {
 export function createChainReader(init: ChainReaderInit): ChainReader {
   const client = createPublicClient({
     chain: chainOf(init.rpcUrl, init.chainId),
-    transport: http(init.rpcUrl, { retryCount: 2, batch: init.batch ?? false }),
+    transport: transportOf(init),
     pollingInterval: pollingOf(init.rpcUrl, init.pollingInterval),
-  }).extend(() => ({ contracts: init.contracts }))
+  }).extend(() => ({ contracts: init.contracts, logBlockRange: logRangeOf(init.logBlockRange) }))
   return client as unknown as ChainReader
 }
 

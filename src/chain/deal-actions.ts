@@ -12,6 +12,7 @@ import type {
   SlotRecord,
   SlotState,
 } from './interface.ts'
+import { readChainLogs } from './log-reader.ts'
 import { encodeSlotAcceptance, rootHex, type SlotAcceptance } from './slot-acceptance.ts'
 import { signPermit } from './token-actions.ts'
 import { sendTransaction } from './transaction.ts'
@@ -372,8 +373,9 @@ export interface HeldSlotRecord {
 
 /**
  * The slots `node` holds or is named for in deals that are not closed: from the `SlotAssigned` and `SlotRepaired`
- * events since `fromBlock` (the deployment block is a good start), checked against the current slot state. A node
- * daemon calls this on start to know what to confirm and prove.
+ * events since `fromBlock` (the deployment block is a good start; read in windows of the client's `logBlockRange`),
+ * checked against the current slot state. The node's chain service keeps this up to date from events instead
+ * (node/chain-service/market-events.ts); this is the one-shot read.
  *
  * @example
  * ```ts
@@ -389,25 +391,19 @@ export async function getNodeSlots(
 ): Promise<HeldSlotRecord[]> {
   let logs: Array<{ dealId: bigint; slot: bigint }>
   try {
-    const address = client.contracts.market
     const fromBlock = params.fromBlock ?? 0n
-    const [assigned, repaired] = await Promise.all([
-      client.getContractEvents({
-        address,
-        abi: marketAbi,
-        eventName: 'SlotAssigned',
-        args: { node: params.node },
-        fromBlock,
-      }),
-      client.getContractEvents({
-        address,
-        abi: marketAbi,
-        eventName: 'SlotRepaired',
-        args: { node: params.node },
-        fromBlock,
-      }),
-    ])
-    logs = [...assigned, ...repaired].map((log) => ({ dealId: log.args.dealId!, slot: log.args.slot! }))
+    const toBlock = await client.getBlockNumber({ cacheTime: 0 })
+    const read = (eventName: string) =>
+      readChainLogs(
+        client,
+        { contract: 'market', eventNames: [eventName], args: { node: params.node }, fromBlock, toBlock },
+        options,
+      )
+    const [assigned, repaired] = await Promise.all([read('SlotAssigned'), read('SlotRepaired')])
+    logs = [...assigned, ...repaired].map((log) => ({
+      dealId: log.args.dealId as bigint,
+      slot: log.args.slot as bigint,
+    }))
   } catch (error) {
     throw toCairnError(error, 'getNodeSlots', options.signal)
   }

@@ -28,6 +28,7 @@ export { anvilBinary, devnetPrivateKeys, hasDevchain, startDevchain } from './de
 export { holdDevchainClock, releaseDevchainClock } from './devchain-clock.ts'
 export { cairnTokenAbi, marketAbi, registryAbi } from './generated/index.ts'
 export type * from './interface.ts'
+export { createEventLog, type EventLog, type LogQuery, logWindowOf, readChainLogs } from './log-reader.ts'
 export {
   acceptNode,
   addStake,
@@ -56,6 +57,15 @@ export {
   submitProof,
   submitProofs,
 } from './proof-actions.ts'
+export * from './rpc-limits.ts'
+export {
+  backoffHttp,
+  isBlockRangeError,
+  isRateLimitError,
+  type RpcBackoffInit,
+  RpcGaveUpError,
+  RpcMethodRefusedError,
+} from './rpc-transport.ts'
 export {
   type AcceptanceDomain,
   encodeSlotAcceptance,
@@ -72,6 +82,7 @@ export {
   getBalances,
   type PermitSignature,
   type Spender,
+  sendEther,
   signPermit,
   transferTokens,
 } from './token-actions.ts'

@@ -58,7 +58,8 @@ export type ChainClient = Client<
   Chain,
   Account,
   RpcSchema | undefined,
-  PublicActions<Transport, Chain, Account> & WalletActions<Chain, Account> & { contracts: ChainContracts }
+  PublicActions<Transport, Chain, Account> &
+    WalletActions<Chain, Account> & { contracts: ChainContracts; logBlockRange?: number }
 >
 
 /** Read-only access: a viem public client and the contract addresses. A `ChainClient` is one too. */
@@ -67,7 +68,10 @@ export type ChainReader = Pick<
   'readContract' | 'getBlock' | 'getBalance' | 'getBlockNumber' | 'getContractEvents'
 > & {
   contracts: ChainContracts
-  watchContractEvent: PublicClient<Transport, Chain>['watchContractEvent']
+  /** Widest eth_getLogs block range this client asks for (default DEFAULT_LOG_BLOCK_RANGE, 2,000). */
+  logBlockRange?: number
+  /** How often pollers (event watches, receipts) ask again, in ms. */
+  pollingInterval?: number
 }
 
 /** Settings to reach any EVM chain. */
@@ -81,6 +85,10 @@ export interface ChainClientInit {
   pollingInterval?: number
   /** Send concurrent JSON-RPC requests in one HTTP batch (default false). */
   batch?: boolean
+  /** Widest eth_getLogs block range (default DEFAULT_LOG_BLOCK_RANGE, 2,000; halved whenever the endpoint refuses). */
+  logBlockRange?: number
+  /** Retries of a request refused for its rate or failing transiently (default DEFAULT_RPC_RETRIES). */
+  rpcRetries?: number
 }
 
 export interface ChainReaderInit {
@@ -89,6 +97,10 @@ export interface ChainReaderInit {
   contracts: ChainContracts
   pollingInterval?: number
   batch?: boolean
+  /** Widest eth_getLogs block range (default DEFAULT_LOG_BLOCK_RANGE, 2,000). */
+  logBlockRange?: number
+  /** Retries of a request refused for its rate or failing transiently (default DEFAULT_RPC_RETRIES). */
+  rpcRetries?: number
 }
 
 /** Options of every async call: a caller's signal (each call adds its own deadline). */

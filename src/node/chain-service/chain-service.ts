@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path'
 import type { Address } from 'viem'
-import { type ChainClient, createChainClient, getEpochInfo, getNodeSlots } from '../../chain/index.ts'
+import { type ChainClient, createChainClient, type EpochInfo, marketAbi } from '../../chain/index.ts'
 import type { AbortOptions } from '../index.ts'
 import type { ChainDutyContext } from './chain-duty.ts'
 import { SlotClaims } from './claim-slots.ts'
@@ -14,6 +14,7 @@ import { SlotConfirmer } from './confirm-slots.ts'
 import { DEFAULT_CHAIN_POLL_MS, SLOT_CACHE_DIR } from './constants.ts'
 import type { ChainService, ChainServiceComponents, ChainServiceInit } from './interface.ts'
 import { StandingKeeper } from './keep-standing.ts'
+import { MarketBook } from './market-book.ts'
 import { proveDueSlots } from './prove-slots.ts'
 import { createSlotProver } from './slot-prover.ts'
 import { SlotWatcher } from './watch-slots.ts'
@@ -45,6 +46,9 @@ class NodeChainService implements ChainService {
   readonly #watcher: SlotWatcher
   readonly #withdrawer: EarningsWithdrawer
   readonly #standing: StandingKeeper
+  readonly #book: MarketBook
+  /** The Market's genesis and epoch length (immutable: read once). */
+  #clock: Promise<{ genesis: number; epochSeconds: number }> | undefined
 
   constructor(components: ChainServiceComponents, init: ChainServiceInit) {
     this.#init = init
@@ -53,6 +57,13 @@ class NodeChainService implements ChainService {
       chainId: init.chainId,
       privateKey: init.privateKey,
       contracts: init.contracts,
+      ...(init.logBlockRange === undefined ? {} : { logBlockRange: init.logBlockRange }),
+    })
+    this.#book = new MarketBook({
+      reader: this.client,
+      chainId: init.chainId,
+      dataDir: init.dataDir,
+      fromBlock: init.fromBlock ?? 0n,
     })
     this.account = this.client.account.address
     this.#context = {
@@ -67,9 +78,10 @@ class NodeChainService implements ChainService {
       missedEpoch: new Map(),
     }
     this.#confirmer = new SlotConfirmer(this.#context)
-    this.#claims = new SlotClaims(this.#context)
+    this.#claims = new SlotClaims({ ...this.#context, dealsOf: (manifestCid) => this.#book.dealsOf(manifestCid) })
     this.#watcher = new SlotWatcher({
       ...this.#context,
+      deals: () => this.#book.deals(),
       offerToTake: (manifestCid, slot, signal) => this.#claims.offerToTake(manifestCid, slot, signal),
     })
     this.#withdrawer = new EarningsWithdrawer(this.#context)
@@ -83,6 +95,7 @@ class NodeChainService implements ChainService {
   async start(): Promise<void> {
     const signal = this.#controller.signal
     await this.#claims.load()
+    await this.#book.load()
     await this.#standing.enter(signal)
     this.#loop = this.#run()
   }
@@ -90,6 +103,7 @@ class NodeChainService implements ChainService {
   async stop(): Promise<void> {
     this.#controller.abort()
     await this.#loop?.catch(() => {})
+    await this.#book.save().catch(() => {})
   }
 
   async #run(): Promise<void> {
@@ -116,14 +130,15 @@ class NodeChainService implements ChainService {
     }
   }
 
-  /** One round of every duty: confirm, prove, claim, watch, withdraw, standing. */
+  /**
+   * One round of every duty: the latest block (its number and time: the epoch), the Market's events of the blocks
+   * added since the last round (the book), then confirm, prove, claim, watch, withdraw, standing. An idle round is
+   * one eth_getBlockByNumber and, when a block was added, one eth_getLogs.
+   */
   async #tick(signal: AbortSignal): Promise<void> {
-    const info = await getEpochInfo(this.client, { signal })
-    const held = await getNodeSlots(
-      this.client,
-      { node: this.account, ...(this.#init.fromBlock === undefined ? {} : { fromBlock: this.#init.fromBlock }) },
-      { signal },
-    )
+    const { info, head } = await this.#epochInfo(signal)
+    await this.#book.sync(head, info.epoch, { signal })
+    const held = this.#book.heldBy(this.account)
     // Confirms pending slots and lists the due ones, then proves every due slot at once: one batch transaction
     // (per DEFAULT_MAX_PROOFS_PER_TRANSACTION slots) instead of one transaction per slot.
     const due = await Promise.all(held.map((entry) => this.#confirmer.work(entry, info, signal)))
@@ -137,5 +152,28 @@ class NodeChainService implements ChainService {
     if (this.#init.watcher !== false) await this.#watcher.tick(info, signal)
     await this.#withdrawer.tick(info, signal)
     await this.#standing.tick(info, signal)
+  }
+
+  /** The epoch as of the latest block, and that block's number: one read (the Market's clock is read once). */
+  async #epochInfo(signal: AbortSignal): Promise<{ info: EpochInfo; head: bigint }> {
+    const market = { address: this.client.contracts.market, abi: marketAbi } as const
+    this.#clock ??= Promise.all([
+      this.client.readContract({ ...market, functionName: 'genesis' }),
+      this.client.readContract({ ...market, functionName: 'epochSeconds' }),
+    ]).then(([genesis, epochSeconds]) => ({ genesis: Number(genesis), epochSeconds: Number(epochSeconds) }))
+    this.#clock.catch(() => {
+      this.#clock = undefined
+    })
+    const [{ genesis, epochSeconds }, block] = await Promise.all([
+      this.#clock,
+      this.client.getBlock({ blockTag: 'latest' }),
+    ])
+    signal.throwIfAborted()
+    const now = Number(block.timestamp)
+    const epoch = Math.floor((now - genesis) / epochSeconds)
+    return {
+      info: { epoch, genesis, epochSeconds, now, endsAt: genesis + (epoch + 1) * epochSeconds },
+      head: block.number,
+    }
   }
 }

@@ -3,16 +3,7 @@
  * chain opened them, with a proof against the slot root (`repairSlot`); the pending ones survive restarts in
  * `chain-repairs.json` and are given up when the slot does not open in time.
  */
-import {
-  drawSeed,
-  type EpochInfo,
-  getChallenge,
-  getDeal,
-  getDealCount,
-  getSlot,
-  marketAbi,
-  repairSlot,
-} from '../../chain/index.ts'
+import { drawSeed, type EpochInfo, getChallenge, getDeal, getSlot, marketAbi, repairSlot } from '../../chain/index.ts'
 import type { ChainDutyContext } from './chain-duty.ts'
 import { readChainRepairs, writeChainRepairs } from './chain-repairs-file.ts'
 import { DEFAULT_CHAIN_REPAIR_EXTRA_EPOCHS } from './constants.ts'
@@ -22,7 +13,10 @@ import type { PendingChainRepair } from './interface.ts'
 type SlotClaimsContext = Pick<
   ChainDutyContext,
   'client' | 'account' | 'components' | 'init' | 'prover' | 'emit' | 'provedEpoch'
->
+> & {
+  /** The running deals of a file, from the node's book of the Market. */
+  dealsOf: (manifestCid: string) => Array<{ dealId: bigint }>
+}
 
 /** The slots waiting to be taken over on chain, and the work that takes them over. */
 export class SlotClaims {
@@ -31,8 +25,6 @@ export class SlotClaims {
   readonly #claims = new Map<string, PendingChainRepair>()
   #loaded: Promise<void> | undefined
   #saving: Promise<void> = Promise.resolve()
-  /** Manifest CID of every deal seen so far (a deal's manifest never changes), by deal ID. */
-  readonly #dealManifests = new Map<bigint, string>()
   #maxMisses: number | undefined
 
   constructor(context: SlotClaimsContext) {
@@ -93,10 +85,6 @@ export class SlotClaims {
         functionName: 'maxMisses',
       }),
     )
-    const count = await getDealCount(client, { signal })
-    for (let id = BigInt(this.#dealManifests.size) + 1n; id <= count; id++) {
-      this.#dealManifests.set(id, (await getDeal(client, { dealId: id }, { signal })).manifestCid)
-    }
     let changed = false
     for (const [id, claim] of [...this.#claims]) {
       if (claim.firstEpoch === undefined) {
@@ -132,8 +120,7 @@ export class SlotClaims {
   async #claim(claim: PendingChainRepair, info: EpochInfo, signal: AbortSignal): Promise<'done' | 'waiting'> {
     const { client, account, prover, emit, provedEpoch } = this.#context
     let waiting = false
-    for (const [dealId, manifestCid] of this.#dealManifests) {
-      if (manifestCid !== claim.manifestCid) continue
+    for (const { dealId } of this.#context.dealsOf(claim.manifestCid)) {
       const deal = await getDeal(client, { dealId }, { signal })
       if (deal.closed || info.epoch >= deal.endEpoch || claim.slot >= deal.n) continue
       const slot = await getSlot(client, { dealId, slotIndex: claim.slot }, { signal })

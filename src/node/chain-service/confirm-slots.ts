@@ -3,9 +3,10 @@
  * signed an acceptance of that slot (accepted-slots/ in its data dir) and holds it; an active slot is handed on to
  * the prove duty when its proof of this epoch is due.
  */
-import { confirmSlot, type EpochInfo, type HeldSlotRecord, reportMissed } from '../../chain/index.ts'
+import { confirmSlot, type EpochInfo, reportMissed } from '../../chain/index.ts'
 import { AcceptedSlots } from '../accepted-slots.ts'
 import type { ChainDutyContext } from './chain-duty.ts'
+import type { HeldSlot } from './market-book.ts'
 
 /** Confirms the slots this node holds and picks the ones whose proof is due. */
 export class SlotConfirmer {
@@ -23,7 +24,7 @@ export class SlotConfirmer {
    * Confirms a pending slot once it is held; returns the slot when its proof of this epoch is due (a slot just
    * confirmed in a running epoch included).
    */
-  async work(entry: HeldSlotRecord, info: EpochInfo, signal: AbortSignal): Promise<HeldSlotRecord | undefined> {
+  async work(entry: HeldSlot, info: EpochInfo, signal: AbortSignal): Promise<HeldSlot | undefined> {
     const { client, init, prover, emit, provedEpoch } = this.#context
     const { dealId, slot, deal } = entry
     const id = `${dealId}:${slot.index}`

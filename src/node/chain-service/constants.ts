@@ -35,3 +35,7 @@ export const CHAIN_REPAIRS_FILE = 'chain-repairs.json'
  * opens only after that many missed epochs are reported): afterwards someone else took it, or it never opens.
  */
 export const DEFAULT_CHAIN_REPAIR_EXTRA_EPOCHS = 6
+/** The node's book of the Market's running deals and the last block read (`market-book.ts`), in its data dir. */
+export const CHAIN_STATE_FILE = 'chain-state.json'
+/** The book is saved at least this often while its cursor moves without events (ms); at once when events changed it. */
+export const CHAIN_STATE_SAVE_MS = 60_000

@@ -39,8 +39,10 @@ export interface ChainServiceInit {
   contracts: ChainContracts
   privateKey: `0x${string}`
   dataDir: string
-  /** First block to read events from (the deployment's). */
+  /** First block to read events from (the deployment's); later starts go on from the saved cursor (chain-state.json). */
   fromBlock?: bigint
+  /** Widest eth_getLogs block range (default DEFAULT_LOG_BLOCK_RANGE, 2,000). */
+  logBlockRange?: number
   pricePerByteEpoch?: bigint
   stake?: bigint
   pollMs?: number

@@ -1,7 +1,8 @@
 /** The prove duty: every slot whose proof of this epoch is due, proven together in batch transactions. */
-import { DEFAULT_MAX_PROOFS_PER_TRANSACTION, type HeldSlotRecord, proveSlots } from '../../chain/index.ts'
+import { DEFAULT_MAX_PROOFS_PER_TRANSACTION, proveSlots } from '../../chain/index.ts'
 import type { ChainDutyContext } from './chain-duty.ts'
 import { healSlot } from './heal-slot.ts'
+import type { HeldSlot } from './market-book.ts'
 import type { SlotKey } from './slot-prover.ts'
 
 /**
@@ -15,7 +16,7 @@ export async function proveDueSlots(
     ChainDutyContext,
     'client' | 'components' | 'init' | 'prover' | 'emit' | 'provedEpoch' | 'healing' | 'missedEpoch'
   >,
-  dueSlots: HeldSlotRecord[],
+  dueSlots: HeldSlot[],
   epoch: number,
   signal: AbortSignal,
 ): Promise<void> {
