@@ -8,8 +8,8 @@ import type { Address } from 'viem'
 import {
   type ChainEvent,
   type ChainReader,
+  createEventLog,
   getBalances,
-  getChainEvents,
   getDeal,
   getNode,
   marketAbi,
@@ -131,22 +131,18 @@ export function createChainView(components: { reader: ChainReader }, init: Chain
 
   // The Market's proofs and withdrawals up to one block, and that block: the node and bank figures read everything
   // else at it too, so that a proof or a withdrawal landing mid-read cannot make them drop between refreshes.
+  // Both logs are read once from `fromBlock` (in block windows) and then only the blocks added since: no call reads
+  // the whole history again.
+  const proofLog = createEventLog(reader, { contract: 'market', eventNames: [...PROOF_EVENTS, 'Withdrawn'], fromBlock })
+  const registrations = createEventLog(reader, { contract: 'registry', eventNames: ['NodeRegistered'], fromBlock })
   const marketLog = cached(cacheMs, async (options): Promise<MarketLog> => {
     const blockNumber = await reader.getBlockNumber({ cacheTime: 0 })
-    const events = await getChainEvents(
-      reader,
-      { contract: 'market', eventNames: [...PROOF_EVENTS, 'Withdrawn'], fromBlock, toBlock: blockNumber },
-      options,
-    )
+    const events = await proofLog.readTo(blockNumber, options)
     return { blockNumber, events }
   })
   // Every account that ever registered (jailed and unbonding nodes too, which activeNodes leaves out).
   const registeredAccounts = cached(cacheMs, async (options): Promise<Address[]> => {
-    const events = await getChainEvents(
-      reader,
-      { contract: 'registry', eventNames: ['NodeRegistered'], fromBlock },
-      options,
-    )
+    const events = await registrations.readTo(await reader.getBlockNumber({ cacheTime: 0 }), options)
     return [...new Set(events.map((e) => String(e.args.node)))] as Address[]
   })
 

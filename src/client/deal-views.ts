@@ -5,13 +5,15 @@
  */
 import type { Address } from 'viem'
 import {
+  type ChainEvent,
   type ChainReader,
+  createEventLog,
   type DealRecord,
+  type EventLog,
   getDeal,
   getDealCount,
   getNode,
   getSlots,
-  marketAbi,
 } from '../chain/index.ts'
 import type { AbortOptions } from '../net/index.ts'
 
@@ -67,8 +69,24 @@ export interface ReadDealsParams {
 /** Deals read (`getDeal`) at a time while looking for the newest ones. */
 const DEAL_READ_BATCH = 16
 
-type ProofLog = { args: { dealId?: bigint | undefined; slot?: bigint | undefined } }
-const slotKey = (log: ProofLog): string => `${log.args.dealId}/${Number(log.args.slot)}`
+const slotKey = (log: ChainEvent): string => `${log.args.dealId}/${Number(log.args.slot)}`
+
+/**
+ * The proof events of each reader, read once from the first block and then only the blocks added since: a long-lived
+ * reader (the gateway's dashboard) never reads the whole history again; a one-shot command (`cairn deals`, `cairn
+ * wallet`) reads it once, in block windows.
+ */
+const proofLogs = new WeakMap<ChainReader, Map<bigint, EventLog>>()
+function proofLogOf(reader: ChainReader, fromBlock: bigint): EventLog {
+  let byStart = proofLogs.get(reader)
+  if (byStart === undefined) proofLogs.set(reader, (byStart = new Map()))
+  let log = byStart.get(fromBlock)
+  if (log === undefined) {
+    log = createEventLog(reader, { contract: 'market', eventNames: ['ProofAccepted', 'ProofMissed'], fromBlock })
+    byStart.set(fromBlock, log)
+  }
+  return log
+}
 
 /**
  * Deals with each slot's holder, proofs made and missed (from the Market's events) and what it was paid, all read at
@@ -89,24 +107,12 @@ export async function readDeals(
   const blockNumber = await reader.getBlockNumber({ cacheTime: 0 })
   const at = { ...options, blockNumber }
   const count = await getDealCount(reader, at)
-  const market = reader.contracts.market
-  const [accepted, missed, chosen] = await Promise.all([
-    reader.getContractEvents({
-      address: market,
-      abi: marketAbi,
-      eventName: 'ProofAccepted',
-      fromBlock: params.fromBlock,
-      toBlock: blockNumber,
-    }),
-    reader.getContractEvents({
-      address: market,
-      abi: marketAbi,
-      eventName: 'ProofMissed',
-      fromBlock: params.fromBlock,
-      toBlock: blockNumber,
-    }),
+  const [proofs, chosen] = await Promise.all([
+    proofLogOf(reader, params.fromBlock).readTo(blockNumber, options),
     newestDeals(reader, count, params, at),
   ])
+  const accepted = proofs.filter((e) => e.eventName === 'ProofAccepted')
+  const missed = proofs.filter((e) => e.eventName === 'ProofMissed')
   const acceptedBySlot = groupBy(accepted, slotKey)
   const missedBySlot = groupBy(missed, slotKey)
   const slotsOf = await Promise.all(chosen.map(({ id }) => getSlots(reader, { dealId: id }, at)))
@@ -125,7 +131,7 @@ export async function readDeals(
     const extra: DealSnapshot['slots'] = []
     const slotViews = slots.map((slot): DealSlotView => {
       const proofs = acceptedBySlot.get(`${id}/${slot.index}`) ?? []
-      const paid = proofs.reduce((sum, log) => sum + (log.args.payment ?? 0n), 0n)
+      const paid = proofs.reduce((sum, log) => sum + BigInt((log.args.payment as bigint | undefined) ?? 0n), 0n)
       paidSoFar += paid
       const last = proofs.at(-1)?.args.epoch
       extra.push(last === undefined ? { misses: slot.misses } : { misses: slot.misses, lastProofEpoch: Number(last) })
