@@ -30,6 +30,17 @@ export { cairnTokenAbi, marketAbi, registryAbi } from './generated/index.ts'
 export type * from './interface.ts'
 export { createEventLog, type EventLog, type LogQuery, logWindowOf, readChainLogs } from './log-reader.ts'
 export {
+  bootstrapProblem,
+  formatNetworkFile,
+  MAX_BOOTSTRAP_ADDRESSES,
+  NETWORK_FILE,
+  NETWORK_FILE_FORMAT,
+  type NetworkFile,
+  parseNetworkFile,
+  readNetworkFile,
+  writeNetworkFile,
+} from './network-file.ts'
+export {
   acceptNode,
   addStake,
   getNode,

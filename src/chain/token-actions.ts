@@ -1,5 +1,6 @@
 import { type Address, type Hex, maxUint256, parseSignature } from 'viem'
 import { InvalidArgumentError } from '../errors.ts'
+import { DEFAULT_TRANSACTION_TIMEOUT_MS } from './constants.ts'
 import { toCairnError } from './contract-errors.ts'
 import { cairnTokenAbi, marketAbi, registryAbi } from './generated/index.ts'
 import type { Balances, ChainCallOptions, ChainClient, ChainReader } from './interface.ts'
@@ -168,5 +169,30 @@ export async function getBalances(
     }
   } catch (error) {
     throw toCairnError(error, 'getBalances', options.signal)
+  }
+}
+
+/**
+ * Sends ether (for gas) from the client's account and waits for the receipt.
+ *
+ * @example
+ * ```ts
+ * await sendEther(client, { to: '0x...', amount: 10n ** 17n })
+ * ```
+ */
+export async function sendEther(
+  client: ChainClient,
+  params: { to: Address; amount: bigint },
+  options: ChainCallOptions = {},
+): Promise<Hex> {
+  if (params.amount <= 0n) throw new InvalidArgumentError('the amount of ether must be above 0')
+  try {
+    const hash = await client.sendTransaction({ to: params.to, value: params.amount })
+    const receipt = await client.waitForTransactionReceipt({ hash, timeout: DEFAULT_TRANSACTION_TIMEOUT_MS })
+    if (receipt.status !== 'success')
+      throw new InvalidArgumentError(`sending ether failed: transaction ${hash} reverted`)
+    return hash
+  } catch (error) {
+    throw toCairnError(error, 'send ether', options.signal)
   }
 }

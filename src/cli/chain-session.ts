@@ -1,33 +1,41 @@
-import { type ChainClient, createChainClient, loadPrivateKey } from '../chain/index.ts'
-import type { DevnetChain } from '../devnet/index.ts'
+import { type ChainClient, createChainClient, loadPrivateKey, type NetworkFile } from '../chain/index.ts'
 import { NotFoundError } from '../errors.ts'
 import type { NetworkLocation } from './client-session.ts'
 
-/** The user's chain: a client signing with the user's wallet, and the devnet's chain settings. */
+/** The user's chain: a client signing with the user's wallet, and the network it belongs to. */
 export interface UserChain {
   client: ChainClient
-  settings: DevnetChain
+  network: NetworkFile
   fromBlock: bigint
 }
 
 /**
- * The chain of the network the command talks to (a devnet's devchain), with the user's key (the devnet's user.key,
- * or CAIRN_PRIVATE_KEY when set). Undefined when the network has no chain.
+ * The chain of the network the command talks to, with the user's key: `--key-file FILE`, else CAIRN_PRIVATE_KEY,
+ * else the devnet's user.key. Undefined when the network has no chain (a devnet started with --no-chain, or
+ * `--bootstrap` alone).
  */
 export async function openUserChain(location: NetworkLocation): Promise<UserChain | undefined> {
-  const settings = location.devnet?.chain
-  if (settings === undefined) return undefined
-  const privateKey =
-    process.env.CAIRN_PRIVATE_KEY === undefined
-      ? await loadPrivateKey({ file: settings.user.keyFile })
-      : await loadPrivateKey({ text: process.env.CAIRN_PRIVATE_KEY })
+  const network = location.network
+  if (network === undefined) return undefined
+  const flagKey = location.keyFile
+  const devnetKey = location.devnetKeyFile
+  const envKey = process.env.CAIRN_PRIVATE_KEY
+  let privateKey: `0x${string}`
+  if (flagKey !== undefined) privateKey = await loadPrivateKey({ file: flagKey })
+  else if (envKey !== undefined && envKey !== '') privateKey = await loadPrivateKey({ text: envKey })
+  else if (devnetKey !== undefined) privateKey = await loadPrivateKey({ file: devnetKey })
+  else {
+    throw new NotFoundError(
+      `no wallet to pay with on the network ${network.name}: pass --key-file FILE (make one with "cairn wallet new --out FILE") or set CAIRN_PRIVATE_KEY`,
+    )
+  }
   const client = createChainClient({
-    rpcUrl: settings.rpc,
-    chainId: settings.chainId,
+    rpcUrl: network.rpc,
+    chainId: network.chainId,
     privateKey,
-    contracts: settings.contracts,
+    contracts: network.contracts,
   })
-  return { client, settings, fromBlock: BigInt(settings.blockNumber) }
+  return { client, network, fromBlock: network.deploymentBlock }
 }
 
 /** Like openUserChain, but a network without a chain is an error naming the fix. */
@@ -35,7 +43,7 @@ export async function requireUserChain(location: NetworkLocation): Promise<UserC
   const chain = await openUserChain(location)
   if (chain === undefined) {
     throw new NotFoundError(
-      'this network has no chain: start the devnet with its chain (cairn devnet, without --no-chain)',
+      'this network has no chain: pass --network FILE (its network.json), or start the devnet with its chain (cairn devnet, without --no-chain)',
     )
   }
   return chain

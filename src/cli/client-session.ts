@@ -1,10 +1,23 @@
+import { existsSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import {
+  createChainReader,
+  NETWORK_FILE,
+  NETWORK_FILE_FORMAT,
+  type NetworkFile,
+  readNetworkFile,
+} from '../chain/index.ts'
 import { type Client, createClient, createFileRecordStore, FILES_RECORD } from '../client/index.ts'
-import { DEFAULT_DEVNET_DIR, type DevnetState, readDevnetState } from '../devnet/index.ts'
+import {
+  DEFAULT_DEVNET_DIR,
+  DEVNET_FILE,
+  type DevnetState,
+  readDevnetState,
+  seedAddresses,
+  watchRegistryNodes,
+} from '../devnet/index.ts'
 import { createNetwork, type Network } from '../net/index.ts'
 import { controlRequest, type PeerView } from '../node/index.ts'
 import { createMemoryPieceStore } from '../storage/index.ts'
@@ -15,31 +28,96 @@ export interface NetworkLocation {
   /** The devnet folder, when the network is a local devnet. */
   devnetDir?: string
   devnet?: DevnetState
+  /** The network joined: its chain, contracts and bootstrap list (from --network FILE or the devnet's own file). */
+  network?: NetworkFile
   bootstrap: string[]
-  /** Control API URLs of nodes the client may ask for peer views. */
+  /** Control API URLs of nodes the client may ask for peer views (a devnet's nodes only). */
   apis: string[]
   /** Folder of the client's own state (its record of files put). */
   home: string
+  /** The user's key file (`--key-file`): it pays, before CAIRN_PRIVATE_KEY. */
+  keyFile?: string
+  /** A devnet's funded user.key: pays when neither `--key-file` nor CAIRN_PRIVATE_KEY is given. */
+  devnetKeyFile?: string
+}
+
+/** The network file named by `--network` or CAIRN_NETWORK (an empty variable counts as unset). */
+function networkFlag(values: ParsedCommandLine['values']): string | undefined {
+  const path = (values.network as string | undefined) ?? process.env.CAIRN_NETWORK
+  return path === undefined || path === '' ? undefined : resolve(path)
 }
 
 /**
- * Resolves `--devnet DIR` / `CAIRN_DEVNET` / `--bootstrap ADDR` into the network to use. Without any of them, the
- * default devnet folder (.cairn-devnet) is tried.
+ * Resolves `--network FILE` / `CAIRN_NETWORK`, `--devnet DIR` / `CAIRN_DEVNET` and `--bootstrap ADDR` into the
+ * network to use. A devnet is a network whose file is DIR/network.json; without any of them, the default devnet
+ * folder (.cairn-devnet) is tried.
  */
 export async function locateNetwork(values: ParsedCommandLine['values']): Promise<NetworkLocation> {
   const bootstrap = (values.bootstrap as string[] | undefined) ?? []
+  const flagKey = values['key-file'] as string | undefined
+  const keyFile = flagKey === undefined ? {} : { keyFile: resolve(flagKey) }
+  const networkPath = networkFlag(values)
+  if (networkPath !== undefined) {
+    const network = await readNetworkFile(networkPath)
+    // A devnet's own network file: its nodes' control APIs answer peer views, its user.key pays by default.
+    const folder = dirname(networkPath)
+    if (basename(networkPath) === NETWORK_FILE && existsSync(join(folder, DEVNET_FILE))) {
+      const devnet = await readDevnetState(folder).catch(() => undefined)
+      if (devnet !== undefined) return devnetLocation(folder, devnet, network, bootstrap, flagKey)
+    }
+    return {
+      network,
+      bootstrap: [...new Set([...bootstrap, ...network.bootstrap])],
+      apis: [],
+      home: process.env.CAIRN_HOME ?? join(homedir(), '.cairn', 'networks', network.name),
+      ...keyFile,
+    }
+  }
   const explicit = (values.devnet as string | undefined) ?? process.env.CAIRN_DEVNET
   if (bootstrap.length > 0 && explicit === undefined) {
-    return { bootstrap, apis: [], home: process.env.CAIRN_HOME ?? join(homedir(), '.cairn') }
+    return { bootstrap, apis: [], home: process.env.CAIRN_HOME ?? join(homedir(), '.cairn'), ...keyFile }
   }
   const devnetDir = resolve(explicit ?? DEFAULT_DEVNET_DIR)
   const devnet = await readDevnetState(devnetDir)
+  const file = join(devnetDir, NETWORK_FILE)
+  const network = existsSync(file) ? await readNetworkFile(file) : devnetNetwork(devnet)
+  return devnetLocation(devnetDir, devnet, network, bootstrap, flagKey)
+}
+
+function devnetLocation(
+  devnetDir: string,
+  devnet: DevnetState,
+  network: NetworkFile | undefined,
+  bootstrap: string[],
+  flagKey: string | undefined,
+): NetworkLocation {
+  const devnetKeyFile = devnet.chain?.user.keyFile
   return {
     devnetDir,
     devnet,
+    ...(network === undefined ? {} : { network }),
     bootstrap: [...bootstrap, ...devnet.nodes.flatMap((n) => n.multiaddrs)],
     apis: devnet.nodes.map((n) => n.api),
     home: process.env.CAIRN_HOME ?? join(devnetDir, 'client'),
+    ...(flagKey === undefined ? {} : { keyFile: resolve(flagKey) }),
+    ...(devnetKeyFile === undefined ? {} : { devnetKeyFile }),
+  }
+}
+
+/** The network of a devnet started before devnets wrote network.json (from devnet.json's chain). */
+function devnetNetwork(devnet: DevnetState): NetworkFile | undefined {
+  const chain = devnet.chain
+  if (chain === undefined) return undefined
+  return {
+    format: NETWORK_FILE_FORMAT,
+    name: 'devnet',
+    chainId: chain.chainId,
+    rpc: chain.rpc,
+    contracts: chain.contracts,
+    deploymentBlock: BigInt(chain.blockNumber),
+    epochSeconds: chain.epochSeconds,
+    bootstrap: [],
+    allowPrivateAddresses: true,
   }
 }
 
@@ -81,8 +159,12 @@ export interface ClientSession {
   close(): Promise<void>
 }
 
-/** Starts an ephemeral client-only libp2p host and a client over it. */
+/**
+ * Starts an ephemeral client-only libp2p host and a client over it. Peers: the bootstrap list, the devnet's control
+ * APIs on a devnet, else the Registry's active nodes (watched with direct heartbeats until they answer).
+ */
 export async function openClientSession(location: NetworkLocation): Promise<ClientSession> {
+  const lan = location.devnet !== undefined || location.network?.allowPrivateAddresses === true
   const network = createNetwork(
     { pieceStore: createMemoryPieceStore() },
     {
@@ -90,6 +172,7 @@ export async function openClientSession(location: NetworkLocation): Promise<Clie
       listen: [],
       bootstrap: location.bootstrap,
       devnet: location.devnet !== undefined,
+      allowPrivateAddresses: lan,
       mdns: false,
       serveStore: false,
     },
@@ -97,11 +180,27 @@ export async function openClientSession(location: NetworkLocation): Promise<Clie
   await network.start()
   // The bootstrap list is dialled in the background; record the known addresses now so the first request can dial.
   await seedAddresses(network, location.bootstrap)
+  const registry =
+    location.apis.length > 0 || location.network === undefined
+      ? undefined
+      : watchRegistryNodes(
+          network,
+          createChainReader({
+            rpcUrl: location.network.rpc,
+            chainId: location.network.chainId,
+            contracts: location.network.contracts,
+          }),
+        )
   const client = createClient(
     {
       network,
       records: createFileRecordStore({ path: join(location.home, FILES_RECORD) }),
       peerViews: async (options) => {
+        if (registry !== undefined) {
+          // Off a devnet no control API answers: the Registry names the nodes, their heartbeats say they are alive.
+          await registry.settle(options)
+          return []
+        }
         const views = await controlApiViews(location.apis, options)
         // Nodes restarted since devnet.json was written listen on new ports: learn them from the views.
         await seedAddresses(
@@ -118,20 +217,5 @@ export async function openClientSession(location: NetworkLocation): Promise<Clie
     network,
     location,
     close: () => network.stop(),
-  }
-}
-
-/** Adds `/p2p/`-terminated addresses to the host's peer store (invalid ones are skipped). */
-async function seedAddresses(network: Network, addrs: string[]): Promise<void> {
-  const byPeer = new Map<string, string[]>()
-  for (const addr of addrs) {
-    const id = /\/p2p\/([^/]+)$/.exec(addr)?.[1]
-    if (id === undefined) continue
-    byPeer.set(id, [...(byPeer.get(id) ?? []), addr.slice(0, -`/p2p/${id}`.length)])
-  }
-  for (const [id, list] of byPeer) {
-    try {
-      await network.libp2p.peerStore.merge(peerIdFromString(id), { multiaddrs: list.map((a) => multiaddr(a)) })
-    } catch {}
   }
 }

@@ -6,6 +6,8 @@ import { NODE_OPTION_FLAGS } from './node-option-table.ts'
 type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
 
 const CLIENT_OPTIONS: Record<string, OptionSpec> = {
+  network: { type: 'string' },
+  'key-file': { type: 'string' },
   devnet: { type: 'string' },
   bootstrap: { type: 'string', multiple: true },
   json: { type: 'boolean' },
@@ -31,9 +33,28 @@ export const COMMANDS = {
       help: { type: 'boolean', short: 'h' },
     },
   },
+  'network deploy': {
+    usage:
+      'cairn network deploy --rpc URL --key-file FILE --out network.json [--name NAME] [--bootstrap MULTIADDR]... [--lan] [--epoch-seconds S] [--supply CAIRN]',
+    summary:
+      "deploy Cairn's contracts to any EVM chain (standard JSON-RPC only) and write the network file operators and users join with; the deployer holds the supply",
+    positionals: 0,
+    options: {
+      rpc: { type: 'string' },
+      'key-file': { type: 'string' },
+      out: { type: 'string' },
+      name: { type: 'string' },
+      bootstrap: { type: 'string', multiple: true },
+      lan: { type: 'boolean' },
+      'epoch-seconds': { type: 'string' },
+      supply: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  },
   'node start': {
     usage:
-      'cairn node start [--dir DIR] [--listen ADDR]... [--bootstrap ADDR]... [--quota SIZE] [--api-port PORT] [--no-mdns] [--chain-rpc URL --contracts FILE --key-file FILE] [--price UNITS] [--stake CAIRN] [--no-watcher] [--repair-*-ms MS] [--max-bytes-in-flight BYTES]',
+      'cairn node start [--network FILE] [--dir DIR] [--key-file FILE] [--listen MULTIADDR]... [--announce MULTIADDR]... [--bootstrap MULTIADDR]... [--lan] [--quota SIZE] [--price UNITS] [--stake CAIRN] [--api-port PORT] [--no-mdns] [--chain-rpc URL --contracts FILE] [--no-watcher] [--repair-*-ms MS] [--max-bytes-in-flight BYTES]',
     summary:
       'run one storage node (each setting from its flag, else its CAIRN_* variable, else DIR/config.json, else the default: docs/node.md)',
     positionals: 0,
@@ -45,7 +66,7 @@ export const COMMANDS = {
   },
   put: {
     usage:
-      'cairn put FILE|- [--k K --n N] [--name NAME] [--segment-size SIZE] [--duration EPOCHS] [--max-price UNITS] [--json] [--devnet DIR]',
+      'cairn put FILE|- [--k K --n N] [--name NAME] [--segment-size SIZE] [--duration EPOCHS] [--max-price UNITS] [--json] [--network FILE --key-file FILE | --devnet DIR]',
     summary: 'store a file (or stdin) on the network and print its capability',
     positionals: 1,
     options: {
@@ -59,7 +80,7 @@ export const COMMANDS = {
     },
   },
   get: {
-    usage: 'cairn get CAPABILITY [-o OUT] [--prefer PEER]... [--devnet DIR]',
+    usage: 'cairn get CAPABILITY [-o OUT] [--prefer PEER]... [--network FILE | --devnet DIR]',
     summary: 'fetch a file by its capability and write the exact bytes (stdout by default)',
     positionals: 1,
     options: {
@@ -69,26 +90,55 @@ export const COMMANDS = {
     },
   },
   status: {
-    usage: 'cairn status CAPABILITY [--watch] [--json] [--devnet DIR]',
+    usage: 'cairn status CAPABILITY [--watch] [--json] [--network FILE | --devnet DIR]',
     summary:
       "show a file's health (slots alive, segments readable), each slot's holder and the repairs running; --watch refreshes every second until fully healthy",
     positionals: 1,
     options: { ...CLIENT_OPTIONS, watch: { type: 'boolean', short: 'w' } },
   },
   nodes: {
-    usage: 'cairn nodes [--json] [--devnet DIR]',
+    usage: 'cairn nodes [--json] [--network FILE | --devnet DIR]',
     summary: 'list the storage nodes with their failure-detector state',
     positionals: 0,
     options: CLIENT_OPTIONS,
   },
   wallet: {
-    usage: 'cairn wallet [--json] [--devnet DIR]',
+    usage: 'cairn wallet [--json] [--network FILE --key-file FILE | --devnet DIR]',
     summary: "show the user's wallet: CAIRN balance, escrow held by deals, gas",
     positionals: 0,
     options: CLIENT_OPTIONS,
   },
+  'wallet new': {
+    usage: 'cairn wallet new --out FILE [--json]',
+    summary: 'make a fresh wallet key in FILE (mode 0600, never over an existing file) and print its address',
+    positionals: 0,
+    options: { out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  },
+  'wallet send': {
+    usage: 'cairn wallet send ADDRESS AMOUNT [--eth] [--json] [--network FILE --key-file FILE | --devnet DIR]',
+    summary: 'send AMOUNT CAIRN (or ether for gas with --eth) from the wallet to ADDRESS',
+    positionals: 2,
+    options: { ...CLIENT_OPTIONS, eth: { type: 'boolean' } },
+  },
+  gateway: {
+    usage:
+      'cairn gateway --network FILE --key-file FILE [--listen HOST:PORT] [--s3-listen HOST:PORT | --no-s3] [--dir DIR] [--public-reads]',
+    summary: "run the HTTP API, dashboard and S3 endpoint on any network; uploads open deals paid by the key's wallet",
+    positionals: 0,
+    options: {
+      network: { type: 'string' },
+      devnet: { type: 'string' },
+      'key-file': { type: 'string' },
+      listen: { type: 'string' },
+      's3-listen': { type: 'string' },
+      'no-s3': { type: 'boolean' },
+      dir: { type: 'string' },
+      'public-reads': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  },
   deals: {
-    usage: 'cairn deals [--json] [--devnet DIR]',
+    usage: 'cairn deals [--json] [--network FILE --key-file FILE | --devnet DIR]',
     summary: "show the user's deals: slots, holders, proofs made and missed, paid so far, escrow left",
     positionals: 0,
     options: CLIENT_OPTIONS,
@@ -100,7 +150,7 @@ export const COMMANDS = {
     options: CLIENT_OPTIONS,
   },
   ls: {
-    usage: 'cairn ls [--json] [--devnet DIR]',
+    usage: 'cairn ls [--json] [--network FILE | --devnet DIR]',
     summary: 'list the files this machine put',
     positionals: 0,
     options: CLIENT_OPTIONS,
@@ -128,9 +178,17 @@ export interface ParsedCommandLine {
  * ```
  */
 export function parseCommandLine(argv: string[]): ParsedCommandLine {
-  const [first, second] = argv
+  const [first, second, third] = argv
   if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
-    const topic = second === undefined ? undefined : commandName(second === 'node' ? 'node start' : second)
+    const group = second === undefined ? undefined : SUBCOMMANDS[second]
+    const topic =
+      second === undefined
+        ? undefined
+        : commandName(
+            group !== undefined && (group.required || third !== undefined)
+              ? `${second} ${third ?? group.names[0]}`
+              : second,
+          )
     return topic === undefined
       ? { command: 'help', positionals: [], values: {} }
       : { command: 'help', topic, positionals: [], values: {} }
@@ -138,13 +196,14 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
   if (first === '--version' || first === 'version') return { command: 'version', positionals: [], values: {} }
   let name: CommandName
   let rest: string[]
-  if (first === 'node') {
-    if (second !== 'start') {
+  const group = SUBCOMMANDS[first]
+  if (group !== undefined && (group.required || group.names.includes(second ?? ''))) {
+    if (!group.names.includes(second ?? '')) {
       throw new InvalidArgumentError(
-        `unknown command "${`node ${second ?? ''}`.trim()}": did you mean "cairn node start"?`,
+        `unknown command "${`${first} ${second ?? ''}`.trim()}": did you mean "cairn ${first} ${group.names[0]}"?`,
       )
     }
-    name = 'node start'
+    name = `${first} ${second}` as CommandName
     rest = argv.slice(2)
   } else {
     const found = commandName(first)
@@ -173,6 +232,15 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
   return { command: name, positionals: parsed.positionals, values: parsed.values }
 }
 
+/**
+ * Commands of two words: `node start` and `network deploy` need their second word; `wallet` alone is a command too.
+ */
+const SUBCOMMANDS: Record<string, { required: boolean; names: string[] }> = {
+  node: { required: true, names: ['start'] },
+  network: { required: true, names: ['deploy'] },
+  wallet: { required: false, names: ['new', 'send'] },
+}
+
 function commandName(text: string): CommandName | undefined {
   return Object.hasOwn(COMMANDS, text) ? (text as CommandName) : undefined
 }
@@ -184,8 +252,10 @@ export function helpText(topic?: CommandName): string {
   for (const spec of Object.values(COMMANDS)) lines.push(`  ${spec.usage}`, `      ${spec.summary}`)
   lines.push(
     '',
-    'Client commands find the network through --devnet DIR or the CAIRN_DEVNET env var (default .cairn-devnet),',
-    'or through --bootstrap ADDR. Exit codes: 0 ok, 1 failure, 2 usage, 3 not enough nodes, 4 unreachable, 5 bad data.',
+    'Commands find the network through --network FILE (its network.json) or CAIRN_NETWORK; a devnet through',
+    '--devnet DIR or CAIRN_DEVNET (default .cairn-devnet). The wallet that pays is --key-file FILE or CAIRN_PRIVATE_KEY',
+    "(a devnet's user.key by default). Guides: docs/users.md, docs/operators.md.",
+    'Exit codes: 0 ok, 1 failure, 2 usage, 3 not enough nodes, 4 unreachable, 5 bad data.',
   )
   return `${lines.join('\n')}\n`
 }

@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises'
-import { type ChainContracts, loadPrivateKey } from '../chain/index.ts'
+import { type ChainContracts, loadPrivateKey, type NetworkFile, readNetworkFile } from '../chain/index.ts'
 import { InvalidArgumentError } from '../errors.ts'
-import { createStorageNode, loadNodeOptions, type NodeChainConnection, type NodeChainOptions } from '../node/index.ts'
+import {
+  createStorageNode,
+  loadNodeOptions,
+  type NodeChainConnection,
+  type NodeChainOptions,
+  type NodeOptions,
+} from '../node/index.ts'
 import type { CommandContext } from './command-context.ts'
 import type { ParsedCommandLine } from './command-line.ts'
 import { nodeDataDir, nodeOptionsFromEnv, nodeOptionsFromFlags } from './node-options-sources.ts'
@@ -15,7 +21,9 @@ export async function runNodeStart(parsed: ParsedCommandLine, context: CommandCo
   const dataDir = nodeDataDir(parsed.values, env)
   const flags = nodeOptionsFromFlags(parsed.values)
   const options = await loadNodeOptions(dataDir, { env: nodeOptionsFromEnv(env), flags })
-  const chain = await chainConnection(options.chain, context)
+  const network = options.chain.networkFile === undefined ? undefined : await readNetworkFile(options.chain.networkFile)
+  if (network !== undefined) joinNetworkFile(options, network)
+  const chain = await chainConnection(options.chain, context, network)
   const node = createStorageNode({ dataDir, options, ...(chain === undefined ? {} : { chain }) })
   if (context.signal.aborted) return 130
   const info = await node.start()
@@ -29,11 +37,41 @@ export async function runNodeStart(parsed: ParsedCommandLine, context: CommandCo
   return 0
 }
 
-/** The chain deployment (read from `chain.contractsFile`) and the node's key; undefined off chain. */
+/**
+ * A network file's settings under the node's own: its RPC endpoint unless `--chain-rpc` names another, its bootstrap
+ * list after the node's, and private addresses when the network is a LAN (or `--lan` says so).
+ */
+function joinNetworkFile(options: NodeOptions, network: NetworkFile): void {
+  options.chain.rpcUrl ??= network.rpc
+  options.network.bootstrap = [...new Set([...options.network.bootstrap, ...network.bootstrap])]
+  options.network.allowPrivateAddresses ||= network.allowPrivateAddresses
+}
+
+/**
+ * The chain deployment (the network file's, else read from `chain.contractsFile`) and the node's key; undefined off
+ * chain.
+ */
 async function chainConnection(
   chain: NodeChainOptions,
   context: CommandContext,
+  network: NetworkFile | undefined,
 ): Promise<NodeChainConnection | undefined> {
+  const onEvent: NodeChainConnection['onEvent'] = (event) =>
+    context.stdout.write(`${JSON.stringify({ event: event.type, ...event, type: undefined })}\n`)
+  if (network !== undefined && chain.contractsFile === undefined) {
+    if (chain.privateKey === undefined) {
+      throw new InvalidArgumentError(
+        `a node of the network ${network.name} needs its key: pass --key-file FILE (make one with "cairn wallet new --out FILE") or set CAIRN_PRIVATE_KEY`,
+      )
+    }
+    return {
+      chainId: network.chainId,
+      contracts: network.contracts,
+      privateKey: await loadPrivateKey(chain.privateKey),
+      fromBlock: network.deploymentBlock,
+      onEvent,
+    }
+  }
   if (chain.rpcUrl === undefined) {
     if (chain.contractsFile !== undefined || (chain.privateKey !== undefined && 'file' in chain.privateKey)) {
       throw new InvalidArgumentError('--contracts and --key-file need --chain-rpc URL as well')
@@ -62,6 +100,6 @@ async function chainConnection(
     contracts: deployment.contracts,
     privateKey,
     ...(blockNumber === undefined ? {} : { fromBlock: BigInt(blockNumber) }),
-    onEvent: (event) => context.stdout.write(`${JSON.stringify({ event: event.type, ...event, type: undefined })}\n`),
+    onEvent,
   }
 }

@@ -68,24 +68,38 @@ export async function runNodes(parsed: ParsedCommandLine, context: CommandContex
       }
     }
   } else {
+    // Off a devnet: the Registry names the nodes and their heartbeats (through the session) say which are alive.
     const session = await openClientSession(location)
     try {
-      await new Promise((resolve) => setTimeout(resolve, 2_000))
+      if (location.network === undefined) await new Promise((resolve) => setTimeout(resolve, 2_000))
       peers = await session.client.nodes({ signal: context.signal })
     } finally {
       await session.close()
     }
   }
-  if (peers.length === 0) throw new NotFoundError('no storage node answered: is the devnet running? (cairn devnet)')
-  const chain = location.devnet?.chain
+  const network = location.network
   const onChain =
-    chain === undefined
+    network === undefined
       ? new Map<string, ChainNodeView>()
       : await chainViews(
-          createChainReader({ rpcUrl: chain.rpc, chainId: chain.chainId, contracts: chain.contracts }),
-          location.devnet!.nodes.flatMap((n) => (n.address === undefined ? [] : [n.address])),
+          createChainReader({ rpcUrl: network.rpc, chainId: network.chainId, contracts: network.contracts }),
+          location.devnet?.nodes.flatMap((n) => (n.address === undefined ? [] : [n.address])) ?? [],
           context.signal,
         )
+  // A registered node that did not answer is listed too (dead): the Registry says it should be there.
+  for (const [peerId] of onChain) {
+    if (!peers.some((p) => p.peerId === peerId)) {
+      peers.push({ peerId, state: 'dead', lastSeenMs: Number.POSITIVE_INFINITY, multiaddrs: [] })
+    }
+  }
+  if (peers.length === 0) {
+    throw new NotFoundError(
+      location.devnet === undefined
+        ? 'no storage node answered and none is registered: check --network FILE, or start a node (cairn node start)'
+        : 'no storage node answered: is the devnet running? (cairn devnet)',
+    )
+  }
+  const chain = network
   if (parsed.values.json === true) {
     const out = peers.map((p) => ({
       peerId: p.peerId,

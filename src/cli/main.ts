@@ -41,6 +41,14 @@ export async function runCli(argv: string[], context: CommandContext): Promise<n
         return await (await import('./command-ls.ts')).runLs(parsed, context)
       case 'wallet':
         return await (await import('./command-wallet.ts')).runWallet(parsed, context)
+      case 'wallet new':
+        return await (await import('./command-wallet-new.ts')).runWalletNew(parsed, context)
+      case 'wallet send':
+        return await (await import('./command-wallet-send.ts')).runWalletSend(parsed, context)
+      case 'network deploy':
+        return await (await import('./command-network-deploy.ts')).runNetworkDeploy(parsed, context)
+      case 'gateway':
+        return await (await import('./command-gateway.ts')).runGateway(parsed, context)
       case 'deals':
         return await (await import('./command-deals.ts')).runDeals(parsed, context)
       case 's3':

@@ -9,8 +9,10 @@ import {
   DEVCHAIN_FILES,
   type Devchain,
   holdDevchainClock,
+  NETWORK_FILE,
   releaseDevchainClock,
   startDevchain,
+  writeNetworkFile,
 } from '../chain/index.ts'
 import { AbortedError, TimeoutError, UnreachableError } from '../errors.ts'
 import {
@@ -194,6 +196,7 @@ class ProcessDevnet implements Devnet {
       ...(this.#chain === undefined ? {} : { chain: this.#chain }),
     }
     await writeFileDurable(join(this.#dir, DEVNET_FILE), `${JSON.stringify(state, null, 2)}\n`, 0o644)
+    if (this.#chain !== undefined) await this.#writeNetworkFile(state)
     this.#state = state
     return state
   }
@@ -262,6 +265,22 @@ class ProcessDevnet implements Devnet {
       account: user,
     }
     this.#onEvent({ type: 'chain:ready', rpcUrl: devchain.rpcUrl, deployed: devchain.deployed })
+  }
+
+  /** DIR/network.json: the devnet as any network (user commands take `--network DIR/network.json`). */
+  async #writeNetworkFile(state: DevnetState): Promise<void> {
+    const chain = this.#chain!
+    await writeNetworkFile(join(this.#dir, NETWORK_FILE), {
+      format: 1,
+      name: 'devnet',
+      chainId: chain.chainId,
+      rpc: chain.rpc,
+      contracts: chain.contracts,
+      deploymentBlock: BigInt(chain.blockNumber),
+      epochSeconds: chain.epochSeconds,
+      bootstrap: state.nodes.flatMap((node) => node.multiaddrs.filter((m) => m.includes('/p2p/')).slice(0, 1)),
+      allowPrivateAddresses: true,
+    })
   }
 
   #nodeAddress(index: number): `0x${string}` {

@@ -7,3 +7,10 @@ export { createDevnet, type DevnetEvent, type DevnetInit, readDevnetState } from
 export { type DevnetFileService, openDevnetFileService } from './devnet-file-service.ts'
 export { type GatewayProcess, type GatewayProcessInit, spawnGatewayProcess } from './gateway-process.ts'
 export type * from './interface.ts'
+export { type NetworkFileService, type NetworkFileServiceInit, openNetworkFileService } from './network-file-service.ts'
+export {
+  DEFAULT_SETTLE_TIMEOUT_MS,
+  type RegistryNodeWatch,
+  seedAddresses,
+  watchRegistryNodes,
+} from './network-peers.ts'

@@ -34,6 +34,13 @@ export interface NodeNetworkOptions {
   heartbeatIntervalMs?: number
   /** Port of the HTTP control API on 127.0.0.1 (0 picks a free one). */
   apiPort: number
+  /**
+   * Addresses announced to peers and registered in the Registry instead of the listen addresses (a public IP, a port
+   * forward); empty: the listen addresses.
+   */
+  announce: string[]
+  /** Private and loopback addresses are dialled and kept in the DHT: a LAN network (also set by the network file). */
+  allowPrivateAddresses: boolean
 }
 
 export interface NodeStorageOptions {
@@ -49,6 +56,8 @@ export interface NodeChainOptions {
   rpcUrl?: string
   /** The deployment file (e.g. a devchain's contracts.json): chain ID, contract addresses, first block. */
   contractsFile?: string
+  /** The network file (network.json): chain, contracts, bootstrap list; `rpcUrl` and `contractsFile` override it. */
+  networkFile?: string
   /** The node's EVM key. */
   privateKey?: NodePrivateKeySource
   /** Price asked per byte per epoch, in token units. */

@@ -64,7 +64,15 @@ const CAIRN = 10n ** BigInt(TOKEN_DECIMALS)
 /** The defaults of every node setting, each a layer's named default. */
 export function defaultNodeOptions(): NodeOptions {
   return {
-    network: { listen: [...DEFAULT_LISTEN], bootstrap: [], mdns: true, devnet: false, apiPort: DEFAULT_API_PORT },
+    network: {
+      listen: [...DEFAULT_LISTEN],
+      bootstrap: [],
+      mdns: true,
+      devnet: false,
+      apiPort: DEFAULT_API_PORT,
+      announce: [],
+      allowPrivateAddresses: false,
+    },
     storage: { quota: DEFAULT_QUOTA },
     chain: { pricePerByteEpoch: DEFAULT_NODE_PRICE_PER_BYTE_EPOCH, stake: DEFAULT_NODE_STAKE, watcher: true },
     repair: {
@@ -148,9 +156,12 @@ export const NODE_OPTION_SPECS: { [K in NodeOptionKey]: NodeOptionSpec<NodeOptio
   'network.devnet': { parse: onOff, legacy: 'devnet' },
   'network.heartbeatIntervalMs': { parse: whole(100, 60_000, ' of milliseconds'), legacy: 'heartbeatIntervalMs' },
   'network.apiPort': { parse: whole(0, 65535), legacy: 'apiPort' },
+  'network.announce': { parse: addresses },
+  'network.allowPrivateAddresses': { parse: onOff },
   'storage.quota': { parse: size(false), legacy: 'quota' },
   'chain.rpcUrl': { parse: text },
   'chain.contractsFile': { parse: text, isPath: true },
+  'chain.networkFile': { parse: text, isPath: true },
   'chain.privateKey': {
     parse: (raw, label): NodePrivateKeySource => ({ file: text(raw, label) }),
     file: 'chain.keyFile',

@@ -167,7 +167,8 @@ class DaemonStorageNode implements StorageNode {
               // Proofs are built from this node's own disk only, never through the store that heals on read.
               pieceStore: store,
               peerId: () => this.#network?.peerId ?? '',
-              multiaddrs: () => this.#network?.multiaddrs() ?? [],
+              // the Registry gets the announce addresses when the operator gave some, else what the host listens on
+              multiaddrs: () => (net.announce.length > 0 ? [...net.announce] : (this.#network?.multiaddrs() ?? [])),
               capacity: () => BigInt(Number.isFinite(storage.quota) ? storage.quota : 2 ** 50),
               healPiece: (cid, options) => repair.healPiece(cid, options),
             },
@@ -209,6 +210,8 @@ class DaemonStorageNode implements StorageNode {
         bootstrap: net.bootstrap,
         devnet: net.devnet,
         mdns: net.mdns,
+        ...(net.announce.length > 0 ? { announce: net.announce } : {}),
+        allowPrivateAddresses: net.allowPrivateAddresses || net.devnet,
         dataDir: this.#dataDir,
         ...(net.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: net.heartbeatIntervalMs }),
         version: CAIRN_VERSION,

@@ -1,0 +1,261 @@
+/**
+ * The network file (network.json): everything a node or a user needs to join one Cairn network, and nothing secret.
+ * Who deploys the contracts (`cairn network deploy`, or the devnet) writes it; operators and users are handed it.
+ * The format is docs/protocol.md, "The network file".
+ */
+import { readFile } from 'node:fs/promises'
+import { multiaddr } from '@multiformats/multiaddr'
+import { getAddress, isAddress } from 'viem'
+import { InvalidArgumentError, NotFoundError } from '../errors.ts'
+import { writeFileDurable } from '../storage/index.ts'
+import type { ChainContracts } from './interface.ts'
+
+/** The version of the network file's format this code reads and writes. */
+export const NETWORK_FILE_FORMAT = 1
+/** The network file's usual name (the devnet writes it in its folder). */
+export const NETWORK_FILE = 'network.json'
+/** Longest network file read (a bootstrap list of a few hundred addresses fits many times over). */
+const MAX_NETWORK_FILE_BYTES = 1024 * 1024
+/** Most bootstrap addresses a network file may list. */
+export const MAX_BOOTSTRAP_ADDRESSES = 256
+
+/** One Cairn network: its chain, its contracts and where to join it. */
+export interface NetworkFile {
+  format: typeof NETWORK_FILE_FORMAT
+  /** A short name: letters, digits, `.`, `_` and `-` (1 to 64); names the user's local state folder. */
+  name: string
+  chainId: number
+  /** JSON-RPC endpoint of the chain (http, https, ws or wss). */
+  rpc: string
+  /** `token` is the payment token (CAIRN, ERC-20 with EIP-2612 permits); `registry` and `market` the Cairn contracts. */
+  contracts: ChainContracts
+  /** The block of the contracts' deployment: event queries start here. */
+  deploymentBlock: bigint
+  /** Multiaddrs ending in `/p2p/<peer ID>` of nodes to join through; empty: the Registry's endpoints are enough. */
+  bootstrap: string[]
+  /** A LAN network (a devnet, a test cluster): private and loopback addresses are dialled and kept in the DHT. */
+  allowPrivateAddresses: boolean
+  /** The contracts' epoch length in seconds (informative: the Market holds the real value). */
+  epochSeconds?: number
+}
+
+const KEYS = new Set([
+  'format',
+  'name',
+  'chainId',
+  'rpc',
+  'contracts',
+  'deploymentBlock',
+  'bootstrap',
+  'allowPrivateAddresses',
+  'epochSeconds',
+])
+
+/**
+ * Parses and checks a network file's text. Every problem is an `InvalidArgumentError` naming the file (`path`), the
+ * field and what it must be.
+ *
+ * @example
+ * ```ts
+ * const network = parseNetworkFile(await readFile('network.json', 'utf8'), 'network.json')
+ * ```
+ */
+export function parseNetworkFile(text: string, path = NETWORK_FILE): NetworkFile {
+  const bad = (problem: string): never => {
+    throw new InvalidArgumentError(`the network file ${path} ${problem}`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    throw new InvalidArgumentError(
+      `the network file ${path} is not valid JSON (${(err as Error).message}): ask the network's operator for it again`,
+      { cause: err },
+    )
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return bad('must hold a JSON object')
+  const file = raw as Record<string, unknown>
+  for (const key of Object.keys(file)) {
+    if (!KEYS.has(key)) bad(`has an unknown field "${key}" (known: ${[...KEYS].join(', ')})`)
+  }
+  if (file.format !== NETWORK_FILE_FORMAT) {
+    bad(
+      `has format ${JSON.stringify(file.format)}, this cairn reads format ${NETWORK_FILE_FORMAT}: ${typeof file.format === 'number' && file.format > NETWORK_FILE_FORMAT ? 'upgrade cairn' : 'fix "format"'}`,
+    )
+  }
+  const name = file.name
+  if (typeof name !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(name) || name === '.' || name === '..') {
+    bad('needs "name": 1 to 64 letters, digits, ".", "_" or "-"')
+  }
+  const chainId = file.chainId
+  if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId) || chainId <= 0) {
+    bad(`needs "chainId": a positive whole number, got ${JSON.stringify(chainId)}`)
+  }
+  const rpc = checkRpcUrl(file.rpc, (problem) => bad(`needs "rpc": ${problem}`))
+  const contracts = file.contracts
+  if (typeof contracts !== 'object' || contracts === null || Array.isArray(contracts)) {
+    return bad('needs "contracts": an object with "token", "registry" and "market" addresses')
+  }
+  const addresses = {} as ChainContracts
+  for (const key of ['token', 'registry', 'market'] as const) {
+    const value = (contracts as Record<string, unknown>)[key]
+    if (typeof value !== 'string' || !isAddress(value, { strict: false })) {
+      bad(`needs "contracts.${key}": a 0x address of 40 hex digits, got ${JSON.stringify(value)}`)
+    }
+    addresses[key] = getAddress(value as string)
+  }
+  const extra = Object.keys(contracts).filter((key) => !['token', 'registry', 'market'].includes(key))
+  if (extra.length > 0) bad(`has an unknown field "contracts.${extra[0]}"`)
+  if (new Set(Object.values(addresses)).size !== 3) bad('names one address for two contracts')
+  const block = file.deploymentBlock
+  let deploymentBlock: bigint
+  if (typeof block === 'number' && Number.isSafeInteger(block) && block >= 0) deploymentBlock = BigInt(block)
+  else if (typeof block === 'string' && /^\d{1,30}$/.test(block)) deploymentBlock = BigInt(block)
+  else
+    return bad(
+      `needs "deploymentBlock": a block number (a whole number or its decimal text), got ${JSON.stringify(block)}`,
+    )
+  const bootstrap = checkBootstrap(file.bootstrap ?? [], bad)
+  const allow = file.allowPrivateAddresses ?? false
+  if (typeof allow !== 'boolean') bad(`"allowPrivateAddresses" must be true or false, got ${JSON.stringify(allow)}`)
+  const epochSeconds = file.epochSeconds
+  if (
+    epochSeconds !== undefined &&
+    (typeof epochSeconds !== 'number' || !Number.isSafeInteger(epochSeconds) || epochSeconds < 1)
+  ) {
+    bad(`"epochSeconds" must be a positive whole number, got ${JSON.stringify(epochSeconds)}`)
+  }
+  return {
+    format: NETWORK_FILE_FORMAT,
+    name: name as string,
+    chainId: chainId as number,
+    rpc,
+    contracts: addresses,
+    deploymentBlock,
+    bootstrap,
+    allowPrivateAddresses: allow as boolean,
+    ...(epochSeconds === undefined ? {} : { epochSeconds: epochSeconds as number }),
+  }
+}
+
+/** An RPC URL: http(s) or ws(s), no credentials shown in errors. */
+function checkRpcUrl(raw: unknown, bad: (problem: string) => never): string {
+  if (typeof raw !== 'string' || raw.trim() === '') return bad('a JSON-RPC URL such as "https://rpc.example.org"')
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return bad(`a JSON-RPC URL such as "https://rpc.example.org", got ${JSON.stringify(raw)}`)
+  }
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) {
+    return bad(`an http, https, ws or wss URL, got the scheme "${url.protocol}"`)
+  }
+  return raw
+}
+
+/** Bootstrap addresses: multiaddrs that parse and end with `/p2p/<peer ID>`, at most `MAX_BOOTSTRAP_ADDRESSES`. */
+function checkBootstrap(raw: unknown, bad: (problem: string) => never): string[] {
+  if (!Array.isArray(raw)) return bad('"bootstrap" must be an array of multiaddrs ending in /p2p/<peer ID>')
+  if (raw.length > MAX_BOOTSTRAP_ADDRESSES)
+    bad(`lists ${raw.length} bootstrap addresses, at most ${MAX_BOOTSTRAP_ADDRESSES}`)
+  return raw.map((entry, index) => {
+    const problem = bootstrapProblem(entry)
+    if (problem !== undefined) bad(`"bootstrap[${index}]" ${problem}`)
+    return entry as string
+  })
+}
+
+/**
+ * Why `entry` is not a bootstrap address (a multiaddr ending in `/p2p/<peer ID>`), or undefined when it is one.
+ *
+ * @example
+ * ```ts
+ * bootstrapProblem('/ip4/203.0.113.7/tcp/4001') // 'must end with /p2p/<peer ID> ...'
+ * ```
+ */
+export function bootstrapProblem(entry: unknown): string | undefined {
+  if (typeof entry !== 'string' || entry === '') return `must be a multiaddr string, got ${JSON.stringify(entry)}`
+  try {
+    const last = multiaddr(entry).getComponents().at(-1)
+    if (last?.name !== 'p2p' || last.value === undefined) {
+      return `must end with /p2p/<peer ID> (the node's ID, printed in its ready line), got "${entry}"`
+    }
+  } catch {
+    return `is not a multiaddr (such as /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...), got "${entry}"`
+  }
+  return undefined
+}
+
+/**
+ * Reads and checks a network file. A missing or unreadable file is a `NotFoundError`, a malformed one an
+ * `InvalidArgumentError`, both naming the file.
+ *
+ * @example
+ * ```ts
+ * const network = await readNetworkFile('network.json')
+ * const reader = createChainReader({ rpcUrl: network.rpc, chainId: network.chainId, contracts: network.contracts })
+ * ```
+ */
+export async function readNetworkFile(path: string, options: { signal?: AbortSignal } = {}): Promise<NetworkFile> {
+  let text: string
+  try {
+    const bytes = await readFile(path, options.signal === undefined ? {} : { signal: options.signal })
+    if (bytes.byteLength > MAX_NETWORK_FILE_BYTES) {
+      throw new InvalidArgumentError(`the network file ${path} is larger than 1 MiB: it is not a network file`)
+    }
+    text = bytes.toString('utf8')
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw err
+    const code = (err as NodeJS.ErrnoException).code
+    throw new NotFoundError(
+      code === 'ENOENT'
+        ? `no network file at ${path}: pass --network FILE (the network.json of the network to join; "cairn network deploy" writes one)`
+        : `cannot read the network file ${path} (${code ?? (err as Error).message})`,
+      { cause: err },
+    )
+  }
+  return parseNetworkFile(text, path)
+}
+
+/**
+ * The network file's JSON text (the deployment block as decimal text, so that no reader loses precision).
+ *
+ * @example
+ * ```ts
+ * await writeFile('network.json', formatNetworkFile(network))
+ * ```
+ */
+export function formatNetworkFile(network: NetworkFile): string {
+  const { deploymentBlock, epochSeconds, ...rest } = network
+  return `${JSON.stringify(
+    {
+      format: rest.format,
+      name: rest.name,
+      chainId: rest.chainId,
+      rpc: rest.rpc,
+      contracts: rest.contracts,
+      deploymentBlock: deploymentBlock.toString(),
+      ...(epochSeconds === undefined ? {} : { epochSeconds }),
+      bootstrap: rest.bootstrap,
+      allowPrivateAddresses: rest.allowPrivateAddresses,
+    },
+    null,
+    2,
+  )}\n`
+}
+
+/**
+ * Checks `network` as a reader would, then writes it durably (temp file, fsync, rename, fsync folder; mode 0644: it
+ * holds nothing secret).
+ *
+ * @example
+ * ```ts
+ * await writeNetworkFile('network.json', { format: 1, name: 'testnet', chainId, rpc, contracts, deploymentBlock,
+ *   bootstrap: [], allowPrivateAddresses: false })
+ * ```
+ */
+export async function writeNetworkFile(path: string, network: NetworkFile): Promise<void> {
+  const text = formatNetworkFile(network)
+  parseNetworkFile(text, path)
+  await writeFileDurable(path, text, 0o644)
+}
