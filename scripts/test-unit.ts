@@ -14,7 +14,7 @@ const HEAVY = [
   /from 'node:child_process'/,
   /playwright-core/,
   /\bcreateDevchain\b|\buseTestChain\b|\bstartTestChain\b|from '\.\/harness\.ts'|chain\/harness\.ts/,
-  /devnet-fixture\.ts|cairn-process\.ts|spawn-host\.ts/,
+  /devnet-fixture\.ts|cairn-process\.ts|spawn-host\.ts|cluster\.ts/,
   /\bcompileContracts\b|solc/,
 ]
 
