@@ -14,6 +14,13 @@ import { abortableSleep } from '../storage/index.ts'
 const REGISTRY_READ_TTL_MS = 30_000
 /** How often `settle` looks at the failure detector while it waits. */
 const SETTLE_POLL_MS = 100
+/**
+ * Most Registry nodes a client host reads and watches: each needs a stake, so this bounds what an attacker registering
+ * nodes can make a client dial, far above any network Cairn runs today.
+ */
+export const MAX_WATCHED_REGISTRY_NODES = 2_000
+/** Most registered addresses recorded per node (a node registers at most 8). */
+const MAX_ADDRESSES_PER_NODE = 8
 /** Longest `settle` waits by default for registered nodes to answer. */
 export const DEFAULT_SETTLE_TIMEOUT_MS = 10_000
 
@@ -42,9 +49,10 @@ export function watchRegistryNodes(network: Network, reader: ChainReader): Regis
   let settleStarted: number | undefined
   const refresh = async (options: { signal?: AbortSignal } = {}): Promise<string[]> => {
     if (Date.now() - readAt < REGISTRY_READ_TTL_MS) return peerIds
-    const nodes = await listActiveNodes(reader, {}, options)
+    const nodes = await listActiveNodes(reader, { limit: MAX_WATCHED_REGISTRY_NODES, pageSize: 200 }, options)
     const addresses = nodes.flatMap((node) =>
       node.multiaddrs
+        .slice(0, MAX_ADDRESSES_PER_NODE)
         .filter((m) => !m.includes('/0.0.0.0/') && !m.includes('/::/'))
         .map((m) => (m.includes('/p2p/') ? m : `${m}/p2p/${node.peerId}`)),
     )

@@ -34,7 +34,7 @@ interface Run {
   stderr: string
 }
 
-describe('a network from network.json, with no devnet', { timeout: 300_000 }, () => {
+describe('a network from network.json, with no devnet', { timeout: 480_000 }, () => {
   let dir: string
   let anvil: ChildProcess | undefined
   let rpc = ''
