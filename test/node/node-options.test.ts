@@ -51,6 +51,20 @@ const SAMPLES: Record<
     env: ['/ip4/127.0.0.1/tcp/2, /ip4/127.0.0.1/tcp/3', ['/ip4/127.0.0.1/tcp/2', '/ip4/127.0.0.1/tcp/3']],
     flags: [{ listen: ['/ip4/127.0.0.1/tcp/4'] }, ['/ip4/127.0.0.1/tcp/4']],
   },
+  'network.announce': {
+    file: [['/ip4/203.0.113.1/tcp/4001'], ['/ip4/203.0.113.1/tcp/4001']],
+    env: [
+      '/ip4/203.0.113.2/tcp/4001, /dns4/node.example.org/tcp/4001',
+      ['/ip4/203.0.113.2/tcp/4001', '/dns4/node.example.org/tcp/4001'],
+    ],
+    flags: [{ announce: ['/ip4/203.0.113.3/tcp/4001'] }, ['/ip4/203.0.113.3/tcp/4001']],
+  },
+  'network.allowPrivateAddresses': { file: [true, true], env: ['0', false], flags: [{ lan: true }, true] },
+  'chain.networkFile': {
+    file: ['/etc/cairn/network.json', '/etc/cairn/network.json'],
+    env: ['/env/network.json', '/env/network.json'],
+    flags: [{ network: '/flag/network.json' }, '/flag/network.json'],
+  },
   'network.bootstrap': {
     file: [['/dns4/a/tcp/1/p2p/A'], ['/dns4/a/tcp/1/p2p/A']],
     env: ['/dns4/b/tcp/1/p2p/B', ['/dns4/b/tcp/1/p2p/B']],
