@@ -254,6 +254,7 @@ class DaemonStorageNode implements StorageNode {
           multiaddrs: network.multiaddrs(),
           connectedPeers: network.libp2p.getPeers().length,
           dataDir: this.#dataDir,
+          reachability: network.reachability(),
         }),
         metrics,
       },
