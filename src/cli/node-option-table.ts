@@ -41,6 +41,7 @@ export const NODE_OPTION_SOURCES: readonly NodeOptionSource[] = [
   { key: 'chain.privateKey', flag: 'key-file', env: 'CAIRN_PRIVATE_KEY', fromEnv: (text) => ({ text }) },
   { key: 'chain.pricePerByteEpoch', flag: 'price', env: 'CAIRN_NODE_PRICE' },
   { key: 'chain.stake', flag: 'stake', env: 'CAIRN_NODE_STAKE' },
+  { key: 'chain.logBlockRange', flag: 'log-block-range', env: 'CAIRN_CHAIN_LOG_BLOCK_RANGE' },
   { key: 'chain.watcher', flag: 'watcher', boolean: true, negativeFlag: 'no-watcher', env: 'CAIRN_NODE_WATCHER' },
   { key: 'repair.checkIntervalMs', flag: 'repair-check-ms', env: 'CAIRN_REPAIR_CHECK_MS' },
   { key: 'repair.placementRefreshMs', flag: 'repair-placement-refresh-ms', env: 'CAIRN_REPAIR_PLACEMENT_REFRESH_MS' },

@@ -66,6 +66,8 @@ export interface NodeChainOptions {
   stake: bigint
   /** Report other nodes' missed proofs. */
   watcher: boolean
+  /** Widest eth_getLogs block range asked of the endpoint (public endpoints cap it; default 2,000). */
+  logBlockRange: number
 }
 
 /** The repair service's tunables (see `RepairServiceInit`). */

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { TOKEN_DECIMALS } from '../chain/index.ts'
+import { DEFAULT_LOG_BLOCK_RANGE, TOKEN_DECIMALS } from '../chain/index.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import { mkdirDurable, writeFileDurable } from '../storage/index.ts'
 import { parseByteSize } from './byte-size.ts'
@@ -74,7 +74,12 @@ export function defaultNodeOptions(): NodeOptions {
       allowPrivateAddresses: false,
     },
     storage: { quota: DEFAULT_QUOTA },
-    chain: { pricePerByteEpoch: DEFAULT_NODE_PRICE_PER_BYTE_EPOCH, stake: DEFAULT_NODE_STAKE, watcher: true },
+    chain: {
+      pricePerByteEpoch: DEFAULT_NODE_PRICE_PER_BYTE_EPOCH,
+      stake: DEFAULT_NODE_STAKE,
+      watcher: true,
+      logBlockRange: DEFAULT_LOG_BLOCK_RANGE,
+    },
     repair: {
       checkIntervalMs: DEFAULT_REPAIR_CHECK_INTERVAL_MS,
       placementRefreshMs: DEFAULT_REPAIR_PLACEMENT_REFRESH_MS,
@@ -170,6 +175,7 @@ export const NODE_OPTION_SPECS: { [K in NodeOptionKey]: NodeOptionSpec<NodeOptio
   'chain.pricePerByteEpoch': { parse: wholeNumber },
   'chain.stake': { parse: (raw, label) => wholeNumber(raw, label) * CAIRN },
   'chain.watcher': { parse: onOff },
+  'chain.logBlockRange': { parse: whole(1, 1_000_000, ' of blocks') },
   'repair.checkIntervalMs': { parse: positiveMs },
   'repair.placementRefreshMs': { parse: positiveMs },
   'repair.confirmMs': { parse: positiveMs },

@@ -178,6 +178,7 @@ class DaemonStorageNode implements StorageNode {
               pricePerByteEpoch: this.#options.chain.pricePerByteEpoch,
               stake: this.#options.chain.stake,
               watcher: this.#options.chain.watcher,
+              logBlockRange: this.#options.chain.logBlockRange,
               fakeProofs: faults.fakeProofs,
               dataDir: this.#dataDir,
               onEvent: (event) => {

@@ -78,6 +78,8 @@ describe('node data dir', () => {
       mdns: false,
       devnet: true,
       heartbeatIntervalMs: 500,
+      announce: [],
+      allowPrivateAddresses: false,
     })
     assert.equal(options.storage.quota, 2 * 2 ** 30)
     await writeFile(join(dir, 'config.json'), JSON.stringify({ apiPort: 1, network: { apiPort: 2 } }))

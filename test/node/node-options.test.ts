@@ -60,6 +60,7 @@ const SAMPLES: Record<
     flags: [{ announce: ['/ip4/203.0.113.3/tcp/4001'] }, ['/ip4/203.0.113.3/tcp/4001']],
   },
   'network.allowPrivateAddresses': { file: [true, true], env: ['0', false], flags: [{ lan: true }, true] },
+  'chain.logBlockRange': { file: [500, 500], env: ['1000', 1000], flags: [{ 'log-block-range': '100' }, 100] },
   'chain.networkFile': {
     file: ['/etc/cairn/network.json', '/etc/cairn/network.json'],
     env: ['/env/network.json', '/env/network.json'],
