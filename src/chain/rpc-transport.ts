@@ -1,12 +1,13 @@
 /**
  * The HTTP JSON-RPC transport every Cairn chain client uses: viem's `http` without its own retries, wrapped in a
  * bounded exponential backoff for what public endpoints answer when a client asks too much (HTTP 429, JSON-RPC
- * -32005 "limit exceeded", "too many requests", 5xx and dropped connections), and with every filter method
+ * -32005 "limit exceeded", "too many requests", 5xx and dropped connections; an endpoint that cannot be reached at all fails at once), and with every filter method
  * (eth_newFilter and its kin) refused before it leaves the process: public endpoints do not keep filters, so Cairn
  * polls logs in block windows instead (log-reader.ts). A log query an endpoint refuses for its block range is not
  * retried here: the log reader shrinks its window.
  */
 import { BaseError, http, type Transport } from 'viem'
+import { abortableSleep } from '../storage/index.ts'
 import {
   DEFAULT_RPC_BACKOFF_MAX_MS,
   DEFAULT_RPC_BACKOFF_START_MS,
@@ -100,12 +101,11 @@ function isTransient(error: unknown): boolean {
   const { status, codes } = errorCodes(error)
   if (status !== undefined && status >= 500) return true
   if (codes.includes(-32603) && /header not found|internal error|timeout/i.test(errorText(error))) return true
+  // A connection dropped mid-request or a timeout is an overloaded endpoint; one that cannot be reached at all (refused,
+  // unknown host, bad port) is down or a wrong URL: reported at once (UnreachableError), a long-running caller tries
+  // again on its next round.
   const name = (error as { name?: string }).name
-  return (
-    name === 'TimeoutError' ||
-    (name === 'HttpRequestError' && status === undefined) ||
-    /fetch failed|ECONNRESET|ECONNREFUSED|socket hang up/i.test(errorText(error))
-  )
+  return name === 'TimeoutError' || /ECONNRESET|socket hang up|other side closed/i.test(errorText(error))
 }
 
 /** The wait a 429 asked for (Retry-After in seconds), if any. */
@@ -118,21 +118,6 @@ function retryAfterMs(error: unknown): number | undefined {
     e = (e as { cause?: unknown }).cause
   }
   return undefined
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) return reject(signal.reason)
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal?.reason)
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }
 
 /**
@@ -180,7 +165,8 @@ export function backoffHttp(url: string, init: RpcBackoffInit = {}): Transport {
           }
           const backoff = Math.min(maxMs, startMs * 2 ** attempt)
           const wait = Math.min(maxMs, Math.max(backoff, retryAfterMs(error) ?? 0))
-          await sleep(wait * (0.9 + Math.random() * 0.2), options?.signal)
+          await abortableSleep(wait * (0.9 + Math.random() * 0.2), options?.signal)
+          options?.signal?.throwIfAborted()
         }
       }
     }) as typeof transport.request
