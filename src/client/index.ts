@@ -2,6 +2,8 @@
  * The client layer: what a user's machine does to store and read files (put, get, status), the deal it opens for a
  * put, the merged view of storage nodes and the local record of files stored.
  */
+
+export { AUTO_RENEW_RECORD, type AutoRenewRecords, createAutoRenewRecords } from './auto-renew-records.ts'
 export * from './constants.ts'
 export {
   type DealSlotView,
@@ -11,10 +13,37 @@ export {
   readDeals,
   userDeals,
 } from './deal-views.ts'
+export { type DurabilityInputs, durabilityInputs, type ModelInput } from './durability-inputs.ts'
+export { type DurabilityEstimate, estimateDurability, mttdlYears } from './durability-model.ts'
+export { formatProbability, planRedundancy, type RedundancyPlan } from './durability-plan.ts'
 export { createFileRecordStore, createMemoryFileRecordStore, type FileRecordStoreInit } from './file-records.ts'
 export type * from './interface.ts'
 export { type ClientComponents, type ClientInit, createClient } from './network-client.ts'
 export { mergePeerViews } from './peer-views.ts'
+export {
+  assertOffersWithinCap,
+  measureSlotSize,
+  type NodeOffer,
+  quoteStorage,
+  readOffers,
+  type StorageQuote,
+  slotSizeUpperBound,
+} from './quote.ts'
+export {
+  DEFAULT_SETTLE_TIMEOUT_MS,
+  type RegistryNodeWatch,
+  seedAddresses,
+  watchRegistryNodes,
+} from './registry-node-watch.ts'
+export {
+  type AutoRenewEntry,
+  defaultRenewWithin,
+  formatDuration,
+  type Renewal,
+  type RenewalCheck,
+  renewDeal,
+  renewDue,
+} from './renew.ts'
 export {
   makeStorageDeal,
   registeredNodes,
@@ -23,3 +52,4 @@ export {
   type StorageDealInit,
   withStorageDeals,
 } from './storage-deal.ts'
+export * from './tree/index.ts'
