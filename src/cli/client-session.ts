@@ -9,15 +9,15 @@ import {
   type NetworkFile,
   readNetworkFile,
 } from '../chain/index.ts'
-import { type Client, createClient, createFileRecordStore, FILES_RECORD } from '../client/index.ts'
 import {
-  DEFAULT_DEVNET_DIR,
-  DEVNET_FILE,
-  type DevnetState,
-  readDevnetState,
+  type Client,
+  createClient,
+  createFileRecordStore,
+  FILES_RECORD,
   seedAddresses,
   watchRegistryNodes,
-} from '../devnet/index.ts'
+} from '../client/index.ts'
+import { DEFAULT_DEVNET_DIR, DEVNET_FILE, type DevnetState, readDevnetState } from '../devnet/index.ts'
 import { createNetwork, type Network } from '../net/index.ts'
 import { controlRequest, type PeerView } from '../node/index.ts'
 import { createMemoryPieceStore } from '../storage/index.ts'

@@ -8,9 +8,3 @@ export { type DevnetFileService, openDevnetFileService } from './devnet-file-ser
 export { type GatewayProcess, type GatewayProcessInit, spawnGatewayProcess } from './gateway-process.ts'
 export type * from './interface.ts'
 export { type NetworkFileService, type NetworkFileServiceInit, openNetworkFileService } from './network-file-service.ts'
-export {
-  DEFAULT_SETTLE_TIMEOUT_MS,
-  type RegistryNodeWatch,
-  seedAddresses,
-  watchRegistryNodes,
-} from './network-peers.ts'

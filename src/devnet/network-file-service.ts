@@ -8,10 +8,16 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Hex } from 'viem'
 import { createCairnFileService, type FileService } from '../api/index.ts'
 import { createChainClient, createChainReader, type NetworkFile } from '../chain/index.ts'
-import { createClient, createFileRecordStore, FILES_RECORD, withStorageDeals } from '../client/index.ts'
+import {
+  createClient,
+  createFileRecordStore,
+  FILES_RECORD,
+  seedAddresses,
+  watchRegistryNodes,
+  withStorageDeals,
+} from '../client/index.ts'
 import { createNetwork } from '../net/index.ts'
 import { createMemoryPieceStore } from '../storage/index.ts'
-import { seedAddresses, watchRegistryNodes } from './network-peers.ts'
 
 export interface NetworkFileServiceInit {
   network: NetworkFile
