@@ -24,7 +24,12 @@ export async function runNodeStart(parsed: ParsedCommandLine, context: CommandCo
   const network = options.chain.networkFile === undefined ? undefined : await readNetworkFile(options.chain.networkFile)
   if (network !== undefined) joinNetworkFile(options, network)
   const chain = await chainConnection(options.chain, context, network)
-  const node = createStorageNode({ dataDir, options, ...(chain === undefined ? {} : { chain }) })
+  const node = createStorageNode({
+    dataDir,
+    options,
+    ...(chain === undefined ? {} : { chain }),
+    onGcEvent: (event) => context.stdout.write(`${JSON.stringify({ event: event.type, ...event, type: undefined })}\n`),
+  })
   if (context.signal.aborted) return 130
   const info = await node.start()
   context.stdout.write(`${JSON.stringify({ event: 'ready', ...info })}\n`)

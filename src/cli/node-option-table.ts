@@ -52,6 +52,8 @@ export const NODE_OPTION_SOURCES: readonly NodeOptionSource[] = [
   { key: 'repair.concurrency', flag: 'repair-concurrency', env: 'CAIRN_REPAIR_CONCURRENCY' },
   { key: 'repair.pieceTimeoutMs', flag: 'repair-piece-timeout-ms', env: 'CAIRN_REPAIR_PIECE_TIMEOUT_MS' },
   { key: 'repair.adoptTimeoutMs', flag: 'repair-adopt-timeout-ms', env: 'CAIRN_REPAIR_ADOPT_TIMEOUT_MS' },
+  { key: 'gc.graceMs', flag: 'gc-grace-ms', env: 'CAIRN_GC_GRACE_MS' },
+  { key: 'gc.intervalMs', flag: 'gc-interval-ms', env: 'CAIRN_GC_INTERVAL_MS' },
   { key: 'limits.maxBytesInFlightTotal', flag: 'max-bytes-in-flight', env: 'CAIRN_NODE_MAX_BYTES_IN_FLIGHT' },
   {
     key: 'limits.maxBytesInFlightPerPeer',

@@ -3,9 +3,9 @@
  * the node confirms on chain only a slot it accepted, and the garbage collector keeps the pieces of accepted slots.
  */
 import { createHash } from 'node:crypto'
-import { access, readdir, readFile } from 'node:fs/promises'
+import { access, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { mkdirDurable, writeFileDurable } from '../storage/index.ts'
+import { mkdirDurable, syncFolder, writeFileDurable } from '../storage/index.ts'
 
 /** Folder of the signed acceptances in a node's data dir. */
 export const ACCEPTED_SLOTS_DIR = 'accepted-slots'
@@ -66,6 +66,12 @@ export class AcceptedSlots {
     } catch {
       return false
     }
+  }
+
+  /** Deletes a stored acceptance (the garbage collector, once it expired unused): durable once it resolves. */
+  async remove(key: AcceptedSlotKey): Promise<void> {
+    await rm(join(this.#dir, `${acceptedSlotId(key)}.json`), { force: true })
+    await syncFolder(this.#dir).catch(() => {})
   }
 
   /** Every stored acceptance (unreadable files skipped). */

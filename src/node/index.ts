@@ -7,6 +7,7 @@ export * from './chain-service/index.ts'
 export * from './constants.ts'
 export { type ControlApi, type ControlApiComponents, type ControlApiInit, createControlApi } from './control-api.ts'
 export { controlRequest } from './control-client.ts'
+export * from './gc/index.ts'
 export type * from './interface.ts'
 export {
   createNodeMetrics,

@@ -16,6 +16,7 @@ export interface NodeOptions {
   storage: NodeStorageOptions
   chain: NodeChainOptions
   repair: NodeRepairOptions
+  gc: NodeGcOptions
   limits: NodeLimitsOptions
   /** Test and benchmark switches: never for production (environment only, never read from config.json). */
   faults: NodeFaultOptions
@@ -81,6 +82,14 @@ export interface NodeRepairOptions {
   concurrency: number
   pieceTimeoutMs: number
   adoptTimeoutMs: number
+}
+
+/** The garbage collector's tunables (see `PieceCollectorInit`; a node off chain has no collector). */
+export interface NodeGcOptions {
+  /** How long pieces stay after nothing needs them any more, and how old an unreferenced piece must be to go. */
+  graceMs: number
+  /** How often the piece store is swept. */
+  intervalMs: number
 }
 
 /** Piece bytes the node accepts in flight (memory bound while it receives). */

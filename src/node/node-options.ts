@@ -19,6 +19,7 @@ import {
   DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER,
   DEFAULT_QUOTA,
 } from './constants.ts'
+import { DEFAULT_GC_GRACE_MS, DEFAULT_GC_INTERVAL_MS } from './gc/index.ts'
 import type { NodeOptions, NodeOptionsLayer, NodePrivateKeySource } from './interface.ts'
 import {
   DEFAULT_REPAIR_ADOPT_TIMEOUT_MS,
@@ -33,7 +34,7 @@ import {
 } from './repair/index.ts'
 
 /** The sections of `NodeOptions`, in the order the docs and config.json list them. */
-export const NODE_OPTION_SECTIONS = ['network', 'storage', 'chain', 'repair', 'limits', 'faults'] as const
+export const NODE_OPTION_SECTIONS = ['network', 'storage', 'chain', 'repair', 'gc', 'limits', 'faults'] as const
 
 /** A key of `NodeOptions` as `section.name`, e.g. `network.apiPort`. */
 export type NodeOptionKey = {
@@ -91,6 +92,7 @@ export function defaultNodeOptions(): NodeOptions {
       pieceTimeoutMs: DEFAULT_REPAIR_PIECE_TIMEOUT_MS,
       adoptTimeoutMs: DEFAULT_REPAIR_ADOPT_TIMEOUT_MS,
     },
+    gc: { graceMs: DEFAULT_GC_GRACE_MS, intervalMs: DEFAULT_GC_INTERVAL_MS },
     limits: {
       maxBytesInFlightTotal: DEFAULT_NODE_MAX_BYTES_IN_FLIGHT,
       maxBytesInFlightPerPeer: DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER,
@@ -185,6 +187,8 @@ export const NODE_OPTION_SPECS: { [K in NodeOptionKey]: NodeOptionSpec<NodeOptio
   'repair.concurrency': { parse: whole(1, 1024) },
   'repair.pieceTimeoutMs': { parse: positiveMs },
   'repair.adoptTimeoutMs': { parse: positiveMs },
+  'gc.graceMs': { parse: whole(0, 2 ** 31 - 1, ' of milliseconds') },
+  'gc.intervalMs': { parse: positiveMs },
   'limits.maxBytesInFlightTotal': { parse: size(true) },
   'limits.maxBytesInFlightPerPeer': { parse: size(true) },
   'faults.corruptServedPieces': { parse: onOff, file: null },
@@ -280,7 +284,7 @@ export function serializeNodeOptionsFile(options: NodeOptions): Record<string, u
 }
 
 /**
- * Parses and checks a config file's text: sections `network`, `storage`, `chain`, `repair`, `limits` (the flat keys of
+ * Parses and checks a config file's text: sections `network`, `storage`, `chain`, `repair`, `gc`, `limits` (the flat keys of
  * earlier versions are read as the network section and the quota). A wrong value or an unknown key in a section is an
  * error naming the key; unknown top-level keys are ignored.
  *

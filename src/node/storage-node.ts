@@ -5,8 +5,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
 import { InvalidArgumentError, UnreachableError } from '../errors.ts'
 import { createNetwork } from '../net/index.ts'
-import { createFsPieceStore, type PieceStore, writeFileDurable } from '../storage/index.ts'
+import { createFsPieceStore, type FsPieceStore, type PieceStore, writeFileDurable } from '../storage/index.ts'
 import { type AcceptedManifests, readmitStoredManifest } from './accepted-manifests.ts'
+import { AcceptedSlots } from './accepted-slots.ts'
 import { registerBenchSink } from './bench-sink.ts'
 import {
   type ChainService,
@@ -17,6 +18,7 @@ import {
 } from './chain-service/index.ts'
 import { DEFAULT_PEER_SAVE_INTERVAL_MS, MAX_WATCHED_PEERS, PIECES_DIR, READY_FILE } from './constants.ts'
 import { type ControlApi, createControlApi } from './control-api.ts'
+import { createPieceCollector, type PieceCollector, type PieceCollectorEvent } from './gc/index.ts'
 import type { AbortOptions, NodeInfo, NodeOptions, StorageNode } from './interface.ts'
 import { createNodeMetrics } from './node-metrics.ts'
 import { defaultNodeOptions } from './node-options.ts'
@@ -47,9 +49,9 @@ export interface StorageNodeInit {
    * `options.chain`'s price and stake. Absent: the node runs off chain.
    */
   chain?: NodeChainConnection
+  /** The garbage collector's reports (a node on chain only; its settings are `options.gc`). */
+  onGcEvent?: (event: PieceCollectorEvent) => void
 }
-
-type StartedStore = PieceStore & { start?: () => Promise<void>; stop?: () => Promise<void> }
 
 /**
  * Creates a storage node: a disk piece store under the data dir, the libp2p network serving it, and the local
@@ -73,11 +75,12 @@ class DaemonStorageNode implements StorageNode {
   readonly #dataDir: string
   #peerId = ''
   #info: NodeInfo | undefined
-  #store: StartedStore | undefined
+  #store: FsPieceStore | undefined
   #network: ReturnType<typeof createNetwork> | undefined
   #api: ControlApi | undefined
   #repair: RepairService | undefined
   #chain: ChainService | undefined
+  #gc: PieceCollector | undefined
   #saveTimer: NodeJS.Timeout | undefined
   #watchTimer: NodeJS.Timeout | undefined
   #savedPeers: SavedPeer[] = []
@@ -105,11 +108,11 @@ class DaemonStorageNode implements StorageNode {
   async start(_options: AbortOptions = {}): Promise<NodeInfo> {
     const { network: net, storage, repair: repairOptions, limits, faults } = this.#options
     const privateKey = await loadOrCreatePeerKey(this.#dataDir)
-    const store: StartedStore = createFsPieceStore({
+    const store = createFsPieceStore({
       path: join(this.#dataDir, PIECES_DIR),
       ...(Number.isFinite(storage.quota) ? { quota: storage.quota } : {}),
     })
-    await store.start?.()
+    await store.start()
     this.#store = store
     this.#savedPeers = await readSavedPeers(this.#dataDir)
     const metrics = createNodeMetrics(
@@ -238,6 +241,23 @@ class DaemonStorageNode implements StorageNode {
     if (chain !== undefined) {
       await chain.start()
       this.#chain = chain
+      // The garbage collector works from the chain's book of deals: off chain nothing is ever deleted.
+      const gc = createPieceCollector(
+        {
+          pieceStore: store,
+          market: () => chain.marketView(),
+          accepted: new AcceptedSlots(this.#dataDir),
+          repair,
+        },
+        {
+          dataDir: this.#dataDir,
+          graceMs: this.#options.gc.graceMs,
+          intervalMs: this.#options.gc.intervalMs,
+          ...(this.#init.onGcEvent === undefined ? {} : { onEvent: this.#init.onGcEvent }),
+        },
+      )
+      gc.start()
+      this.#gc = gc
     }
     this.#watchPeers(this.#savedPeers.map((p) => p.peerId))
     if (faults.benchSink) await registerBenchSink(network.libp2p)
@@ -286,12 +306,13 @@ class DaemonStorageNode implements StorageNode {
     clearInterval(this.#saveTimer)
     clearInterval(this.#watchTimer)
     await rm(join(this.#dataDir, READY_FILE), { force: true }).catch(() => {})
+    await this.#gc?.stop()
     await this.#chain?.stop()
     await this.#savePeers().catch(() => {})
     await this.#api?.stop()
     await this.#repair?.stop()
     await this.#network?.stop()
-    await this.#store?.stop?.()
+    await this.#store?.stop()
     this.#api = undefined
     this.#network = undefined
     this.#store = undefined

@@ -14,7 +14,7 @@
  * `CorruptDataError` (the caller repairs it), never served. After an unclean stop the usage is recounted from disk.
  */
 import { randomBytes } from 'node:crypto'
-import { open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { open, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import {
@@ -36,7 +36,15 @@ export interface FsPieceStoreInit {
   quota?: number
 }
 
-export type FsPieceStore = PieceStore & { start(): Promise<void>; stop(): Promise<void> }
+export type FsPieceStore = PieceStore & {
+  start(): Promise<void>
+  stop(): Promise<void>
+  /**
+   * When the piece was last stored (ms, the file's mtime; a put of bytes already held renews it) and its size, or
+   * undefined when the store does not hold it: the garbage collector keeps pieces younger than its grace period.
+   */
+  stat(cid: CID): Promise<{ storedAt: number; bytes: number } | undefined>
+}
 
 /** Shard folders remembered as created, or being created (saves a mkdir call per put). */
 const MADE_DIRS_CACHE = 4096
@@ -78,7 +86,7 @@ function processAlive(pid: number): boolean {
   }
 }
 
-class FsPieceStoreImpl implements PieceStore {
+class FsPieceStoreImpl implements FsPieceStore {
   readonly #root: string
   readonly #quota: number
   readonly #inflight = new Map<string, Promise<void>>()
@@ -231,7 +239,12 @@ class FsPieceStoreImpl implements PieceStore {
     }
     // A file of the right size is acknowledged only when it holds these very bytes (it may have rotted, or been
     // zeroed by a crash): `bytes` matched the CID, so equal bytes on disk are the piece. Otherwise it is rewritten.
-    if (existing === bytes.byteLength && (await holdsBytes(location.file, bytes))) return
+    // Its mtime is renewed: a piece stored again is young for the garbage collector, as a new one would be.
+    if (existing === bytes.byteLength && (await holdsBytes(location.file, bytes))) {
+      const now = new Date()
+      await utimes(location.file, now, now).catch(() => {})
+      return
+    }
     const growth = bytes.byteLength - (existing ?? 0)
     if (growth > 0 && this.#bytes + this.#reserved + growth > this.#quota) {
       throw new QuotaExceededError(
@@ -307,6 +320,17 @@ class FsPieceStoreImpl implements PieceStore {
       return true
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return false
+      throw error
+    }
+  }
+
+  async stat(cid: CID): Promise<{ storedAt: number; bytes: number } | undefined> {
+    this.#assertStarted()
+    try {
+      const found = await stat(this.#location(cid).file)
+      return { storedAt: found.mtimeMs, bytes: found.size }
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return undefined
       throw error
     }
   }

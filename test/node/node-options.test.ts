@@ -118,6 +118,8 @@ const SAMPLES: Record<
     env: ['60002', 60002],
     flags: [{ 'repair-adopt-timeout-ms': '60003' }, 60003],
   },
+  'gc.graceMs': { file: [60001, 60001], env: ['60002', 60002], flags: [{ 'gc-grace-ms': '60003' }, 60003] },
+  'gc.intervalMs': { file: [1001, 1001], env: ['1002', 1002], flags: [{ 'gc-interval-ms': '1003' }, 1003] },
   'limits.maxBytesInFlightTotal': {
     file: ['16MiB', 16 * MiB],
     env: ['32MiB', 32 * MiB],

@@ -2,7 +2,7 @@
  * A storage node's life on the chain: it registers (or updates) its Registry entry and stakes, confirms the slots it
  * was named for once it checked it holds them, proves every held slot every epoch, takes over the slots it rebuilt,
  * reports the missed proofs of other nodes (the watcher role), and withdraws its earnings when they are worth a
- * transaction. Each duty lives in its own file; this one runs them in turn on every tick.
+ * transaction, and closes the ended deals it held slots of. Each duty lives in its own file; this one runs them in turn on every tick.
  */
 import { join } from 'node:path'
 import type { Address } from 'viem'
@@ -10,9 +10,10 @@ import { type ChainClient, createChainClient, type EpochInfo, marketAbi } from '
 import type { AbortOptions } from '../index.ts'
 import type { ChainDutyContext } from './chain-duty.ts'
 import { SlotClaims } from './claim-slots.ts'
+import { DealCloser } from './close-deals.ts'
 import { SlotConfirmer } from './confirm-slots.ts'
 import { DEFAULT_CHAIN_POLL_MS, SLOT_CACHE_DIR } from './constants.ts'
-import type { ChainService, ChainServiceComponents, ChainServiceInit } from './interface.ts'
+import type { ChainService, ChainServiceComponents, ChainServiceInit, MarketView } from './interface.ts'
 import { StandingKeeper } from './keep-standing.ts'
 import { MarketBook } from './market-book.ts'
 import { proveDueSlots } from './prove-slots.ts'
@@ -47,6 +48,9 @@ class NodeChainService implements ChainService {
   readonly #withdrawer: EarningsWithdrawer
   readonly #standing: StandingKeeper
   readonly #book: MarketBook
+  readonly #closer: DealCloser
+  /** The book's epoch and time of its last successful read in this process. */
+  #read: { epoch: number; at: number } | undefined
   /** The Market's genesis and epoch length (immutable: read once). */
   #clock: Promise<{ genesis: number; epochSeconds: number }> | undefined
 
@@ -86,6 +90,13 @@ class NodeChainService implements ChainService {
     })
     this.#withdrawer = new EarningsWithdrawer(this.#context)
     this.#standing = new StandingKeeper(this.#context)
+    this.#closer = new DealCloser(this.#context)
+  }
+
+  marketView(): MarketView | undefined {
+    const read = this.#read
+    if (read === undefined) return undefined
+    return { account: this.account, epoch: read.epoch, readAt: read.at, deals: () => this.#book.deals() }
   }
 
   async claimSlot(params: { manifestCid: string; slot: number }, _options: AbortOptions = {}): Promise<void> {
@@ -132,12 +143,13 @@ class NodeChainService implements ChainService {
 
   /**
    * One round of every duty: the latest block (its number and time: the epoch), the Market's events of the blocks
-   * added since the last round (the book), then confirm, prove, claim, watch, withdraw, standing. An idle round is
+   * added since the last round (the book), then confirm, prove, claim, watch, close, withdraw, standing. An idle round is
    * one eth_getBlockByNumber and, when a block was added, one eth_getLogs.
    */
   async #tick(signal: AbortSignal): Promise<void> {
     const { info, head } = await this.#epochInfo(signal)
     await this.#book.sync(head, info.epoch, { signal })
+    this.#read = { epoch: info.epoch, at: Date.now() }
     const held = this.#book.heldBy(this.account)
     // Confirms pending slots and lists the due ones, then proves every due slot at once: one batch transaction
     // (per DEFAULT_MAX_PROOFS_PER_TRANSACTION slots) instead of one transaction per slot.
@@ -150,6 +162,7 @@ class NodeChainService implements ChainService {
     )
     await this.#claims.tick(info, signal)
     if (this.#init.watcher !== false) await this.#watcher.tick(info, signal)
+    await this.#closer.tick(info, this.#book.deals(), signal)
     await this.#withdrawer.tick(info, signal)
     await this.#standing.tick(info, signal)
   }

@@ -6,5 +6,7 @@ export type {
   ChainServiceComponents,
   ChainServiceEvent,
   ChainServiceInit,
+  MarketView,
+  MarketViewDeal,
 } from './interface.ts'
 export { createSlotProver, type SlotKey, type SlotProver } from './slot-prover.ts'

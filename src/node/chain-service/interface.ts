@@ -16,6 +16,7 @@ export type ChainServiceEvent =
   | { type: 'chain:proved'; dealId: string; slot: number; epoch: number; transactionHash: string }
   | { type: 'chain:reported'; dealId: string; slot: number; missed: number; opened: boolean }
   | { type: 'chain:withdrew'; earnings: string; rewards: string }
+  | { type: 'chain:closed'; dealId: string; transactionHash: string }
   | { type: 'chain:repair-pending'; manifestCid: string; slot: number }
   | { type: 'chain:repaired'; dealId: string; slot: number; epoch: number; bounty: string }
   | { type: 'chain:repair-dropped'; manifestCid: string; slot: number; reason: string }
@@ -70,6 +71,34 @@ export interface ChainService {
   claimSlot(params: { manifestCid: string; slot: number }, options?: AbortOptions): Promise<void>
   /** Active nodes' multiaddrs from the Registry (a bootstrap source). */
   client: ChainClient
+  /**
+   * The node's book of the Market as of its last successful read, or undefined before the first one of this process
+   * (the garbage collector deletes nothing until the book is read).
+   */
+  marketView(): MarketView | undefined
+}
+
+/** One deal of the book as the garbage collector sees it. */
+export interface MarketViewDeal {
+  dealId: bigint
+  owner: Address
+  manifestCid: string
+  /** First epoch after the deal. */
+  endEpoch: number
+  slots: ReadonlyArray<
+    { index: number; node: Address; state: 'pending' | 'active' | 'open'; root: string; size: bigint } | undefined
+  >
+}
+
+/** The Market's running deals (closed deals and deals ended some epochs ago have left it) at one block. */
+export interface MarketView {
+  /** The node's chain account. */
+  account: Address
+  /** The epoch of the block the book was read to. */
+  epoch: number
+  /** When that read finished (ms, this machine's clock). */
+  readAt: number
+  deals: () => Iterable<MarketViewDeal>
 }
 
 /** One slot rebuilt off-chain waiting to be taken over on chain (an entry of `chain-repairs.json`). */

@@ -150,6 +150,12 @@ export interface RepairService {
   files(): RepairFileView[]
   /** One file by its manifest CID (any codec of the same multihash), or undefined when this node does not know it. */
   file(manifestCid: CID): RepairFileView | undefined
+  /**
+   * Stops tracking a file (the garbage collector, before it deletes the file's pieces): it is no longer watched,
+   * repaired or healed on read, and leaves repair.json. False when the file was not tracked or a slot repair of it
+   * runs now (try again later).
+   */
+  forget(manifestCid: CID): boolean
   /** Rebuilds one piece of this node's slots from the other holders and rewrites it; returns its bytes. */
   healPiece(cid: CID, options?: AbortOptions): Promise<Uint8Array>
   /** Runs one round now (placement, lost slots, adoption): tests and benchmarks call it instead of waiting. */

@@ -21,7 +21,7 @@ import type { PieceStore } from '../../storage/index.ts'
 import type { AbortOptions } from '../index.ts'
 import { DEFAULT_REPAIR_CHECK_INTERVAL_MS, DEFAULT_REPAIR_SCRUB_INTERVAL_MS } from './constants.ts'
 import { checkFiles } from './file-check.ts'
-import { registerStoredManifest, trackFile } from './file-tracking.ts'
+import { registerStoredManifest, trackFile, untrackFile } from './file-tracking.ts'
 import { createHealingPieceStore } from './healing-piece-store.ts'
 import type { RepairFileView, RepairService, RepairServiceComponents, RepairServiceInit } from './interface.ts'
 import { manifestRefusal } from './manifest-admission.ts'
@@ -114,6 +114,15 @@ class NodeRepairService implements RepairService {
     const context = this.#context
     const file = context.files.get(trackedFileKey(manifestCid))
     return file === undefined ? undefined : repairFileView(file, context.peerStates(), context.me(), context.active)
+  }
+
+  forget(manifestCid: CID): boolean {
+    const context = this.#context
+    const file = context.files.get(trackedFileKey(manifestCid))
+    if (file === undefined) return false
+    for (const key of context.active.keys()) if (key.startsWith(`${file.key}:`)) return false
+    untrackFile(context, file)
+    return true
   }
 
   async check(): Promise<void> {
