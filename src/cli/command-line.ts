@@ -66,25 +66,74 @@ export const COMMANDS = {
   },
   put: {
     usage:
-      'cairn put FILE|- [--k K --n N] [--name NAME] [--segment-size SIZE] [--duration EPOCHS] [--max-price UNITS] [--json] [--network FILE --key-file FILE | --devnet DIR]',
-    summary: 'store a file (or stdin) on the network and print its capability',
+      'cairn put FILE|-|-r DIR [--k K --n N | --durability P [--years Y]] [--name NAME] [--segment-size SIZE] [--duration EPOCHS] [--max-price UNITS] [--quote] [--auto-renew] [--json] [--network FILE --key-file FILE | --devnet DIR]',
+    summary: 'store a file (or stdin, or with -r a folder: one pack, one deal) on the network and print its capability',
     positionals: 1,
     options: {
       ...CLIENT_OPTIONS,
+      recursive: { type: 'boolean', short: 'r' },
       k: { type: 'string' },
       n: { type: 'string' },
       name: { type: 'string' },
       'segment-size': { type: 'string' },
       duration: { type: 'string' },
       'max-price': { type: 'string' },
+      quote: { type: 'boolean' },
+      'auto-renew': { type: 'boolean' },
+      durability: { type: 'string' },
+      years: { type: 'string' },
     },
   },
-  get: {
-    usage: 'cairn get CAPABILITY [-o OUT] [--prefer PEER]... [--network FILE | --devnet DIR]',
-    summary: 'fetch a file by its capability and write the exact bytes (stdout by default)',
+  quote: {
+    usage:
+      'cairn quote FILE|- [--k K --n N | --durability P [--years Y]] [--duration EPOCHS] [--max-price UNITS] [--segment-size SIZE] [--json] [--network FILE | --devnet DIR]',
+    summary:
+      "print what storing FILE costs, without paying: per epoch, total escrow, the nodes' current offers (cairn put --quote does the same)",
     positionals: 1,
     options: {
       ...CLIENT_OPTIONS,
+      k: { type: 'string' },
+      n: { type: 'string' },
+      durability: { type: 'string' },
+      years: { type: 'string' },
+      duration: { type: 'string' },
+      'max-price': { type: 'string' },
+      'segment-size': { type: 'string' },
+    },
+  },
+  renew: {
+    usage:
+      'cairn renew CAPABILITY|DEAL --duration EPOCHS [--json] | cairn renew --due [--json] [--network FILE --key-file FILE | --devnet DIR]',
+    summary:
+      'extend a deal by EPOCHS (pays from the wallet); --due renews every deal put with --auto-renew that ends soon (run it from a timer)',
+    positionals: 1,
+    minPositionals: 0,
+    options: { ...CLIENT_OPTIONS, duration: { type: 'string' }, due: { type: 'boolean' } },
+  },
+  plan: {
+    usage:
+      'cairn plan --durability P [--years Y] [--node-failure-rate R] [--repair-hours H] [--nodes N] [--json] [--network FILE | --devnet DIR]',
+    summary:
+      "choose k and n for a durability (e.g. 0.999999999 over 1 year) from the network's failure and repair history: prints the model, its inputs, the cost factor and the loss probability",
+    positionals: 0,
+    options: {
+      ...CLIENT_OPTIONS,
+      durability: { type: 'string' },
+      years: { type: 'string' },
+      'node-failure-rate': { type: 'string' },
+      'repair-hours': { type: 'string' },
+      nodes: { type: 'string' },
+    },
+  },
+  get: {
+    usage:
+      'cairn get CAPABILITY[/PATH] [-o OUT] [--prefer PEER]... | cairn get -r CAPABILITY -o DIR [--network FILE | --devnet DIR]',
+    summary:
+      'fetch a file by its capability and write the exact bytes (stdout by default); CAPABILITY/PATH reads one file of a folder, -r restores the folder into DIR',
+    positionals: 1,
+    options: {
+      ...CLIENT_OPTIONS,
+      recursive: { type: 'boolean', short: 'r' },
       output: { type: 'string', short: 'o' },
       prefer: { type: 'string', multiple: true },
     },
@@ -150,12 +199,16 @@ export const COMMANDS = {
     options: CLIENT_OPTIONS,
   },
   ls: {
-    usage: 'cairn ls [--json] [--network FILE | --devnet DIR]',
-    summary: 'list the files this machine put',
-    positionals: 0,
+    usage: 'cairn ls [CAPABILITY[/PATH]] [--json] [--network FILE | --devnet DIR]',
+    summary: 'list the files this machine put, or with a capability the files and folders of a stored folder',
+    positionals: 1,
+    minPositionals: 0,
     options: CLIENT_OPTIONS,
   },
-} satisfies Record<string, { usage: string; summary: string; positionals: number; options: Record<string, OptionSpec> }>
+} satisfies Record<
+  string,
+  { usage: string; summary: string; positionals: number; minPositionals?: number; options: Record<string, OptionSpec> }
+>
 
 export type CommandName = keyof typeof COMMANDS
 
@@ -222,7 +275,8 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
     throw new InvalidArgumentError(`${message.replace(/\.$/, '')}: usage: ${spec.usage}`, { cause: err })
   }
   if (parsed.values.help === true) return { command: 'help', topic: name, positionals: [], values: {} }
-  if (parsed.positionals.length !== spec.positionals) {
+  const fewest: number = 'minPositionals' in spec ? spec.minPositionals : spec.positionals
+  if (parsed.positionals.length > spec.positionals || parsed.positionals.length < fewest) {
     throw new InvalidArgumentError(
       spec.positionals === 0
         ? `"${name}" takes no arguments, got "${parsed.positionals.join(' ')}": usage: ${spec.usage}`

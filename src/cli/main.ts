@@ -51,6 +51,12 @@ export async function runCli(argv: string[], context: CommandContext): Promise<n
         return await (await import('./command-gateway.ts')).runGateway(parsed, context)
       case 'deals':
         return await (await import('./command-deals.ts')).runDeals(parsed, context)
+      case 'quote':
+        return await (await import('./command-quote.ts')).runQuote(parsed, context)
+      case 'renew':
+        return await (await import('./command-renew.ts')).runRenew(parsed, context)
+      case 'plan':
+        return await (await import('./command-plan.ts')).runPlan(parsed, context)
       case 's3':
         return await (await import('./command-s3.ts')).runS3(parsed, context)
     }

@@ -12,6 +12,7 @@ import {
   type EventLog,
   getDeal,
   getDealCount,
+  getEpochInfo,
   getNode,
   getSlots,
 } from '../chain/index.ts'
@@ -40,7 +41,12 @@ export interface DealView {
   k: number
   n: number
   startEpoch: number
+  /** The deal runs while epoch < endEpoch. */
   endEpoch: number
+  /** Unix seconds (chain time) when the deal's last epoch ends: endEpoch's start. */
+  expiresAt: number
+  /** Epochs before the end, from the current epoch (0 once ended). */
+  epochsLeft: number
   closed: boolean
   escrowLeft: string
   paymentPerEpoch: string
@@ -107,9 +113,10 @@ export async function readDeals(
   const blockNumber = await reader.getBlockNumber({ cacheTime: 0 })
   const at = { ...options, blockNumber }
   const count = await getDealCount(reader, at)
-  const [proofs, chosen] = await Promise.all([
+  const [proofs, chosen, epoch] = await Promise.all([
     proofLogOf(reader, params.fromBlock).readTo(blockNumber, options),
     newestDeals(reader, count, params, at),
+    getEpochInfo(reader, options),
   ])
   const accepted = proofs.filter((e) => e.eventName === 'ProofAccepted')
   const missed = proofs.filter((e) => e.eventName === 'ProofMissed')
@@ -156,6 +163,8 @@ export async function readDeals(
       n: deal.n,
       startEpoch: deal.startEpoch,
       endEpoch: deal.endEpoch,
+      expiresAt: epoch.genesis + deal.endEpoch * epoch.epochSeconds,
+      epochsLeft: deal.closed ? 0 : Math.max(0, deal.endEpoch - epoch.epoch),
       closed: deal.closed,
       escrowLeft: deal.escrow.toString(),
       paymentPerEpoch: deal.paymentPerEpoch.toString(),
