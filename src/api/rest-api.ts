@@ -15,6 +15,7 @@ import type { GatewayIndex } from './gateway-database.ts'
 import type { FileService, GatewayInfo, PutInit } from './interface.ts'
 import type { CairnMetrics } from './metrics.ts'
 import { ROUTES, type RouteDefinition, type RouteResponses } from './route-paths.ts'
+import { registerTreeRoute } from './tree-route.ts'
 import { meterUpload } from './upload-meter.ts'
 
 export interface ApiComponents {
@@ -230,6 +231,7 @@ export function registerApiRoutes(app: FastifyInstance, components: ApiComponent
   }
   on(routes.download, download)
   on(routes.head, download)
+  registerTreeRoute(app, { files }, { auth: init.auth, publicReads: init.publicReads })
 
   on(routes.nodes, async (request, reply): Promise<RouteResponses['nodes']> => {
     const nodes = await files.nodes({ signal: signalOf(request, reply) })

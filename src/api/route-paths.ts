@@ -12,6 +12,7 @@ import type {
   StoredFile,
   WalletInfo,
 } from './interface.ts'
+import type { TreeListing } from './tree-listing.ts'
 
 export interface RouteDefinition {
   method: 'GET' | 'POST' | 'DELETE' | 'HEAD'
@@ -50,6 +51,13 @@ export const ROUTES = {
     auth: 'token-or-public',
     summary: 'size and type without the bytes',
   },
+  tree: {
+    method: 'GET',
+    path: '/api/v1/files/:capability/*',
+    auth: 'token-or-public',
+    summary:
+      'a folder stored with put -r: a folder path (or none) answers its listing as JSON, a file path its bytes (Range)',
+  },
   forgetFile: {
     method: 'DELETE',
     path: '/api/v1/files/:capability',
@@ -79,6 +87,7 @@ export interface RouteResponses {
   upload: PutResult & { name?: string; type?: string; manifest: string }
   listFiles: { files: StoredFile[] }
   fileStatus: FileStatus & { name?: string; type?: string }
+  tree: TreeListing
   forgetFile: { ok: true }
   openSession: { ok: true }
   closeSession: { ok: true }

@@ -8,11 +8,13 @@ import { InvalidArgumentError } from '../errors.ts'
 import { parseCapability, syncFolder } from '../storage/index.ts'
 import { locateNetwork, openClientSession } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
+import { isTreeGet, runGetTree } from './command-get-tree.ts'
 import type { ParsedCommandLine } from './command-line.ts'
 import { ProgressBar } from './progress-bar.ts'
 
 /** `cairn get CAPABILITY [-o OUT] [--prefer PEER]...` */
 export async function runGet(parsed: ParsedCommandLine, context: CommandContext): Promise<number> {
+  if (isTreeGet(parsed)) return runGetTree(parsed, context)
   const capability = parsed.positionals[0]!
   const output = parsed.values.output as string | undefined
   parseCapability(capability) // a malformed capability fails before any network work

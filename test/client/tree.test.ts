@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import type { Client, GetInit, PutInit } from '../../src/client/index.ts'
 import { getTree, openTree, putTree, readTreeFile, restoreTree } from '../../src/client/index.ts'
-import { ByteReader, TREE_MEDIA_TYPE, type TreeIndex } from '../../src/storage/index.ts'
+import { ByteReader, TREE_MEDIA_TYPE, type TreeFileEntry, type TreeIndex } from '../../src/storage/index.ts'
 
 /** A client holding what it is given in memory: `get` honours offset and length, in 1000-byte chunks. */
 function memoryClient() {
@@ -108,7 +108,10 @@ describe('folders through the client', () => {
       chunks.push(c)
     assert.deepEqual(Buffer.concat(chunks), Buffer.alloc(5000, 7))
     assert.deepEqual(reads, [
-      { offset: tree.dataOffset + tree.index.entries.find((e) => e.path.endsWith('leaf.bin'))!.offset, length: 5000 },
+      {
+        offset: tree.dataOffset + (tree.index.entries.find((e) => e.path.endsWith('leaf.bin')) as TreeFileEntry).offset,
+        length: 5000,
+      },
     ])
     await chmod(join(source, 'empty/also empty'), 0o755)
     await chmod(join(target, 'empty/also empty'), 0o755)
