@@ -1,0 +1,378 @@
+/**
+ * The journey of issue 13 across the namespace cluster, each command typed in its own host as an operator and a user
+ * would: anvil on the chain host (1 s blocks, reached only through standard JSON-RPC at its cluster address), `cairn
+ * network deploy`, `cairn wallet new` and `cairn wallet send` to fund six operators and a user, `cairn node start` on
+ * n1..n6 and on nat1 (behind the NAT) with an empty bootstrap list (the Registry alone), then from the user host a
+ * (1,3) and a (2,6) put (every slot on a distinct /24 where the ranges allow, the NATed node holding a slot), both read
+ * back byte-equal, the deals proved and paid, a slot holder's host killed and the slot repaired onto another host on
+ * chain, the file still byte-equal, and the operators' balances up. Skips, saying why, where network namespaces
+ * cannot be made (not root, no `ip`/`nft`/`tc`).
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { arch, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { describe, test } from 'node:test'
+import { waitFor } from '../wait-for.ts'
+import { type Cluster, type ClusterProcess, createCluster, namespaceSupport } from './cluster.ts'
+
+const skip = namespaceSupport()
+/** anvil's first well-known dev account: it has ether on a fresh anvil, so it deploys and sends the tokens. */
+const DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
+/** anvil's second dev account: a faucet that sends the gas, beside the deployer's token transfers. */
+const FAUCET_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d'
+const RPC_PORT = 8545
+const P2P_PORT = 4001
+/** Short epochs, so proofs, payments and a withdrawal happen within the test's few minutes. */
+const EPOCH_SECONDS = 10
+const CAIRN = 10n ** 18n
+const OPERATOR_TOKENS = 2_000n
+const USER_TOKENS = 5_000n
+
+/** The anvil binary of the @foundry-rs/anvil npm package, found without any Cairn code. */
+function anvilPath(): string {
+  const require = createRequire(import.meta.url)
+  const cpu = arch() === 'arm64' ? 'arm64' : 'amd64'
+  return join(dirname(require.resolve(`@foundry-rs/anvil-linux-${cpu}/package.json`)), 'bin', 'anvil')
+}
+
+interface DealView {
+  dealId: string
+  manifestCid: string
+  k: number
+  n: number
+  paidSoFar: string
+  slots: Array<{ index: number; peerId: string | null; holder: string; proofsMade: number; state: string }>
+}
+interface PutJson {
+  capability: string
+  manifestCid: string
+  k: number
+  n: number
+  slots: Array<{ index: number; peerId: string }>
+  deal?: { dealId: string; slots: Array<{ index: number; peerId: string }> }
+}
+interface WalletJson {
+  account: string
+  balance: string
+  ether: string
+  escrow: string
+  paid: string
+}
+
+/** The /24 (or 'nat') each node host sits on, by host name. */
+function subnetOf(cluster: Cluster, host: string): string {
+  return cluster.host(host).subnet
+}
+
+describe('the journey across the namespace cluster', { skip: skip === undefined ? false : skip }, () => {
+  test('deploy, fund, join through the Registry, put (1,3) and (2,6), get, prove, pay, kill, repair', {
+    timeout: 420_000,
+  }, async () => {
+    const started = Date.now()
+    const mark = (step: string) => process.stderr.write(`# ${((Date.now() - started) / 1000).toFixed(1)} s ${step}\n`)
+    const dir = await mkdtemp(join(tmpdir(), 'cairn-journey-'))
+    const cluster = await createCluster({ bandwidth: '100mbit' })
+    const nodes = new Map<string, ClusterProcess>()
+    let anvil: ClusterProcess | undefined
+    /** Each host's own folder: its keys, its node's data, its client's home. */
+    const home = (host: string) => join(dir, host)
+    const env = (host: string) => ({
+      CAIRN_DEVNET: '',
+      CAIRN_NETWORK: '',
+      CAIRN_PRIVATE_KEY: '',
+      CAIRN_HOME: join(home(host), 'cairn-home'),
+    })
+    const network = join(dir, 'network.json')
+    /** Warnings the user's commands printed (a slot moved to a spare node), shown when the test fails. */
+    const warnings: string[] = []
+    /** Failed checks that do not stop the journey: asserted empty at its end. */
+    const deferred: string[] = []
+    /** One `cairn` command typed on `host`; asserts it succeeded and returns its stdout. */
+    const cairn = async (host: string, args: string[], timeoutMs = 90_000): Promise<string> => {
+      const run = await cluster.run(host, ['cairn', ...args], { env: env(host), timeoutMs })
+      assert.equal(run.code, 0, `cairn ${args.join(' ')} on ${host} failed (${run.code}):\n${run.stderr}${run.stdout}`)
+      for (const line of run.stderr.split('\n')) if (line.startsWith('warning')) warnings.push(`${args[0]}: ${line}`)
+      return run.stdout
+    }
+    const json = async <T>(host: string, args: string[], timeoutMs?: number): Promise<T> =>
+      JSON.parse((await cairn(host, [...args, '--json'], timeoutMs)).trim().split('\n').at(-1) ?? '') as T
+    try {
+      for (const host of cluster.hosts.keys()) await mkdir(home(host), { recursive: true, mode: 0o700 })
+
+      // 1. The chain: anvil on the chain host, 1 s blocks, on its cluster address only.
+      const rpcHost = cluster.host('chain').address
+      anvil = cluster.spawn('chain', [
+        anvilPath(),
+        '--host',
+        rpcHost,
+        '--port',
+        String(RPC_PORT),
+        '--block-time',
+        '1',
+        '--hardfork',
+        'cancun',
+      ])
+      await anvil.waitForLine((l) => l.includes('Listening on'), 30_000)
+      const rpc = `http://${rpcHost}:${RPC_PORT}`
+      mark('anvil listening')
+
+      // 2. The deployer (on n1): contracts deployed through plain JSON-RPC, network.json written.
+      const deployerKey = join(home('n1'), 'deployer.key')
+      await writeFile(deployerKey, `${DEPLOYER_KEY}\n`, { mode: 0o600 })
+      const deploy = [
+        'network',
+        'deploy',
+        '--rpc',
+        rpc,
+        '--key-file',
+        deployerKey,
+        '--out',
+        network,
+        '--name',
+        'cluster',
+        '--lan',
+        '--epoch-seconds',
+        String(EPOCH_SECONDS),
+      ]
+      await cairn('n1', deploy)
+      const file = JSON.parse(await readFile(network, 'utf8'))
+      assert.equal(file.name, 'cluster')
+      assert.equal(file.rpc, rpc)
+      assert.deepEqual(file.bootstrap, [], 'an empty bootstrap list: the Registry is the only way in')
+      mark('deployed')
+
+      // 3. Wallets: each operator makes its own on its host, the user on the user host. The deployer sends them
+      // tokens, the faucet (another funded account) gas, each key's transfers one after the other (a key's nonces
+      // are sequential) and both keys at once.
+      const operatorHosts = cluster.nodeHosts()
+      const wallets = new Map<string, string>()
+      await Promise.all(
+        [...operatorHosts, 'user'].map(async (host) => {
+          const made = await json<{ address: string }>(host, ['wallet', 'new', '--out', join(home(host), 'wallet.key')])
+          wallets.set(host, made.address)
+        }),
+      )
+      const faucetKey = join(home('n1'), 'faucet.key')
+      await writeFile(faucetKey, `${FAUCET_KEY}\n`, { mode: 0o600 })
+      const order = ['user', ...operatorHosts]
+      const gasSent = new Map<string, Promise<void>>()
+      let gasChain = Promise.resolve()
+      for (const host of order) {
+        gasChain = gasChain.then(async () => {
+          const from = ['--network', network, '--key-file', faucetKey]
+          await cairn('n1', ['wallet', 'send', wallets.get(host) as string, '1', '--eth', ...from])
+        })
+        gasSent.set(host, gasChain)
+      }
+      gasChain.catch(() => {})
+
+      // 4. Operators: each starts its node once its wallet is funded, on its host, with no bootstrap address
+      // anywhere; public hosts announce their address, the NATed one cannot know its own.
+      const peers = new Map<string, string>()
+      const starting: Array<Promise<void>> = []
+      const startNode = async (host: string) => {
+        const { address, natted } = cluster.host(host)
+        const argv = ['cairn', 'node', 'start', '--network', network, '--dir', join(home(host), 'node')]
+        argv.push('--key-file', join(home(host), 'wallet.key'), '--lan', '--no-mdns')
+        argv.push('--listen', `/ip4/0.0.0.0/tcp/${P2P_PORT}`)
+        if (!natted) argv.push('--announce', `/ip4/${address}/tcp/${P2P_PORT}`)
+        const node = cluster.spawn(host, argv, { env: env(host) })
+        nodes.set(host, node)
+        const ready = JSON.parse(await node.waitForLine((l) => l.includes('"event":"ready"'), 90_000)) as {
+          peerId: string
+        }
+        peers.set(host, ready.peerId)
+      }
+      for (const host of order) {
+        const tokens = host === 'user' ? USER_TOKENS : OPERATOR_TOKENS
+        const from = ['--network', network, '--key-file', deployerKey]
+        await cairn('n1', ['wallet', 'send', wallets.get(host) as string, String(tokens), ...from])
+        await gasSent.get(host)
+        if (host === 'user') {
+          const funded = await json<WalletJson>('user', [
+            'wallet',
+            '--network',
+            network,
+            '--key-file',
+            join(home('user'), 'wallet.key'),
+          ])
+          assert.equal(funded.balance, (USER_TOKENS * CAIRN).toString(), 'the user holds what the deployer sent')
+          assert.ok(BigInt(funded.ether) > 0n, 'the user has gas')
+        } else {
+          const joining = startNode(host)
+          joining.catch(() => {})
+          starting.push(joining)
+        }
+      }
+      mark('wallets funded')
+      await Promise.all(starting)
+      const hostOf = new Map([...peers].map(([host, peerId]) => [peerId, host]))
+      mark('nodes ready')
+      // They found each other through the Registry alone, and the user sees every one of them live and active.
+      const listing = await waitFor(
+        async () => {
+          const listed = await json<Array<{ peerId: string; state: string; chain?: { status: string } }>>('user', [
+            'nodes',
+            '--network',
+            network,
+          ])
+          return (
+            [...peers.values()].every((peerId) => {
+              const seen = listed.find((p) => p.peerId === peerId)
+              return seen?.state === 'alive' && seen.chain?.status === 'active'
+            }) && listed
+          )
+        },
+        90_000,
+        'every node alive and active in `cairn nodes` on the user host',
+      )
+      mark('nodes seen by the user')
+      // Each operator's balance once registered (its stake left its wallet), to see earnings arrive later.
+      const operatorWallet = (host: string) =>
+        json<WalletJson>(host, ['wallet', '--network', network, '--key-file', join(home(host), 'wallet.key')])
+      const registeredBalance = new Map(
+        await Promise.all(operatorHosts.map(async (h) => [h, BigInt((await operatorWallet(h)).balance)] as const)),
+      )
+
+      // 5. The user stores a (1,3) file and a (2,6) file, paid by the user's own key.
+      const userKey = join(home('user'), 'wallet.key')
+      const asUser = ['--network', network, '--key-file', userKey]
+      const small = randomBytes(300_000)
+      const large = randomBytes(2_000_000)
+      await writeFile(join(home('user'), 'small.bin'), small)
+      await writeFile(join(home('user'), 'large.bin'), large)
+      const movedBefore = warnings.length
+      const putSmall = await json<PutJson>(
+        'user',
+        ['put', join(home('user'), 'small.bin'), '--k', '1', '--n', '3', ...asUser],
+        180_000,
+      )
+      mark('(1,3) put')
+      const movedSmall = warnings.length - movedBefore
+      const putLarge = await json<PutJson>(
+        'user',
+        ['put', join(home('user'), 'large.bin'), '--k', '2', '--n', '6', ...asUser],
+        180_000,
+      )
+      mark('(2,6) put')
+      const moved = new Map([
+        [putSmall, movedSmall],
+        [putLarge, warnings.length - movedBefore - movedSmall],
+      ])
+      const ranges = new Set(operatorHosts.map((h) => subnetOf(cluster, h)))
+      for (const put of [putSmall, putLarge]) {
+        assert.ok(put.deal !== undefined, 'the put opened a deal')
+        const hosts = put.slots.map((s) => hostOf.get(s.peerId) ?? `unknown peer ${s.peerId}`)
+        const subnets = hosts.map((h) => (h.startsWith('unknown') ? h : subnetOf(cluster, h)))
+        // as even as the ranges allow: no /24 holds more than ceil(n / ranges) slots of one file, plus one for each
+        // slot the put had to move to a spare node (a spare comes from a range already used)
+        const most = Math.max(...[...new Set(subnets)].map((s) => subnets.filter((x) => x === s).length))
+        assert.ok(
+          most <= Math.ceil(put.n / ranges.size) + (moved.get(put) ?? 0),
+          `(${put.k},${put.n}) slots spread over the /24s: ${hosts.map((h, i) => `${h}@${subnets[i]}`).join(', ')}`,
+        )
+        assert.equal(new Set(hosts).size, put.n, 'each slot on its own host')
+      }
+      const slotHosts = [putSmall, putLarge].flatMap((p) => p.slots.map((s) => hostOf.get(s.peerId)))
+      // Checked at the end, so that one miss here still lets the rest of the journey run and be seen.
+      if (!slotHosts.includes('nat1')) {
+        const natListed = JSON.stringify(
+          (listing.find((p) => p.peerId === peers.get('nat1')) as { multiaddrs?: string[] } | undefined)?.multiaddrs,
+        )
+        deferred.push(
+          `the node behind the NAT holds no slot (holders: ${slotHosts.join(', ')}; the user's put warned: ${warnings.join(' | ') || 'nothing'}; \`cairn nodes\` gave nat1 the addresses ${natListed})`,
+        )
+      }
+
+      // 6. Both read back byte-equal on the user host; the deals, their proofs and the user's payment show.
+      for (const [put, bytes, name] of [
+        [putSmall, small, 'small'],
+        [putLarge, large, 'large'],
+      ] as const) {
+        const out = join(home('user'), `${name}.copy`)
+        await cairn('user', ['get', put.capability, '-o', out, '--network', network])
+        assert.ok(bytes.equals(await readFile(out)), `the ${name} file reads back byte-equal`)
+      }
+      mark('both read back')
+      const proved = await waitFor(
+        async () => {
+          const deals = await json<DealView[]>('user', ['deals', ...asUser])
+          return (
+            deals.length === 2 &&
+            deals.every((d) => d.slots.every((s) => s.proofsMade > 0) && BigInt(d.paidSoFar) > 0n) &&
+            deals
+          )
+        },
+        90_000,
+        'every slot of both deals proved and paid at least once (`cairn deals`)',
+      )
+      assert.deepEqual(proved.map((d) => d.dealId).sort(), [putSmall.deal?.dealId, putLarge.deal?.dealId].sort())
+      const wallet = await json<WalletJson>('user', ['wallet', ...asUser])
+      assert.ok(BigInt(wallet.balance) < USER_TOKENS * CAIRN, `the user's balance dropped: ${wallet.balance}`)
+      assert.ok(BigInt(wallet.escrow) > 0n, 'the deals hold escrow')
+      assert.ok(BigInt(wallet.paid) > 0n, 'the nodes were paid')
+      mark('proved and paid')
+
+      // 7. A host holding a slot of the (1,3) file dies; another host takes the slot over on chain.
+      const victim = putSmall.slots.map((s) => hostOf.get(s.peerId) as string).find((h) => h !== 'nat1') as string
+      const slot = putSmall.slots.find((s) => hostOf.get(s.peerId) === victim)?.index as number
+      await cluster.kill(victim)
+      mark(`killed ${victim} (slot ${slot} of the (1,3) file)`)
+      const repaired = await waitFor(
+        async () => {
+          const deals = await json<DealView[]>('user', ['deals', ...asUser])
+          const deal = deals.find((d) => d.dealId === putSmall.deal?.dealId)
+          const peerId = deal?.slots[slot]?.peerId
+          return peerId !== undefined && peerId !== null && peerId !== peers.get(victim) && peerId
+        },
+        180_000,
+        `slot ${slot} of the (1,3) file repaired onto another host on chain (\`cairn deals\`)`,
+      )
+      const newHost = hostOf.get(repaired)
+      assert.ok(newHost !== undefined && newHost !== victim, `the slot moved to another node host: ${newHost}`)
+      mark(`slot ${slot} repaired onto ${newHost}`)
+      const status = await json<{ slotsAlive: number; slots: Array<{ index: number; peerId: string | null }> }>(
+        'user',
+        ['status', putSmall.capability, '--network', network],
+      )
+      assert.equal(status.slots[slot]?.peerId, repaired, '`cairn status` names the new holder')
+      const copy = join(home('user'), 'small.after-repair')
+      await cairn('user', ['get', putSmall.capability, '-o', copy, '--network', network])
+      assert.ok(small.equals(await readFile(copy)), 'the file still reads back byte-equal')
+
+      // 8. Operators were paid: a holder withdraws its earnings (once they reach 1 CAIRN), and its wallet shows more
+      // than it held once registered.
+      const holders = operatorHosts.filter((h) => h !== victim && slotHosts.includes(h))
+      const paid = await waitFor(
+        async () => {
+          for (const host of holders) {
+            const balance = BigInt((await operatorWallet(host)).balance)
+            if (balance > (registeredBalance.get(host) as bigint)) return { host, balance }
+          }
+          return undefined
+        },
+        150_000,
+        `an operator's balance above its balance once registered (holders: ${holders.join(', ')})`,
+      )
+      process.stderr.write(
+        `# ${paid.host}: ${registeredBalance.get(paid.host)} once registered, ${paid.balance} now (token units)\n`,
+      )
+      mark('operators paid')
+      assert.deepEqual(deferred, [], 'every check of the journey passed')
+    } catch (error) {
+      process.stderr.write(`--- warnings of the user's commands\n${warnings.join('\n')}\n`)
+      if (anvil !== undefined) process.stderr.write(`--- chain\n${anvil.output().slice(-1500)}\n`)
+      for (const [host, p] of nodes) {
+        const chainEvents = p.lines().filter((l) => /missed|slashed|reported|repair|withdrew|error/i.test(l))
+        process.stderr.write(`--- ${host}\n${chainEvents.slice(-15).join('\n')}\n${p.output().slice(-1500)}\n`)
+      }
+      throw error
+    } finally {
+      await cluster.destroy()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
