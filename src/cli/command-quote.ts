@@ -110,8 +110,8 @@ export function formatQuote(quote: QuoteOutput): string {
   const lines = [
     `${quote.size} bytes, k=${quote.k} n=${quote.n}: ${quote.n} slots of ${quote.slotSize} bytes${quote.exact ? ' (measured: compressed as the put will)' : ' (at most: incompressible data)'}`,
     `duration    ${quote.durationEpochs} epochs (about ${span} at ${quote.epochSeconds} s an epoch)`,
-    `per epoch   ${formatTokens(BigInt(quote.perEpoch))}  (node payments and the protocol fee)`,
-    `total       ${formatTokens(BigInt(quote.total))}  escrow the deal pulls from the wallet at once`,
+    `per epoch   ${formatTokens(BigInt(quote.perEpoch))} (${quote.perEpoch} units: node payments and the protocol fee)`,
+    `total       ${formatTokens(BigInt(quote.total))} (${quote.total} units): the escrow the deal pulls from the wallet at once`,
   ]
   if (quote.totalAtMost !== quote.total) {
     lines.push(
