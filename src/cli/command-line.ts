@@ -198,6 +198,26 @@ export const COMMANDS = {
     positionals: 1,
     options: CLIENT_OPTIONS,
   },
+  rm: {
+    usage: 'cairn rm CAPABILITY [--json] [--network FILE --key-file FILE | --devnet DIR]',
+    summary:
+      "remove a file: end its deals (the escrow no node can still earn comes back) and forget it from this machine's list; the nodes delete its pieces after their grace period",
+    positionals: 1,
+    options: CLIENT_OPTIONS,
+  },
+  'node unbond': {
+    usage: 'cairn node unbond [--json] (--network FILE | --devnet DIR) --key-file NODE_KEY',
+    summary:
+      'start leaving the network: the node takes no new slot; its stake can be withdrawn after the unbonding delay once its deals ended',
+    positionals: 0,
+    options: CLIENT_OPTIONS,
+  },
+  'node withdraw-stake': {
+    usage: 'cairn node withdraw-stake [--json] (--network FILE | --devnet DIR) --key-file NODE_KEY',
+    summary: "pay an unbonded node's stake back to its key's wallet (after the unbonding delay, once it holds no slot)",
+    positionals: 0,
+    options: CLIENT_OPTIONS,
+  },
   ls: {
     usage: 'cairn ls [CAPABILITY[/PATH]] [--json] [--network FILE | --devnet DIR]',
     summary: 'list the files this machine put, or with a capability the files and folders of a stored folder',
@@ -290,7 +310,7 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
  * Commands of two words: `node start` and `network deploy` need their second word; `wallet` alone is a command too.
  */
 const SUBCOMMANDS: Record<string, { required: boolean; names: string[] }> = {
-  node: { required: true, names: ['start'] },
+  node: { required: true, names: ['start', 'unbond', 'withdraw-stake'] },
   network: { required: true, names: ['deploy'] },
   wallet: { required: false, names: ['new', 'send'] },
 }

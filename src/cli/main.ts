@@ -39,6 +39,12 @@ export async function runCli(argv: string[], context: CommandContext): Promise<n
         return await (await import('./command-nodes.ts')).runNodes(parsed, context)
       case 'ls':
         return await (await import('./command-ls.ts')).runLs(parsed, context)
+      case 'rm':
+        return await (await import('./command-rm.ts')).runRm(parsed, context)
+      case 'node unbond':
+        return await (await import('./command-node-stake.ts')).runNodeUnbond(parsed, context)
+      case 'node withdraw-stake':
+        return await (await import('./command-node-stake.ts')).runNodeWithdrawStake(parsed, context)
       case 'wallet':
         return await (await import('./command-wallet.ts')).runWallet(parsed, context)
       case 'wallet new':

@@ -9,7 +9,9 @@ export interface FileRecordStoreInit {
 }
 
 /**
- * The client's local record of the files it put (for `cairn ls` and to know slot holders without asking around).
+ * The client's local record of the files it put (for `cairn ls` and to know slot holders without asking around): one
+ * JSON line per file put, and a tombstone line (`{"forget": manifestCid}`) per file removed (`cairn rm`), appended
+ * and fsynced, so a crash never loses or resurrects an entry.
  *
  * @example
  * ```ts
@@ -30,7 +32,18 @@ export function createMemoryFileRecordStore(): FileRecordStore {
     },
     find: async (manifestCid) => records.findLast((r) => r.manifestCid === manifestCid),
     list: async () => [...records],
+    forget: async (manifestCid) => {
+      const before = records.length
+      for (let i = records.length - 1; i >= 0; i--) if (records[i]!.manifestCid === manifestCid) records.splice(i, 1)
+      return records.length < before
+    },
   }
+}
+
+/** A line that forgets every earlier record of a file (a later record of it shows again). */
+interface Tombstone {
+  forget: string
+  at: number
 }
 
 class JsonLinesFileRecordStore implements FileRecordStore {
@@ -41,6 +54,16 @@ class JsonLinesFileRecordStore implements FileRecordStore {
   }
 
   async add(record: FileRecord): Promise<void> {
+    await this.#append(record)
+  }
+
+  async forget(manifestCid: string): Promise<boolean> {
+    if ((await this.find(manifestCid)) === undefined) return false
+    await this.#append({ forget: manifestCid, at: Date.now() })
+    return true
+  }
+
+  async #append(entry: FileRecord | Tombstone): Promise<void> {
     await mkdirDurable(dirname(this.#path), { mode: 0o700 })
     // The record holds the file's key: durable before put returns. After a crash that tore the last line, the new
     // record starts on a line of its own so that it stays readable.
@@ -49,7 +72,7 @@ class JsonLinesFileRecordStore implements FileRecordStore {
       const { size } = await handle.stat()
       const last = Buffer.alloc(1)
       if (size > 0) await handle.read(last, 0, 1, size - 1)
-      const line = `${size > 0 && last[0] !== 0x0a ? '\n' : ''}${JSON.stringify(record)}\n`
+      const line = `${size > 0 && last[0] !== 0x0a ? '\n' : ''}${JSON.stringify(entry)}\n`
       await handle.appendFile(line)
       await handle.sync()
     } finally {
@@ -69,12 +92,16 @@ class JsonLinesFileRecordStore implements FileRecordStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
       throw err
     }
-    const out: FileRecord[] = []
+    let out: FileRecord[] = []
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue
       try {
-        const record = JSON.parse(line) as FileRecord
-        if (typeof record.manifestCid === 'string' && Array.isArray(record.slots)) out.push(record)
+        const entry = JSON.parse(line) as FileRecord | Tombstone
+        if ('forget' in entry && typeof entry.forget === 'string') {
+          out = out.filter((r) => r.manifestCid !== entry.forget)
+        } else if ('manifestCid' in entry && typeof entry.manifestCid === 'string' && Array.isArray(entry.slots)) {
+          out.push(entry)
+        }
       } catch {
         // A torn last line after a crash: skip it.
       }

@@ -53,3 +53,4 @@ export {
   withStorageDeals,
 } from './storage-deal.ts'
 export * from './tree/index.ts'
+export { type EndedDeal, endFileDeals } from './remove-file.ts'

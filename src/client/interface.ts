@@ -136,6 +136,8 @@ export interface FileStatus {
 /** A file in the client's local record (`cairn ls`): what its put returned, its name, and when it was stored. */
 export interface FileRecord extends Omit<PutResult, 'commitments'> {
   name?: string
+  /** The content type an upload declared (the gateway's). */
+  type?: string
   storedAt: number
 }
 
@@ -143,7 +145,10 @@ export interface FileRecord extends Omit<PutResult, 'commitments'> {
 export interface FileRecordStore {
   add(record: FileRecord): Promise<void>
   find(manifestCid: string): Promise<FileRecord | undefined>
+  /** The files recorded and not forgotten since. */
   list(): Promise<FileRecord[]>
+  /** Forgets a file (`cairn rm`, the gateway's DELETE): durable once it resolves; false when it was not listed. */
+  forget(manifestCid: string): Promise<boolean>
 }
 
 /** Progress of client operations; only cli/ draws them. */

@@ -70,7 +70,9 @@ describe('garbage collector: which pieces a node keeps', () => {
   const components = (): PieceCollectorComponents => ({
     pieceStore: store,
     market: (): MarketView | undefined =>
-      readAt === undefined ? undefined : { account: ME, epoch, readAt, deals: () => deals },
+      readAt === undefined
+        ? undefined
+        : { account: ME, epoch, chainTime: Math.floor(clock / 1000), readAt, deals: () => deals },
     accepted: new AcceptedSlots(dir),
     repair: {
       files: () => tracked,

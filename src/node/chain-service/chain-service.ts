@@ -50,7 +50,7 @@ class NodeChainService implements ChainService {
   readonly #book: MarketBook
   readonly #closer: DealCloser
   /** The book's epoch and time of its last successful read in this process. */
-  #read: { epoch: number; at: number } | undefined
+  #read: { epoch: number; chainTime: number; at: number } | undefined
   /** The Market's genesis and epoch length (immutable: read once). */
   #clock: Promise<{ genesis: number; epochSeconds: number }> | undefined
 
@@ -96,7 +96,13 @@ class NodeChainService implements ChainService {
   marketView(): MarketView | undefined {
     const read = this.#read
     if (read === undefined) return undefined
-    return { account: this.account, epoch: read.epoch, readAt: read.at, deals: () => this.#book.deals() }
+    return {
+      account: this.account,
+      epoch: read.epoch,
+      chainTime: read.chainTime,
+      readAt: read.at,
+      deals: () => this.#book.deals(),
+    }
   }
 
   async claimSlot(params: { manifestCid: string; slot: number }, _options: AbortOptions = {}): Promise<void> {
@@ -149,7 +155,7 @@ class NodeChainService implements ChainService {
   async #tick(signal: AbortSignal): Promise<void> {
     const { info, head } = await this.#epochInfo(signal)
     await this.#book.sync(head, info.epoch, { signal })
-    this.#read = { epoch: info.epoch, at: Date.now() }
+    this.#read = { epoch: info.epoch, chainTime: info.now, at: Date.now() }
     const held = this.#book.heldBy(this.account)
     // Confirms pending slots and lists the due ones, then proves every due slot at once: one batch transaction
     // (per DEFAULT_MAX_PROOFS_PER_TRANSACTION slots) instead of one transaction per slot.

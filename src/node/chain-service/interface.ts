@@ -96,6 +96,8 @@ export interface MarketView {
   account: Address
   /** The epoch of the block the book was read to. */
   epoch: number
+  /** That block's time (Unix seconds, the chain's clock: acceptance expiries are on it). */
+  chainTime: number
   /** When that read finished (ms, this machine's clock). */
   readAt: number
   deals: () => Iterable<MarketViewDeal>

@@ -4,7 +4,9 @@
  * tracks. A slot is needed
  * - while its deal runs, up to and including the epoch after its last (the last proof may still be due), when this
  *   node holds or is named for it (pending, active, or open after this node lost it);
- * - while this node's signed acceptance of it can still be used on chain (not expired), deal or no deal yet;
+ * - while this node's signed acceptance of it can still be used on chain (not expired on the chain's clock) and no
+ *   deal used it yet (once a deal did, the deal's rule decides; the acceptance is spent once the slot is confirmed or
+ *   the deal ended, and the collector then deletes its record);
  * - while the repair service tracks this node's copy of it and the file has a running deal (a slot rebuilt here that
  *   the node is taking over on chain).
  * Every key is the file's dag-cbor manifest CID text and the slot index, whatever codec the chain or a file named the
@@ -29,6 +31,8 @@ export interface NeededSlots {
   slots: Map<string, NeededSlot>
   /** `acceptedSlotId`s of acceptances a deal of the book used. */
   usedAcceptances: Set<string>
+  /** Those of them no longer needed to confirm (the slot is confirmed, or the deal ended). */
+  spentAcceptances: Set<string>
   /** A reason to delete nothing this sweep (a slot of this node names no valid manifest). */
   problem?: string
 }
@@ -50,22 +54,22 @@ export function manifestCidOfText(text: string): CID | undefined {
 }
 
 /**
- * The slots needed now (see the file's comment). `nowMs` is this machine's clock (acceptance expiries are Unix
- * seconds; an acceptance is kept until its expiry on this clock, later than the chain's when the chain runs ahead).
+ * The slots needed now (see the file's comment); acceptance expiries are compared with the chain's clock
+ * (`view.chainTime`), as the Registry does.
  *
  * @example
  * ```ts
- * const { slots } = neededSlots(chain.marketView()!, await accepted.list(), repair.files(), Date.now())
+ * const { slots } = neededSlots(chain.marketView()!, await accepted.list(), repair.files())
  * ```
  */
 export function neededSlots(
   view: MarketView,
   acceptances: readonly AcceptedSlotRecord[],
   repairFiles: ReadonlyArray<{ manifestCid: string; mySlots: number[] }>,
-  nowMs: number,
 ): NeededSlots {
   const slots = new Map<string, NeededSlot>()
   const usedAcceptances = new Set<string>()
+  const spentAcceptances = new Set<string>()
   const need = (manifestCid: CID, slot: number) => slots.set(neededSlotKey(manifestCid, slot), { manifestCid, slot })
   const me = view.account.toLowerCase()
   const running = new Set<string>()
@@ -87,11 +91,18 @@ export function neededSlots(
     for (const slot of deal.slots) {
       if (slot === undefined || slot.node.toLowerCase() !== me) continue
       const key = { client: deal.owner, manifestCid: deal.manifestCid, slotIndex: slot.index }
-      usedAcceptances.add(acceptedSlotId({ ...key, root: slot.root, size: slot.size }))
+      const id = acceptedSlotId({ ...key, root: slot.root, size: slot.size })
+      usedAcceptances.add(id)
+      if (slot.state !== 'pending' || view.epoch > deal.endEpoch) spentAcceptances.add(id)
     }
   }
   for (const record of acceptances) {
-    if (!(record.expiry * 1000 > nowMs)) continue
+    if (!(record.expiry > view.chainTime)) continue
+    try {
+      if (usedAcceptances.has(acceptedSlotId({ ...record, size: BigInt(record.size) }))) continue
+    } catch {
+      continue
+    }
     const manifestCid = manifestCidOfText(record.manifestCid)
     if (manifestCid !== undefined && Number.isInteger(record.slotIndex)) need(manifestCid, record.slotIndex)
   }
@@ -100,5 +111,6 @@ export function neededSlots(
     if (manifestCid === undefined || !running.has(manifestCid.toString())) continue
     for (const slot of file.mySlots) need(manifestCid, slot)
   }
-  return problem === undefined ? { slots, usedAcceptances } : { slots, usedAcceptances, problem }
+  const out = { slots, usedAcceptances, spentAcceptances }
+  return problem === undefined ? out : { ...out, problem }
 }

@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import { NotFoundError } from '../../errors.ts'
 import { decodeManifest, manifestPieceCid } from '../../storage/index.ts'
-import { acceptedSlotId } from '../accepted-slots.ts'
+import { type AcceptedSlotKey, acceptedSlotId } from '../accepted-slots.ts'
 import { SLOT_CACHE_DIR } from '../chain-service/index.ts'
 import { readJsonState, writeJsonState } from '../json-state-file.ts'
 import { DEFAULT_GC_GRACE_MS, DEFAULT_GC_INTERVAL_MS, DEFAULT_GC_MAX_BOOK_AGE_MS, GC_STATE_FILE } from './constants.ts'
@@ -99,7 +99,7 @@ class NodePieceCollector implements PieceCollector {
       return { ...report, skipped: `the book of the Market was last read ${Math.round(age / 1000)} s ago` }
     }
     const acceptances = await accepted.list()
-    const needed = neededSlots(view, acceptances, repair.files(), now)
+    const needed = neededSlots(view, acceptances, repair.files())
     if (needed.problem !== undefined) return { ...report, skipped: needed.problem }
     const kept = await this.#withGrace(needed.slots, now)
     report.slotsKept = kept.size
@@ -135,10 +135,17 @@ class NodePieceCollector implements PieceCollector {
       report.bytesFreed += found.bytes
     }
     await this.#dropSlotCaches(kept, now)
+    // An acceptance goes once spent (its slot confirmed or its deal ended), or a grace period after it expired unused.
     for (const record of acceptances) {
-      if (record.expiry * 1000 + this.#grace > now) continue
-      const key = { ...record, size: BigInt(record.size) }
-      if (!needed.usedAcceptances.has(acceptedSlotId(key))) await accepted.remove(key)
+      let key: AcceptedSlotKey
+      try {
+        key = { ...record, size: BigInt(record.size) }
+      } catch {
+        continue
+      }
+      const id = acceptedSlotId(key)
+      const expired = record.expiry + this.#grace / 1000 < view.chainTime && !needed.usedAcceptances.has(id)
+      if (expired || needed.spentAcceptances.has(id)) await accepted.remove(key)
     }
     return report
   }
