@@ -14,6 +14,7 @@ import type { EventHub } from './event-hub.ts'
 import type { GatewayIndex } from './gateway-database.ts'
 import type { FileService, GatewayInfo, PutInit } from './interface.ts'
 import type { CairnMetrics } from './metrics.ts'
+import { parseQuoteQuery, type QuoteService } from './quote-route.ts'
 import { ROUTES, type RouteDefinition, type RouteResponses } from './route-paths.ts'
 import { registerTreeRoute } from './tree-route.ts'
 import { meterUpload } from './upload-meter.ts'
@@ -23,6 +24,8 @@ export interface ApiComponents {
   index: GatewayIndex
   hub: EventHub
   metrics: CairnMetrics
+  /** Answers `GET /api/v1/quote` (a gateway with a chain: `createQuoteService(reader)`); absent: 404. */
+  quote?: QuoteService
 }
 
 export interface ApiInit {
@@ -244,6 +247,11 @@ export function registerApiRoutes(app: FastifyInstance, components: ApiComponent
   on(routes.wallet, async (request, reply): Promise<RouteResponses['wallet']> => {
     if (files.wallet === undefined) throw new NotFoundError('this gateway has no wallet (no chain is configured)')
     return files.wallet({ signal: signalOf(request, reply) })
+  })
+  on(routes.quote, async (request, reply): Promise<RouteResponses['quote']> => {
+    if (components.quote === undefined) throw new NotFoundError('this gateway has no chain: nothing to quote')
+    const query = parseQuoteQuery(request.query as Record<string, string | undefined>)
+    return components.quote.quote(query, { signal: signalOf(request, reply) })
   })
   on(routes.bank, async (request, reply): Promise<RouteResponses['bank']> => {
     if (files.bank === undefined) throw new NotFoundError('this gateway has no chain view (no chain is configured)')

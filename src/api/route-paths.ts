@@ -12,6 +12,7 @@ import type {
   StoredFile,
   WalletInfo,
 } from './interface.ts'
+import type { QuoteInfo } from './quote-info.ts'
 import type { TreeListing } from './tree-listing.ts'
 
 export interface RouteDefinition {
@@ -75,6 +76,12 @@ export const ROUTES = {
   deals: { method: 'GET', path: '/api/v1/deals', auth: 'token', summary: 'storage deals on chain' },
   wallet: { method: 'GET', path: '/api/v1/wallet', auth: 'token', summary: "the user's balances" },
   bank: { method: 'GET', path: '/api/v1/bank', auth: 'token', summary: 'minted rewards and payments per epoch' },
+  quote: {
+    method: 'GET',
+    path: '/api/v1/quote',
+    auth: 'token',
+    summary: "an upload's price before paying: query size, k, n, duration, maxPrice; per epoch, total, nodes' offers",
+  },
   events: { method: 'GET', path: '/api/v1/events', auth: 'token', summary: 'server-sent events (live updates)' },
 } as const satisfies Record<string, RouteDefinition>
 
@@ -95,6 +102,7 @@ export interface RouteResponses {
   deals: { deals: DealInfo[] }
   wallet: WalletInfo
   bank: BankInfo
+  quote: QuoteInfo
 }
 
 /**

@@ -11,13 +11,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { formatUnits } from 'viem'
+import { createDealRenewer, createQuoteService, parseQuoteQuery } from '../../src/api/index.ts'
 import {
   type ChainReader,
+  createChainClient,
   createChainReader,
   getBalances,
   getDeal,
   getEpochInfo,
   holdDevchainClock,
+  loadPrivateKey,
 } from '../../src/chain/index.ts'
 import type { DealView } from '../../src/client/index.ts'
 import type { DevnetState } from '../../src/devnet/index.ts'
@@ -112,6 +115,36 @@ describe('renew and quote on a devnet with its chain', { timeout: 420_000 }, () 
       /^error: --max-price 1 is below the offers: .* ask up to \d+ per byte per epoch .*pass --max-price \d+ or more/m,
     )
     assert.equal(await balance(), before)
+  })
+
+  it("the gateway's parts: its quote service prices a size; its renewer renews the deals of files it serves", async () => {
+    const quotes = createQuoteService(reader)
+    const quote = await quotes.quote(parseQuoteQuery({ size: '100000', k: '1', n: '3', duration: '7' }))
+    assert.equal(quote.exact, false)
+    assert.equal(BigInt(quote.total), BigInt(quote.perEpoch) * 7n)
+    assert.equal(quote.nodes.length, 3)
+    assert.throws(() => parseQuoteQuery({ k: '1' }), /size is required/)
+    const path = join(dir, 'served.bin')
+    await writeFile(path, Buffer.alloc(25_000, 4))
+    const put = await cli.json<PutJson>(['put', path, '--duration', '4', '--json'])
+    const client = createChainClient({
+      rpcUrl: chain.rpc,
+      chainId: chain.chainId,
+      contracts: chain.contracts,
+      privateKey: await loadPrivateKey({ file: chain.user.keyFile }),
+    })
+    const renewer = createDealRenewer(
+      { chain: client, isWanted: (cid) => cid === put.manifestCid },
+      { fromBlock: BigInt(chain.blockNumber), extraEpochs: 3, renewWithinEpochs: 2 },
+    )
+    assert.deepEqual(
+      (await renewer.tick()).map((c) => [c.dealId, c.status]),
+      [[put.deal.dealId, 'not-due']],
+    )
+    while ((await getEpochInfo(reader)).epoch < put.deal.endEpoch - 2) await nextEpoch(chain.rpc, reader)
+    const [check] = await renewer.tick()
+    assert.equal(check?.status, 'renewed')
+    assert.equal((await getDeal(reader, { dealId: BigInt(put.deal.dealId) })).endEpoch, put.deal.endEpoch + 3)
   })
 
   it('cairn renew extends the deal on chain by the epochs asked, for paymentPerEpoch x epochs', async () => {
