@@ -69,12 +69,14 @@ function subnetOf(cluster: Cluster, host: string): string {
 
 describe('the journey across the namespace cluster', { skip: skip === undefined ? false : skip }, () => {
   test('deploy, fund, join through the Registry, put (1,3) and (2,6), get, prove, pay, kill, repair', {
-    timeout: 420_000,
-  }, async () => {
+    timeout: 600_000,
+  }, async (t) => {
     const started = Date.now()
     const mark = (step: string) => process.stderr.write(`# ${((Date.now() - started) / 1000).toFixed(1)} s ${step}\n`)
     const dir = await mkdtemp(join(tmpdir(), 'cairn-journey-'))
     const cluster = await createCluster({ bandwidth: '100mbit' })
+    // a timed-out test is not awaited to its finally: stop every process and namespace at once
+    t.signal.addEventListener('abort', () => cluster.destroySync(), { once: true })
     const nodes = new Map<string, ClusterProcess>()
     let anvil: ClusterProcess | undefined
     /** Each host's own folder: its keys, its node's data, its client's home. */
