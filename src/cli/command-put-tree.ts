@@ -82,7 +82,7 @@ export async function runPutTree(parsed: ParsedCommandLine, context: CommandCont
           bar?.clear()
           context.stderr.write(`warning: skipped ${skipped.reason} ${skipped.path} (a tree stores files and folders)\n`)
         },
-        onWalked: (totals) => bar?.setTotal(totals.bytes),
+        onWalked: (totals) => bar?.setTotal(totals.packSize),
         onProgress,
       },
       { signal: context.signal },

@@ -1,7 +1,7 @@
 /** `putTree`: a local folder stored as one pack (storage/tree-index.ts), one Cairn file, so one deal. */
 import { basename, resolve } from 'node:path'
 import type { AbortOptions } from '../../node/index.ts'
-import { TREE_MEDIA_TYPE } from '../../storage/index.ts'
+import { encodeTreeIndex, TREE_HEADER_SIZE, TREE_MEDIA_TYPE } from '../../storage/index.ts'
 import type { Client, PutInit, PutResult } from '../interface.ts'
 import { packTree } from './tree-pack.ts'
 import { type SkippedPath, walkTree } from './tree-walk.ts'
@@ -20,7 +20,7 @@ export interface PutTreeInit extends Omit<PutInit, 'metadata'> {
   name?: string
   onSkip?: (skipped: SkippedPath) => void
   /** Called before the pack is sent, with the totals the walk found. */
-  onWalked?: (totals: { files: number; folders: number; bytes: number }) => void
+  onWalked?: (totals: { files: number; folders: number; bytes: number; packSize: number }) => void
 }
 
 /**
@@ -47,8 +47,14 @@ export async function putTree(
   })
   const files = tree.files.length
   const { name, onSkip: _onSkip, onWalked, ...putInit } = init
-  const source = packTree(tree)
-  onWalked?.({ files, folders: tree.folders, bytes: tree.dataSize })
+  const index = encodeTreeIndex(tree.index)
+  const source = packTree(tree, { index })
+  onWalked?.({
+    files,
+    folders: tree.folders,
+    bytes: tree.dataSize,
+    packSize: TREE_HEADER_SIZE + index.byteLength + tree.dataSize,
+  })
   const metadata = {
     name: name ?? basename(resolve(path)),
     type: TREE_MEDIA_TYPE,

@@ -13,6 +13,8 @@ import { type ByteReader, checkTreePath, syncFolder, type TreeIndex, validateTre
 
 /** Permission bits applied on restore: setuid and setgid are dropped, as tar does for a user. */
 const RESTORED_MODE_BITS = 0o1777
+/** Files fsynced at once at the end of a restore. */
+const SYNC_CONCURRENCY = 64
 
 export interface RestoreTreeInit {
   /** Called after each file is written. */
@@ -81,9 +83,7 @@ export async function restoreTree(
       const handle = await open(inside(entry.path), flags, 0o600)
       try {
         for await (const chunk of reader.take(entry.size, `file ${entry.path}`)) await handle.write(chunk)
-        await handle.chmod(entry.mode & RESTORED_MODE_BITS)
         await handle.utimes(timeOf(entry), timeOf(entry))
-        if (durable) await handle.sync()
       } finally {
         await handle.close()
       }
@@ -93,10 +93,18 @@ export async function restoreTree(
     if (!(await reader.atEnd())) {
       throw new CorruptDataError(`the pack holds more bytes than its index lists (${dataSize} bytes of files)`)
     }
-    // Folders last, deepest first: writing into a folder changes its mtime, and its mode may forbid writing.
+    // Many fsyncs at once: the file system commits them together (one at a time, 10,000 files took minutes).
     const dirs = checked.entries.filter((e) => e.type === 'dir').reverse()
+    if (durable) {
+      await syncAll(checked.entries.filter((e) => e.type === 'file').map((e) => inside(e.path)))
+      await syncAll(dirs.map((d) => inside(d.path)))
+    }
+    // Modes after the fsyncs (a file may be made unreadable to its owner), folders last, deepest first: writing into a
+    // folder changes its mtime, and its mode may forbid writing.
+    for (const file of checked.entries) {
+      if (file.type === 'file') await chmod(inside(file.path), file.mode & RESTORED_MODE_BITS)
+    }
     for (const dir of dirs) {
-      if (durable) await syncFolder(inside(dir.path))
       await chmod(inside(dir.path), dir.mode & RESTORED_MODE_BITS)
       await utimes(inside(dir.path), timeOf(dir), timeOf(dir))
     }
@@ -114,6 +122,18 @@ export async function restoreTree(
     await reader.close()
   }
   return { files, folders, bytes: dataSize }
+}
+
+/** Fsyncs every path (files or folders), `SYNC_CONCURRENCY` at a time. */
+async function syncAll(paths: string[]): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < paths.length) {
+      const handle = await open(paths[next++]!, constants.O_RDONLY | constants.O_NOFOLLOW)
+      await handle.sync().finally(() => handle.close())
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(SYNC_CONCURRENCY, paths.length) }, worker))
 }
 
 /** Gives back write permission on every folder under `path` (a restore may have made some read-only). */

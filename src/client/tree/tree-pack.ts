@@ -22,9 +22,9 @@ const READ_CHUNK = 1024 * 1024
  */
 export async function* packTree(
   tree: WalkedTree,
-  init: { onFile?: (path: string, bytes: number) => void } = {},
+  init: { onFile?: (path: string, bytes: number) => void; index?: Uint8Array } = {},
 ): AsyncGenerator<Uint8Array> {
-  const index = encodeTreeIndex(tree.index)
+  const index = init.index ?? encodeTreeIndex(tree.index)
   yield encodeTreeHeader(index.byteLength)
   yield index
   let file = 0
