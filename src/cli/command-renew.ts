@@ -56,7 +56,6 @@ function checkLine(check: RenewalCheck): string {
  * warns (exit 1) about those it cannot renew; meant for a cron job or systemd timer.
  */
 export async function runRenew(parsed: ParsedCommandLine, context: CommandContext): Promise<number> {
-  const location = await locateNetwork(parsed.values)
   const due = parsed.values.due === true
   const target = parsed.positionals[0]
   if (due === (target !== undefined)) {
@@ -64,6 +63,7 @@ export async function runRenew(parsed: ParsedCommandLine, context: CommandContex
       'renew takes a capability, manifest CID or deal ID with --duration EPOCHS, or --due alone (renews the deals put with --auto-renew)',
     )
   }
+  const location = await locateNetwork(parsed.values)
   const chain = await requireUserChain(location)
   if (due) {
     const records = createAutoRenewRecords(join(location.home, AUTO_RENEW_RECORD))
