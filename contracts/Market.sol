@@ -91,6 +91,9 @@ contract Market is ReentrancyGuardTransient {
         uint16 misses;
         uint64 size;
         uint128 pricePerByteEpoch;
+        /// @dev First epoch the holder did not agree to: the deal's end when it accepted (createDeal) or took the
+        /// slot (repairSlot). A renewal (topUp) does not move it: past it the holder may let the slot go unpunished.
+        uint40 acceptedEnd;
         uint256 bounty;
     }
 
@@ -531,7 +534,8 @@ contract Market is ReentrancyGuardTransient {
 
     /// @notice Records every closed, unproven epoch of a slot (at most until it opens): each one slashes the holder
     /// (`slashPerMiss`, into the slot's repair bounty); after `maxMisses` in a row the slot opens for repair. Anyone
-    /// may call it. Pending (never confirmed) slots count misses without slashing.
+    /// may call it. Pending (never confirmed) slots count misses without slashing. A miss at or past the end the
+    /// holder accepted (a renewal went beyond it) is no fault: the slot opens for repair, unpunished.
     function reportMissed(uint256 dealId, uint256 slotIndex) external nonReentrant returns (uint256 reported) {
         Deal storage d = _deal(dealId);
         if (d.closed) revert DealAlreadyClosed(dealId);
@@ -565,6 +569,7 @@ contract Market is ReentrancyGuardTransient {
         s.state = SlotState.Active;
         s.misses = 0;
         s.nextEpoch = uint40(e + 1);
+        s.acceptedEnd = d.endEpoch;
         s.bounty = 0;
         _takeSlot(msg.sender);
         emit SlotRepaired(dealId, slotIndex, msg.sender, former, bounty);
@@ -682,6 +687,7 @@ contract Market is ReentrancyGuardTransient {
         s.nextEpoch = start;
         s.size = p.slotSizes[i];
         s.pricePerByteEpoch = price;
+        s.acceptedEnd = start + p.durationEpochs;
         emit SlotAssigned(dealId, i, p.nodes[i], p.slotRoots[i], p.slotSizes[i]);
         (uint256 payment, uint256 fee) = slotCharge(p.slotSizes[i], price);
         return payment + fee;
@@ -743,6 +749,14 @@ contract Market is ReentrancyGuardTransient {
     {
         while (s.nextEpoch < until && s.state != SlotState.Open) {
             uint256 epoch = s.nextEpoch;
+            if (epoch >= s.acceptedEnd) {
+                // A renewal went past what the holder agreed to: its first miss there lets the slot go, unpunished,
+                // for a repairer to take at the renewed terms.
+                if (s.state == SlotState.Active) registry.slotReleased(s.node);
+                s.state = SlotState.Open;
+                emit SlotOpened(dealId, slotIndex, s.node);
+                return count + 1;
+            }
             s.nextEpoch = uint40(epoch + 1);
             s.misses += 1;
             count++;

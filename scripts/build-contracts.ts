@@ -17,7 +17,7 @@ const require = createRequire(import.meta.url)
 
 export const SOLC_SETTINGS = {
   evmVersion: 'cancun',
-  optimizer: { enabled: true, runs: 10_000 },
+  optimizer: { enabled: true, runs: 2_000 },
   viaIR: false,
   outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
 } as const

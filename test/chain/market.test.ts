@@ -287,6 +287,33 @@ describe('deal lifetime', () => {
     await rejectsWith(topUpDeal(user(), { dealId, extraEpochs: 0 }), 'ZeroDuration')
   })
 
+  test('a renewal binds no holder past the end it accepted: a miss there opens the slot unpunished for a repairer', async () => {
+    const dealId = await openDeal(user(), nodes(1), slots.slice(0, 1), { durationEpochs: 2 })
+    await topUpDeal(user(), { dealId, extraEpochs: 5 })
+    const deal = await getDeal(user(), { dealId })
+    let epoch = await chain.nextEpoch()
+    while (epoch < deal.startEpoch) epoch = await chain.nextEpoch()
+    // The two accepted epochs are proven and paid; the holder then stops.
+    await proveHeld(node(0), dealId, 0, slots[0]!)
+    await chain.nextEpoch()
+    await proveHeld(node(0), dealId, 0, slots[0]!)
+    await chain.nextEpoch()
+    await chain.nextEpoch()
+    const stake = (await getNode(user(), { account: node(0).account.address })).stake
+    const report = await reportMissed(user(), { dealId, slotIndex: 0 })
+    assert.deepEqual([report.missed, report.slashed, report.opened], [0, 0n, true])
+    const record = await getNode(user(), { account: node(0).account.address })
+    assert.deepEqual([record.status, record.stake, record.activeSlots], ['active', stake, 0])
+    // A repairer takes the slot at the renewed terms, and is bound to the deal's end as it stood then.
+    await challengeOf(node(1), dealId, 0) // draws the seed
+    const challenge = (await getChallenge(node(1), { dealId, slotIndex: 0, prover: node(1).account.address }))!
+    await repairSlot(node(1), { dealId, slotIndex: 0, ...slotProof(slots[0]!, challenge.leafIndex) })
+    assert.equal((await getSlot(user(), { dealId, slotIndex: 0 })).node, node(1).account.address)
+    for (let e = await chain.nextEpoch(); e < deal.endEpoch; e = await chain.nextEpoch()) {
+      await proveHeld(node(1), dealId, 0, slots[0]!)
+    }
+  })
+
   test('endDeal refunds everything but the current epoch of unproven slots; only the owner may end', async () => {
     const dealId = await openDeal(user(), nodes(2), slots.slice(0, 2), { durationEpochs: 10 })
     await chain.nextEpoch()
