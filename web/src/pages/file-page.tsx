@@ -2,6 +2,7 @@ import { useCallback } from 'react'
 import type { ApiClient } from '../../../src/api/api-client.ts'
 import { describeEvent } from '../components/event-feed.tsx'
 import { SlotGrid } from '../components/slot-grid.tsx'
+import { TreeBrowser } from '../components/tree-browser.tsx'
 import { formatBytes, redundancyLabel } from '../format.ts'
 import { type LiveEvent, usePolling } from '../use-events.ts'
 
@@ -53,6 +54,7 @@ export function FilePage({ api, capability, events }: { api: ApiClient; capabili
           </p>
         </>
       )}
+      <TreeBrowser capability={capability} />
       <h3>Repairs</h3>
       {repairs.length === 0 ? (
         <p className="muted">No repair of this file seen since the page opened.</p>
