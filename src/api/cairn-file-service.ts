@@ -1,9 +1,19 @@
 /**
  * Adapter from the node layer's `Client` (put, get, status, nodes over libp2p) to the gateway's `FileService`.
  */
-import type { Client, FileRecordStore, FileStatus as NodeFileStatus } from '../client/index.ts'
+import type { Client, EndedDeal, FileRecord, FileRecordStore, FileStatus as NodeFileStatus } from '../client/index.ts'
 import type { PeerView } from '../node/index.ts'
-import type { CairnEvent, FileHealth, FileService, FileStat, FileStatus, NodeInfo, SlotState } from './interface.ts'
+import { manifestOf } from './capability-text.ts'
+import type {
+  CairnEvent,
+  FileHealth,
+  FileService,
+  FileStat,
+  FileStatus,
+  NodeInfo,
+  SlotState,
+  StoredFile,
+} from './interface.ts'
 
 /** A node the gateway knows by configuration (e.g. a devnet's devnet.json), with extra facts when reachable. */
 export interface KnownNode {
@@ -18,8 +28,23 @@ export interface CairnFileServiceComponents {
   client: Client
   /** Nodes to show even when the client does not see them (they are then reported dead). */
   knownNodes?: () => KnownNode[]
-  /** The client's record of files put (`cairn ls`), listed with the gateway's own. */
-  records?: Pick<FileRecordStore, 'list'>
+  /** The user's record of files put (the client's files.jsonl: `cairn ls` and the gateway show the same list). */
+  records: FileRecordStore
+  /** Ends the deals of a file that the user's wallet opened (on chain only). */
+  endDeals?: (manifestCid: string, options: { signal?: AbortSignal }) => Promise<EndedDeal[]>
+}
+
+function toStoredFile(record: FileRecord): StoredFile {
+  return {
+    capability: record.capability,
+    manifest: record.manifestCid,
+    size: record.size,
+    k: record.k,
+    n: record.n,
+    createdAt: record.storedAt,
+    ...(record.name === undefined ? {} : { name: record.name }),
+    ...(record.type === undefined ? {} : { type: record.type }),
+  }
 }
 
 export interface CairnFileServiceInit {
@@ -199,16 +224,39 @@ export function createCairnFileService(
     },
 
     async list() {
-      const records = (await components.records?.list()) ?? []
-      return records.map((record) => ({
-        capability: record.capability,
-        manifest: record.manifestCid,
-        size: record.size,
-        k: record.k,
-        n: record.n,
-        createdAt: record.storedAt,
-        ...(record.name === undefined ? {} : { name: record.name }),
-      }))
+      return (await components.records.list()).map(toStoredFile)
+    },
+
+    async find(capability) {
+      const record = await components.records.find(manifestOf(capability))
+      return record?.capability === capability ? toStoredFile(record) : undefined
+    },
+
+    forget: (capability) => components.records.forget(manifestOf(capability)),
+
+    ...(components.endDeals === undefined
+      ? {}
+      : {
+          async remove(capability: string, options: { signal?: AbortSignal } = {}) {
+            const deals = await components.endDeals!(manifestOf(capability), options)
+            await components.records.forget(manifestOf(capability))
+            return { deals: deals.map(({ dealId, outcome, refund }) => ({ dealId, outcome, refund })) }
+          },
+        }),
+
+    async adopt(file) {
+      if ((await components.records.find(file.manifest)) !== undefined) return
+      await components.records.add({
+        capability: file.capability,
+        manifestCid: file.manifest,
+        size: file.size,
+        k: file.k,
+        n: file.n,
+        slots: [],
+        storedAt: file.createdAt,
+        ...(file.name === undefined ? {} : { name: file.name }),
+        ...(file.type === undefined ? {} : { type: file.type }),
+      })
     },
   }
 }

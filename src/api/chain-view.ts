@@ -398,6 +398,10 @@ export function withChainView(files: FileService, chain: ChainView): FileService
     get: (capability, range, options) => files.get(capability, range, options),
     stat: (capability, options) => files.stat(capability, options),
     status: (capability, options) => files.status(capability, options),
+    list: (options) => files.list(options),
+    find: (capability, options) => files.find(capability, options),
+    forget: (capability, options) => files.forget(capability, options),
+    adopt: (file) => files.adopt(file),
     async nodes(options = {}) {
       const [nodes, states] = await Promise.all([
         files.nodes(options),
@@ -418,9 +422,9 @@ export function withChainView(files: FileService, chain: ChainView): FileService
     },
   }
   if (chain.hasWallet) service.wallet = (options) => chain.wallet(options)
-  if (files.list !== undefined) {
-    const list = files.list.bind(files)
-    service.list = (options) => list(options)
+  if (files.remove !== undefined) {
+    const remove = files.remove.bind(files)
+    service.remove = (capability, options) => remove(capability, options)
   }
   return service
 }

@@ -1,7 +1,8 @@
 /**
- * The gateway's durable index (node:sqlite, WAL, synchronous=FULL) in its data folder: the files its user stored,
- * and the S3 view (buckets, objects as lists of Cairn files, multipart uploads in progress and where their parts are
- * staged on the gateway's disk).
+ * The gateway's durable index (node:sqlite, WAL, synchronous=FULL) in its data folder: the S3 view (buckets, objects
+ * as lists of Cairn files, multipart uploads in progress and where their parts are staged on the gateway's disk). The
+ * files the user stored are the client's record (files.jsonl), not here: gateways before kept them in a `files`
+ * table, which the gateway moves into the record once (`legacyFiles`, then `dropLegacyFiles`).
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
@@ -70,10 +71,12 @@ export interface ListObjectsPage {
 }
 
 export interface GatewayIndex {
-  addFile(file: StoredFile): void
-  listFiles(): StoredFile[]
-  getFile(capability: string): StoredFile | undefined
-  forgetFile(capability: string): boolean
+  /** The files an earlier gateway kept in its own table (empty once moved to the record). */
+  legacyFiles(): StoredFile[]
+  /** Drops that table (after its rows are durably in the record). */
+  dropLegacyFiles(): void
+  /** Whether an object still holds this Cairn file as a part. */
+  isReferenced(capability: string): boolean
 
   createBucket(name: string): boolean
   deleteBucket(name: string): void
@@ -170,9 +173,6 @@ function toUpload(row: UploadRow): MultipartUpload {
 }
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS files (
-  capability TEXT PRIMARY KEY, manifest TEXT NOT NULL, name TEXT, type TEXT,
-  size INTEGER NOT NULL, k INTEGER NOT NULL, n INTEGER NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS objects (
   bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL, content_type TEXT NOT NULL,
@@ -228,12 +228,7 @@ export function openGatewayIndex(dataDir: string): GatewayIndex {
     db.exec('ALTER TABLE upload_parts ADD COLUMN staged TEXT')
 
   const statements = {
-    addFile: db.prepare(
-      'INSERT OR REPLACE INTO files (capability, manifest, name, type, size, k, n, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
-    listFiles: db.prepare('SELECT * FROM files ORDER BY created_at DESC, capability'),
-    getFile: db.prepare('SELECT * FROM files WHERE capability = ?'),
-    forgetFile: db.prepare('DELETE FROM files WHERE capability = ?'),
+    referenced: db.prepare('SELECT 1 AS found FROM objects WHERE instr(parts, ?) > 0 LIMIT 1'),
     createBucket: db.prepare('INSERT OR IGNORE INTO buckets (name, created_at) VALUES (?, ?)'),
     deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
     hasBucket: db.prepare('SELECT 1 AS found FROM buckets WHERE name = ?'),
@@ -329,25 +324,19 @@ export function openGatewayIndex(dataDir: string): GatewayIndex {
     }
   }
 
+  const hasLegacyFiles = (): boolean =>
+    db.prepare("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'files'").get() !== undefined
+
   return {
-    addFile(file) {
-      statements.addFile.run(
-        file.capability,
-        file.manifest,
-        file.name ?? null,
-        file.type ?? null,
-        file.size,
-        file.k,
-        file.n,
-        file.createdAt,
-      )
+    legacyFiles: () =>
+      hasLegacyFiles()
+        ? (db.prepare('SELECT * FROM files ORDER BY created_at, capability').all() as unknown as FileRow[]).map(toFile)
+        : [],
+    dropLegacyFiles() {
+      db.exec('DROP TABLE IF EXISTS files')
     },
-    listFiles: () => (statements.listFiles.all() as unknown as FileRow[]).map(toFile),
-    getFile(capability) {
-      const row = statements.getFile.get(capability) as unknown as FileRow | undefined
-      return row === undefined ? undefined : toFile(row)
-    },
-    forgetFile: (capability) => Number(statements.forgetFile.run(capability).changes) > 0,
+    // A capability is `cairn:<manifest>#<key>`: as a JSON string inside `parts` it is quoted whole.
+    isReferenced: (capability) => statements.referenced.get(JSON.stringify(capability)) !== undefined,
     createBucket: (name) => Number(statements.createBucket.run(name, Date.now()).changes) > 0,
     deleteBucket(name) {
       statements.deleteBucket.run(name)

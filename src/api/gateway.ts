@@ -120,6 +120,9 @@ class CairnGateway implements Gateway {
     const keys = await loadS3Keys(init.dataDir)
     const index = openGatewayIndex(init.dataDir)
     this.#index = index
+    // Files an earlier gateway listed in its own table move, once, into the user's record (durable before the drop).
+    for (const file of index.legacyFiles()) await this.#components.files.adopt(file)
+    index.dropLegacyFiles()
     const rateLimit =
       init.rateLimit === false
         ? undefined
@@ -165,7 +168,13 @@ class CairnGateway implements Gateway {
     })
     registerApiRoutes(
       api,
-      { files: this.#components.files, index, hub: this.#hub, metrics: this.#metrics },
+      {
+        files: this.#components.files,
+        index,
+        hub: this.#hub,
+        metrics: this.#metrics,
+        ...(this.#components.quote === undefined ? {} : { quote: this.#components.quote }),
+      },
       {
         auth,
         publicReads: init.publicReads ?? false,
@@ -251,13 +260,14 @@ class CairnGateway implements Gateway {
     this.#poller = setInterval(() => void this.#pollNodes(), init.nodePollMs ?? DEFAULT_NODE_POLL_MS)
     this.#poller.unref()
     this.#watcher = createPlacementWatcher(
-      { files: this.#components.files, list: () => index.listFiles(), publish: (event) => this.publish(event) },
+      { files: this.#components.files, publish: (event) => this.publish(event) },
       {
         files: init.watchFiles ?? DEFAULT_WATCH_FILES,
         intervalMs: init.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS,
       },
     )
     this.#watcher.start()
+    this.#components.renewer?.start()
   }
 
   async stop(): Promise<void> {
@@ -265,6 +275,7 @@ class CairnGateway implements Gateway {
     this.#poller = undefined
     this.#watcher?.stop()
     this.#watcher = undefined
+    this.#components.renewer?.stop()
     this.#unsubscribe?.()
     this.#unsubscribe = undefined
     await Promise.all([this.#api?.close(), this.#s3?.close()])

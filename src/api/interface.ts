@@ -220,11 +220,30 @@ export interface FileService {
   bank?(options?: AbortOptions): Promise<BankInfo>
   /** Live events; returns the unsubscribe function. */
   subscribe?(listener: (event: CairnEvent) => void): () => void
-  /** Files the user stored by other means (e.g. `cairn put`), shown with the gateway's own list. */
-  list?(options?: AbortOptions): Promise<StoredFile[]>
+  /**
+   * The user's record of the files it stored: through this gateway (API and S3), `cairn put` or another gateway of
+   * the same record (the client's files.jsonl: one list, whoever stored the file). Oldest first.
+   */
+  list(options?: AbortOptions): Promise<StoredFile[]>
+  /** The record of one file, if the user has one. */
+  find(capability: string, options?: AbortOptions): Promise<StoredFile | undefined>
+  /** Forgets a file from the record (its deals run on); false when it was not recorded. */
+  forget(capability: string, options?: AbortOptions): Promise<boolean>
+  /**
+   * Ends the file's deals that the user's wallet opened (the escrow no node can still earn comes back; the nodes
+   * delete the pieces after their grace period) and forgets it. Absent off chain.
+   */
+  remove?(capability: string, options?: AbortOptions): Promise<RemovedFile>
+  /** Adds a file stored before to the record (a gateway index of an earlier version, migrated once). */
+  adopt(file: StoredFile): Promise<void>
 }
 
-/** A file this gateway's user stored (the gateway keeps this list; the network does not). */
+/** What removing a file did to each of its deals. */
+export interface RemovedFile {
+  deals: Array<{ dealId: string; outcome: 'ended' | 'already-ended' | 'unchanged'; refund: string }>
+}
+
+/** A file the user stored (the user's record keeps this list; the network does not). */
 export interface StoredFile {
   capability: string
   manifest: string
@@ -292,6 +311,10 @@ export interface GatewayComponents {
   files: FileService
   /** Prometheus registry to expose at /metrics; the gateway creates its own when absent. */
   metrics?: import('./metrics.ts').CairnMetrics
+  /** Answers `GET /api/v1/quote` (a gateway on chain); absent: 404. */
+  quote?: import('./quote-route.ts').QuoteService
+  /** Renews the user's deals before they end (a gateway on chain); started and stopped with the gateway. */
+  renewer?: import('./deal-renewer.ts').DealRenewer
 }
 
 export interface Gateway {

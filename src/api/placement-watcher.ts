@@ -26,12 +26,12 @@ interface SlotView {
 /**
  * @example
  * ```ts
- * const watcher = createPlacementWatcher({ files, list: () => index.listFiles(), publish }, { files: 10, intervalMs: 5000 })
+ * const watcher = createPlacementWatcher({ files, publish }, { files: 10, intervalMs: 5000 })
  * watcher.start()
  * ```
  */
 export function createPlacementWatcher(
-  components: { files: Pick<FileService, 'status'>; list: () => StoredFile[]; publish: (event: CairnEvent) => void },
+  components: { files: Pick<FileService, 'status' | 'list'>; publish: (event: CairnEvent) => void },
   init: PlacementWatcherInit,
 ): PlacementWatcher {
   const seen = new Map<string, SlotView[]>()
@@ -73,7 +73,8 @@ export function createPlacementWatcher(
     if (running) return
     running = true
     try {
-      const recent = components.list().slice(0, init.files)
+      const listed = await components.files.list({ signal: AbortSignal.timeout(init.intervalMs * 2) })
+      const recent = listed.sort((a, b) => b.createdAt - a.createdAt).slice(0, init.files)
       for (const file of recent) {
         try {
           await checkFile(file)

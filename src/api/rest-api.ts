@@ -4,10 +4,11 @@
  */
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { InvalidArgumentError, InvalidCapabilityError, NotFoundError, TooLargeError } from '../errors.ts'
+import { InvalidArgumentError, NotFoundError, TooLargeError } from '../errors.ts'
 import { redundancyPolicy } from '../storage/index.ts'
 import type { ApiAuth } from './api-auth.ts'
 import { contentRange, parseRange } from './byte-range.ts'
+import { manifestOf } from './capability-text.ts'
 import { SSE_KEEPALIVE_MS } from './constants.ts'
 import { downloadHeaders } from './download-headers.ts'
 import type { EventHub } from './event-hub.ts'
@@ -21,7 +22,8 @@ import { meterUpload } from './upload-meter.ts'
 
 export interface ApiComponents {
   files: FileService
-  index: GatewayIndex
+  /** Which Cairn files are the data of S3 objects (removed through S3, never through DELETE /api/v1/files). */
+  index: Pick<GatewayIndex, 'isReferenced'>
   hub: EventHub
   metrics: CairnMetrics
   /** Answers `GET /api/v1/quote` (a gateway with a chain: `createQuoteService(reader)`); absent: 404. */
@@ -34,15 +36,6 @@ export interface ApiInit {
   publicReads: boolean
   maxUploadBytes: number
   info: () => GatewayInfo
-}
-
-/** `cairn:<cid>#<key>` → `<cid>`; throws `InvalidCapabilityError` on anything else. */
-export function manifestOf(capability: string): string {
-  const match = /^cairn:([a-z0-9]+)(?:#[A-Za-z0-9_-]*)?$/.exec(capability)
-  if (match?.[1] === undefined) {
-    throw new InvalidCapabilityError(`'${capability.slice(0, 80)}' is not a capability (expected cairn:<cid>#<key>)`)
-  }
-  return match[1]
 }
 
 function parseRedundancy(query: Record<string, string | undefined>): Pick<PutInit, 'k' | 'n'> {
@@ -139,20 +132,9 @@ export function registerApiRoutes(app: FastifyInstance, components: ApiComponent
     }
     endTimer()
     const manifest = manifestOf(result.capability)
-    const stored = {
-      capability: result.capability,
-      manifest,
-      size: result.size,
-      k: result.k,
-      n: result.n,
-      createdAt: Date.now(),
-      ...(putInit.name === undefined ? {} : { name: putInit.name }),
-      ...(putInit.type === undefined ? {} : { type: putInit.type }),
-    }
-    index.addFile(stored)
     hub.publish({
       type: 'file:stored',
-      at: stored.createdAt,
+      at: Date.now(),
       manifest,
       size: result.size,
       ...(putInit.name === undefined ? {} : { name: putInit.name }),
@@ -164,27 +146,36 @@ export function registerApiRoutes(app: FastifyInstance, components: ApiComponent
   })
 
   on(routes.listFiles, async (request, reply): Promise<RouteResponses['listFiles']> => {
-    const own = index.listFiles()
-    const known = new Set(own.map((f) => f.capability))
-    const other = files.list === undefined ? [] : await files.list({ signal: signalOf(request, reply) })
-    const merged = [...own, ...other.filter((f) => !known.has(f.capability))]
-    return { files: merged.sort((a, b) => b.createdAt - a.createdAt) }
+    const listed = await files.list({ signal: signalOf(request, reply) })
+    return { files: listed.sort((a, b) => b.createdAt - a.createdAt) }
   })
 
   on(routes.fileStatus, async (request, reply): Promise<RouteResponses['fileStatus']> => {
     const capability = capabilityParam(request)
-    const status = await files.status(capability, { signal: signalOf(request, reply) })
-    const known = index.getFile(capability)
+    const signal = signalOf(request, reply)
+    const status = await files.status(capability, { signal })
+    const known = await files.find(capability, { signal })
     const body: RouteResponses['fileStatus'] = { ...status }
     if (known?.name !== undefined) body.name = known.name
     if (known?.type !== undefined) body.type = known.type
     return body
   })
 
-  on(routes.forgetFile, async (request): Promise<RouteResponses['forgetFile']> => {
+  on(routes.forgetFile, async (request, reply): Promise<RouteResponses['forgetFile']> => {
     const capability = capabilityParam(request)
-    if (!index.forgetFile(capability)) throw new NotFoundError('this gateway has no such file in its list')
-    return { ok: true }
+    const signal = signalOf(request, reply)
+    if ((await files.find(capability, { signal })) === undefined) {
+      throw new NotFoundError("this file is not in the user's list of stored files")
+    }
+    if (index.isReferenced(capability)) {
+      throw new InvalidArgumentError('this file holds the data of an S3 object: delete the object through S3 instead')
+    }
+    // On chain the file's deals end (the escrow no node can still earn comes back); off chain it is only forgotten.
+    if (files.remove === undefined) {
+      await files.forget(capability, { signal })
+      return { ok: true, deals: [] }
+    }
+    return { ok: true, ...(await files.remove(capability, { signal })) }
   })
 
   const download = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
@@ -192,7 +183,7 @@ export function registerApiRoutes(app: FastifyInstance, components: ApiComponent
     const signal = signalOf(request, reply)
     const etag = `"${manifestOf(capability)}"`
     const stat = await files.stat(capability, { signal })
-    const known = index.getFile(capability)
+    const known = await files.find(capability, { signal })
     const query = request.query as Record<string, string | undefined>
     reply.header('accept-ranges', 'bytes')
     reply.header('etag', etag)

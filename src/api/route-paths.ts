@@ -9,6 +9,7 @@ import type {
   GatewayInfo,
   NodeInfo,
   PutResult,
+  RemovedFile,
   StoredFile,
   WalletInfo,
 } from './interface.ts'
@@ -63,7 +64,8 @@ export const ROUTES = {
     method: 'DELETE',
     path: '/api/v1/files/:capability',
     auth: 'token',
-    summary: "remove a file from this gateway's list (the network keeps it until its deal ends)",
+    summary:
+      "remove a file: its deals end (unspent escrow back; the nodes delete the pieces after their grace period) and it leaves the user's list",
   },
   nodes: { method: 'GET', path: '/api/v1/nodes', auth: 'token', summary: 'nodes with heartbeat and chain state' },
   openSession: {
@@ -95,7 +97,7 @@ export interface RouteResponses {
   listFiles: { files: StoredFile[] }
   fileStatus: FileStatus & { name?: string; type?: string }
   tree: TreeListing
-  forgetFile: { ok: true }
+  forgetFile: { ok: true } & RemovedFile
   openSession: { ok: true }
   closeSession: { ok: true }
   nodes: { nodes: NodeInfo[] }

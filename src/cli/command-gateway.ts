@@ -60,7 +60,7 @@ export async function runGateway(parsed: ParsedCommandLine, context: CommandCont
       { account: privateKeyToAccount(privateKey).address, fromBlock: network.deploymentBlock },
     )
     const gateway = createGateway(
-      { files: withChainView(service.files, view) },
+      { files: withChainView(service.files, view), ...service.onChain },
       {
         dataDir,
         host: http.host,

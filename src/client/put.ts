@@ -89,6 +89,7 @@ export async function putFile(
     await context.records.add({
       ...recorded,
       ...(init.metadata?.name === undefined ? {} : { name: init.metadata.name }),
+      ...(init.metadata?.type === undefined ? {} : { type: init.metadata.type }),
       storedAt: Date.now(),
     })
     return result

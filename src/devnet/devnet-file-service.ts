@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { createCairnFileService, type FileService, type KnownNode } from '../api/index.ts'
+import { createCairnFileService, type FileService, type GatewayComponents, type KnownNode } from '../api/index.ts'
 import { createChainClient, loadPrivateKey } from '../chain/index.ts'
 import { createClient, createFileRecordStore, FILES_RECORD, withStorageDeals } from '../client/index.ts'
 import { createNetwork } from '../net/index.ts'
@@ -12,9 +12,12 @@ import { controlRequest, type PeerView } from '../node/index.ts'
 import { createMemoryPieceStore } from '../storage/index.ts'
 import { readDevnetState } from './devnet.ts'
 import type { DevnetState } from './interface.ts'
+import { walletServices } from './wallet-services.ts'
 
 export interface DevnetFileService {
   files: FileService
+  /** The gateway's quotes and auto-renewal (a devnet with a chain). */
+  onChain?: Pick<GatewayComponents, 'quote' | 'renewer'>
   devnet: DevnetState
   close(): Promise<void>
 }
@@ -74,19 +77,18 @@ export async function openDevnetFileService(
   )
   // On a devnet with a chain, uploads open a deal paid from the devnet's user wallet, like `cairn put`.
   const chain = devnet.chain
-  const client =
+  const wallet =
     chain === undefined
-      ? offChain
-      : withStorageDeals(
-          offChain,
-          createChainClient({
-            rpcUrl: chain.rpc,
-            chainId: chain.chainId,
-            privateKey: await loadPrivateKey({ file: chain.user.keyFile }),
-            contracts: chain.contracts,
-          }),
-          { network },
-        )
+      ? undefined
+      : createChainClient({
+          rpcUrl: chain.rpc,
+          chainId: chain.chainId,
+          privateKey: await loadPrivateKey({ file: chain.user.keyFile }),
+          contracts: chain.contracts,
+        })
+  const client = wallet === undefined ? offChain : withStorageDeals(offChain, wallet, { network })
+  const onChain =
+    wallet === undefined || chain === undefined ? undefined : walletServices(wallet, records, BigInt(chain.blockNumber))
   // devnet.json is rewritten when the devnet restarts; pick up new node entries.
   const refresh = setInterval(() => {
     readDevnetState(devnetDir)
@@ -105,7 +107,16 @@ export async function openDevnetFileService(
         controlRequest<{ pieces: number; bytes: number }>(node.api, '/usage', { ...options, timeoutMs: 1500 }),
     }))
   return {
-    files: createCairnFileService({ client, knownNodes, records }, init),
+    files: createCairnFileService(
+      {
+        client,
+        knownNodes,
+        records,
+        ...(onChain === undefined ? {} : { endDeals: onChain.endDeals }),
+      },
+      init,
+    ),
+    ...(onChain === undefined ? {} : { onChain: { quote: onChain.quote, renewer: onChain.renewer } }),
     get devnet() {
       return devnet
     },

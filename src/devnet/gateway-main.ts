@@ -103,7 +103,7 @@ if (chain !== undefined) {
   files = withChainView(files, view)
 }
 const gateway = createGateway(
-  { files },
+  { files, ...service.onChain },
   {
     dataDir,
     host: values.host,

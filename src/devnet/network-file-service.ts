@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Hex } from 'viem'
-import { createCairnFileService, type FileService } from '../api/index.ts'
+import { createCairnFileService, type FileService, type GatewayComponents } from '../api/index.ts'
 import { createChainClient, createChainReader, type NetworkFile } from '../chain/index.ts'
 import {
   createClient,
@@ -18,6 +18,7 @@ import {
 } from '../client/index.ts'
 import { createNetwork } from '../net/index.ts'
 import { createMemoryPieceStore } from '../storage/index.ts'
+import { walletServices } from './wallet-services.ts'
 
 export interface NetworkFileServiceInit {
   network: NetworkFile
@@ -31,6 +32,8 @@ export interface NetworkFileServiceInit {
 
 export interface NetworkFileService {
   files: FileService
+  /** The gateway's quotes and auto-renewal. */
+  onChain: Pick<GatewayComponents, 'quote' | 'renewer'>
   close(): Promise<void>
 }
 
@@ -73,21 +76,20 @@ export async function openNetworkFileService(init: NetworkFileServiceInit): Prom
     },
     {},
   )
-  const client = withStorageDeals(
-    offChain,
-    createChainClient({
-      rpcUrl: file.rpc,
-      chainId: file.chainId,
-      privateKey: init.privateKey,
-      contracts: file.contracts,
-    }),
-    { network },
-  )
+  const wallet = createChainClient({
+    rpcUrl: file.rpc,
+    chainId: file.chainId,
+    privateKey: init.privateKey,
+    contracts: file.contracts,
+  })
+  const client = withStorageDeals(offChain, wallet, { network })
+  const onChain = walletServices(wallet, records, file.deploymentBlock)
   return {
     files: createCairnFileService(
-      { client, records },
+      { client, records, endDeals: onChain.endDeals },
       { ...(init.k === undefined ? {} : { k: init.k }), ...(init.n === undefined ? {} : { n: init.n }) },
     ),
+    onChain: { quote: onChain.quote, renewer: onChain.renewer },
     close: () => network.stop(),
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createCairnFileService } from '../../src/api/index.ts'
-import type { Client, FileStatus } from '../../src/client/index.ts'
+import { type Client, createMemoryFileRecordStore, type FileStatus } from '../../src/client/index.ts'
 import type { PeerView } from '../../src/node/index.ts'
 
 function statusWith(states: Array<{ state: 'alive' | 'suspect' | 'dead'; held: number }>, k: number): FileStatus {
@@ -45,7 +45,7 @@ describe('Cairn client adapter', () => {
       ],
     ]
     for (const [status, health] of cases) {
-      const files = createCairnFileService({ client: fakeClient(status) })
+      const files = createCairnFileService({ client: fakeClient(status), records: createMemoryFileRecordStore() })
       const answer = await files.status('cairn:bafyfile#key')
       assert.equal(answer.health, health)
       assert.equal(answer.segments, 2)
@@ -68,7 +68,10 @@ describe('Cairn client adapter', () => {
     const repair = { slot: 2, from: 'peer-0', to: 'peer-9', done: 1, pieces: 2, startedAt: 5 }
     status.slots[2]!.repair = repair
     status.repairs = [repair]
-    const answer = await createCairnFileService({ client: fakeClient(status) }).status('cairn:bafyfile#key')
+    const answer = await createCairnFileService({
+      client: fakeClient(status),
+      records: createMemoryFileRecordStore(),
+    }).status('cairn:bafyfile#key')
     assert.equal(answer.health, 'degraded')
     assert.equal(answer.segmentsReadable, 2)
     assert.deepEqual(answer.slots[2]!.repair, { from: 'peer-0', to: 'peer-9', done: 1, pieces: 2 })
@@ -80,6 +83,7 @@ describe('Cairn client adapter', () => {
       { peerId: 'peer-b', state: 'alive', lastSeenMs: 200, multiaddrs: ['/ip4/127.0.0.1/tcp/2'] },
     ]
     const files = createCairnFileService({
+      records: createMemoryFileRecordStore(),
       client: fakeClient(statusWith([], 1), views),
       knownNodes: () => [
         { peerId: 'peer-a', label: 'node-0', multiaddrs: ['/ip4/127.0.0.1/tcp/1'] },

@@ -11,6 +11,7 @@ import type {
   PeerState,
   PutInit,
   SlotState,
+  StoredFile,
 } from '../../src/api/index.ts'
 import { InvalidCapabilityError, NotFoundError } from '../../src/errors.ts'
 
@@ -24,6 +25,8 @@ export interface MemoryFileService extends FileService {
   readonly getCalls: Array<{ capability: string; offset: number; length: number }>
   /** The capabilities `status` was asked for, in order. */
   readonly statusCalls: string[]
+  /** The capabilities `remove` was asked for (their deals ended), in order. */
+  readonly removed: string[]
 }
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567'
@@ -45,6 +48,9 @@ export function createMemoryFileService(init: { nodes?: number } = {}): MemoryFi
     lastHeartbeat: Date.now(),
   }))
   const listeners = new Set<(event: CairnEvent) => void>()
+  /** The user's record of files stored (what the client's files.jsonl is for a real service). */
+  const records = new Map<string, StoredFile>()
+  const removed: string[] = []
   const getCalls: MemoryFileService['getCalls'] = []
   const statusCalls: string[] = []
   const slotOverrides = new Map<string, { peerId?: string; state?: SlotState }>()
@@ -84,7 +90,18 @@ export function createMemoryFileService(init: { nodes?: number } = {}): MemoryFi
       for (let slot = 0; slot < n; slot++) {
         emit({ type: 'piece:stored', at: Date.now(), manifest, slot, peerId: nodes[slot % nodes.length]!.peerId })
       }
-      return { capability: `cairn:${manifest}#${randomBytes(32).toString('base64url')}`, size, k, n }
+      const capability = `cairn:${manifest}#${randomBytes(32).toString('base64url')}`
+      records.set(capability, {
+        capability,
+        manifest,
+        size,
+        k,
+        n,
+        createdAt: Date.now(),
+        ...(putInit.name === undefined ? {} : { name: putInit.name }),
+        ...(putInit.type === undefined ? {} : { type: putInit.type }),
+      })
+      return { capability, size, k, n }
     },
     async get(capability, range) {
       const { file } = lookup(capability)
@@ -132,6 +149,23 @@ export function createMemoryFileService(init: { nodes?: number } = {}): MemoryFi
     async nodes() {
       return nodes.map((node) => ({ ...node }))
     },
+    async list() {
+      return [...records.values()]
+    },
+    async find(capability) {
+      return records.get(capability)
+    },
+    async forget(capability) {
+      return records.delete(capability)
+    },
+    async remove(capability) {
+      removed.push(capability)
+      records.delete(capability)
+      return { deals: [{ dealId: '1', outcome: 'ended' as const, refund: '0' }] }
+    },
+    async adopt(file) {
+      if (!records.has(file.capability)) records.set(file.capability, file)
+    },
     async deals() {
       return []
     },
@@ -152,5 +186,6 @@ export function createMemoryFileService(init: { nodes?: number } = {}): MemoryFi
     },
     getCalls,
     statusCalls,
+    removed,
   }
 }

@@ -5,7 +5,7 @@
 import type { FastifyReply } from 'fastify'
 import { S3_MAX_KEYS } from '../constants.ts'
 import { isoDate, parseDeleteObjects, xmlDocument } from '../s3-xml.ts'
-import type { S3Context } from './s3-context.ts'
+import { changeObject, type S3Context } from './s3-context.ts'
 import { S3Error } from './s3-error.ts'
 import { type BucketCall, readSmallBody } from './s3-request.ts'
 
@@ -62,7 +62,7 @@ export function deleteBucket(context: S3Context, { bucket, reply }: BucketCall):
 export async function deleteObjects(context: S3Context, { bucket, request, reply }: BucketCall): Promise<FastifyReply> {
   const parsed = parseDeleteObjects(await readSmallBody(request.raw))
   if (parsed === undefined) throw new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed.')
-  for (const k of parsed.keys) context.index.deleteObject(bucket, k)
+  for (const k of parsed.keys) changeObject(context, bucket, k, () => context.index.deleteObject(bucket, k))
   return reply
     .type('application/xml')
     .send(xmlDocument('DeleteResult', { Deleted: parsed.quiet ? undefined : parsed.keys.map((k) => ({ Key: k })) }))

@@ -11,7 +11,7 @@ import type { ObjectPart, UploadedPart } from '../gateway-database.ts'
 import { readParts } from '../object-reader.ts'
 import { parseCompleteMultipart, xmlDocument } from '../s3-xml.ts'
 import { receiveBody } from './request-body.ts'
-import { putFile, type S3Context } from './s3-context.ts'
+import { changeObject, putFile, type S3Context } from './s3-context.ts'
 import { completing, entityTooLarge, noSuchUpload, S3Error } from './s3-error.ts'
 import { headerText, type ObjectCall, readSmallBody, userMetadata } from './s3-request.ts'
 
@@ -176,7 +176,7 @@ export async function completeMultipartUpload(context: S3Context, call: ObjectCa
       }
       parts.push(part)
     }
-    index.completeUpload(uploadId, {
+    const object = {
       bucket,
       key,
       size,
@@ -185,7 +185,8 @@ export async function completeMultipartUpload(context: S3Context, call: ObjectCa
       metadata: upload.metadata,
       parts,
       lastModified: Date.now(),
-    })
+    }
+    changeObject(context, bucket, key, () => index.completeUpload(uploadId, object))
   } finally {
     completingUploads.delete(uploadId)
   }

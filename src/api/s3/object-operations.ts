@@ -11,7 +11,7 @@ import type { ObjectPart, S3Object } from '../gateway-database.ts'
 import { readParts } from '../object-reader.ts'
 import { isoDate, xmlDocument } from '../s3-xml.ts'
 import { receiveBody } from './request-body.ts'
-import { putFile, requireBucket, type S3Context } from './s3-context.ts'
+import { changeObject, putFile, requireBucket, type S3Context } from './s3-context.ts'
 import { noSuchKey, S3Error } from './s3-error.ts'
 import { headerText, type ObjectCall, parseCopySource, readSmallBody, userMetadata } from './s3-request.ts'
 
@@ -70,7 +70,7 @@ export async function putObject(context: S3Context, call: ObjectCall): Promise<F
       parts,
       lastModified: Date.now(),
     }
-    context.index.putObject(object)
+    changeObject(context, bucket, key, () => context.index.putObject(object))
     return reply.header('etag', object.etag).send()
   } finally {
     await staging.removeUpload(stagingId).catch((err: unknown) => request.log.warn({ err }, 'staging cleanup failed'))
@@ -96,7 +96,7 @@ async function copyObject(
     metadata: replace ? userMetadata(request.headers) : source.metadata,
     lastModified: Date.now(),
   }
-  context.index.putObject(copy)
+  changeObject(context, bucket, key, () => context.index.putObject(copy))
   return reply
     .type('application/xml')
     .send(xmlDocument('CopyObjectResult', { LastModified: isoDate(copy.lastModified), ETag: copy.etag }))
@@ -104,7 +104,7 @@ async function copyObject(
 
 /** `DELETE /<bucket>/<key>`: succeeds whether or not the object exists. */
 export function deleteObject(context: S3Context, { bucket, key, reply }: ObjectCall): FastifyReply {
-  context.index.deleteObject(bucket, key)
+  changeObject(context, bucket, key, () => context.index.deleteObject(bucket, key))
   return reply.code(204).send()
 }
 

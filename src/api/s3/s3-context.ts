@@ -30,6 +30,27 @@ export interface S3Context extends S3Components {
   completingUploads: Set<string>
 }
 
+/**
+ * Runs `change` (which writes, replaces or deletes the object at `bucket`/`key` in the index), then removes the Cairn
+ * files of the object it replaced that no object holds any more: their deals end (the escrow no node can still earn
+ * comes back) and they leave the user's record. In the background: an S3 call does not wait for the chain, and a
+ * removal that fails is a warning on the gateway's log (the deal then runs to its end).
+ */
+export function changeObject<T>(context: S3Context, bucket: string, key: string, change: () => T): T {
+  const before = context.index.getObject(bucket, key)
+  const result = change()
+  const { files, index } = context
+  if (before === undefined || files.remove === undefined) return result
+  const remove = files.remove.bind(files)
+  for (const { capability } of before.parts) {
+    if (index.isReferenced(capability)) continue
+    remove(capability).catch((error: unknown) => {
+      process.stderr.write(`warning: could not end the deals of a deleted S3 object's file: ${String(error)}\n`)
+    })
+  }
+  return result
+}
+
 /** Throws NoSuchBucket unless `bucket` exists. */
 export function requireBucket(context: S3Context, bucket: string): void {
   if (!context.index.hasBucket(bucket)) throw noSuchBucket(bucket)
