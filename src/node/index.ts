@@ -32,6 +32,7 @@ export {
 } from './node-options.ts'
 export { addressRange, orderForPlacement } from './node-selection.ts'
 export { loadOrCreatePeerKey } from './peer-key.ts'
+export { MAX_REGISTERED_ADDRESSES, registryAddresses } from './registry-addresses.ts'
 export * from './repair/index.ts'
 export { createStorageNode, type NodeChainConnection, type StorageNodeInit } from './storage-node.ts'
 export { CAIRN_VERSION } from './version.ts'

@@ -23,6 +23,7 @@ import type { AbortOptions, NodeInfo, NodeOptions, StorageNode } from './interfa
 import { createNodeMetrics } from './node-metrics.ts'
 import { defaultNodeOptions } from './node-options.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
+import { registryAddresses } from './registry-addresses.ts'
 import { type RegistryPeers, registryPeers } from './registry-peers.ts'
 import { createRepairService, fileHealthReport, type RepairService, type RepairServiceInit } from './repair/index.ts'
 import { readSavedPeers, type SavedPeer, savedPeerAddresses, writeSavedPeers } from './saved-peers.ts'
@@ -170,8 +171,12 @@ class DaemonStorageNode implements StorageNode {
               // Proofs are built from this node's own disk only, never through the store that heals on read.
               pieceStore: store,
               peerId: () => this.#network?.peerId ?? '',
-              // the Registry gets the announce addresses when the operator gave some, else what the host listens on
-              multiaddrs: () => (net.announce.length > 0 ? [...net.announce] : (this.#network?.multiaddrs() ?? [])),
+              // the announce addresses when the operator gave some, else what the host holds (relayed first behind a NAT)
+              multiaddrs: () =>
+                registryAddresses(this.#network?.multiaddrs() ?? [], {
+                  announce: net.announce,
+                  reachability: this.#network?.reachability().reachability ?? 'unknown',
+                }),
               capacity: () => BigInt(Number.isFinite(storage.quota) ? storage.quota : 2 ** 50),
               healPiece: (cid, options) => repair.healPiece(cid, options),
             },

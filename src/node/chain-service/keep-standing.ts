@@ -1,5 +1,6 @@
 /**
- * The standing duty: the node registers (or updates) its Registry entry when it starts, and once per epoch tops its
+ * The standing duty: the node registers (or updates) its Registry entry when it starts, updates its endpoints when its
+ * addresses change (a relay reservation behind a NAT, a new port: at most once a minute), and once per epoch tops its
  * stake up and leaves jail, so that a node that missed a proof takes new deals again without its operator.
  */
 import {
@@ -17,10 +18,16 @@ import { DEFAULT_NODE_PRICE_PER_BYTE_EPOCH, DEFAULT_NODE_STAKE } from './constan
 
 type NodeRecord = Awaited<ReturnType<typeof getNode>>
 
+/** Least time between two endpoint updates (each is a transaction). */
+export const ENDPOINT_UPDATE_INTERVAL_MS = 60_000
+
 /** Keeps the node's Registry entry current and its standing (stake, not jailed) good. */
 export class StandingKeeper {
   readonly #context: Pick<ChainDutyContext, 'client' | 'account' | 'components' | 'init' | 'emit'>
   #checkedEpoch = -1
+  /** The addresses registered, as last written or read (undefined until the node entered). */
+  #registered: string | undefined
+  #updatedAt = 0
 
   constructor(context: Pick<ChainDutyContext, 'client' | 'account' | 'components' | 'init' | 'emit'>) {
     this.#context = context
@@ -44,9 +51,12 @@ export class StandingKeeper {
         { signal },
       )
       emit({ type: 'chain:registered', account, stake: stake.toString() })
+      this.#registered = multiaddrs.join(' ')
     } else {
       const same = node.peerId === components.peerId() && node.multiaddrs.join(' ') === multiaddrs.join(' ')
       if (!same) await updateEndpoints(client, { peerId: components.peerId(), multiaddrs }, { signal })
+      this.#registered = multiaddrs.join(' ')
+      this.#updatedAt = Date.now()
       if (node.pricePerByteEpoch !== price || node.capacity !== capacity) {
         await updateOffer(client, { capacity, pricePerByteEpoch: price }, { signal })
       }
@@ -55,12 +65,24 @@ export class StandingKeeper {
     }
   }
 
-  /** Restores the node's standing once per epoch. */
+  /** Updates the endpoints when the node's addresses changed; restores the node's standing once per epoch. */
   async tick(info: EpochInfo, signal: AbortSignal): Promise<void> {
+    await this.#refreshEndpoints(signal)
     if (this.#checkedEpoch === info.epoch) return
     this.#checkedEpoch = info.epoch
     const { client, account } = this.#context
     await this.#restore(await getNode(client, { account }, { signal }), signal)
+  }
+
+  async #refreshEndpoints(signal: AbortSignal): Promise<void> {
+    if (this.#registered === undefined || Date.now() - this.#updatedAt < ENDPOINT_UPDATE_INTERVAL_MS) return
+    const { client, components, emit, account } = this.#context
+    const multiaddrs = components.multiaddrs().slice(0, 8)
+    if (multiaddrs.length === 0 || multiaddrs.join(' ') === this.#registered) return
+    this.#updatedAt = Date.now()
+    await updateEndpoints(client, { peerId: components.peerId(), multiaddrs }, { signal })
+    this.#registered = multiaddrs.join(' ')
+    emit({ type: 'chain:endpoints', account })
   }
 
   /**
