@@ -46,6 +46,10 @@ const sink: FileService = {
   async nodes() {
     return []
   },
+  list: async () => [],
+  find: async () => undefined,
+  forget: async () => false,
+  adopt: async () => {},
 }
 
 async function time(run: () => Promise<void>): Promise<number> {
