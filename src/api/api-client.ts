@@ -19,6 +19,7 @@ import type {
   StoredFile,
   WalletInfo,
 } from './interface.ts'
+import type { QuoteInfo } from './quote-info.ts'
 import { type RouteName, type RouteResponses, routePath } from './route-paths.ts'
 
 export interface ApiClientInit {
@@ -80,6 +81,8 @@ export interface ApiClient {
   deals(options?: AbortOptions): Promise<DealInfo[]>
   wallet(options?: AbortOptions): Promise<WalletInfo>
   bank(options?: AbortOptions): Promise<BankInfo>
+  /** The price of storing `size` bytes with k of n before paying (a gateway on chain; 404 off chain). */
+  quote(params: { size: number; k: number; n: number; duration?: number }, options?: AbortOptions): Promise<QuoteInfo>
   /** Live events; reconnects (resuming by event id) until `signal` aborts. */
   events(options?: EventsOptions): AsyncGenerator<CairnEvent & { id: number }>
 }
@@ -383,6 +386,16 @@ export function createApiClient(init: ApiClientInit): ApiClient {
     deals: async (options) => (await json('deals', {}, options)).deals,
     wallet: (options) => json('wallet', {}, options),
     bank: (options) => json('bank', {}, options),
+    async quote(params, options) {
+      const query = new URLSearchParams({ size: String(params.size), k: String(params.k), n: String(params.n) })
+      if (params.duration !== undefined) query.set('duration', String(params.duration))
+      const response = await send(
+        `${routePath('quote')}?${query}`,
+        { method: 'GET', headers: headers({ accept: 'application/json' }) },
+        options,
+      )
+      return (await response.json()) as QuoteInfo
+    },
     events,
   }
 }

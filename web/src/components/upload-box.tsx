@@ -1,6 +1,7 @@
-import { useRef, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import type { ApiClient } from '../../../src/api/api-client.ts'
-import { formatBytes } from '../format.ts'
+import type { QuoteInfo } from '../../../src/api/quote-info.ts'
+import { formatBytes, formatTokens } from '../format.ts'
 
 /** Redundancy choices; each obeys the storage layer's rule (redundancyPolicy: 1 <= k < n <= 255). */
 const REDUNDANCY = [
@@ -8,6 +9,9 @@ const REDUNDANCY = [
   { label: '2 of 4 (erasure, 2× size)', k: 2, n: 4 },
   { label: '4 of 6 (erasure, 1.5× size)', k: 4, n: 6 },
 ]
+
+/** The size the dialog prices (prices are per byte: a file of half the size costs half). */
+const QUOTE_BYTES = 2 ** 30
 
 interface Upload {
   name: string
@@ -21,7 +25,18 @@ export function UploadBox({ api, onUploaded }: { api: ApiClient; onUploaded: () 
   const [choice, setChoice] = useState(0)
   const [uploads, setUploads] = useState<Upload[]>([])
   const [over, setOver] = useState(false)
+  const [quote, setQuote] = useState<QuoteInfo | undefined>(undefined)
   const input = useRef<HTMLInputElement>(null)
+
+  // The price before paying, as `cairn quote` prints it, for 1 GiB at the chosen redundancy (off chain: none).
+  useEffect(() => {
+    const redundancy = REDUNDANCY[choice] ?? REDUNDANCY[0]!
+    const controller = new AbortController()
+    api
+      .quote({ size: QUOTE_BYTES, k: redundancy.k, n: redundancy.n }, { signal: controller.signal })
+      .then(setQuote, () => setQuote(undefined))
+    return () => controller.abort()
+  }, [api, choice])
 
   function update(index: number, change: Partial<Upload>): void {
     setUploads((list) => list.map((u, i) => (i === index ? { ...u, ...change } : u)))
@@ -90,6 +105,12 @@ export function UploadBox({ api, onUploaded }: { api: ApiClient; onUploaded: () 
           ))}
         </select>
       </label>
+      {quote === undefined ? null : (
+        <p className="muted" data-testid="quote">
+          Price for {formatBytes(QUOTE_BYTES)} over {quote.durationEpochs} epochs: {formatTokens(quote.total)} escrow (
+          {formatTokens(quote.perEpoch)} per epoch, from {quote.nodes.length} nodes' offers)
+        </p>
+      )}
       <ul className="uploads">
         {uploads.map((u, i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: uploads are only appended
