@@ -1,8 +1,8 @@
 /**
- * Segment compression: zstd from node:zlib. A segment is kept compressed only when that saves at least 5%
+ * Segment compression: zstd (node:zlib in Node, a zstd 1.5.7 wasm build in a browser: same frames). A segment is kept compressed only when that saves at least 5%
  * (`COMPRESSION_KEEP_RATIO`); otherwise it is stored raw and its flag says so.
  */
-import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib'
+import { platform } from '#storage-platform'
 import { CorruptDataError } from '../errors.ts'
 import { COMPRESSION_KEEP_RATIO } from './constants.ts'
 
@@ -24,14 +24,8 @@ export interface CompressedSegment {
  */
 export function compressSegment(plaintext: Uint8Array, level: number): CompressedSegment {
   if (plaintext.byteLength === 0) return { flags: 0, bytes: plaintext }
-  const out = zstdCompressSync(plaintext, {
-    // One output chunk as large as the input (plus slack): no concatenation of many small chunks.
-    chunkSize: Math.max(64 * 1024, plaintext.byteLength + (plaintext.byteLength >> 7) + 1024),
-    params: { [constants.ZSTD_c_compressionLevel]: level, [constants.ZSTD_c_checksumFlag]: 0 },
-  })
-  if (out.byteLength <= plaintext.byteLength * COMPRESSION_KEEP_RATIO) {
-    return { flags: SEGMENT_COMPRESSED, bytes: new Uint8Array(out.buffer, out.byteOffset, out.byteLength) }
-  }
+  const out = platform.zstdCompress(plaintext, level)
+  if (out.byteLength <= plaintext.byteLength * COMPRESSION_KEEP_RATIO) return { flags: SEGMENT_COMPRESSED, bytes: out }
   return { flags: 0, bytes: plaintext }
 }
 
@@ -45,14 +39,14 @@ export function decompressSegment(bytes: Uint8Array, flags: number, expectedLeng
     }
     return bytes
   }
-  let out: Buffer
+  let out: Uint8Array
   try {
-    out = zstdDecompressSync(bytes, { maxOutputLength: Math.max(1, expectedLength), chunkSize: 4 * 1024 * 1024 })
+    out = platform.zstdDecompress(bytes, expectedLength)
   } catch (cause) {
     throw new CorruptDataError(`segment ${segment} does not decompress`, { cause, details: { segment } })
   }
   if (out.byteLength !== expectedLength) {
     throw new CorruptDataError(`segment ${segment} decompressed to ${out.byteLength} bytes, expected ${expectedLength}`)
   }
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
+  return out
 }

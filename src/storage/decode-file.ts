@@ -14,6 +14,7 @@ import {
   throwIfAborted,
 } from '../errors.ts'
 import { releaseBuffer } from './buffer-release.ts'
+import { bytesEqual } from './bytes-equal.ts'
 import { DEFAULT_DECODE_CONCURRENCY, DEFAULT_PIECE_HEDGE_MS, MAX_SEGMENT_DECODE_ATTEMPTS } from './constants.ts'
 import type { AbortOptions, DecodeInit, Manifest, PieceFetcher, PieceRequest } from './interface.ts'
 import { pieceSize, segmentPlaintextSize } from './manifest.ts'
@@ -122,7 +123,7 @@ function fetchSegmentPieces(
           if (bytes.byteLength !== expectedSize) {
             throw new InvalidArgumentError(`piece is ${bytes.byteLength} bytes, the manifest implies ${expectedSize}`)
           }
-          if (manifest.k === 1 && !Buffer.from(digestOf(slot)).equals(segment.ciphertextHash)) {
+          if (manifest.k === 1 && !bytesEqual(digestOf(slot), segment.ciphertextHash)) {
             throw new CorruptDataError(
               `segment ${index} slot ${slot}: with k = 1 the piece must be the segment's ciphertext, and its CID does not carry the manifest's ciphertextHash`,
               { details: { segment: index, slot, reason: CIPHERTEXT_HASH_MISMATCH } },

@@ -2,10 +2,11 @@
  * The encode side of the pipeline: source -> segmenter -> (compress -> encrypt -> erasure code -> hash), in order,
  * on the calling thread or in worker threads -> pieces out, slot roots and manifest at the end.
  */
-import { randomBytes } from 'node:crypto'
+
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { create as createDigest } from 'multiformats/hashes/digest'
+import { platform } from '#storage-platform'
 import { AbortedError, InvalidArgumentError, throwIfAborted } from '../errors.ts'
 import { formatCapability } from './capability.ts'
 import {
@@ -135,11 +136,11 @@ export function encodeFile(
   )
   const workers = integerOption(init.workers, 0, 'workers', 0, 256)
   const ahead = integerOption(init.ahead, Math.max(DEFAULT_ENCODE_AHEAD, workers + 1), 'ahead', 1, 1024)
-  const key = init.key ?? new Uint8Array(randomBytes(FILE_KEY_SIZE))
+  const key = init.key ?? platform.randomBytes(FILE_KEY_SIZE)
   if (!(key instanceof Uint8Array) || key.byteLength !== FILE_KEY_SIZE) {
     throw new InvalidArgumentError(`key must be ${FILE_KEY_SIZE} bytes`)
   }
-  const salt = init.salt ?? new Uint8Array(randomBytes(FILE_SALT_SIZE))
+  const salt = init.salt ?? platform.randomBytes(FILE_SALT_SIZE)
   if (!(salt instanceof Uint8Array) || salt.byteLength !== FILE_SALT_SIZE) {
     throw new InvalidArgumentError(`salt must be ${FILE_SALT_SIZE} bytes`)
   }

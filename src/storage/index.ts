@@ -3,6 +3,7 @@
  * persistence of pieces. No network, no chain. See docs/architecture.md.
  */
 
+export { createFsPieceStore, mkdirDurable, syncFolder, writeFileDurable } from '#storage-files'
 export { abortableSleep } from './abortable-sleep.ts'
 export { releaseBuffer } from './buffer-release.ts'
 export type { Capability } from './capability.ts'
@@ -10,11 +11,9 @@ export { formatCapability, parseCapability } from './capability.ts'
 export { compressSegment, decompressSegment, SEGMENT_COMPRESSED } from './compression.ts'
 export * from './constants.ts'
 export { decodeFile } from './decode-file.ts'
-export { mkdirDurable, syncFolder, writeFileDurable } from './durable-file.ts'
 export { encodeFile } from './encode-file.ts'
 export { createErasureCoder } from './erasure/index.ts'
 export type { FsPieceStore, FsPieceStoreInit } from './fs-piece-store.ts'
-export { createFsPieceStore } from './fs-piece-store.ts'
 export type * from './interface.ts'
 export {
   decodeManifest,

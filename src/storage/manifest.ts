@@ -13,12 +13,13 @@
  * `ciphertextHash`) is refused: see `MANIFEST_VERSION`.
  */
 
-import { hash } from 'node:crypto'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { create as createDigest } from 'multiformats/hashes/digest'
+import { platform } from '#storage-platform'
 import { InvalidArgumentError, InvalidManifestError, UnsupportedVersionError } from '../errors.ts'
+import { bytesEqual } from './bytes-equal.ts'
 import {
   FILE_SALT_SIZE,
   MANIFEST_VERSION,
@@ -83,7 +84,7 @@ export function slotPieces(manifest: Manifest, slot: number): CID[] {
 }
 
 function manifestCidOf(bytes: Uint8Array): CID {
-  const digest = hash('sha256', bytes, 'buffer')
+  const digest = platform.sha256(bytes)
   return CID.createV1(DAG_CBOR_CODE, createDigest(SHA2_256_CODE, new Uint8Array(digest.buffer, digest.byteOffset, 32)))
 }
 
@@ -157,10 +158,6 @@ function bytesField(v: unknown, name: string, length?: number): Uint8Array {
   if (!(v instanceof Uint8Array)) fail(`${name} must be bytes`)
   if (length !== undefined && v.byteLength !== length) fail(`${name} must be ${length} bytes, got ${v.byteLength}`)
   return v
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
 }
 
 function validateManifest(value: unknown): Manifest {

@@ -10,8 +10,9 @@
  * Verifying needs only sha256 over 65 bytes per level, so the on-chain verifier uses the sha256 precompile; for a
  * 100 GiB slot (2^27 leaves) a proof is 27 hashes plus one 1 KiB leaf.
  */
-import { createHash, hash } from 'node:crypto'
+import { platform } from '#storage-platform'
 import { CorruptDataError, InvalidArgumentError } from '../errors.ts'
+import { bytesEqual } from './bytes-equal.ts'
 import { MERKLE_LEAF_SIZE } from './constants.ts'
 
 const LEAF_PREFIX = new Uint8Array([0])
@@ -19,7 +20,7 @@ const LEAF_PREFIX = new Uint8Array([0])
 export type Hash = Uint8Array
 
 export function merkleLeafHash(leaf: Uint8Array): Hash {
-  return createHash('sha256').update(LEAF_PREFIX).update(leaf).digest()
+  return platform.createSha256().update(LEAF_PREFIX).update(leaf).digest()
 }
 
 /** Reused input buffer of merkleNodeHash (hashing is synchronous): a fresh 65-byte buffer per node cost ~30%. */
@@ -29,7 +30,7 @@ export function merkleNodeHash(left: Hash, right: Hash): Hash {
   NODE_INPUT[0] = 1
   NODE_INPUT.set(left, 1)
   NODE_INPUT.set(right, 33)
-  return hash('sha256', NODE_INPUT, 'buffer')
+  return platform.sha256(NODE_INPUT)
 }
 
 /** Number of leaves for `size` bytes of slot data (at least 1). */
@@ -244,7 +245,7 @@ export function merkleVerify(root: Hash, index: number, leafCount: number, leaf:
     i >>= 1
     width = (width + 1) >> 1
   }
-  return used === proof.length && Buffer.compare(node, root) === 0
+  return used === proof.length && bytesEqual(node, root)
 }
 
 /** Like `merkleVerify`, but throws `CorruptDataError` naming the leaf. */

@@ -1,12 +1,14 @@
 /**
- * Piece addressing: CIDv1, raw codec (0x55), sha2-256 multihash. Hashing uses node:crypto (SHA-NI, about 2 GB/s)
+ * Piece addressing: CIDv1, raw codec (0x55), sha2-256 multihash. Hashing uses node:crypto in Node (SHA-NI, about 2 GB/s)
  * and builds the same CID multiformats' sha256 hasher would.
  */
-import { hash } from 'node:crypto'
+
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { create as createDigest } from 'multiformats/hashes/digest'
+import { platform } from '#storage-platform'
 import { CorruptDataError, InvalidArgumentError } from '../errors.ts'
+import { bytesEqual } from './bytes-equal.ts'
 
 /** Multihash code of sha2-256. */
 export const SHA2_256_CODE = 0x12
@@ -22,7 +24,7 @@ export const RAW_CODE = raw.code
  * ```
  */
 export function pieceCid(bytes: Uint8Array): CID {
-  const digest = hash('sha256', bytes, 'buffer')
+  const digest = platform.sha256(bytes)
   return CID.createV1(raw.code, createDigest(SHA2_256_CODE, new Uint8Array(digest.buffer, digest.byteOffset, 32)))
 }
 
@@ -43,8 +45,7 @@ export function verifyPiece(cid: CID, bytes: Uint8Array): void {
   if (!isPieceCid(cid)) {
     throw new InvalidArgumentError(`${cid.toString()} is not a piece CID (expected CIDv1, raw codec, sha2-256)`)
   }
-  const digest = hash('sha256', bytes, 'buffer')
-  if (Buffer.compare(digest, cid.multihash.digest) !== 0) {
+  if (!bytesEqual(platform.sha256(bytes), cid.multihash.digest)) {
     throw new CorruptDataError(
       `piece ${cid.toString()} is corrupt: its ${bytes.byteLength} bytes hash to another CID`,
       {

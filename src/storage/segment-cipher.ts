@@ -1,5 +1,5 @@
 /**
- * Segment encryption: AES-256-GCM (node:crypto).
+ * Segment encryption: AES-256-GCM (node:crypto in Node, @noble/ciphers in a browser: see ./platform/interface.ts).
  *
  * - The file key (32 random bytes, the one in the capability) never encrypts directly. Each file has a random 16-byte
  *   salt (in the manifest); subkey = HKDF-SHA256(key, salt, "cairn/v1/file subkey"). So even a key reused across files
@@ -10,9 +10,8 @@
  *   (another salt, hence subkey) fails its tag.
  * - keyCheck = HKDF-SHA256(key, salt, "cairn/v1/key check", 16 bytes) tells a wrong key from damaged data.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, timingSafeEqual } from 'node:crypto'
+import { platform } from '#storage-platform'
 import { DecryptionError, InvalidArgumentError } from '../errors.ts'
-import { releaseBuffer } from './buffer-release.ts'
 import { FILE_KEY_SIZE, FILE_SALT_SIZE, NONCE_SIZE, TAG_SIZE } from './constants.ts'
 
 const SEGMENT_DOMAIN = 0
@@ -34,14 +33,14 @@ export function deriveFileKeys(key: Uint8Array, salt: Uint8Array): FileKeys {
   }
   return {
     salt,
-    subkey: new Uint8Array(hkdfSync('sha256', key, salt, 'cairn/v1/file subkey', 32)),
-    keyCheck: new Uint8Array(hkdfSync('sha256', key, salt, 'cairn/v1/key check', 16)),
+    subkey: platform.hkdfSha256(key, salt, 'cairn/v1/file subkey', 32),
+    keyCheck: platform.hkdfSha256(key, salt, 'cairn/v1/key check', 16),
   }
 }
 
 /** True when `key` is the key whose check value is `keyCheck` (constant time). */
 export function keyMatches(keys: FileKeys, keyCheck: Uint8Array): boolean {
-  return keyCheck.byteLength === keys.keyCheck.byteLength && timingSafeEqual(keyCheck, keys.keyCheck)
+  return keyCheck.byteLength === keys.keyCheck.byteLength && platform.timingSafeEqual(keyCheck, keys.keyCheck)
 }
 
 function nonce(domain: number, index: number): Uint8Array {
@@ -63,29 +62,15 @@ function segmentAad(salt: Uint8Array, index: number, flags: number, final: boole
 }
 
 function seal(subkey: Uint8Array, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, pad: number): Uint8Array {
-  const cipher = createCipheriv('aes-256-gcm', subkey, iv)
-  cipher.setAAD(aad)
-  // One output buffer: ciphertext || tag || zero padding (the padding aligns pieces to Merkle leaves; it is not
-  // part of the ciphertext and the manifest records the ciphertext length).
-  const out = new Uint8Array(plaintext.byteLength + TAG_SIZE + pad)
-  const body = cipher.update(plaintext)
-  out.set(body, 0)
-  const bodyLength = body.byteLength
-  releaseBuffer(body)
-  const rest = cipher.final()
-  out.set(rest, bodyLength)
-  out.set(cipher.getAuthTag(), bodyLength + rest.byteLength)
-  return out
+  // ciphertext || tag || zero padding (the padding aligns pieces to Merkle leaves; it is not part of the ciphertext
+  // and the manifest records the ciphertext length).
+  return platform.aesGcmSeal(subkey, iv, aad, plaintext, pad)
 }
 
 function open(subkey: Uint8Array, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array, what: string): Uint8Array {
   if (sealed.byteLength < TAG_SIZE) throw new DecryptionError(`${what} is shorter than its authentication tag`)
-  const decipher = createDecipheriv('aes-256-gcm', subkey, iv)
-  decipher.setAAD(aad)
-  decipher.setAuthTag(sealed.subarray(sealed.byteLength - TAG_SIZE))
-  const body = decipher.update(sealed.subarray(0, sealed.byteLength - TAG_SIZE))
   try {
-    decipher.final()
+    return platform.aesGcmOpen(subkey, iv, aad, sealed)
   } catch (cause) {
     throw new DecryptionError(
       `${what} failed authentication: it was altered, reordered, truncated or belongs to another file`,
@@ -94,7 +79,6 @@ function open(subkey: Uint8Array, iv: Uint8Array, aad: Uint8Array, sealed: Uint8
       },
     )
   }
-  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
 }
 
 /**

@@ -6,9 +6,10 @@
  * With k = 1 every piece is the padded ciphertext itself (replication): no coding, one hash for all n pieces and the
  * ciphertext (the caller has verified the piece against a CID that carries `ciphertextHash`).
  */
-import { hash } from 'node:crypto'
+import { platform } from '#storage-platform'
 import { CorruptDataError } from '../errors.ts'
 import { releaseBuffer } from './buffer-release.ts'
+import { bytesEqual } from './bytes-equal.ts'
 import { compressSegment, decompressSegment } from './compression.ts'
 import { MERKLE_LEAF_SIZE, TAG_SIZE } from './constants.ts'
 import { createErasureCoder } from './erasure/index.ts'
@@ -51,11 +52,7 @@ export function pieceLeafHashes(piece: Uint8Array): Uint8Array {
     const leaf = piece.subarray(i * MERKLE_LEAF_SIZE, (i + 1) * MERKLE_LEAF_SIZE)
     scratch.set(leaf, 1)
     out.set(
-      hash(
-        'sha256',
-        leaf.byteLength === MERKLE_LEAF_SIZE ? scratch : scratch.subarray(0, leaf.byteLength + 1),
-        'buffer',
-      ),
+      platform.sha256(leaf.byteLength === MERKLE_LEAF_SIZE ? scratch : scratch.subarray(0, leaf.byteLength + 1)),
       i * 32,
     )
   }
@@ -100,7 +97,7 @@ export class SegmentCodec {
       leafHashes: [],
     }
     if (this.#coder === undefined) {
-      const digest = new Uint8Array(hash('sha256', sealed, 'buffer')) // its own 32-byte buffer (cheap to send between threads)
+      const digest = new Uint8Array(platform.sha256(sealed)) // its own 32-byte buffer (cheap to send between threads)
       const leaves = pieceLeafHashes(sealed)
       coded.ciphertextHash = digest
       for (let slot = 0; slot < this.n; slot++) {
@@ -110,11 +107,11 @@ export class SegmentCodec {
       }
       return coded
     }
-    coded.ciphertextHash = new Uint8Array(hash('sha256', sealed, 'buffer'))
+    coded.ciphertextHash = new Uint8Array(platform.sha256(sealed))
     coded.pieces = this.#coder.encode(sealed)
     releaseBuffer(sealed)
     for (const piece of coded.pieces) {
-      coded.digests.push(new Uint8Array(hash('sha256', piece, 'buffer')))
+      coded.digests.push(new Uint8Array(platform.sha256(piece)))
       coded.leafHashes.push(pieceLeafHashes(piece))
     }
     return coded
@@ -150,8 +147,7 @@ export class SegmentCodec {
       padded = piece
     } else {
       padded = this.#coder.decode(pieces, paddedCiphertextSize(segment.size, this.k))
-      const actual = hash('sha256', padded, 'buffer')
-      if (!actual.equals(segment.ciphertextHash)) {
+      if (!bytesEqual(platform.sha256(padded), segment.ciphertextHash)) {
         releaseBuffer(padded)
         const slots = pieces.flatMap((p, slot) => (p === undefined ? [] : [slot]))
         throw new CorruptDataError(

@@ -4,11 +4,12 @@
  * carries its file's keys and code, so files with different keys or (k, n) share the workers. Plaintext is
  * transferred in, pieces and hashes are transferred back: segment data is not copied between threads.
  */
-import { Worker } from 'node:worker_threads'
+import { platform } from '#storage-platform'
 import * as errors from '../errors.ts'
 import { CairnError } from '../errors.ts'
 import type { SegmentEncoder } from './encode-file.ts'
 import type { ManifestSegment } from './interface.ts'
+import type { SegmentThread } from './platform/index.ts'
 import type { CodedSegment, SegmentCodecInit } from './segment-codec.ts'
 
 interface Job {
@@ -18,7 +19,7 @@ interface Job {
 }
 
 interface PoolMember {
-  worker: Worker
+  worker: SegmentThread
   busy: number
   dead: boolean
 }
@@ -65,14 +66,14 @@ function noteIdle(): void {
 }
 
 function spawnMember(): PoolMember {
-  const worker = new Worker(WORKER_URL)
-  worker.unref()
+  const worker = platform.startSegmentThread(WORKER_URL)
   const member: PoolMember = { worker, busy: 0, dead: false }
   const settle = (job: Job) => {
-    if (--member.busy === 0) worker.unref()
+    if (--member.busy === 0) worker.keepAlive(false)
     return job
   }
-  worker.on('message', (reply: WorkerReply) => {
+  worker.onMessage((message) => {
+    const reply = message as WorkerReply
     const job = jobs.get(reply.id)
     if (job === undefined) return
     jobs.delete(reply.id)
@@ -92,8 +93,7 @@ function spawnMember(): PoolMember {
       job.reject(new CairnError(`a segment worker stopped: ${error.message}`, { cause: error }))
     }
   }
-  worker.on('error', fail)
-  worker.on('exit', (code) => fail(new Error(`worker exited with code ${code}`)))
+  worker.onExit(fail)
   members.push(member)
   return member
 }
@@ -126,7 +126,7 @@ function run<T>(message: Record<string, unknown>, transfer: ArrayBuffer[]): Prom
   if (member === undefined) return Promise.reject(new CairnError('no segment worker is running'))
   const id = nextId++
   clearTimeout(idleTimer)
-  if (member.busy++ === 0) member.worker.ref()
+  if (member.busy++ === 0) member.worker.keepAlive(true)
   return new Promise<T>((resolve, reject) => {
     jobs.set(id, { resolve: resolve as (value: unknown) => void, reject, member })
     member.worker.postMessage({ ...message, id }, [...new Set(transfer)])
