@@ -1,14 +1,10 @@
-import { createWriteStream } from 'node:fs'
-import { open, rename, rm, stat } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { checkRestoreTarget, getTree, openTree, readTreeFile, treeFile } from '../client/index.ts'
 import { InvalidArgumentError } from '../errors.ts'
-import { parseCapability, splitTreeCapability, syncFolder } from '../storage/index.ts'
+import { parseCapability, splitTreeCapability } from '../storage/index.ts'
 import { locateNetwork, openClientSession } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
 import type { ParsedCommandLine } from './command-line.ts'
+import { assertFolderExists, writeGetOutput, writesFile } from './get-output.ts'
 import { ProgressBar } from './progress-bar.ts'
 
 /** True when `cairn get` names a folder's content: `-r`, or a capability followed by a path. */
@@ -33,19 +29,15 @@ export async function runGetTree(parsed: ParsedCommandLine, context: CommandCont
       throw new InvalidArgumentError('get -r needs -o DIR: the new folder to restore the tree into')
     }
     await checkRestoreTarget(output)
-  } else if (output !== undefined && output !== '-') {
-    const folder = dirname(resolve(output))
-    if ((await stat(folder).catch(() => undefined))?.isDirectory() !== true) {
-      throw new InvalidArgumentError(`-o ${output}: the folder ${folder} does not exist; create it first`)
-    }
+  } else if (writesFile(output)) {
+    await assertFolderExists(output)
   }
   const session = await openClientSession(await locateNetwork(parsed.values))
-  const toFile = output !== undefined && output !== '-'
+  const toFile = writesFile(output)
   const bar =
     context.showProgress || toFile
       ? new ProgressBar({ label: 'get', stream: context.stderr, plain: !context.showProgress })
       : undefined
-  const tmp = toFile && parsed.values.recursive !== true ? `${output}.cairn-partial` : undefined
   try {
     if (parsed.values.recursive === true) {
       let bytes = 0
@@ -76,21 +68,12 @@ export async function runGetTree(parsed: ParsedCommandLine, context: CommandCont
         yield chunk
       }
     })()
-    const destination = tmp === undefined ? context.stdout : createWriteStream(tmp, { flags: 'w', mode: 0o600 })
-    await pipeline(Readable.from(chunks, { objectMode: false }), destination, { end: tmp !== undefined })
-    if (tmp !== undefined) {
-      const handle = await open(tmp, 'r+')
-      await handle.chmod(entry.mode & 0o1777)
-      await handle.utimes(entry.mtime + entry.mtimeNs / 1e9, entry.mtime + entry.mtimeNs / 1e9)
-      await handle.sync().finally(() => handle.close())
-      await rename(tmp, output!)
-      await syncFolder(dirname(resolve(output!)))
-    }
+    const times = entry.mtime + entry.mtimeNs / 1e9
+    await writeGetOutput(chunks, output, context, { mode: entry.mode & 0o1777, mtimeSeconds: times })
     bar?.finish()
     return 0
   } catch (err) {
     bar?.clear()
-    if (tmp !== undefined) await rm(tmp, { force: true })
     throw err
   } finally {
     await session.close()

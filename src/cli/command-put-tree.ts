@@ -1,19 +1,11 @@
 import { stat } from 'node:fs/promises'
-import {
-  type ClientProgressEvent,
-  makeStorageDeal,
-  putTree,
-  registeredNodes,
-  type StorageDeal,
-} from '../client/index.ts'
+import { putTree } from '../client/index.ts'
 import { InvalidArgumentError } from '../errors.ts'
-import { parseByteSize } from '../node/index.ts'
 import { openUserChain } from './chain-session.ts'
 import { locateNetwork, openClientSession } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
-import { integerFlag, type ParsedCommandLine, redundancyFlags } from './command-line.ts'
-import { shortPeerId } from './output.ts'
-import { ProgressBar } from './progress-bar.ts'
+import { type ParsedCommandLine, redundancyFlags } from './command-line.ts'
+import { openPutDeal, putDealFlags, putNodes, putProgress } from './put-flow.ts'
 
 /** Flags of `put` that a folder put does not take yet. */
 const FILE_ONLY_FLAGS = ['quote', 'auto-renew', 'durability', 'years']
@@ -36,38 +28,12 @@ export async function runPutTree(parsed: ParsedCommandLine, context: CommandCont
   if (!info.isDirectory())
     throw new InvalidArgumentError(`${path} is a file: put -r stores a folder (drop -r for a file)`)
   const { k, n } = redundancyFlags(parsed.values)
-  const segmentText = parsed.values['segment-size']
-  const segmentSize = typeof segmentText === 'string' ? parseByteSize(segmentText) : undefined
-  const duration = integerFlag(parsed.values, 'duration', 1, 2 ** 32 - 1)
-  const maxPriceText = parsed.values['max-price']
-  if (maxPriceText !== undefined && (typeof maxPriceText !== 'string' || !/^\d+$/.test(maxPriceText))) {
-    throw new InvalidArgumentError('--max-price must be a whole number of token units per byte per epoch')
-  }
-  const maxPrice = maxPriceText === undefined ? undefined : BigInt(maxPriceText)
-  const json = parsed.values.json === true
+  const flags = putDealFlags(parsed.values)
   const location = await locateNetwork(parsed.values)
   const chain = await openUserChain(location)
-  const registered =
-    chain === undefined
-      ? undefined
-      : await registeredNodes(chain.client, maxPrice === undefined ? {} : { maxPricePerByteEpoch: maxPrice }, {
-          signal: context.signal,
-        })
+  const registered = await putNodes(chain, flags, context)
   const session = await openClientSession(location)
-  const bar =
-    context.showProgress || !json
-      ? new ProgressBar({ label: 'put', stream: context.stderr, plain: !context.showProgress })
-      : undefined
-  let read = 0
-  const onProgress = (event: ClientProgressEvent) => {
-    if (event.type === 'put:read') bar?.update((read += event.bytes))
-    else if (event.type === 'put:retry') {
-      bar?.clear()
-      context.stderr.write(
-        `warning: node ${shortPeerId(event.from)} failed slot ${event.slot} (${event.error}); moved it to ${shortPeerId(event.to)}\n`,
-      )
-    } else if (event.type === 'put:manifest') bar?.note('storing manifest')
-  }
+  const { bar, onProgress } = putProgress(context, { json: flags.json })
   try {
     const result = await putTree(
       session.client,
@@ -75,7 +41,7 @@ export async function runPutTree(parsed: ParsedCommandLine, context: CommandCont
       {
         ...(k === undefined ? {} : { k }),
         ...(n === undefined ? {} : { n }),
-        ...(segmentSize === undefined ? {} : { segmentSize }),
+        ...(flags.segmentSize === undefined ? {} : { segmentSize: flags.segmentSize }),
         ...(typeof parsed.values.name === 'string' ? { name: parsed.values.name } : {}),
         ...(registered === undefined ? {} : { eligible: registered.eligible, placement: registered.placement }),
         onSkip: (skipped) => {
@@ -88,26 +54,9 @@ export async function runPutTree(parsed: ParsedCommandLine, context: CommandCont
       { signal: context.signal },
     )
     bar?.finish()
-    let deal: StorageDeal | undefined
-    if (chain !== undefined) {
-      deal = await makeStorageDeal(
-        chain.client,
-        result,
-        {
-          network: session.network,
-          ...(duration === undefined ? {} : { durationEpochs: duration }),
-          ...(maxPrice === undefined ? {} : { maxPricePerByteEpoch: maxPrice }),
-          onProgress: (event) => {
-            if (event.type === 'deal:created' && !json) {
-              context.stderr.write(`deal ${event.dealId} created; waiting for the ${result.n} holders to confirm\n`)
-            }
-          },
-        },
-        { signal: context.signal },
-      )
-    }
+    const deal = await openPutDeal(chain, session.network, result, flags, context)
     const { commitments: _commitments, ...shown } = result
-    if (json) {
+    if (flags.json) {
       context.stdout.write(`${JSON.stringify({ ...shown, ...(deal === undefined ? {} : { deal }) })}\n`)
     } else {
       context.stderr.write(

@@ -5,29 +5,23 @@ import {
   AUTO_RENEW_RECORD,
   type AutoRenewEntry,
   assertOffersWithinCap,
-  type ClientProgressEvent,
   createAutoRenewRecords,
   DEFAULT_DEAL_DURATION_EPOCHS,
   DEFAULT_DEAL_MAX_PRICE,
   defaultRenewWithin,
   formatProbability,
-  makeStorageDeal,
   readOffers,
-  registeredNodes,
-  type StorageDeal,
 } from '../client/index.ts'
 import { InvalidArgumentError, NotEnoughNodesError } from '../errors.ts'
-import { parseByteSize } from '../node/index.ts'
 import { redundancyPolicy } from '../storage/index.ts'
 import { openUserChain } from './chain-session.ts'
 import { locateNetwork, openClientSession } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
-import { integerFlag, type ParsedCommandLine, redundancyFlags } from './command-line.ts'
+import { type ParsedCommandLine, redundancyFlags } from './command-line.ts'
 import { networkReader, planFromFlags } from './command-plan.ts'
 import { runPutTree } from './command-put-tree.ts'
 import { formatQuote, quoteFromFlags } from './command-quote.ts'
-import { shortPeerId } from './output.ts'
-import { ProgressBar } from './progress-bar.ts'
+import { openPutDeal, putDealFlags, putNodes, putProgress } from './put-flow.ts'
 
 /** `cairn put FILE --quote`: the quote of this put (what `cairn quote` prints), without storing or paying anything. */
 async function runPutQuote(parsed: ParsedCommandLine, context: CommandContext): Promise<number> {
@@ -67,14 +61,7 @@ export async function runPut(parsed: ParsedCommandLine, context: CommandContext)
     source = createReadStream(path, { highWaterMark: 1024 * 1024 })
   }
   if (typeof parsed.values.name === 'string') metadata.name = parsed.values.name
-  const segmentText = parsed.values['segment-size']
-  const segmentSize = typeof segmentText === 'string' ? parseByteSize(segmentText) : undefined
-  const duration = integerFlag(parsed.values, 'duration', 1, 2 ** 32 - 1)
-  const maxPriceText = parsed.values['max-price']
-  if (maxPriceText !== undefined && (typeof maxPriceText !== 'string' || !/^\d+$/.test(maxPriceText))) {
-    throw new InvalidArgumentError('--max-price must be a whole number of token units per byte per epoch')
-  }
-  const maxPrice = maxPriceText === undefined ? undefined : BigInt(maxPriceText)
+  const flags = putDealFlags(parsed.values)
   const location = await locateNetwork(parsed.values)
   const chain = await openUserChain(location)
   if (parsed.values['auto-renew'] === true && chain === undefined) {
@@ -95,49 +82,18 @@ export async function runPut(parsed: ParsedCommandLine, context: CommandContext)
     // --max-price is per byte per epoch (the cap each node signs): refuse before uploading when too few nodes are
     // within it, naming the cheapest cap that works.
     const offers = await readOffers(chain.client, {}, { signal: context.signal })
-    assertOffersWithinCap(offers, redundancyPolicy(k, n).n, maxPrice ?? DEFAULT_DEAL_MAX_PRICE)
+    assertOffersWithinCap(offers, redundancyPolicy(k, n).n, flags.maxPrice ?? DEFAULT_DEAL_MAX_PRICE)
   }
-  // On chain: only Registry-active nodes within the price, at most one slot per operator, spread by registered /24.
-  const registered =
-    chain === undefined
-      ? undefined
-      : await registeredNodes(chain.client, maxPrice === undefined ? {} : { maxPricePerByteEpoch: maxPrice }, {
-          signal: context.signal,
-        })
+  const registered = await putNodes(chain, flags, context)
   const session = await openClientSession(location)
-  // A bar on a terminal; plain progress lines when stderr is a log or a pipe (unless --json asked for quiet output).
-  const bar =
-    context.showProgress || parsed.values.json !== true
-      ? new ProgressBar({
-          label: 'put',
-          stream: context.stderr,
-          plain: !context.showProgress,
-          ...(size === undefined ? {} : { total: size }),
-        })
-      : undefined
-  let read = 0
-  const onProgress = (event: ClientProgressEvent) => {
-    if (event.type === 'put:read') bar?.update((read += event.bytes))
-    else if (event.type === 'put:retry') {
-      bar?.clear()
-      if (event.from === event.to) {
-        context.stderr.write(
-          `warning: node ${shortPeerId(event.from)} failed slot ${event.slot} (${event.error}); retrying\n`,
-        )
-        return
-      }
-      context.stderr.write(
-        `warning: node ${shortPeerId(event.from)} failed slot ${event.slot} (${event.error}); moved it to ${shortPeerId(event.to)}\n`,
-      )
-    } else if (event.type === 'put:manifest') bar?.note('storing manifest')
-  }
+  const { bar, onProgress } = putProgress(context, { json: flags.json, ...(size === undefined ? {} : { total: size }) })
   try {
     const result = await session.client.put(
       source,
       {
         ...(k === undefined ? {} : { k }),
         ...(n === undefined ? {} : { n }),
-        ...(segmentSize === undefined ? {} : { segmentSize }),
+        ...(flags.segmentSize === undefined ? {} : { segmentSize: flags.segmentSize }),
         metadata,
         ...(registered === undefined ? {} : { eligible: registered.eligible, placement: registered.placement }),
         onProgress,
@@ -145,27 +101,10 @@ export async function runPut(parsed: ParsedCommandLine, context: CommandContext)
       { signal: context.signal },
     )
     bar?.finish()
-    let deal: StorageDeal | undefined
-    if (chain !== undefined) {
-      deal = await makeStorageDeal(
-        chain.client,
-        result,
-        {
-          network: session.network,
-          ...(duration === undefined ? {} : { durationEpochs: duration }),
-          ...(maxPrice === undefined ? {} : { maxPricePerByteEpoch: maxPrice }),
-          onProgress: (event) => {
-            if (event.type === 'deal:created' && parsed.values.json !== true) {
-              context.stderr.write(`deal ${event.dealId} created; waiting for the ${result.n} holders to confirm\n`)
-            }
-          },
-        },
-        { signal: context.signal },
-      )
-    }
+    const deal = await openPutDeal(chain, session.network, result, flags, context)
     let autoRenew: AutoRenewEntry | undefined
     if (parsed.values['auto-renew'] === true && deal !== undefined) {
-      const extraEpochs = duration ?? DEFAULT_DEAL_DURATION_EPOCHS
+      const extraEpochs = flags.duration ?? DEFAULT_DEAL_DURATION_EPOCHS
       autoRenew = {
         dealId: deal.dealId,
         manifestCid: result.manifestCid,

@@ -1,0 +1,101 @@
+/**
+ * What `cairn put` of a file and of a folder (`put -r`) share: the deal flags, the Registry nodes a put may use, the
+ * progress bar with its warnings, and opening the deal once the pieces are stored.
+ */
+import { type ClientProgressEvent, makeStorageDeal, registeredNodes, type StorageDeal } from '../client/index.ts'
+import { InvalidArgumentError } from '../errors.ts'
+import type { Network } from '../net/index.ts'
+import { parseByteSize } from '../node/index.ts'
+import type { UserChain } from './chain-session.ts'
+import type { CommandContext } from './command-context.ts'
+import { integerFlag, type ParsedCommandLine } from './command-line.ts'
+import { shortPeerId } from './output.ts'
+import { ProgressBar } from './progress-bar.ts'
+
+/** The flags of a put that shape its deal and its segments. */
+export interface PutDealFlags {
+  segmentSize?: number
+  duration?: number
+  /** Token units per byte per epoch (the cap each node signs). */
+  maxPrice?: bigint
+  json: boolean
+}
+
+/** Reads `--segment-size`, `--duration`, `--max-price` and `--json`. */
+export function putDealFlags(values: ParsedCommandLine['values']): PutDealFlags {
+  const segmentText = values['segment-size']
+  const segmentSize = typeof segmentText === 'string' ? parseByteSize(segmentText) : undefined
+  const duration = integerFlag(values, 'duration', 1, 2 ** 32 - 1)
+  const maxPriceText = values['max-price']
+  if (maxPriceText !== undefined && (typeof maxPriceText !== 'string' || !/^\d+$/.test(maxPriceText))) {
+    throw new InvalidArgumentError('--max-price must be a whole number of token units per byte per epoch')
+  }
+  return {
+    ...(segmentSize === undefined ? {} : { segmentSize }),
+    ...(duration === undefined ? {} : { duration }),
+    ...(maxPriceText === undefined ? {} : { maxPrice: BigInt(maxPriceText) }),
+    json: values.json === true,
+  }
+}
+
+/** On chain: only Registry-active nodes within the price, at most one slot per operator, spread by registered /24. */
+export async function putNodes(chain: UserChain | undefined, flags: PutDealFlags, context: CommandContext) {
+  if (chain === undefined) return undefined
+  return registeredNodes(chain.client, flags.maxPrice === undefined ? {} : { maxPricePerByteEpoch: flags.maxPrice }, {
+    signal: context.signal,
+  })
+}
+
+/**
+ * A bar on a terminal; plain progress lines when stderr is a log or a pipe (unless --json asked for quiet output);
+ * and the put's progress handler, which draws it and warns when a slot moved to another node.
+ */
+export function putProgress(context: CommandContext, init: { json: boolean; total?: number }) {
+  const bar =
+    context.showProgress || !init.json
+      ? new ProgressBar({
+          label: 'put',
+          stream: context.stderr,
+          plain: !context.showProgress,
+          ...(init.total === undefined ? {} : { total: init.total }),
+        })
+      : undefined
+  let read = 0
+  const onProgress = (event: ClientProgressEvent): void => {
+    if (event.type === 'put:read') bar?.update((read += event.bytes))
+    else if (event.type === 'put:retry') {
+      bar?.clear()
+      const failed = `warning: node ${shortPeerId(event.from)} failed slot ${event.slot} (${event.error})`
+      context.stderr.write(
+        event.from === event.to ? `${failed}; retrying\n` : `${failed}; moved it to ${shortPeerId(event.to)}\n`,
+      )
+    } else if (event.type === 'put:manifest') bar?.note('storing manifest')
+  }
+  return { bar, onProgress }
+}
+
+/** On chain, opens the stored file's deal and waits until every holder confirmed its slot; off chain, nothing. */
+export async function openPutDeal(
+  chain: UserChain | undefined,
+  network: Network,
+  stored: Parameters<typeof makeStorageDeal>[1],
+  flags: PutDealFlags,
+  context: CommandContext,
+): Promise<StorageDeal | undefined> {
+  if (chain === undefined) return undefined
+  return makeStorageDeal(
+    chain.client,
+    stored,
+    {
+      network,
+      ...(flags.duration === undefined ? {} : { durationEpochs: flags.duration }),
+      ...(flags.maxPrice === undefined ? {} : { maxPricePerByteEpoch: flags.maxPrice }),
+      onProgress: (event) => {
+        if (event.type === 'deal:created' && !flags.json) {
+          context.stderr.write(`deal ${event.dealId} created; waiting for the ${stored.n} holders to confirm\n`)
+        }
+      },
+    },
+    { signal: context.signal },
+  )
+}
