@@ -35,6 +35,7 @@ export {
   seedAddresses,
   watchRegistryNodes,
 } from './registry-node-watch.ts'
+export { type EndedDeal, endFileDeals } from './remove-file.ts'
 export {
   type AutoRenewEntry,
   defaultRenewWithin,
@@ -53,4 +54,3 @@ export {
   withStorageDeals,
 } from './storage-deal.ts'
 export * from './tree/index.ts'
-export { type EndedDeal, endFileDeals } from './remove-file.ts'
