@@ -75,21 +75,12 @@ export const massFailure: Scenario = {
         env: context.quick ? FAST_REPAIR_ENV : {},
       })
       try {
-        const shapes: Array<[number, number]> = context.quick
-          ? [
-              [1, 3],
-              [1, 3],
-              [2, 6],
-              [2, 6],
-            ]
-          : [
-              [1, 3],
-              [1, 3],
-              [1, 3],
-              [2, 6],
-              [2, 6],
-              [2, 6],
-            ]
+        // Quick: one of each shape in flight; full: three of each.
+        const each = context.quick ? 1 : 3
+        const shapes: Array<[number, number]> = [
+          ...Array.from({ length: each }, (): [number, number] => [1, 3]),
+          ...Array.from({ length: each }, (): [number, number] => [2, 6]),
+        ]
         const victims = rng.pick(
           devnet.nodes.map((_, i) => i),
           victimsPerRun,
