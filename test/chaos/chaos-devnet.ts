@@ -68,9 +68,15 @@ export interface ChaosDevnetInit {
 /** Stops of every devnet still running: the runner calls them at the end and when interrupted. */
 const running = new Set<() => Promise<void>>()
 
-/** Stops every devnet this process started and has not stopped yet. */
+/** Adds a clean-up (e.g. unmounting a tmpfs) that stopEveryDevnet runs too; returns the function that removes it. */
+export function registerCleanup(cleanup: () => Promise<void>): () => void {
+  running.add(cleanup)
+  return () => running.delete(cleanup)
+}
+
+/** Stops every devnet this process started and has not stopped yet, and runs every registered clean-up. */
 export async function stopEveryDevnet(): Promise<void> {
-  await Promise.all([...running].map((stop) => stop()))
+  await Promise.all([...running].map((stop) => stop().catch(() => {})))
 }
 
 /** Starts `cairn devnet` in `dir` and waits for "devnet ready"; on failure everything started is stopped. */

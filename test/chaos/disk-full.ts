@@ -10,7 +10,7 @@ import { mkdir, open, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { processExists } from '../e2e/devnet-fixture.ts'
-import { startChaosDevnet } from './chaos-devnet.ts'
+import { registerCleanup, startChaosDevnet } from './chaos-devnet.ts'
 import { FAST_REPAIR_ENV, saysWhy } from './mass-failure.ts'
 import type { ChaosContext, Scenario } from './scenario.ts'
 
@@ -55,6 +55,11 @@ export const diskFull: Scenario = {
     const mountPoint = join(dir, `node-${victim}`)
     await mkdir(mountPoint, { recursive: true, mode: 0o700 })
     await run('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', mountPoint])
+    // Unmounted even when the run is interrupted (the runner's SIGINT/SIGTERM handler runs registered clean-ups).
+    const unmount = async () => {
+      await run('umount', [mountPoint]).catch(() => run('umount', ['-l', mountPoint]).catch(() => {}))
+    }
+    const unregister = registerCleanup(unmount)
     const details: Record<string, unknown> = { victim, tmpfs: '16m', chain: !context.quick }
     let acknowledged = 0
     let lost = 0
@@ -123,7 +128,8 @@ export const diskFull: Scenario = {
         await devnet.stop()
       }
     } finally {
-      await run('umount', [mountPoint]).catch(() => run('umount', ['-l', mountPoint]))
+      unregister()
+      await unmount()
     }
     return { ok: failures.length === 0, runs: 1, failures, acknowledged_files: acknowledged, lost_files: lost, details }
   },
