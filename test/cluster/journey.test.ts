@@ -260,6 +260,16 @@ describe('the journey across the namespace cluster', { skip: skip === undefined 
         180_000,
       )
       mark('(2,6) put')
+      // A (1,n) file on every operator: placement is random within the /24 spread, so only this one is sure to give
+      // the node behind the NAT a slot (pieces stored to it relayed, then read back from it).
+      const tiny = randomBytes(50_000)
+      await writeFile(join(home('user'), 'tiny.bin'), tiny)
+      const putAll = await json<PutJson>(
+        'user',
+        ['put', join(home('user'), 'tiny.bin'), '--k', '1', '--n', String(operatorHosts.length), ...asUser],
+        180_000,
+      )
+      mark(`(1,${operatorHosts.length}) put`)
       const moved = new Map([
         [putSmall, movedSmall],
         [putLarge, warnings.length - movedBefore - movedSmall],
@@ -278,7 +288,7 @@ describe('the journey across the namespace cluster', { skip: skip === undefined 
         )
         assert.equal(new Set(hosts).size, put.n, 'each slot on its own host')
       }
-      const slotHosts = [putSmall, putLarge].flatMap((p) => p.slots.map((s) => hostOf.get(s.peerId)))
+      const slotHosts = [putSmall, putLarge, putAll].flatMap((p) => p.slots.map((s) => hostOf.get(s.peerId)))
       // Checked at the end, so that one miss here still lets the rest of the journey run and be seen.
       if (!slotHosts.includes('nat1')) {
         const natListed = JSON.stringify(
@@ -293,6 +303,7 @@ describe('the journey across the namespace cluster', { skip: skip === undefined 
       for (const [put, bytes, name] of [
         [putSmall, small, 'small'],
         [putLarge, large, 'large'],
+        [putAll, tiny, 'tiny'],
       ] as const) {
         const out = join(home('user'), `${name}.copy`)
         await cairn('user', ['get', put.capability, '-o', out, '--network', network])
@@ -303,15 +314,18 @@ describe('the journey across the namespace cluster', { skip: skip === undefined 
         async () => {
           const deals = await json<DealView[]>('user', ['deals', ...asUser])
           return (
-            deals.length === 2 &&
+            deals.length === 3 &&
             deals.every((d) => d.slots.every((s) => s.proofsMade > 0) && BigInt(d.paidSoFar) > 0n) &&
             deals
           )
         },
         90_000,
-        'every slot of both deals proved and paid at least once (`cairn deals`)',
+        'every slot of the three deals proved and paid at least once (`cairn deals`)',
       )
-      assert.deepEqual(proved.map((d) => d.dealId).sort(), [putSmall.deal?.dealId, putLarge.deal?.dealId].sort())
+      assert.deepEqual(
+        proved.map((d) => d.dealId).sort(),
+        [putSmall.deal?.dealId, putLarge.deal?.dealId, putAll.deal?.dealId].sort(),
+      )
       const wallet = await json<WalletJson>('user', ['wallet', ...asUser])
       assert.ok(BigInt(wallet.balance) < USER_TOKENS * CAIRN, `the user's balance dropped: ${wallet.balance}`)
       assert.ok(BigInt(wallet.escrow) > 0n, 'the deals hold escrow')
