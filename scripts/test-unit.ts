@@ -13,7 +13,7 @@ const ROOT = resolve(import.meta.dirname, '..')
 const HEAVY = [
   /from 'node:child_process'/,
   /playwright-core/,
-  /\bcreateDevchain\b|\buseTestChain\b|\bstartTestChain\b|from '\.\/harness\.ts'|chain\/harness\.ts/,
+  /\bcreateDevchain\b|\bstartDevchain\b|\buseTestChain\b|\bstartTestChain\b|from '\.\/harness\.ts'|chain\/harness\.ts/,
   /devnet-fixture\.ts|cairn-process\.ts|spawn-host\.ts|cluster\.ts/,
   /\bcompileContracts\b|solc/,
 ]
