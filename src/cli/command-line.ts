@@ -86,12 +86,13 @@ export const COMMANDS = {
   },
   quote: {
     usage:
-      'cairn quote FILE|- [--k K --n N | --durability P [--years Y]] [--duration EPOCHS] [--max-price UNITS] [--segment-size SIZE] [--json] [--network FILE | --devnet DIR]',
+      'cairn quote FILE|-|-r DIR [--k K --n N | --durability P [--years Y]] [--duration EPOCHS] [--max-price UNITS] [--segment-size SIZE] [--json] [--network FILE | --devnet DIR]',
     summary:
-      "print what storing FILE costs, without paying: per epoch, total escrow, the nodes' current offers (cairn put --quote does the same)",
+      "print what storing FILE (or with -r a folder) costs, without paying: per epoch, total escrow, the nodes' current offers (cairn put --quote does the same)",
     positionals: 1,
     options: {
       ...CLIENT_OPTIONS,
+      recursive: { type: 'boolean', short: 'r' },
       k: { type: 'string' },
       n: { type: 'string' },
       durability: { type: 'string' },

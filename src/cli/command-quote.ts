@@ -1,15 +1,23 @@
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { getBalances } from '../chain/index.ts'
-import { formatDuration, measureSlotSize, quoteStorage, type StorageQuote } from '../client/index.ts'
+import {
+  formatDuration,
+  measureSlotSize,
+  packTree,
+  quoteStorage,
+  type StorageQuote,
+  walkTree,
+} from '../client/index.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import { parseByteSize } from '../node/index.ts'
-import { DEFAULT_SEGMENT_SIZE, redundancyPolicy } from '../storage/index.ts'
+import { type ByteSource, DEFAULT_SEGMENT_SIZE, redundancyPolicy } from '../storage/index.ts'
 import { openUserChain } from './chain-session.ts'
 import { locateNetwork } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
 import { integerFlag, type ParsedCommandLine, redundancyFlags } from './command-line.ts'
 import { formatPlan, networkReader, planFromFlags } from './command-plan.ts'
+import { assertFolder } from './command-put-tree.ts'
 import { formatTable, shortPeerId } from './output.ts'
 import { formatTokens } from './token-amount.ts'
 
@@ -32,7 +40,7 @@ export interface QuoteOutput extends StorageQuote {
 }
 
 /**
- * The quote for storing `path` (or stdin) with the redundancy, duration and price cap of `values`: the slot size is
+ * The quote for storing `path` (or stdin; with `values.recursive` the folder's pack) with the redundancy, duration and price cap of `values`: the slot size is
  * measured from the file's bytes (compressed as a put compresses), so the total is what the deal's escrow will be
  * on nodes with the quoted offers.
  */
@@ -70,11 +78,19 @@ export async function quoteFromFlags(
     const flags = redundancyFlags(values)
     ;({ k, n } = redundancyPolicy(flags.k, flags.n))
   }
-  if (path !== '-') {
-    const info = await stat(path)
-    if (info.isDirectory()) throw new InvalidArgumentError(`${path} is a folder: quote takes one file (or - for stdin)`)
+  let source: ByteSource
+  if (values.recursive === true) {
+    // The folder's pack, as put -r streams it.
+    await assertFolder(path)
+    source = packTree(await walkTree(path))
+  } else {
+    if (path !== '-' && (await stat(path)).isDirectory()) {
+      throw new InvalidArgumentError(
+        `${path} is a folder: add -r to quote the folder (or give one file, or - for stdin)`,
+      )
+    }
+    source = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1024 * 1024 })
   }
-  const source = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1024 * 1024 })
   const measured = await measureSlotSize(source, k, segmentSize, { signal: context.signal })
   const quote: QuoteOutput = await quoteStorage(
     chain.reader,

@@ -1,14 +1,33 @@
 /**
- * What `cairn put` of a file and of a folder (`put -r`) share: the deal flags, the Registry nodes a put may use, the
- * progress bar with its warnings, and opening the deal once the pieces are stored.
+ * What `cairn put` of a file and of a folder (`put -r`) share: the deal flags, k and n (given, or chosen by
+ * `--durability`), the Registry nodes a put may use, the progress bar with its warnings, opening the deal once the
+ * pieces are stored, and marking it for auto-renewal.
  */
-import { type ClientProgressEvent, makeStorageDeal, registeredNodes, type StorageDeal } from '../client/index.ts'
-import { InvalidArgumentError } from '../errors.ts'
+import { join } from 'node:path'
+import {
+  AUTO_RENEW_RECORD,
+  type AutoRenewEntry,
+  assertOffersWithinCap,
+  type ClientProgressEvent,
+  createAutoRenewRecords,
+  DEFAULT_DEAL_DURATION_EPOCHS,
+  DEFAULT_DEAL_MAX_PRICE,
+  defaultRenewWithin,
+  formatProbability,
+  makeStorageDeal,
+  readOffers,
+  registeredNodes,
+  type StorageDeal,
+} from '../client/index.ts'
+import { InvalidArgumentError, NotEnoughNodesError } from '../errors.ts'
 import type { Network } from '../net/index.ts'
 import { parseByteSize } from '../node/index.ts'
+import { redundancyPolicy } from '../storage/index.ts'
 import type { UserChain } from './chain-session.ts'
+import type { NetworkLocation } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
-import { integerFlag, type ParsedCommandLine } from './command-line.ts'
+import { integerFlag, type ParsedCommandLine, redundancyFlags } from './command-line.ts'
+import { networkReader, planFromFlags } from './command-plan.ts'
 import { shortPeerId } from './output.ts'
 import { ProgressBar } from './progress-bar.ts'
 
@@ -98,4 +117,66 @@ export async function openPutDeal(
     },
     { signal: context.signal },
   )
+}
+
+/**
+ * k and n of a put: `--k`/`--n`, or with `--durability` the cheapest redundancy the live network offers that meets it
+ * (`cairn plan` shows the model). On chain, also refuses before uploading a `--max-price` below the offers of n nodes,
+ * naming the cheapest cap that works; and `--auto-renew` off chain.
+ */
+export async function putRedundancy(
+  values: ParsedCommandLine['values'],
+  location: NetworkLocation,
+  chain: UserChain | undefined,
+  flags: PutDealFlags,
+  context: CommandContext,
+): Promise<{ k?: number; n?: number }> {
+  if (values.durability !== undefined && (values.k !== undefined || values.n !== undefined)) {
+    throw new InvalidArgumentError('choose either --k/--n or --durability, not both')
+  }
+  if (values['auto-renew'] === true && chain === undefined) {
+    throw new InvalidArgumentError('--auto-renew needs a network with a chain: there is no deal to renew without one')
+  }
+  let { k, n } = redundancyFlags(values)
+  if (values.durability !== undefined) {
+    const planned = await planFromFlags(values, context, networkReader(location))
+    if (!planned.plan.met) throw new NotEnoughNodesError(planned.plan.note ?? 'the durability cannot be met')
+    ;({ k, n } = planned.plan)
+    if (!flags.json) {
+      context.stderr.write(
+        `durability ${planned.durability} over ${planned.years} year(s): k=${k} n=${n} (loss probability ${formatProbability(planned.plan.lossProbability)})\n`,
+      )
+    }
+  }
+  if (chain !== undefined) {
+    const offers = await readOffers(chain.client, {}, { signal: context.signal })
+    assertOffersWithinCap(offers, redundancyPolicy(k, n).n, flags.maxPrice ?? DEFAULT_DEAL_MAX_PRICE)
+  }
+  return { ...(k === undefined ? {} : { k }), ...(n === undefined ? {} : { n }) }
+}
+
+/** With `--auto-renew`, records the put's deal for `cairn renew --due` and says so; else nothing. */
+export async function markAutoRenew(
+  values: ParsedCommandLine['values'],
+  location: NetworkLocation,
+  deal: StorageDeal | undefined,
+  manifestCid: string,
+  flags: PutDealFlags,
+  context: CommandContext,
+): Promise<AutoRenewEntry | undefined> {
+  if (values['auto-renew'] !== true || deal === undefined) return undefined
+  const extraEpochs = flags.duration ?? DEFAULT_DEAL_DURATION_EPOCHS
+  const entry: AutoRenewEntry = {
+    dealId: deal.dealId,
+    manifestCid,
+    extraEpochs,
+    renewWithinEpochs: defaultRenewWithin(extraEpochs),
+  }
+  await createAutoRenewRecords(join(location.home, AUTO_RENEW_RECORD)).add(entry)
+  if (!flags.json) {
+    context.stderr.write(
+      `deal ${deal.dealId} marked for auto-renewal: "cairn renew --due" (from a timer, docs/users.md) renews it by ${extraEpochs} epochs once ${entry.renewWithinEpochs} or fewer remain\n`,
+    )
+  }
+  return entry
 }

@@ -6,7 +6,7 @@
  * (exit 1) when the wallet cannot pay; `cairn plan` and `put --durability` choose k and n from the live network.
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -224,6 +224,36 @@ describe('renew and quote on a devnet with its chain', { timeout: 420_000 }, () 
     const refused = await cli.run(['put', path, '--durability', '0.999999999999'])
     assert.equal(refused.code, 3, refused.stderr)
     assert.match(refused.stderr, /^error: cannot reach durability 0\.999999999999 with 3 nodes of distinct operators/m)
+  })
+
+  it('put -r takes --quote, --durability and --auto-renew as a file put does; quote -r equals its escrow', async () => {
+    const folder = join(dir, 'folder')
+    await mkdir(join(folder, 'sub'), { recursive: true })
+    await writeFile(join(folder, 'a.txt'), 'a line of a folder, compressible\n'.repeat(2_000))
+    await writeFile(join(folder, 'sub', 'b.bin'), Buffer.alloc(40_000, 3))
+    const flags = ['--durability', '0.99', '--duration', '30', '--json']
+    const quote = await cli.json<{ total: string; k: number; n: number; exact: boolean }>([
+      'quote',
+      '-r',
+      folder,
+      ...flags,
+    ])
+    assert.equal(quote.exact, true)
+    const before = await balance()
+    const quoted = await cli.ok(['put', '-r', folder, '--quote', '--duration', '30'])
+    assert.match(quoted, /nothing stored or paid/)
+    assert.equal(await balance(), before, 'put -r --quote paid nothing')
+    const put = await cli.json<PutJson & { files: number }>(['put', '-r', folder, ...flags, '--auto-renew'])
+    assert.equal(put.files, 2)
+    assert.deepEqual({ k: put.k, n: put.n }, { k: quote.k, n: quote.n }, 'k and n chosen by --durability')
+    assert.equal(before - (await balance()), BigInt(quote.total), 'the wallet paid exactly the quote')
+    assert.equal(BigInt(put.deal.escrow), BigInt(quote.total))
+    assert.equal(put.autoRenew?.dealId, put.deal.dealId)
+    const due = await cli.json<Array<{ dealId: string; status: string }>>(['renew', '--due', '--json'])
+    assert.equal(due.find((c) => c.dealId === put.deal.dealId)?.status, 'not-due')
+    const notFolder = await cli.run(['quote', join(folder, 'a.txt'), '-r'])
+    assert.notEqual(notFolder.code, 0)
+    assert.match(notFolder.stderr, /a\.txt is a file: put -r stores a folder \(drop -r for a file\)/)
   })
 
   it('renew --due warns and exits 1 when the wallet cannot pay, and renews nothing', async () => {
