@@ -10,33 +10,19 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
-import { arch, tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { waitFor } from '../wait-for.ts'
-import { type Cluster, type ClusterProcess, createCluster, namespaceSupport } from './cluster.ts'
+import { type Cluster, createCluster, namespaceSupport } from './cluster.ts'
+import { CAIRN, ClusterNetwork, type WalletJson } from './fixtures/network-setup.ts'
 
 const skip = namespaceSupport()
-/** anvil's first well-known dev account: it has ether on a fresh anvil, so it deploys and sends the tokens. */
-const DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
-/** anvil's second dev account: a faucet that sends the gas, beside the deployer's token transfers. */
-const FAUCET_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d'
-const RPC_PORT = 8545
-const P2P_PORT = 4001
 /** Short epochs, so proofs, payments and a withdrawal happen within the test's few minutes. */
 const EPOCH_SECONDS = 10
-const CAIRN = 10n ** 18n
 const OPERATOR_TOKENS = 2_000n
 const USER_TOKENS = 5_000n
-
-/** The anvil binary of the @foundry-rs/anvil npm package, found without any Cairn code. */
-function anvilPath(): string {
-  const require = createRequire(import.meta.url)
-  const cpu = arch() === 'arm64' ? 'arm64' : 'amd64'
-  return join(dirname(require.resolve(`@foundry-rs/anvil-linux-${cpu}/package.json`)), 'bin', 'anvil')
-}
 
 interface DealView {
   dealId: string
@@ -54,13 +40,6 @@ interface PutJson {
   slots: Array<{ index: number; peerId: string }>
   deal?: { dealId: string; slots: Array<{ index: number; peerId: string }> }
 }
-interface WalletJson {
-  account: string
-  balance: string
-  ether: string
-  escrow: string
-  paid: string
-}
 
 /** The /24 (or 'nat') each node host sits on, by host name. */
 function subnetOf(cluster: Cluster, host: string): string {
@@ -77,164 +56,42 @@ describe('the journey across the namespace cluster', { skip: skip === undefined 
     const cluster = await createCluster({ bandwidth: '100mbit' })
     // a timed-out test is not awaited to its finally: stop every process and namespace at once
     t.signal.addEventListener('abort', () => cluster.destroySync(), { once: true })
-    const nodes = new Map<string, ClusterProcess>()
-    let anvil: ClusterProcess | undefined
-    /** Each host's own folder: its keys, its node's data, its client's home. */
-    const home = (host: string) => join(dir, host)
-    const env = (host: string) => ({
-      CAIRN_DEVNET: '',
-      CAIRN_NETWORK: '',
-      CAIRN_PRIVATE_KEY: '',
-      CAIRN_HOME: join(home(host), 'cairn-home'),
+    const net = new ClusterNetwork(cluster, {
+      dir,
+      epochSeconds: EPOCH_SECONDS,
+      operatorTokens: OPERATOR_TOKENS,
+      userTokens: USER_TOKENS,
+      onStep: mark,
     })
-    const network = join(dir, 'network.json')
-    /** Warnings the user's commands printed (a slot moved to a spare node), shown when the test fails. */
-    const warnings: string[] = []
+    const { networkFile: network, peers, warnings } = net
+    const home = (host: string) => net.home(host)
+    const cairn = (host: string, args: string[], timeoutMs?: number) => net.cairn(host, args, timeoutMs)
+    const json = <T>(host: string, args: string[], timeoutMs?: number) => net.json<T>(host, args, timeoutMs)
     /** Failed checks that do not stop the journey: asserted empty at its end. */
     const deferred: string[] = []
-    /** One `cairn` command typed on `host`; asserts it succeeded and returns its stdout. */
-    const cairn = async (host: string, args: string[], timeoutMs = 90_000): Promise<string> => {
-      const run = await cluster.run(host, ['cairn', ...args], { env: env(host), timeoutMs })
-      assert.equal(run.code, 0, `cairn ${args.join(' ')} on ${host} failed (${run.code}):\n${run.stderr}${run.stdout}`)
-      for (const line of run.stderr.split('\n')) if (line.startsWith('warning')) warnings.push(`${args[0]}: ${line}`)
-      return run.stdout
-    }
-    const json = async <T>(host: string, args: string[], timeoutMs?: number): Promise<T> =>
-      JSON.parse((await cairn(host, [...args, '--json'], timeoutMs)).trim().split('\n').at(-1) ?? '') as T
     try {
-      for (const host of cluster.hosts.keys()) await mkdir(home(host), { recursive: true, mode: 0o700 })
-
       // 1. The chain: anvil on the chain host, 1 s blocks, on its cluster address only.
-      const rpcHost = cluster.host('chain').address
-      anvil = cluster.spawn('chain', [
-        anvilPath(),
-        '--host',
-        rpcHost,
-        '--port',
-        String(RPC_PORT),
-        '--block-time',
-        '1',
-        '--hardfork',
-        'cancun',
-      ])
-      await anvil.waitForLine((l) => l.includes('Listening on'), 30_000)
-      const rpc = `http://${rpcHost}:${RPC_PORT}`
-      mark('anvil listening')
+      const rpc = await net.startChain()
 
       // 2. The deployer (on n1): contracts deployed through plain JSON-RPC, network.json written.
-      const deployerKey = join(home('n1'), 'deployer.key')
-      await writeFile(deployerKey, `${DEPLOYER_KEY}\n`, { mode: 0o600 })
-      const deploy = [
-        'network',
-        'deploy',
-        '--rpc',
-        rpc,
-        '--key-file',
-        deployerKey,
-        '--out',
-        network,
-        '--name',
-        'cluster',
-        '--lan',
-        '--epoch-seconds',
-        String(EPOCH_SECONDS),
-      ]
-      await cairn('n1', deploy)
+      await net.deploy()
       const file = JSON.parse(await readFile(network, 'utf8'))
       assert.equal(file.name, 'cluster')
       assert.equal(file.rpc, rpc)
       assert.deepEqual(file.bootstrap, [], 'an empty bootstrap list: the Registry is the only way in')
-      mark('deployed')
 
-      // 3. Wallets: each operator makes its own on its host, the user on the user host. The deployer sends them
-      // tokens, the faucet (another funded account) gas, each key's transfers one after the other (a key's nonces
-      // are sequential) and both keys at once.
-      const operatorHosts = cluster.nodeHosts()
-      const wallets = new Map<string, string>()
-      await Promise.all(
-        [...operatorHosts, 'user'].map(async (host) => {
-          const made = await json<{ address: string }>(host, ['wallet', 'new', '--out', join(home(host), 'wallet.key')])
-          wallets.set(host, made.address)
-        }),
-      )
-      const faucetKey = join(home('n1'), 'faucet.key')
-      await writeFile(faucetKey, `${FAUCET_KEY}\n`, { mode: 0o600 })
-      const order = ['user', ...operatorHosts]
-      const gasSent = new Map<string, Promise<void>>()
-      let gasChain = Promise.resolve()
-      for (const host of order) {
-        gasChain = gasChain.then(async () => {
-          const from = ['--network', network, '--key-file', faucetKey]
-          await cairn('n1', ['wallet', 'send', wallets.get(host) as string, '1', '--eth', ...from])
-        })
-        gasSent.set(host, gasChain)
-      }
-      gasChain.catch(() => {})
-
-      // 4. Operators: each starts its node once its wallet is funded, on its host, with no bootstrap address
-      // anywhere; public hosts announce their address, the NATed one cannot know its own.
-      const peers = new Map<string, string>()
-      const starting: Array<Promise<void>> = []
-      const startNode = async (host: string) => {
-        const { address, natted } = cluster.host(host)
-        const argv = ['cairn', 'node', 'start', '--network', network, '--dir', join(home(host), 'node')]
-        argv.push('--key-file', join(home(host), 'wallet.key'), '--lan', '--no-mdns')
-        argv.push('--listen', `/ip4/0.0.0.0/tcp/${P2P_PORT}`)
-        if (!natted) argv.push('--announce', `/ip4/${address}/tcp/${P2P_PORT}`)
-        const node = cluster.spawn(host, argv, { env: env(host) })
-        nodes.set(host, node)
-        const ready = JSON.parse(await node.waitForLine((l) => l.includes('"event":"ready"'), 90_000)) as {
-          peerId: string
-        }
-        peers.set(host, ready.peerId)
-      }
-      for (const host of order) {
-        const tokens = host === 'user' ? USER_TOKENS : OPERATOR_TOKENS
-        const from = ['--network', network, '--key-file', deployerKey]
-        await cairn('n1', ['wallet', 'send', wallets.get(host) as string, String(tokens), ...from])
-        await gasSent.get(host)
-        if (host === 'user') {
-          const funded = await json<WalletJson>('user', [
-            'wallet',
-            '--network',
-            network,
-            '--key-file',
-            join(home('user'), 'wallet.key'),
-          ])
-          assert.equal(funded.balance, (USER_TOKENS * CAIRN).toString(), 'the user holds what the deployer sent')
-          assert.ok(BigInt(funded.ether) > 0n, 'the user has gas')
-        } else {
-          const joining = startNode(host)
-          joining.catch(() => {})
-          starting.push(joining)
-        }
-      }
-      mark('wallets funded')
-      await Promise.all(starting)
-      const hostOf = new Map([...peers].map(([host, peerId]) => [peerId, host]))
-      mark('nodes ready')
+      // 3. Wallets, funded by the deployer (tokens) and a faucet (gas); 4. operators start their nodes once funded,
+      // with no bootstrap address anywhere (see fixtures/network-setup.ts).
+      const operatorHosts = net.operatorHosts
+      await net.fundAndStartNodes()
+      const funded = await net.wallet('user')
+      assert.equal(funded.balance, (USER_TOKENS * CAIRN).toString(), 'the user holds what the deployer sent')
+      assert.ok(BigInt(funded.ether) > 0n, 'the user has gas')
+      const hostOf = net.hostOf()
       // They found each other through the Registry alone, and the user sees every one of them live and active.
-      const listing = await waitFor(
-        async () => {
-          const listed = await json<Array<{ peerId: string; state: string; chain?: { status: string } }>>('user', [
-            'nodes',
-            '--network',
-            network,
-          ])
-          return (
-            [...peers.values()].every((peerId) => {
-              const seen = listed.find((p) => p.peerId === peerId)
-              return seen?.state === 'alive' && seen.chain?.status === 'active'
-            }) && listed
-          )
-        },
-        90_000,
-        'every node alive and active in `cairn nodes` on the user host',
-      )
-      mark('nodes seen by the user')
+      const listing = await net.waitUntilListed()
       // Each operator's balance once registered (its stake left its wallet), to see earnings arrive later.
-      const operatorWallet = (host: string) =>
-        json<WalletJson>(host, ['wallet', '--network', network, '--key-file', join(home(host), 'wallet.key')])
+      const operatorWallet = (host: string) => net.wallet(host)
       const registeredBalance = new Map(
         await Promise.all(operatorHosts.map(async (h) => [h, BigInt((await operatorWallet(h)).balance)] as const)),
       )
@@ -379,12 +236,7 @@ describe('the journey across the namespace cluster', { skip: skip === undefined 
       mark('operators paid')
       assert.deepEqual(deferred, [], 'every check of the journey passed')
     } catch (error) {
-      process.stderr.write(`--- warnings of the user's commands\n${warnings.join('\n')}\n`)
-      if (anvil !== undefined) process.stderr.write(`--- chain\n${anvil.output().slice(-1500)}\n`)
-      for (const [host, p] of nodes) {
-        const chainEvents = p.lines().filter((l) => /missed|slashed|reported|repair|withdrew|error/i.test(l))
-        process.stderr.write(`--- ${host}\n${chainEvents.slice(-15).join('\n')}\n${p.output().slice(-1500)}\n`)
-      }
+      process.stderr.write(net.failureReport())
       throw error
     } finally {
       await cluster.destroy()
