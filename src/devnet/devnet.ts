@@ -15,6 +15,7 @@ import {
   writeNetworkFile,
 } from '../chain/index.ts'
 import { AbortedError, TimeoutError, UnreachableError } from '../errors.ts'
+import { firstAddressPerTransport } from '../net/index.ts'
 import {
   type AbortOptions,
   CHAIN_KEY_FILE,
@@ -278,7 +279,8 @@ class ProcessDevnet implements Devnet {
       contracts: chain.contracts,
       deploymentBlock: BigInt(chain.blockNumber),
       epochSeconds: chain.epochSeconds,
-      bootstrap: state.nodes.flatMap((node) => node.multiaddrs.filter((m) => m.includes('/p2p/')).slice(0, 1)),
+      // per node, its first address of each transport (TCP for the CLI, WebSockets and WebRTC-direct for a page)
+      bootstrap: state.nodes.flatMap((node) => firstAddressPerTransport(node.multiaddrs)),
       allowPrivateAddresses: true,
     })
   }
@@ -297,6 +299,11 @@ class ProcessDevnet implements Devnet {
       dataDir,
       '--listen',
       '/ip4/127.0.0.1/tcp/0',
+      // browsers reach devnet nodes over WebSockets and WebRTC-direct (docs/protocol.md, Transports)
+      '--listen',
+      '/ip4/127.0.0.1/tcp/0/ws',
+      '--listen',
+      '/ip4/127.0.0.1/udp/0/webrtc-direct',
       '--api-port',
       '0',
       '--devnet',

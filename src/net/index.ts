@@ -66,3 +66,5 @@ export {
 export function createNetwork(components: { pieceStore: PieceStore }, init: NetworkInit): Network {
   return new CairnNetwork(components, init)
 }
+export { type CairnTransport, nodeTransports, type TransportRefusals } from './node-transports.ts'
+export { addressTransport, firstAddressPerTransport, interleaveTransports } from './transport-addresses.ts'

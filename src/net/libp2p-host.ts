@@ -1,5 +1,6 @@
 /**
- * Builds a Cairn node's libp2p host: TCP + WebSockets (+ circuit relay v2 for dialling relayed peers), Noise, Yamux,
+ * Builds a Cairn node's libp2p host: TCP, WebSockets and WebRTC-direct (browsers dial the last two; node-transports.ts
+ * bounds their listeners) + circuit relay v2 for dialling relayed peers, Noise, Yamux,
  * identify, ping, Kademlia (`/cairn/kad/1.0.0`), gossipsub, AutoNAT, a relay server on storage nodes, and discovery
  * through a bootstrap list and mDNS. Every option is passed explicitly so no public-network default sneaks in.
  * Outside devnet mode a storage node also runs the reachability service (dial-back probes, relay reservations when
@@ -8,7 +9,7 @@
  */
 import { autoNAT } from '@libp2p/autonat'
 import { bootstrap } from '@libp2p/bootstrap'
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -17,8 +18,6 @@ import { type KadDHT, kadDHT, passthroughMapper, removePrivateAddressesMapper } 
 import { mdns } from '@libp2p/mdns'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import {
@@ -31,6 +30,7 @@ import {
   RELAY_DURATION_LIMIT_MS,
   RELAY_MAX_RESERVATIONS,
 } from './constants.ts'
+import { type CairnTransport, nodeTransports, type TransportRefusals } from './node-transports.ts'
 import { cairnReachability, type ReachabilityServiceApi, type ReachabilityStatus } from './reachability-service.ts'
 
 export interface CairnHostInit {
@@ -49,6 +49,10 @@ export interface CairnHostInit {
   serveStore?: boolean
   version?: string
   connectionGater?: ConnectionGater
+  /** Transports to use (listen and dial). Default: tcp, ws, circuit-relay, and webrtc-direct when `listen` names it. */
+  transports?: readonly CairnTransport[]
+  /** Counters the bounded listeners increment when they refuse a connection (node-transports.ts). */
+  transportRefusals?: TransportRefusals
   /** Start the host before returning. Default false. */
   start?: boolean
 }
@@ -120,14 +124,19 @@ export async function createCairnLibp2p(init: CairnHostInit): Promise<CairnLibp2
   // @libp2p/dcutr only ever dials public addresses; on a LAN the reachability service upgrades relayed connections
   if (!devnet && !allowPrivate) services.dcutr = dcutr()
 
+  const listen = init.listen ?? [...(devnet ? DEVNET_LISTEN : DEFAULT_LISTEN)]
   const options: Libp2pOptions<CairnServices> = {
     privateKey: init.privateKey,
     start: init.start ?? false,
     addresses: {
-      listen: init.listen ?? [...(devnet ? DEVNET_LISTEN : DEFAULT_LISTEN)],
+      listen,
       ...(init.announce === undefined || init.announce.length === 0 ? {} : { announce: init.announce }),
     },
-    transports: [tcp(), webSockets(), circuitRelayTransport()],
+    transports: (await nodeTransports({
+      listen,
+      ...(init.transports === undefined ? {} : { transports: init.transports }),
+      ...(init.transportRefusals === undefined ? {} : { refusals: init.transportRefusals }),
+    })) as never,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: peerDiscovery as never,
