@@ -20,6 +20,8 @@ import {
   cairnTokenBytecode,
   marketAbi,
   marketBytecode,
+  namesAbi,
+  namesBytecode,
   registryAbi,
   registryBytecode,
 } from './generated/index.ts'
@@ -100,9 +102,12 @@ async function deploy(
   }
 }
 
+/** A deployment of this cairn: the three contracts and the Names contract (`contracts.names`). */
+export type NamedDeployment = Deployment & { contracts: Deployment['contracts'] & { names: Address } }
+
 /**
- * Deploys Token, Registry and Market on any EVM chain from the client's account, links them (the Market becomes the
- * token's only minter and the Registry's slasher) and returns the addresses to save.
+ * Deploys Token, Registry, Market and Names on any EVM chain from the client's account, links them (the Market
+ * becomes the token's only minter and the Registry's slasher) and returns the addresses to save.
  *
  * @example
  * ```ts
@@ -114,7 +119,7 @@ export async function deployContracts(
   client: ChainClient,
   init: DeployInit = {},
   options: ChainCallOptions = {},
-): Promise<Deployment> {
+): Promise<NamedDeployment> {
   const params = chainParams(init.params)
   const allocation = init.allocation ?? []
   const progress = (step: string) => init.onProgress?.({ type: 'chain:deploy', step })
@@ -167,10 +172,18 @@ export async function deployContracts(
     options,
   )
   progress('market')
+  const names = await deploy(
+    client,
+    'deploy Names',
+    { abi: namesAbi, bytecode: namesBytecode, args: [] } as Parameters<ChainClient['deployContract']>[0],
+    options,
+  )
+  progress('names')
   const contracts = {
     token: getAddress(token.contractAddress!),
     registry: getAddress(registry.contractAddress!),
     market: getAddress(market.contractAddress!),
+    names: getAddress(names.contractAddress!),
   }
   await sendTransaction(
     client,

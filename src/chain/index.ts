@@ -26,9 +26,21 @@ export {
 export { chainParams, type DeployInit, deployContracts } from './deploy.ts'
 export { anvilBinary, devnetPrivateKeys, hasDevchain, startDevchain } from './devchain.ts'
 export { holdDevchainClock, releaseDevchainClock } from './devchain-clock.ts'
-export { cairnTokenAbi, marketAbi, registryAbi } from './generated/index.ts'
+export { cairnTokenAbi, marketAbi, namesAbi, registryAbi } from './generated/index.ts'
 export type * from './interface.ts'
 export { createEventLog, type EventLog, type LogQuery, logWindowOf, readChainLogs } from './log-reader.ts'
+export {
+  getNameHead,
+  isSequenceConflict,
+  MAX_NAME_VALUE_BYTES,
+  type NamedContracts,
+  type NameHead,
+  nameIdOf,
+  namesContract,
+  type PublishedNameRecord,
+  publishNameRecord,
+} from './names-actions.ts'
+export { type NameRecord, readNameRecords } from './names-history.ts'
 export {
   bootstrapProblem,
   formatNetworkFile,

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
-import { getAddress, isAddress } from 'viem'
+import { type Address, getAddress, isAddress } from 'viem'
 import { InvalidArgumentError, NotFoundError } from '../errors.ts'
 import { writeFileDurable } from '../storage/index.ts'
 import type { ChainContracts } from './interface.ts'
@@ -27,8 +27,11 @@ export interface NetworkFile {
   chainId: number
   /** JSON-RPC endpoint of the chain (http, https, ws or wss). */
   rpc: string
-  /** `token` is the payment token (CAIRN, ERC-20 with EIP-2612 permits); `registry` and `market` the Cairn contracts. */
-  contracts: ChainContracts
+  /**
+   * `token` is the payment token (CAIRN, ERC-20 with EIP-2612 permits); `registry` and `market` the Cairn contracts;
+   * `names` the Names contract (absent in network files written before it: `cairn name` then names the fix).
+   */
+  contracts: ChainContracts & { names?: Address }
   /** The block of the contracts' deployment: event queries start here. */
   deploymentBlock: bigint
   /** Multiaddrs ending in `/p2p/<peer ID>` of nodes to join through; empty: the Registry's endpoints are enough. */
@@ -96,17 +99,20 @@ export function parseNetworkFile(text: string, path = NETWORK_FILE): NetworkFile
   if (typeof contracts !== 'object' || contracts === null || Array.isArray(contracts)) {
     return bad('needs "contracts": an object with "token", "registry" and "market" addresses')
   }
-  const addresses = {} as ChainContracts
-  for (const key of ['token', 'registry', 'market'] as const) {
+  const addresses = {} as NetworkFile['contracts']
+  for (const key of ['token', 'registry', 'market', 'names'] as const) {
     const value = (contracts as Record<string, unknown>)[key]
+    if (key === 'names' && value === undefined) continue
     if (typeof value !== 'string' || !isAddress(value, { strict: false })) {
       bad(`needs "contracts.${key}": a 0x address of 40 hex digits, got ${JSON.stringify(value)}`)
     }
     addresses[key] = getAddress(value as string)
   }
-  const extra = Object.keys(contracts).filter((key) => !['token', 'registry', 'market'].includes(key))
+  const extra = Object.keys(contracts).filter((key) => !['token', 'registry', 'market', 'names'].includes(key))
   if (extra.length > 0) bad(`has an unknown field "contracts.${extra[0]}"`)
-  if (new Set(Object.values(addresses)).size !== 3) bad('names one address for two contracts')
+  if (new Set(Object.values(addresses)).size !== Object.keys(addresses).length) {
+    bad('names one address for two contracts')
+  }
   const block = file.deploymentBlock
   let deploymentBlock: bigint
   if (typeof block === 'number' && Number.isSafeInteger(block) && block >= 0) deploymentBlock = BigInt(block)

@@ -3,5 +3,6 @@
 export * from './cairn-token.ts'
 export * from './hook-token.ts'
 export * from './market.ts'
+export * from './names.ts'
 export * from './reentrant-receiver.ts'
 export * from './registry.ts'
