@@ -226,6 +226,26 @@ export const COMMANDS = {
     minPositionals: 0,
     options: CLIENT_OPTIONS,
   },
+  'name publish': {
+    usage:
+      'cairn name publish NAME CAPABILITY [--expect-sequence N] [--json] [--network FILE --key-file FILE | --devnet DIR]',
+    summary:
+      "point the wallet's name NAME to CAPABILITY (record current+1 on chain, sealed: only who knows the name and the owner reads it); --expect-sequence N publishes only if the name is still at N",
+    positionals: 2,
+    options: { ...CLIENT_OPTIONS, 'expect-sequence': { type: 'string' } },
+  },
+  'name resolve': {
+    usage: 'cairn name resolve NAME [--owner 0xADDR] [--json] [--network FILE [--key-file FILE] | --devnet DIR]',
+    summary: "print the capability NAME of OWNER (default: the wallet's own) points to now, read from the chain",
+    positionals: 1,
+    options: { ...CLIENT_OPTIONS, owner: { type: 'string' } },
+  },
+  'name history': {
+    usage: 'cairn name history NAME [--owner 0xADDR] [--json] [--network FILE [--key-file FILE] | --devnet DIR]',
+    summary: 'list every record of NAME of OWNER: sequence, time, block and capability, oldest first',
+    positionals: 1,
+    options: { ...CLIENT_OPTIONS, owner: { type: 'string' } },
+  },
 } satisfies Record<
   string,
   { usage: string; summary: string; positionals: number; minPositionals?: number; options: Record<string, OptionSpec> }
@@ -314,6 +334,7 @@ const SUBCOMMANDS: Record<string, { required: boolean; names: string[] }> = {
   node: { required: true, names: ['start', 'unbond', 'withdraw-stake'] },
   network: { required: true, names: ['deploy'] },
   wallet: { required: false, names: ['new', 'send'] },
+  name: { required: true, names: ['publish', 'resolve', 'history'] },
 }
 
 function commandName(text: string): CommandName | undefined {

@@ -65,6 +65,12 @@ export async function runCli(argv: string[], context: CommandContext): Promise<n
         return await (await import('./command-plan.ts')).runPlan(parsed, context)
       case 's3':
         return await (await import('./command-s3.ts')).runS3(parsed, context)
+      case 'name publish':
+        return await (await import('./name-command.ts')).runNamePublish(parsed, context)
+      case 'name resolve':
+        return await (await import('./name-command.ts')).runNameResolve(parsed, context)
+      case 'name history':
+        return await (await import('./name-command.ts')).runNameHistory(parsed, context)
     }
   } catch (err) {
     const { line, exitCode } = context.signal.aborted
