@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { type Chain, createPublicClient, createWalletClient, defineChain, type Hex, publicActions } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { InvalidArgumentError } from '../errors.ts'
@@ -59,14 +60,19 @@ function checkKey(privateKey: Hex): void {
 export function createChainClient(init: ChainClientInit): ChainClient {
   checkKey(init.privateKey)
   const chain = chainOf(init.rpcUrl, init.chainId)
+  const account = privateKeyToAccount(init.privateKey)
+  const lock =
+    init.transactionLockDir === undefined
+      ? {}
+      : { transactionLock: join(init.transactionLockDir, `wallet-${account.address.toLowerCase()}.lock`) }
   const client = createWalletClient({
-    account: privateKeyToAccount(init.privateKey),
+    account,
     chain,
     transport: transportOf(init),
     pollingInterval: pollingOf(init.rpcUrl, init.pollingInterval),
   })
     .extend(publicActions)
-    .extend(() => ({ contracts: init.contracts, logBlockRange: logRangeOf(init.logBlockRange) }))
+    .extend(() => ({ contracts: init.contracts, logBlockRange: logRangeOf(init.logBlockRange), ...lock }))
   return client as unknown as ChainClient
 }
 

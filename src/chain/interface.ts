@@ -59,7 +59,12 @@ export type ChainClient = Client<
   Account,
   RpcSchema | undefined,
   PublicActions<Transport, Chain, Account> &
-    WalletActions<Chain, Account> & { contracts: ChainContracts; logBlockRange?: number }
+    WalletActions<Chain, Account> & {
+      contracts: ChainContracts
+      logBlockRange?: number
+      /** The lock file serialising this account's transactions across processes (see accountTurn); none: in-process only. */
+      transactionLock?: string
+    }
 >
 
 /** Read-only access: a viem public client and the contract addresses. A `ChainClient` is one too. */
@@ -89,6 +94,11 @@ export interface ChainClientInit {
   logBlockRange?: number
   /** Retries of a request refused for its rate or failing transiently (default DEFAULT_RPC_RETRIES). */
   rpcRetries?: number
+  /**
+   * Folder of the account's transaction lock file (`wallet-<address>.lock`; the CLI and the gateway pass the client
+   * home): processes sharing it send one transaction of the account at a time. Without it, only within this process.
+   */
+  transactionLockDir?: string
 }
 
 export interface ChainReaderInit {

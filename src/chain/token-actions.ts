@@ -4,7 +4,7 @@ import { DEFAULT_TRANSACTION_TIMEOUT_MS } from './constants.ts'
 import { toCairnError } from './contract-errors.ts'
 import { cairnTokenAbi, marketAbi, registryAbi } from './generated/index.ts'
 import type { Balances, ChainCallOptions, ChainClient, ChainReader } from './interface.ts'
-import { sendTransaction } from './transaction.ts'
+import { accountTurn, sendTransaction } from './transaction.ts'
 
 /** An EIP-2612 permit as the contracts take it. */
 export interface PermitSignature {
@@ -187,8 +187,13 @@ export async function sendEther(
 ): Promise<Hex> {
   if (params.amount <= 0n) throw new InvalidArgumentError('the amount of ether must be above 0')
   try {
-    const hash = await client.sendTransaction({ to: params.to, value: params.amount })
-    const receipt = await client.waitForTransactionReceipt({ hash, timeout: DEFAULT_TRANSACTION_TIMEOUT_MS })
+    const { hash, receipt } = await accountTurn(client, async () => {
+      const hash = await client.sendTransaction({ to: params.to, value: params.amount })
+      return {
+        hash,
+        receipt: await client.waitForTransactionReceipt({ hash, timeout: DEFAULT_TRANSACTION_TIMEOUT_MS }),
+      }
+    })
     if (receipt.status !== 'success')
       throw new InvalidArgumentError(`sending ether failed: transaction ${hash} reverted`)
     return hash

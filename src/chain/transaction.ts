@@ -3,6 +3,7 @@ import { AbortedError, ChainError, TimeoutError } from '../errors.ts'
 import { DEFAULT_TRANSACTION_TIMEOUT_MS } from './constants.ts'
 import { toCairnError } from './contract-errors.ts'
 import type { ChainCallOptions, ChainClient } from './interface.ts'
+import { acquireTransactionLock } from './transaction-lock.ts'
 
 export interface WriteRequest<abi extends Abi, name extends ContractFunctionName<abi, 'nonpayable' | 'payable'>> {
   address: Address
@@ -49,12 +50,68 @@ export async function sendTransaction<
   request: WriteRequest<abi, name> | (() => Promise<WriteRequest<abi, name>>),
   options: ChainCallOptions = {},
 ): Promise<TransactionReceipt> {
+  return accountTurn(
+    client,
+    async () => {
+      // A nonce another sender (outside this account's lock) used meanwhile: once more, with a fresh nonce.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await send(client, action, typeof request === 'function' ? await request() : request, options)
+        } catch (error) {
+          if (attempt > 0 || !(error instanceof NonceTooLow)) throw error instanceof NonceTooLow ? error.error : error
+        }
+      }
+    },
+    options,
+  )
+}
+
+/**
+ * Runs `turn` as the account's only sender: after the client's previous turn in this process, and holding the
+ * client's transaction lock file (`transactionLock`, in the client home) against other processes of the same wallet.
+ *
+ * @example
+ * ```ts
+ * const hash = await accountTurn(client, async () => client.sendTransaction({ to, value }))
+ * ```
+ */
+export async function accountTurn<T>(
+  client: ChainClient,
+  turn: () => Promise<T>,
+  options: ChainCallOptions = {},
+): Promise<T> {
   const previous = queues.get(client) ?? Promise.resolve()
   const next = previous
     .catch(() => {})
-    .then(async () => send(client, action, typeof request === 'function' ? await request() : request, options))
+    .then(async () => {
+      const path = client.transactionLock
+      if (path === undefined) return turn()
+      const release = await acquireTransactionLock(path, options.signal === undefined ? {} : { signal: options.signal })
+      try {
+        return await turn()
+      } finally {
+        await release()
+      }
+    })
   queues.set(client, next)
   return next
+}
+
+/** A send refused for a used nonce; `error` is what the caller sees when the retry fails too. */
+class NonceTooLow extends Error {
+  readonly error: unknown
+  constructor(error: unknown) {
+    super('nonce too low')
+    this.error = error
+  }
+}
+
+/** True for an RPC refusal of a nonce already used ("nonce too low", anvil: "lower than the current nonce"). */
+function isNonceTooLow(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (/nonce too low|lower than the current nonce/i.test(e.message)) return true
+  }
+  return false
 }
 
 async function send<const abi extends Abi, name extends ContractFunctionName<abi, 'nonpayable' | 'payable'>>(
@@ -80,6 +137,7 @@ async function send<const abi extends Abi, name extends ContractFunctionName<abi
     if (signal.aborted && options.signal?.aborted !== true) {
       throw new TimeoutError(`${action}: not mined within ${DEFAULT_TRANSACTION_TIMEOUT_MS / 1000} s`, { cause: error })
     }
+    if (isNonceTooLow(error)) throw new NonceTooLow(toCairnError(error, action, options.signal))
     throw toCairnError(error, action, options.signal)
   }
 }

@@ -34,6 +34,7 @@ export async function openUserChain(location: NetworkLocation): Promise<UserChai
     chainId: network.chainId,
     privateKey,
     contracts: network.contracts,
+    transactionLockDir: location.home,
   })
   return { client, network, fromBlock: network.deploymentBlock }
 }

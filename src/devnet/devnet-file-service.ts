@@ -85,6 +85,7 @@ export async function openDevnetFileService(
           chainId: chain.chainId,
           privateKey: await loadPrivateKey({ file: chain.user.keyFile }),
           contracts: chain.contracts,
+          transactionLockDir: join(devnetDir, 'client'),
         })
   const client = wallet === undefined ? offChain : withStorageDeals(offChain, wallet, { network })
   const onChain =

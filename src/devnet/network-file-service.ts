@@ -81,6 +81,7 @@ export async function openNetworkFileService(init: NetworkFileServiceInit): Prom
     chainId: file.chainId,
     privateKey: init.privateKey,
     contracts: file.contracts,
+    transactionLockDir: init.home,
   })
   const client = withStorageDeals(offChain, wallet, { network })
   const onChain = walletServices(wallet, records, file.deploymentBlock)
