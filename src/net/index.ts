@@ -68,3 +68,4 @@ export function createNetwork(components: { pieceStore: PieceStore }, init: Netw
 }
 export { type CairnTransport, nodeTransports, type TransportRefusals } from './node-transports.ts'
 export { addressTransport, firstAddressPerTransport, interleaveTransports } from './transport-addresses.ts'
+export * from './transport-constants.ts'

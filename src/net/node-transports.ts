@@ -14,15 +14,13 @@ import type { Listener, Transport } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { InvalidArgumentError } from '../errors.ts'
-
-/** A WebSocket upgrade request (its headers) must arrive within this many ms, or the socket is closed. */
-export const WEBSOCKET_HEADERS_TIMEOUT_MS = 10_000
-/** Largest WebSocket message accepted (libp2p peers send noise frames of at most 64 KiB each). */
-export const WEBSOCKET_MAX_MESSAGE_BYTES = 1024 * 1024
-/** WebRTC-direct peer connections (half-open or established) a node holds at once. */
-export const WEBRTC_DIRECT_MAX_PEER_CONNECTIONS = 128
-/** WebRTC-direct peer connections one remote IP may hold at once (a household or an office behind one NAT). */
-export const WEBRTC_DIRECT_MAX_PER_HOST = 16
+import {
+  WEBRTC_DIRECT_MAX_PEER_CONNECTIONS,
+  WEBRTC_DIRECT_MAX_PER_HOST,
+  WEBSOCKET_BUFFER_POLL_MS,
+  WEBSOCKET_HEADERS_TIMEOUT_MS,
+  WEBSOCKET_MAX_MESSAGE_BYTES,
+} from './transport-constants.ts'
 
 /** The transports a host may use; a node uses all of them, a test or a special host may pick. */
 export type CairnTransport = 'tcp' | 'ws' | 'webrtc-direct' | 'circuit-relay'
@@ -92,6 +90,7 @@ function boundListeners(factory: TransportFactory, bound: (listener: Listener) =
 
 function boundedWebSockets(): TransportFactory {
   const factory = webSockets({
+    bufferedAmountPollInterval: WEBSOCKET_BUFFER_POLL_MS,
     http: { headersTimeout: WEBSOCKET_HEADERS_TIMEOUT_MS, requestTimeout: WEBSOCKET_HEADERS_TIMEOUT_MS },
   }) as TransportFactory
   return boundListeners(factory, (listener) => {

@@ -1,0 +1,119 @@
+/**
+ * A dial-only libp2p host for a web page: WebSockets and WebRTC-direct (the two transports a browser can dial a node
+ * with, no signalling server), Noise, Yamux, identify and ping, no listener, no DHT, no discovery. It runs in Node too
+ * (tests stand it in for a page) and takes only what a page has: the node's multiaddr. The piece exchanges are the
+ * node's own client functions (piece-protocol.ts, slot-acceptance-protocol.ts), so a page speaks the same wire format.
+ *
+ * Bundle this file (not src/net/index.ts, which pulls TCP, mDNS and the node's services) for the browser.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
+import { noise } from '@libp2p/noise'
+import { ping } from '@libp2p/ping'
+import { webRTCDirect } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import type { CID } from 'multiformats/cid'
+import { InvalidArgumentError, UnreachableError } from '../errors.ts'
+import type { AbortOptions } from '../storage/index.ts'
+import { DEFAULT_CONTROL_TIMEOUT_MS, DEFAULT_TRANSFER_TIMEOUT_MS } from './constants.ts'
+import { PeerScores } from './peer-scores.ts'
+import { fetchPieceFromPeer, storePieceOnPeer } from './piece-protocol.ts'
+import { askSlotAcceptance, reserveUpload, type SlotAcceptanceRequester } from './slot-acceptance-protocol.ts'
+import { WEBSOCKET_BUFFER_POLL_MS } from './transport-constants.ts'
+
+/** The transports a page can dial a node with. */
+export type BrowserTransport = 'ws' | 'webrtc-direct'
+
+export interface BrowserHostInit {
+  /** Default: both. */
+  transports?: readonly BrowserTransport[]
+  /** Dial loopback and private addresses (a devnet, a LAN); browsers' libp2p refuses them by default. Default false. */
+  allowPrivateAddresses?: boolean
+  /** Default: a fresh Ed25519 key (the page's peer ID lives as long as the page). */
+  privateKey?: PrivateKey
+}
+
+/** A page's connection to the network: dial nodes, reserve room, store and fetch pieces. */
+export interface BrowserHost {
+  readonly libp2p: Libp2p
+  readonly peerId: string
+  /** Dials a node's multiaddr (`/ip4/.../tcp/N/ws/p2p/...` or `/ip4/.../udp/N/webrtc-direct/certhash/.../p2p/...`). */
+  dial(address: string, options?: AbortOptions): Promise<Connection>
+  reserveUpload(peer: string, request: { bytes: number; seconds: number }, options?: AbortOptions): Promise<void>
+  storePiece(peer: string, cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
+  fetchPiece(peer: string, cid: CID, options?: AbortOptions): Promise<Uint8Array>
+  stop(): Promise<void>
+}
+
+/**
+ * Creates and starts a page's host.
+ *
+ * @example
+ * ```ts
+ * const host = await createBrowserHost({ allowPrivateAddresses: true })
+ * const connection = await host.dial('/ip4/127.0.0.1/tcp/40123/ws/p2p/12D3KooW...')
+ * const bytes = await host.fetchPiece(connection.remotePeer.toString(), cid)
+ * ```
+ */
+export async function createBrowserHost(init: BrowserHostInit = {}): Promise<BrowserHost> {
+  const chosen = new Set(init.transports ?? ['ws', 'webrtc-direct'])
+  if (chosen.size === 0)
+    throw new InvalidArgumentError('a browser host needs a transport: pass ws, webrtc-direct or both')
+  const transports: Array<(components: never) => unknown> = []
+  if (chosen.has('ws')) transports.push(webSockets({ bufferedAmountPollInterval: WEBSOCKET_BUFFER_POLL_MS }) as never)
+  if (chosen.has('webrtc-direct')) transports.push(webRTCDirect() as never)
+  const libp2p = await createLibp2p({
+    privateKey: init.privateKey ?? (await generateKeyPair('Ed25519')),
+    start: true,
+    addresses: { listen: [] },
+    transports: transports as never,
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: [],
+    services: { identify: identify(), ping: ping() },
+    ...(init.allowPrivateAddresses === true ? { connectionGater: { denyDialMultiaddr: () => false } } : {}),
+  })
+  const client = {
+    libp2p,
+    scores: new PeerScores({}),
+    transferTimeoutMs: DEFAULT_TRANSFER_TIMEOUT_MS,
+    controlTimeoutMs: DEFAULT_CONTROL_TIMEOUT_MS,
+  }
+  return {
+    libp2p,
+    peerId: libp2p.peerId.toString(),
+    async dial(address, options = {}) {
+      let target: ReturnType<typeof multiaddr>
+      try {
+        target = multiaddr(address)
+      } catch (cause) {
+        throw new InvalidArgumentError(`not a multiaddr: ${address}`, { cause })
+      }
+      const signal = AbortSignal.any([AbortSignal.timeout(DEFAULT_CONTROL_TIMEOUT_MS), ...optionalSignal(options)])
+      try {
+        return await libp2p.dial(target, { signal })
+      } catch (cause) {
+        throw new UnreachableError(`cannot dial ${address}: ${(cause as Error)?.message ?? cause}`, { cause })
+      }
+    },
+    async reserveUpload(peer, request, options = {}) {
+      const network: SlotAcceptanceRequester = {
+        slotAcceptance: (target, ask, askOptions) => askSlotAcceptance(client, target, ask, askOptions),
+      }
+      await reserveUpload(network, peer, request, options)
+    },
+    storePiece: (peer, cid, bytes, options = {}) => storePieceOnPeer(client, peer, cid, bytes, options),
+    fetchPiece: (peer, cid, options = {}) => fetchPieceFromPeer(client, peer, cid, options),
+    stop: async () => {
+      await libp2p.stop()
+    },
+  }
+}
+
+function optionalSignal(options: AbortOptions): AbortSignal[] {
+  return options.signal === undefined ? [] : [options.signal]
+}

@@ -1,0 +1,18 @@
+/**
+ * Bounds of the transports browsers dial (WebSockets, WebRTC-direct), shared by a node's listeners
+ * (node-transports.ts) and a page's host (browser-host.ts). Documented in docs/protocol.md, Transports.
+ */
+
+/** A WebSocket upgrade request (its headers) must arrive within this many ms, or the socket is closed. */
+export const WEBSOCKET_HEADERS_TIMEOUT_MS = 10_000
+/** Largest WebSocket message accepted (libp2p peers send noise frames of at most 64 KiB each). */
+export const WEBSOCKET_MAX_MESSAGE_BYTES = 1024 * 1024
+/**
+ * A WebSocket whose send buffer passed its 4 MiB bound resumes once the buffer drained, checked this often (the
+ * @libp2p/websockets default, 500 ms, caps a stream at about 8 MB/s).
+ */
+export const WEBSOCKET_BUFFER_POLL_MS = 5
+/** WebRTC-direct peer connections (half-open or established) a node holds at once. */
+export const WEBRTC_DIRECT_MAX_PEER_CONNECTIONS = 128
+/** WebRTC-direct peer connections one remote IP may hold at once (a household or an office behind one NAT). */
+export const WEBRTC_DIRECT_MAX_PER_HOST = 16
