@@ -8,13 +8,15 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { Stream } from '@libp2p/interface'
+import type { Libp2p, Stream } from '@libp2p/interface'
+import { noise } from '@libp2p/noise'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
 import { encodeFrameHeader } from '../../src/net/frame-codec.ts'
-import { createNetwork, MAX_PIECE_FRAME_SIZE, type Network, PIECE_PROTOCOL } from '../../src/net/index.ts'
-import { createMemoryPieceStore } from '../../src/storage/index.ts'
+import { MAX_PIECE_FRAME_SIZE, PIECE_PROTOCOL } from '../../src/net/index.ts'
 import { processExists } from '../e2e/devnet-fixture.ts'
 import { startChaosDevnet } from './chaos-devnet.ts'
 import { saysWhy } from './mass-failure.ts'
@@ -37,9 +39,14 @@ async function rssMb(pid: number): Promise<number | undefined> {
   return kb === undefined ? undefined : (Number(kb) * 1024) / 1e6
 }
 
-/** One attack stream: opened, then fed by its shape until `stop`. */
-async function attackStream(from: Network, target: string, shape: Shape, signal: AbortSignal): Promise<void> {
-  const stream: Stream = await from.libp2p.dialProtocol(peerIdFromString(target), PIECE_PROTOCOL, { signal })
+/** One attack stream: opened, then fed by its shape until `signal`; says whether the node ended it first. */
+async function attackStream(
+  from: Libp2p,
+  target: string,
+  shape: Shape,
+  signal: AbortSignal,
+): Promise<'held' | 'ended-by-node'> {
+  const stream: Stream = await from.dialProtocol(peerIdFromString(target), PIECE_PROTOCOL, { signal })
   const send = (bytes: Uint8Array) => {
     try {
       stream.send(bytes)
@@ -59,14 +66,15 @@ async function attackStream(from: Network, target: string, shape: Shape, signal:
       }
     } catch {}
   })()
-  await new Promise<void>((resolve) => {
-    if (signal.aborted) resolve()
-    signal.addEventListener('abort', () => resolve(), { once: true })
-    void drain.then(() => resolve())
+  const outcome = await new Promise<'held' | 'ended-by-node'>((resolve) => {
+    if (signal.aborted) resolve('held')
+    signal.addEventListener('abort', () => resolve('held'), { once: true })
+    void drain.then(() => resolve('ended-by-node'))
   })
   clearInterval(timer)
   stream.abort(new Error('flood over'))
   await drain
+  return outcome
 }
 
 export const floods: Scenario = {
@@ -75,12 +83,13 @@ export const floods: Scenario = {
   timeoutMs: { full: 12 * 60_000, quick: 5 * 60_000 },
   async run(context: ChaosContext) {
     const failures: string[] = []
-    const attackers = context.quick ? 8 : 20
+    // CHAOS_FLOOD_ATTACKERS=0 runs the same honest work with no flood: the control for a failing run.
+    const attackers = Number(process.env.CHAOS_FLOOD_ATTACKERS ?? (context.quick ? 8 : 20))
     const streamsPerAttacker = context.quick ? 125 : 250
     const honestRounds = context.quick ? 4 : 12
     const nodes = 4
     const devnet = await startChaosDevnet({ dir: join(context.workDir, 'devnet'), nodes, chain: false })
-    const hosts: Network[] = []
+    const hosts: Libp2p[] = []
     const flood = new AbortController()
     const stopFlood = () => flood.abort()
     context.signal.addEventListener('abort', stopFlood, { once: true })
@@ -99,23 +108,24 @@ export const floods: Scenario = {
       }, 200)
       // Connect the attackers 4 a second: libp2p refuses more than 5 new inbound connections a second from one IP.
       for (let i = 0; i < attackers; i++) {
-        const host = createNetwork(
-          { pieceStore: createMemoryPieceStore() },
-          { privateKey: await generateKeyPair('Ed25519'), devnet: true, mdns: false, listen: ['/ip4/127.0.0.1/tcp/0'] },
-        )
-        await host.start()
+        // A bare stranger: TCP + Noise + Yamux, no Cairn service (it announces nothing, serves nothing).
+        const host = await createLibp2p({
+          transports: [tcp()],
+          connectionEncrypters: [noise()],
+          streamMuxers: [yamux()],
+        })
         hosts.push(host)
-        await host.libp2p.dial(multiaddr(target.multiaddrs[0]!), { signal: context.signal }).catch(() => {})
+        await host.dial(multiaddr(target.multiaddrs[0]!), { signal: context.signal }).catch(() => {})
         await new Promise((resolve) => setTimeout(resolve, 250))
       }
-      const outcomes = { opened: 0, refused: 0 }
+      const outcomes = { held: 0, 'ended-by-node': 0, refused: 0 }
       const streams: Promise<void>[] = []
       for (const host of hosts) {
         for (let s = 0; s < streamsPerAttacker; s++) {
           const shape = SHAPES[s % SHAPES.length]!
           streams.push(
             attackStream(host, target.peerId, shape, flood.signal).then(
-              () => void outcomes.opened++,
+              (outcome) => void outcomes[outcome]++,
               () => void outcomes.refused++,
             ),
           )
@@ -147,7 +157,9 @@ export const floods: Scenario = {
       details.honest_succeeded = succeeded
       flood.abort()
       await Promise.all(streams)
-      details.streams_opened = outcomes.opened
+      // held: still open when the flood ended; ended-by-node: the node reset or closed it; refused: never opened.
+      details.streams_held = outcomes.held
+      details.streams_ended_by_node = outcomes['ended-by-node']
       details.streams_refused = outcomes.refused
       details.rss_peak_mb = Math.round(peak)
       details.rss_cap_mb = RSS_CAP_MB
@@ -161,7 +173,7 @@ export const floods: Scenario = {
       clearInterval(sampler)
       context.signal.removeEventListener('abort', stopFlood)
       flood.abort()
-      await Promise.all(hosts.map((h) => h.stop().catch(() => {})))
+      await Promise.allSettled(hosts.map(async (h) => h.stop()))
       await devnet.stop()
     }
   },
