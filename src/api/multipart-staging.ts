@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs'
 import { open, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CorruptDataError, QuotaExceededError } from '../errors.ts'
-import { mkdirDurable, syncFolder } from '../storage/index.ts'
+import { crashPoint, mkdirDurable, syncFolder } from '../storage/index.ts'
 import { DEFAULT_STAGING_READ_BYTES } from './constants.ts'
 import type { AbortOptions } from './interface.ts'
 
@@ -115,6 +115,7 @@ export function createMultipartStaging(init: MultipartStagingInit): MultipartSta
           size += chunk.byteLength
         }
         await handle.sync()
+        crashPoint('multipart:part-synced')
       } catch (err) {
         await handle.close().catch(() => undefined)
         await rm(temp, { force: true })
@@ -130,6 +131,7 @@ export function createMultipartStaging(init: MultipartStagingInit): MultipartSta
           try {
             await rename(temp, join(folder, name))
             await syncFolder(folder)
+            crashPoint('multipart:part-committed')
           } catch (err) {
             await rm(temp, { force: true })
             throw err

@@ -20,8 +20,9 @@ import {
 import { DEFAULT_DEVNET_DIR, DEVNET_FILE, type DevnetState, readDevnetState } from '../devnet/index.ts'
 import { createNetwork, type Network } from '../net/index.ts'
 import { controlRequest, type PeerView } from '../node/index.ts'
-import { createMemoryPieceStore } from '../storage/index.ts'
+import { configureCrashPoint, createMemoryPieceStore } from '../storage/index.ts'
 import type { ParsedCommandLine } from './command-line.ts'
+import { CRASH_AT_ENV } from './node-option-table.ts'
 
 /** Where a client command finds the network. */
 export interface NetworkLocation {
@@ -164,6 +165,7 @@ export interface ClientSession {
  * APIs on a devnet, else the Registry's active nodes (watched with direct heartbeats until they answer).
  */
 export async function openClientSession(location: NetworkLocation): Promise<ClientSession> {
+  configureCrashPoint(process.env[CRASH_AT_ENV] ?? '')
   const lan = location.devnet !== undefined || location.network?.allowPrivateAddresses === true
   const network = createNetwork(
     { pieceStore: createMemoryPieceStore() },

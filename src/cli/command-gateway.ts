@@ -12,10 +12,11 @@ import {
 import { createChainReader, loadPrivateKey } from '../chain/index.ts'
 import { openNetworkFileService } from '../devnet/index.ts'
 import { InvalidArgumentError } from '../errors.ts'
-import { mkdirDurable } from '../storage/index.ts'
+import { configureCrashPoint, mkdirDurable } from '../storage/index.ts'
 import { locateNetwork } from './client-session.ts'
 import type { CommandContext } from './command-context.ts'
 import type { ParsedCommandLine } from './command-line.ts'
+import { CRASH_AT_ENV } from './node-option-table.ts'
 
 const WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url))
 
@@ -48,6 +49,7 @@ export async function runGateway(parsed: ParsedCommandLine, context: CommandCont
     )
   }
   const privateKey = await loadPrivateKey(source)
+  configureCrashPoint(process.env[CRASH_AT_ENV] ?? '')
   const http = hostPort(v.listen, '--listen', DEFAULT_GATEWAY_PORT)
   const s3 = v['no-s3'] === true ? undefined : hostPort(v['s3-listen'], '--s3-listen', DEFAULT_S3_PORT, http.host)
   const dataDir = resolve((v.dir as string | undefined) ?? join(location.home, 'gateway'))

@@ -8,6 +8,7 @@ import {
   type NodeChainOptions,
   type NodeOptions,
 } from '../node/index.ts'
+import { configureCrashPoint } from '../storage/index.ts'
 import type { CommandContext } from './command-context.ts'
 import type { ParsedCommandLine } from './command-line.ts'
 import { nodeDataDir, nodeOptionsFromEnv, nodeOptionsFromFlags } from './node-options-sources.ts'
@@ -21,6 +22,7 @@ export async function runNodeStart(parsed: ParsedCommandLine, context: CommandCo
   const dataDir = nodeDataDir(parsed.values, env)
   const flags = nodeOptionsFromFlags(parsed.values)
   const options = await loadNodeOptions(dataDir, { env: nodeOptionsFromEnv(env), flags })
+  configureCrashPoint(options.faults.crashAt)
   const network = options.chain.networkFile === undefined ? undefined : await readNetworkFile(options.chain.networkFile)
   if (network !== undefined) joinNetworkFile(options, network)
   const chain = await chainConnection(options.chain, context, network)

@@ -21,6 +21,9 @@ export interface NodeOptionSource {
   fromEnv?: (text: string) => unknown
 }
 
+/** The test-only crash switch `<point>:<n>` (chaos scenario 5): nodes, `cairn put` and the gateway honour it. */
+export const CRASH_AT_ENV = 'CAIRN_FAULT_CRASH_AT'
+
 /**
  * Every node option's flag and variable. Keys of `faults` have a variable only: they are test and benchmark switches,
  * never on a production command line or in config.json. `CAIRN_PRIVATE_KEY` is the key's text, never a file.
@@ -64,6 +67,7 @@ export const NODE_OPTION_SOURCES: readonly NodeOptionSource[] = [
   { key: 'faults.fakeProofs', env: 'CAIRN_FAULT_FAKE_PROOFS' },
   { key: 'faults.repairHoldFile', env: 'CAIRN_FAULT_REPAIR_HOLD_FILE' },
   { key: 'faults.benchSink', env: 'CAIRN_BENCH_SINK' },
+  { key: 'faults.crashAt', env: CRASH_AT_ENV },
 ]
 
 /** The node's data dir: `--dir`, else `CAIRN_NODE_DIR`, else this default (relative to the working directory). */

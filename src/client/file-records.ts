@@ -1,6 +1,6 @@
 import { open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { mkdirDurable } from '../storage/index.ts'
+import { crashPoint, mkdirDurable } from '../storage/index.ts'
 import type { FileRecord, FileRecordStore } from './interface.ts'
 
 export interface FileRecordStoreInit {
@@ -75,6 +75,7 @@ class JsonLinesFileRecordStore implements FileRecordStore {
       const line = `${size > 0 && last[0] !== 0x0a ? '\n' : ''}${JSON.stringify(entry)}\n`
       await handle.appendFile(line)
       await handle.sync()
+      crashPoint('file-records:appended')
     } finally {
       await handle.close()
     }

@@ -108,6 +108,8 @@ export interface NodeFaultOptions {
   repairHoldFile: string
   /** Serve the raw-stream benchmark protocol (`npm run bench -- transfer`). */
   benchSink: boolean
+  /** Test-only crash switch `<point>:<n>` (CAIRN_FAULT_CRASH_AT): SIGKILL on the n-th hit of a crash point; '' off. */
+  crashAt: string
 }
 
 /** One source of settings (the config file, the environment, the flags): any key of any section. */

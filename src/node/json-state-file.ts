@@ -3,7 +3,7 @@
  * `chain-repairs.json`): read tolerant of a missing or damaged file, written durably (temp file, fsync, rename).
  */
 import { readFile } from 'node:fs/promises'
-import { writeFileDurable } from '../storage/index.ts'
+import { crashPoint, writeFileDurable } from '../storage/index.ts'
 
 /**
  * Reads a JSON state file and hands its value to `parse`; a missing or unreadable file, invalid JSON, a value `parse`
@@ -32,4 +32,5 @@ export async function readJsonState<T>(path: string, parse: (value: unknown) => 
  */
 export async function writeJsonState(path: string, value: unknown): Promise<void> {
   await writeFileDurable(path, `${JSON.stringify(value, null, 1)}\n`)
+  crashPoint('state-file:written')
 }

@@ -97,7 +97,7 @@ export function defaultNodeOptions(): NodeOptions {
       maxBytesInFlightTotal: DEFAULT_NODE_MAX_BYTES_IN_FLIGHT,
       maxBytesInFlightPerPeer: DEFAULT_NODE_MAX_BYTES_IN_FLIGHT_PER_PEER,
     },
-    faults: { corruptServedPieces: false, fakeProofs: false, repairHoldFile: '', benchSink: false },
+    faults: { corruptServedPieces: false, fakeProofs: false, repairHoldFile: '', benchSink: false, crashAt: '' },
   }
 }
 
@@ -195,6 +195,7 @@ export const NODE_OPTION_SPECS: { [K in NodeOptionKey]: NodeOptionSpec<NodeOptio
   'faults.fakeProofs': { parse: onOff, file: null },
   'faults.repairHoldFile': { parse: text, file: null },
   'faults.benchSink': { parse: onOff, file: null },
+  'faults.crashAt': { parse: text, file: null },
 }
 
 /** Every key, in table order. */

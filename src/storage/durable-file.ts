@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, open, rename, rm } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
+import { crashPoint } from './crash-point.ts'
 
 /**
  * Replaces `path` atomically with `content` (mode 0600 by default) and fsyncs the folder.
@@ -28,6 +29,7 @@ export async function writeFileDurable(path: string, content: string | Uint8Arra
     throw err
   }
   await handle.close()
+  crashPoint('durable-file:synced')
   await rename(temp, path)
   await syncFolder(folder)
 }

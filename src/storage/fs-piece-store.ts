@@ -25,6 +25,7 @@ import {
   QuotaExceededError,
   throwIfAborted,
 } from '../errors.ts'
+import { crashPoint } from './crash-point.ts'
 import { mkdirDurable, syncFolder } from './durable-file.ts'
 import type { AbortOptions, PieceStore, StoreUsage } from './interface.ts'
 import { isPieceCid, verifyPiece } from './piece-cid.ts'
@@ -64,7 +65,9 @@ async function writeFileDurably(path: string, data: Uint8Array | string, tmpDir:
   } finally {
     await handle.close()
   }
+  crashPoint('piece-store:temp-written')
   await rename(tmp, path)
+  crashPoint('piece-store:renamed')
 }
 
 /** True when the file at `path` holds exactly `bytes`. */

@@ -134,6 +134,7 @@ const SAMPLES: Record<
   'faults.fakeProofs': { env: ['1', true] },
   'faults.repairHoldFile': { env: ['/tmp/hold', '/tmp/hold'] },
   'faults.benchSink': { env: ['1', true] },
+  'faults.crashAt': { env: ['piece-store:renamed:2', 'piece-store:renamed:2'] },
 }
 
 const optionValue = (options: NodeOptions, key: NodeOptionKey): unknown => {

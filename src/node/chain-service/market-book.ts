@@ -8,6 +8,7 @@
 import { join } from 'node:path'
 import type { Address, Hex } from 'viem'
 import { type ChainEvent, type ChainReader, getSlot, readChainLogs } from '../../chain/index.ts'
+import { crashPoint } from '../../storage/index.ts'
 import { readJsonState, writeJsonState } from '../json-state-file.ts'
 import { CHAIN_STATE_FILE, CHAIN_STATE_SAVE_MS } from './constants.ts'
 
@@ -230,6 +231,7 @@ export class MarketBook {
       })),
     }
     await writeJsonState(join(this.#init.dataDir, CHAIN_STATE_FILE), state)
+    crashPoint('chain-cursor:saved')
     this.#savedCursor = this.#cursor
     this.#savedAt = Date.now()
     this.#dirty = false
