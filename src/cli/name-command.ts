@@ -5,7 +5,7 @@
  */
 import { type Address, getAddress, isAddress } from 'viem'
 import { type ChainReader, createChainReader } from '../chain/index.ts'
-import { type NameEntry, nameHistory, publishName, resolveName } from '../client/index.ts'
+import { checkName, checkNameValue, type NameEntry, nameHistory, publishName, resolveName } from '../client/index.ts'
 import { InvalidArgumentError, NotFoundError } from '../errors.ts'
 import { openUserChain } from './chain-session.ts'
 import { locateNetwork } from './client-session.ts'
@@ -13,9 +13,9 @@ import type { CommandContext } from './command-context.ts'
 import { integerFlag, type ParsedCommandLine } from './command-line.ts'
 import { formatTable } from './output.ts'
 
-/** The name argument (parseCommandLine has checked there is one). */
+/** The name argument, checked before anything touches the network. */
 function nameArgument(parsed: ParsedCommandLine): string {
-  return parsed.positionals[0] ?? ''
+  return checkName(parsed.positionals[0] ?? '')
 }
 
 /** `--owner 0xADDR`, checked. */
@@ -32,8 +32,8 @@ function ownerFlag(values: ParsedCommandLine['values']): Address | undefined {
 
 /** A reader of the network's chain and the owner to read: --owner, else the user's own wallet. */
 async function readerFor(parsed: ParsedCommandLine): Promise<{ reader: ChainReader; owner: Address }> {
-  const location = await locateNetwork(parsed.values)
   const owner = ownerFlag(parsed.values)
+  const location = await locateNetwork(parsed.values)
   const network = location.network
   if (network === undefined) {
     throw new NotFoundError(
@@ -57,7 +57,8 @@ async function readerFor(parsed: ParsedCommandLine): Promise<{ reader: ChainRead
 
 /** `cairn name publish NAME CAPABILITY [--expect-sequence N] [--json]`. */
 export async function runNamePublish(parsed: ParsedCommandLine, context: CommandContext): Promise<number> {
-  const [name, capability] = parsed.positionals as [string, string]
+  const name = nameArgument(parsed)
+  const capability = checkNameValue(parsed.positionals[1] ?? '')
   const expectSequence = integerFlag(parsed.values, 'expect-sequence', 0, Number.MAX_SAFE_INTEGER)
   const location = await locateNetwork(parsed.values)
   const chain = await openUserChain(location)
