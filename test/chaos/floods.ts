@@ -80,13 +80,13 @@ async function attackStream(
 export const floods: Scenario = {
   name: 'floods',
   number: 6,
-  timeoutMs: { full: 12 * 60_000, quick: 5 * 60_000 },
+  timeoutMs: { full: 15 * 60_000, quick: 5 * 60_000 },
   async run(context: ChaosContext) {
     const failures: string[] = []
     // CHAOS_FLOOD_ATTACKERS=0 runs the same honest work with no flood: the control for a failing run.
     const attackers = Number(process.env.CHAOS_FLOOD_ATTACKERS ?? (context.quick ? 8 : 20))
     const streamsPerAttacker = context.quick ? 125 : 250
-    const honestRounds = context.quick ? 4 : 12
+    const honestRounds = context.quick ? 4 : 8
     const nodes = 4
     const devnet = await startChaosDevnet({ dir: join(context.workDir, 'devnet'), nodes, chain: false })
     const hosts: Libp2p[] = []
