@@ -230,7 +230,7 @@ export const COMMANDS = {
     usage:
       'cairn name publish NAME CAPABILITY [--expect-sequence N] [--json] [--network FILE --key-file FILE | --devnet DIR]',
     summary:
-      "point the wallet's name NAME to CAPABILITY (record current+1 on chain, sealed: only who knows the name and the owner reads it); --expect-sequence N publishes only if the name is still at N",
+      "point the wallet's name NAME to CAPABILITY (record current+1 on chain, sealed: whoever knows the name and the owner's address reads it, so pick an unguessable name to share privately); --expect-sequence N publishes only if the name is still at N",
     positionals: 2,
     options: { ...CLIENT_OPTIONS, 'expect-sequence': { type: 'string' } },
   },
