@@ -13,6 +13,7 @@ import {
   type ChainService,
   type ChainServiceInit,
   createChainService,
+  createPieceLeafCache,
   createSlotProver,
   SLOT_CACHE_DIR,
 } from './chain-service/index.ts'
@@ -162,6 +163,9 @@ class DaemonStorageNode implements StorageNode {
     let served = faults.corruptServedPieces ? corruptingStore(repair.pieceStore) : repair.pieceStore
     // Test-only fault: a node faking its proofs keeps no piece at all.
     if (faults.fakeProofs) served = discardingStore(served)
+    // Pieces received over the network are leaf-hashed as they are stored: a slot's tree needs no reread.
+    const pieceLeaves = createPieceLeafCache()
+    served = pieceLeaves.recording(served)
     const userChainEvent = this.#init.chain?.onEvent
     const chain =
       this.#init.chain === undefined
@@ -179,6 +183,7 @@ class DaemonStorageNode implements StorageNode {
                 }),
               capacity: () => BigInt(Number.isFinite(storage.quota) ? storage.quota : 2 ** 50),
               healPiece: (cid, options) => repair.healPiece(cid, options),
+              pieceLeaves,
             },
             {
               ...this.#init.chain,
@@ -200,7 +205,7 @@ class DaemonStorageNode implements StorageNode {
     // Consent: pieces only from peers holding an upload reservation; a deal slot only with this node's signature.
     const slotAcceptance = createSlotAcceptancePolicy(
       {
-        prover: createSlotProver({ pieceStore: store }, { cacheDir: join(this.#dataDir, SLOT_CACHE_DIR) }),
+        prover: createSlotProver({ pieceStore: store, pieceLeaves }, { cacheDir: join(this.#dataDir, SLOT_CACHE_DIR) }),
         chain: chain?.client,
         freeSpace: () => this.#freeSpace(),
         ...(registry === undefined

@@ -4,7 +4,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { createSlotProver } from '../../src/node/index.ts'
+import type { CID } from 'multiformats/cid'
+import { createPieceLeafCache, createSlotProver } from '../../src/node/index.ts'
 import {
   createMemoryPieceStore,
   type EncodedFile,
@@ -116,5 +117,91 @@ describe('slot prover', () => {
     assert.match((await prover.check(key, { root: hex(slot.root), size: BigInt(slot.size) }))!, /is missing/)
     const unknown = { manifestCid: 'bafyreigh4gfvzpj5xsmalixrooixtim4xyhc5g6xjl4fainfaj5rtnpplu', slotIndex: 0 }
     assert.match((await prover.check(unknown, { root: wrongRoot, size: 1n }))!, /manifest is not stored/)
+  })
+})
+
+describe('slot prover with leaf hashes taken on receipt', () => {
+  let dir: string
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cairn-slot-prover-receipt-'))
+  })
+  after(() => rm(dir, { recursive: true, force: true }))
+
+  /** A file stored through a recording store, and a store view that counts the piece reads of the prover. */
+  async function received(k: number, n: number) {
+    const store = createMemoryPieceStore()
+    const leaves = createPieceLeafCache()
+    const recording = leaves.recording(store)
+    const encoded = encodeFile([randomBytes(300_001)], { k, n, segmentSize: 65_536 })
+    for await (const piece of encoded.pieces) await recording.put(piece.cid, piece.bytes)
+    const file = await encoded.done
+    await store.put(manifestPieceCid(file.manifestCid), file.manifestBytes)
+    const reads: string[] = []
+    const counted = {
+      has: store.has.bind(store),
+      get: (cid: CID, options?: { signal?: AbortSignal }) => {
+        reads.push(cid.toString())
+        return store.get(cid, options)
+      },
+    }
+    return { store, leaves, file, reads, counted }
+  }
+
+  for (const [k, n] of [
+    [1, 3],
+    [2, 4],
+  ] as const) {
+    it(`(${k}, ${n}): checks a slot without reading its pieces, then reuses its tree file`, async () => {
+      const { leaves, file, reads, counted } = await received(k, n)
+      const before = leaves.bytes
+      assert.ok(before > 0, 'the received pieces were leaf-hashed')
+      const cacheDir = join(dir, `${k}-${n}`)
+      const prover = createSlotProver({ pieceStore: counted, pieceLeaves: leaves }, { cacheDir })
+      const slot = file.manifest.slots[1]!
+      const key = { manifestCid: file.manifestCid.toString(), slotIndex: 1 }
+      const expected = { root: hex(slot.root), size: BigInt(slot.size) }
+      assert.equal(await prover.check(key, expected), undefined)
+      const pieceReads = reads.filter((cid) => cid !== manifestPieceCid(file.manifestCid).toString())
+      assert.deepEqual(pieceReads, [], 'no piece was read to build the tree')
+      assert.ok(leaves.bytes < before, "the slot's leaf hashes are dropped once its tree file is written")
+      const leafCount = merkleLeafCount(slot.size)
+      for (const index of [0, 63, leafCount - 1]) {
+        const { leaf, proof } = await prover.prove(key, index)
+        assert.ok(merkleVerify(slot.root, index, leafCount, leaf, proof), `leaf ${index}`)
+      }
+      // Confirming the deal later: the tree file is reused after one random leaf is checked against the root.
+      reads.length = 0
+      const again = createSlotProver({ pieceStore: counted }, { cacheDir })
+      assert.equal(await again.check(key, expected), undefined)
+      assert.ok(reads.length <= 3, `one leaf read, not the slot (${reads.length} reads)`)
+    })
+  }
+
+  it('rebuilds a tree file whose root is not the slot root, from the pieces on disk', async () => {
+    const { file, reads, counted } = await received(2, 4)
+    const cacheDir = join(dir, 'bad-root')
+    const prover = createSlotProver({ pieceStore: counted }, { cacheDir })
+    const slot = file.manifest.slots[0]!
+    const key = { manifestCid: file.manifestCid.toString(), slotIndex: 0 }
+    const expected = { root: hex(slot.root), size: BigInt(slot.size) }
+    assert.equal(await prover.check(key, expected), undefined)
+    const [name] = await readdir(cacheDir)
+    const good = await readFile(join(cacheDir, name!))
+    const tree = Buffer.from(good)
+    tree[tree.byteLength - 1] = tree[tree.byteLength - 1]! ^ 1
+    await writeFile(join(cacheDir, name!), tree)
+    reads.length = 0
+    assert.equal(await prover.check(key, expected), undefined)
+    assert.ok(reads.length >= file.manifest.segments.length, 'every piece was read again')
+    assert.deepEqual(await readFile(join(cacheDir, name!)), good, 'the tree file is whole again')
+  })
+
+  it('refuses a slot whose piece is gone even when its leaf hashes were taken', async () => {
+    const { store, leaves, file, counted } = await received(1, 3)
+    const prover = createSlotProver({ pieceStore: counted, pieceLeaves: leaves }, { cacheDir: join(dir, 'gone') })
+    const slot = file.manifest.slots[2]!
+    await store.delete(slotPieces(file.manifest, 2)[2]!)
+    const key = { manifestCid: file.manifestCid.toString(), slotIndex: 2 }
+    assert.match((await prover.check(key, { root: hex(slot.root), size: BigInt(slot.size) }))!, /is missing/)
   })
 })

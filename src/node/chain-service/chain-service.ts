@@ -75,7 +75,13 @@ class NodeChainService implements ChainService {
       account: this.account,
       components,
       init,
-      prover: createSlotProver({ pieceStore: components.pieceStore }, { cacheDir: join(init.dataDir, SLOT_CACHE_DIR) }),
+      prover: createSlotProver(
+        {
+          pieceStore: components.pieceStore,
+          ...(components.pieceLeaves === undefined ? {} : { pieceLeaves: components.pieceLeaves }),
+        },
+        { cacheDir: join(init.dataDir, SLOT_CACHE_DIR) },
+      ),
       emit: init.onEvent ?? (() => {}),
       provedEpoch: new Map(),
       healing: new Set(),

@@ -9,4 +9,5 @@ export type {
   MarketView,
   MarketViewDeal,
 } from './interface.ts'
+export { createPieceLeafCache, type PieceLeafCache } from './piece-leaf-cache.ts'
 export { createSlotProver, type SlotKey, type SlotProver } from './slot-prover.ts'

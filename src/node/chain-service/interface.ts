@@ -4,6 +4,7 @@ import type { Address } from 'viem'
 import type { ChainClient, ChainContracts } from '../../chain/index.ts'
 import type { PieceStore } from '../../storage/index.ts'
 import type { AbortOptions } from '../index.ts'
+import type { PieceLeafCache } from './piece-leaf-cache.ts'
 
 /** What a node reports about its chain work (the daemon prints them as JSON lines to its log). */
 export type ChainServiceEvent =
@@ -32,6 +33,8 @@ export interface ChainServiceComponents {
   capacity: () => bigint
   /** Rebuilds a missing or corrupt piece of this node's slots from the other holders (the repair service's). */
   healPiece?: (cid: CID, options?: AbortOptions) => Promise<Uint8Array>
+  /** Leaf hashes of the pieces as this node received them: a slot's tree is then built without rereading it. */
+  pieceLeaves?: Pick<PieceLeafCache, 'get' | 'delete'>
 }
 
 export interface ChainServiceInit {

@@ -4,6 +4,12 @@
  * only the challenged leaf's path from that file (one 32-byte read per level: no tree in memory, whatever the slot's
  * size) and cuts the leaf from the slot's pieces. Every proof is verified against the slot root before it is returned:
  * a damaged cache is rebuilt from the pieces, and a piece that changed on disk fails the proof.
+ *
+ * The tree is built once per slot: from the leaf hashes taken as the pieces were received (piece-leaf-cache.ts) when
+ * this process has them, else by reading the pieces. A later check (the node accepts a slot, then confirms the deal)
+ * reuses the tree file when every piece is still present, the file's root is the slot root and one random leaf read
+ * from the pieces verifies against the slot root with the file's path; otherwise it rebuilds. A proof that fails
+ * rebuilds from the pieces on disk alone.
  */
 import { open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -11,6 +17,7 @@ import { CID } from 'multiformats/cid'
 import { CorruptDataError, NotFoundError } from '../../errors.ts'
 import {
   decodeManifest,
+  type HashedPiece,
   type Manifest,
   MERKLE_LEAF_SIZE,
   manifestPieceCid,
@@ -23,9 +30,12 @@ import {
   writeFileDurable,
 } from '../../storage/index.ts'
 import type { AbortOptions } from '../index.ts'
+import type { PieceLeafCache } from './piece-leaf-cache.ts'
 
 export interface SlotProverComponents {
   pieceStore: Pick<PieceStore, 'get' | 'has'>
+  /** Leaf hashes of the pieces as they were received: the tree is then built without reading the slot. */
+  pieceLeaves?: Pick<PieceLeafCache, 'get' | 'delete'>
 }
 
 export interface SlotProverInit {
@@ -89,6 +99,81 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
     await rm(join(init.cacheDir, `${key.manifestCid}-${key.slotIndex}.leaves`), { force: true })
   }
 
+  /**
+   * True when the tree file of the slot can be trusted without a rebuild: whole, its root is the slot root, and a
+   * random leaf read from the pieces verifies against the root with the file's path.
+   */
+  const cachedTreeHolds = async (key: SlotKey, manifest: Manifest, options: AbortOptions): Promise<boolean> => {
+    const slot = manifest.slots[key.slotIndex]!
+    const leafCount = merkleLeafCount(slot.size)
+    const nodes = levelWidths(leafCount).reduce((sum, w) => sum + w, 0)
+    let handle: Awaited<ReturnType<typeof open>>
+    try {
+      handle = await open(cachePath(key), 'r')
+    } catch {
+      return false
+    }
+    try {
+      if ((await handle.stat()).size !== nodes * 32) return false
+      const root = new Uint8Array(32)
+      await handle.read(root, 0, 32, (nodes - 1) * 32)
+      if (toHex(root) !== toHex(slot.root)) return false
+    } finally {
+      await handle.close()
+    }
+    const leafIndex = Math.floor(Math.random() * leafCount)
+    const path = await readCachedPath(key, leafCount, leafIndex)
+    const leaf = await readLeaf(manifest, key.slotIndex, leafIndex, options)
+    return path !== undefined && merkleVerify(slot.root, leafIndex, leafCount, leaf, path)
+  }
+
+  /**
+   * Checks that the slot is held and hashes to the slot root; writes its tree file. With `reuse`, a sound tree file
+   * is kept and received leaf hashes are used; without, every piece is read from disk and hashed.
+   */
+  const inspect = async (
+    key: SlotKey,
+    expected: { root: string; size: bigint },
+    options: AbortOptions,
+    reuse: boolean,
+  ): Promise<string | undefined> => {
+    let manifest: Manifest
+    try {
+      manifest = await manifestOf(key.manifestCid, options)
+    } catch (error) {
+      return error instanceof NotFoundError
+        ? 'the manifest is not stored here'
+        : `the manifest cannot be read: ${(error as Error).message}`
+    }
+    const slot = manifest.slots[key.slotIndex]
+    if (slot === undefined) return `the manifest has no slot ${key.slotIndex}`
+    if (toHex(slot.root) !== expected.root.toLowerCase() || BigInt(slot.size) !== expected.size) {
+      return 'the deal names another slot root or size than the manifest'
+    }
+    const cids = slotPieces(manifest, key.slotIndex)
+    for (const cid of cids) {
+      if (!(await store.has(cid, options))) return `piece ${cid} of the slot is missing`
+    }
+    if (reuse && (await cachedTreeHolds(key, manifest, options))) return undefined
+    const sizes = manifest.segments.map((segment) => pieceSize(segment.size, manifest.k))
+    // Received leaf hashes stand for a piece only where its leaves are the slot's (every earlier piece whole leaves).
+    const leafAligned = sizes.slice(0, -1).every((size) => size % MERKLE_LEAF_SIZE === 0)
+    const received = reuse && leafAligned ? components.pieceLeaves : undefined
+    const levels = await slotMerkleLevels(
+      (async function* (): AsyncGenerator<Uint8Array | HashedPiece> {
+        for (const [i, cid] of cids.entries()) {
+          const leafHashes = received?.get(cid)
+          if (leafHashes !== undefined) yield { size: sizes[i]!, leafHashes }
+          else yield await store.get(cid, options)
+        }
+      })(),
+    )
+    if (toHex(levels.at(-1)!) !== expected.root.toLowerCase()) return 'the pieces held do not hash to the slot root'
+    await writeCachedLevels(key, levels)
+    components.pieceLeaves?.delete(cids)
+    return undefined
+  }
+
   /** The Merkle path of leaf `leafIndex` read from the cache file, or undefined when there is no whole file. */
   const readCachedPath = async (key: SlotKey, leafCount: number, leafIndex: number) => {
     let handle: Awaited<ReturnType<typeof open>>
@@ -120,33 +205,7 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
   }
 
   return {
-    async check(key, expected, options = {}) {
-      let manifest: Manifest
-      try {
-        manifest = await manifestOf(key.manifestCid, options)
-      } catch (error) {
-        return error instanceof NotFoundError
-          ? 'the manifest is not stored here'
-          : `the manifest cannot be read: ${(error as Error).message}`
-      }
-      const slot = manifest.slots[key.slotIndex]
-      if (slot === undefined) return `the manifest has no slot ${key.slotIndex}`
-      if (toHex(slot.root) !== expected.root.toLowerCase() || BigInt(slot.size) !== expected.size) {
-        return 'the deal names another slot root or size than the manifest'
-      }
-      const cids = slotPieces(manifest, key.slotIndex)
-      for (const cid of cids) {
-        if (!(await store.has(cid, options))) return `piece ${cid} of the slot is missing`
-      }
-      const levels = await slotMerkleLevels(
-        (async function* () {
-          for (const cid of cids) yield await store.get(cid, options)
-        })(),
-      )
-      if (toHex(levels.at(-1)!) !== expected.root.toLowerCase()) return 'the pieces held do not hash to the slot root'
-      await writeCachedLevels(key, levels)
-      return undefined
-    },
+    check: (key, expected, options = {}) => inspect(key, expected, options, true),
 
     async prove(key, leafIndex, options = {}) {
       const manifest = await manifestOf(key.manifestCid, options)
@@ -160,7 +219,7 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
         return { leaf, proof: cached }
       }
       // No cache, a damaged one, or a changed piece: rebuild the tree from the pieces and try once more.
-      const problem = await this.check(key, { root: toHex(slot.root), size: BigInt(slot.size) }, options)
+      const problem = await inspect(key, { root: toHex(slot.root), size: BigInt(slot.size) }, options, false)
       if (problem !== undefined) throw new NotFoundError(`cannot prove slot ${key.slotIndex}: ${problem}`)
       const fresh = await readLeaf(manifest, key.slotIndex, leafIndex, options)
       const proof = await readCachedPath(key, leafCount, leafIndex)
