@@ -9,10 +9,16 @@
  * (start-up, encode, store every piece, create the deal) and the wait for the holders to confirm the deal, and the
  * CPU seconds of the CLI and of the nodes during each command are given. A failed put is reported and the run goes
  * on. Prints a table and, last, one JSON line.
+ *
+ * Whole-cluster cost: CPU seconds per GB (1e9 bytes) of plaintext of a put and of a get, the CLI (read from this
+ * process's reaped-children times, so to its last tick) plus every node (utime + stime from /proc/<pid>/stat, before
+ * and after the command; idle nodes included); the devchain (anvil) is given beside it, not in it. Against it, the
+ * bound the stage costs measured in this process at the start of the run add up to for the same work
+ * (bench/transfer/stage-costs.ts), and the ratio cost / bound.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, readFileSync } from 'node:fs'
+import { createReadStream, readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,6 +27,7 @@ import { parseArgs } from 'node:util'
 import { locateNetwork, openClientSession } from '../src/cli/client-session.ts'
 import { createDevnet, NODE_PROCESS_FLAGS } from '../src/devnet/index.ts'
 import { parseByteSize, sendToBenchSink } from '../src/node/index.ts'
+import { measureStageCosts, stageBound } from './transfer/stage-costs.ts'
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
 const HELIA_PEER = fileURLToPath(new URL('./transfer/helia-peer.ts', import.meta.url))
@@ -70,6 +77,37 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/** CPU seconds of this process's children that have exited and been waited for (cutime + cstime). */
+function reapedChildrenCpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[13]) + Number(fields[14])) / 100
+}
+
+/** Pids of the running descendants of this process whose command name is `name` (e.g. the devchain's anvil). */
+function descendantsNamed(name: string): number[] {
+  const parents = new Map<number, { ppid: number; comm: string }>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      parents.set(Number(entry), { ppid, comm })
+    } catch {}
+  }
+  const isOurs = (pid: number): boolean => {
+    for (let p = parents.get(pid)?.ppid; p !== undefined && p > 1; p = parents.get(p)?.ppid) {
+      if (p === process.pid) return true
+    }
+    return false
+  }
+  return [...parents].filter(([pid, { comm }]) => comm === name && isOurs(pid)).map(([pid]) => pid)
+}
+
+function loadAverage(): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
+}
+
 interface Run {
   code: number | null
   stdout: string
@@ -100,10 +138,13 @@ async function runProcess(args: string[], env: Record<string, string> = {}): Pro
     for (const text of c.toString().split('\n')) if (text.trim() !== '') lines.push({ at, text })
     stderr += c.toString()
   })
+  const reapedBefore = reapedChildrenCpuSeconds()
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
   clearInterval(cpuTimer)
   const seconds = (performance.now() - started) / 1000
-  return { code, stdout, stderr, lines, seconds, peakRss: rss.stop(), cpu }
+  // Once reaped, the child's whole CPU time (its threads and its own reaped children) is in ours.
+  const reaped = reapedChildrenCpuSeconds() - reapedBefore
+  return { code, stdout, stderr, lines, seconds, peakRss: rss.stop(), cpu: reaped > 0 ? reaped : cpu }
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -135,21 +176,47 @@ const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-transfer-'))
 const devnetDir = join(dir, 'devnet')
 const input = join(dir, 'input.bin')
 const rows: string[][] = []
-const result: Record<string, number | boolean | string> = { size_bytes: size, nodes: nodeCount }
-const devnet = createDevnet({ dir: devnetDir, nodes: nodeCount, env: { CAIRN_BENCH_SINK: '1' } })
+const result: Record<string, number | boolean | string | Record<string, number>> = {
+  size_bytes: size,
+  nodes: nodeCount,
+}
+const GB = size / 1e9
+// A loaded machine starts six nodes and a devchain slowly: 5 minutes before giving up.
+const devnet = createDevnet({
+  dir: devnetDir,
+  nodes: nodeCount,
+  env: { CAIRN_BENCH_SINK: '1' },
+  readyTimeoutMs: 300_000,
+})
 const helia: ChildProcess[] = []
 let devnetPids: number[] = []
 try {
   process.stderr.write(`transfer: writing ${mib(size)} of random data\n`)
   const inputSha = await writeRandomFile(input, size)
+  result.load_average_start = loadAverage()
+  process.stderr.write('transfer: measuring stage costs\n')
+  const costs = await measureStageCosts()
+  result.stage_cpu_s_per_GB = Object.fromEntries(Object.entries(costs).map(([name, c]) => [name, round(c, 3)]))
   process.stderr.write(`transfer: starting a ${nodeCount}-node devnet\n`)
   const state = await devnet.start()
   devnetPids = state.nodes.map((n) => n.pid)
+  const chainPids = descendantsNamed('anvil')
+  const chainCpu = () => chainPids.reduce((sum, pid) => sum + (cpuSeconds(pid) || 0), 0)
   const nodeRss = state.nodes.map((n) => watchPeakRss(n.pid))
 
   // Raw libp2p stream: this process (a client host, like the CLI's) to one node's sink.
   const session = await openClientSession(await locateNetwork({ devnet: devnetDir }))
-  const streamSeconds = await sendToBenchSink(session.network.libp2p, state.nodes[0]!.peerId, size)
+  process.stderr.write('transfer: libp2p stream to a node\n')
+  // Bounded: a stalled stream is reported and the run goes on (seen once under a load average of 36).
+  let stalled: ReturnType<typeof setTimeout> | undefined
+  const streamSeconds = await Promise.race([
+    sendToBenchSink(session.network.libp2p, state.nodes[0]!.peerId, size),
+    new Promise<number>((resolve) => {
+      stalled = setTimeout(() => resolve(Number.NaN), 60_000 + (size / 1e6) * 1000)
+    }),
+  ])
+  clearTimeout(stalled)
+  if (Number.isNaN(streamSeconds)) process.stderr.write('transfer: the libp2p stream stalled; going on without it\n')
   await session.close()
   const streamMBps = mbps(size, streamSeconds)
   rows.push(['libp2p stream (client -> node)', mib(size), streamSeconds.toFixed(1), streamMBps.toFixed(0), '-'])
@@ -163,6 +230,7 @@ try {
     const suffix = k === 1 && n === 3 ? '' : `_${k}_${n}`
     process.stderr.write(`transfer: put (${k}, ${n})\n`)
     const nodesBeforePut = state.nodes.map((node) => cpuSeconds(node.pid))
+    const chainBeforePut = chainCpu()
     const put = await runProcess([
       ...NODE_PROCESS_FLAGS,
       CLI,
@@ -176,6 +244,7 @@ try {
       devnetDir,
     ])
     const putNodesCpu = nodesCpuSince(nodesBeforePut)
+    const putChainCpu = chainCpu() - chainBeforePut
     const dealCreated = put.lines.find((line) => /^deal \d+ created/.test(line.text))?.at
     const capability = put.stdout.trim().split('\n').at(-1) ?? ''
     if (put.code !== 0 || !capability.startsWith('cairn:')) {
@@ -198,8 +267,10 @@ try {
     process.stderr.write(`transfer: get (${k}, ${n})\n`)
     const out = join(dir, `out-${k}-${n}.bin`)
     const nodesBeforeGet = state.nodes.map((node) => cpuSeconds(node.pid))
+    const chainBeforeGet = chainCpu()
     const get = await runProcess([...NODE_PROCESS_FLAGS, CLI, 'get', capability, '-o', out, '--devnet', devnetDir])
     const getNodesCpu = nodesCpuSince(nodesBeforeGet)
+    const getChainCpu = chainCpu() - chainBeforeGet
     if (get.code !== 0) throw new Error(`get (${k}, ${n}) failed: ${get.stderr.trim()}`)
     if ((await sha256File(out)) !== inputSha) throw new Error(`get (${k}, ${n}) returned different bytes`)
     await rm(out)
@@ -222,8 +293,20 @@ try {
       result[`put_upload_s${suffix}`] = round(dealCreated)
       result[`put_deal_s${suffix}`] = round(put.seconds - dealCreated)
     }
+    const bound = stageBound(costs, k, n)
+    const putNodesTotal = putNodesCpu.reduce((a, b) => a + b, 0)
+    const getNodesTotal = getNodesCpu.reduce((a, b) => a + b, 0)
+    const putPerGB = (put.cpu + putNodesTotal) / GB
+    const getPerGB = (get.cpu + getNodesTotal) / GB
     rows.push([
-      `  CPU s: CLI ${put.cpu.toFixed(1)}, nodes ${putNodesCpu.map((c) => c.toFixed(1)).join(' ')}`,
+      `  CPU s: CLI ${put.cpu.toFixed(1)}, nodes ${putNodesCpu.map((c) => c.toFixed(1)).join(' ')}, chain ${putChainCpu.toFixed(1)}`,
+      '-',
+      '-',
+      '-',
+      '-',
+    ])
+    rows.push([
+      `  CPU s/GB: ${putPerGB.toFixed(1)} (CLI ${(put.cpu / GB).toFixed(1)}, nodes ${(putNodesTotal / GB).toFixed(1)}); bound ${bound.put.toFixed(1)} (CLI ${bound.putClient.toFixed(1)}, holders ${bound.putHolders.toFixed(1)}) = ${(putPerGB / bound.put).toFixed(1)}x`,
       '-',
       '-',
       '-',
@@ -237,14 +320,32 @@ try {
       mib(get.peakRss),
     ])
     rows.push([
-      `  CPU s: CLI ${get.cpu.toFixed(1)}, nodes ${getNodesCpu.map((c) => c.toFixed(1)).join(' ')}`,
+      `  CPU s: CLI ${get.cpu.toFixed(1)}, nodes ${getNodesCpu.map((c) => c.toFixed(1)).join(' ')}, chain ${getChainCpu.toFixed(1)}`,
       '-',
       '-',
       '-',
       '-',
     ])
+    rows.push([
+      `  CPU s/GB: ${getPerGB.toFixed(1)} (CLI ${(get.cpu / GB).toFixed(1)}, nodes ${(getNodesTotal / GB).toFixed(1)}); bound ${bound.get.toFixed(1)} (CLI ${bound.getClient.toFixed(1)}, holders ${bound.getHolders.toFixed(1)}) = ${(getPerGB / bound.get).toFixed(1)}x`,
+      '-',
+      '-',
+      '-',
+      '-',
+    ])
+    result[`put_cpu_s_per_GB${suffix}`] = round(putPerGB)
+    result[`get_cpu_s_per_GB${suffix}`] = round(getPerGB)
+    result[`bound_put_cpu_s_per_GB${suffix}`] = round(bound.put)
+    result[`bound_get_cpu_s_per_GB${suffix}`] = round(bound.get)
+    result[`put_cpu_vs_bound${suffix}`] = round(putPerGB / bound.put, 2)
+    result[`get_cpu_vs_bound${suffix}`] = round(getPerGB / bound.get, 2)
+    result[`put_nodes_cpu_s_per_GB${suffix}`] = round(putNodesTotal / GB)
+    result[`bound_put_holders_cpu_s_per_GB${suffix}`] = round(bound.putHolders)
+    result[`get_nodes_cpu_s${suffix}`] = round(getNodesTotal)
+    result[`put_chain_cpu_s${suffix}`] = round(putChainCpu)
+    result[`get_chain_cpu_s${suffix}`] = round(getChainCpu)
     result[`put_cli_cpu_s${suffix}`] = round(put.cpu)
-    result[`put_nodes_cpu_s${suffix}`] = round(putNodesCpu.reduce((a, b) => a + b, 0))
+    result[`put_nodes_cpu_s${suffix}`] = round(putNodesTotal)
     result[`get_cli_cpu_s${suffix}`] = round(get.cpu)
     result[`put_MBps${suffix}`] = round(mbps(size, put.seconds))
     result[`get_MBps${suffix}`] = round(mbps(size, get.seconds))
@@ -311,6 +412,7 @@ try {
     result.put_client_peak_rss_MB_2_6 ?? 0,
     result.get_client_peak_rss_MB_2_6 ?? 0,
   ].every((v) => Number(v) < 256)
+  result.load_average_end = loadAverage()
 
   const header = ['what', 'size', 'seconds', 'MB/s', 'peak RSS']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
@@ -329,6 +431,6 @@ function nodesCpuSince(before: number[]): number[] {
   return devnetPids.map((pid, i) => cpuSeconds(pid) - before[i]!)
 }
 
-function round(value: number): number {
-  return Math.round(value * 10) / 10
+function round(value: number, digits = 1): number {
+  return Math.round(value * 10 ** digits) / 10 ** digits
 }
