@@ -36,7 +36,9 @@ const queues = new WeakMap<object, Promise<unknown>>()
 /**
  * Sends one contract call and waits for its receipt. The call is estimated first, so a revert is reported with its
  * decoded reason before anything is broadcast; errors become `CairnError`s. Calls on the same client are sent one
- * after the other (each waits for the previous receipt), so concurrent callers never reuse a nonce.
+ * after the other (each waits for the previous receipt), so concurrent callers never reuse a nonce; with the client's
+ * `transactionLock` (ChainClientInit.transactionLockDir), so are the calls of every process of the same wallet. A send
+ * refused for a nonce already used (a sender outside the lock) is built and sent once more with a fresh nonce.
  *
  * `request` may be a function: it then runs inside the client's turn, so what it reads or signs from the account's
  * state (a permit's nonce, an allowance) cannot be used by a concurrent call of the same client first.
