@@ -18,7 +18,15 @@ export { type DurabilityEstimate, estimateDurability, mttdlYears } from './durab
 export { formatProbability, planRedundancy, type RedundancyPlan } from './durability-plan.ts'
 export { createFileRecordStore, createMemoryFileRecordStore, type FileRecordStoreInit } from './file-records.ts'
 export type * from './interface.ts'
-export { type NameEntry, nameHistory, nameSequence, type PublishedName, publishName, resolveName } from './names.ts'
+export {
+  type NameEntry,
+  nameHistory,
+  nameSequence,
+  type PublishedName,
+  publishName,
+  resolveName,
+  updateName,
+} from './names.ts'
 export { checkName, checkNameValue, MAX_NAME_BYTES, openNameValue, sealNameValue } from './names-record.ts'
 export { type ClientComponents, type ClientInit, createClient } from './network-client.ts'
 export { mergePeerViews } from './peer-views.ts'

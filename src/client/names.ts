@@ -182,3 +182,43 @@ export async function nameSequence(
   const head = await getNameHead(reader, { owner: params.owner, nameId: nameIdOf(params.owner, name) }, options)
   return Number(head.sequence)
 }
+
+/**
+ * A read-modify-write of the wallet's name `name` that loses no concurrent update: `update` gets the current record
+ * (undefined when the name was never published) and returns the capability to point to, or undefined to change
+ * nothing; the publish expects the sequence `update` saw, and when another writer got there first, the name is read
+ * again and `update` runs again on the newer record (at most `attempts` times, default 5; then the conflict is
+ * thrown). The building block of state that several writers of one wallet share (e.g. the S3 catalog of several
+ * gateways, docs/protocol.md "Names").
+ *
+ * @example
+ * ```ts
+ * await updateName(client, { name: 'inbox', update: async (current) => merge(current?.capability, mine) })
+ * ```
+ */
+export async function updateName(
+  client: ChainClient,
+  params: {
+    name: string
+    update: (current: NameEntry | undefined) => Promise<string | undefined>
+    attempts?: number
+  },
+  options: AbortOptions = {},
+): Promise<PublishedName | undefined> {
+  const name = checkName(params.name)
+  const owner = client.account.address
+  const attempts = params.attempts ?? 5
+  for (let attempt = 1; ; attempt++) {
+    options.signal?.throwIfAborted()
+    const sequence = await nameSequence(client, { name, owner }, options)
+    const current = sequence === 0 ? undefined : await resolveName(client, { name, owner }, options)
+    const capability = await params.update(current)
+    if (capability === undefined) return undefined
+    try {
+      return await publishName(client, { name, capability, expectSequence: current?.sequence ?? 0 }, options)
+    } catch (error) {
+      const conflicted = error instanceof ChainError && error.details?.errorName === 'SequenceConflict'
+      if (!conflicted || attempt >= attempts) throw error
+    }
+  }
+}
