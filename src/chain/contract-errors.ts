@@ -15,14 +15,14 @@ import {
   UnreachableError,
 } from '../errors.ts'
 import { TOKEN_DECIMALS, TOKEN_SYMBOL } from './constants.ts'
-import { cairnTokenAbi, marketAbi, registryAbi } from './generated/index.ts'
+import { cairnTokenAbi, marketAbi, namesAbi, registryAbi } from './generated/index.ts'
 
 type ErrorItem = Extract<(typeof marketAbi)[number], { type: 'error' }>
 
 const errorAbi = (() => {
   const seen = new Set<string>()
   const items: ErrorItem[] = []
-  for (const item of [...marketAbi, ...registryAbi, ...cairnTokenAbi]) {
+  for (const item of [...marketAbi, ...registryAbi, ...cairnTokenAbi, ...namesAbi]) {
     if (item.type !== 'error' || seen.has(item.name)) continue
     seen.add(item.name)
     items.push(item as ErrorItem)

@@ -33,7 +33,6 @@ export {
   getNameHead,
   isSequenceConflict,
   MAX_NAME_VALUE_BYTES,
-  type NamedContracts,
   type NameHead,
   nameIdOf,
   namesContract,

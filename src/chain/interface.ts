@@ -16,6 +16,8 @@ export interface ChainContracts {
   token: Address
   registry: Address
   market: Address
+  /** The Names contract (absent in network files written before names existed). */
+  names?: Address
 }
 
 /** Parameters the contracts are deployed with (immutable afterwards). */

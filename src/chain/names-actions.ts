@@ -23,9 +23,6 @@ import { sendTransaction } from './transaction.ts'
 /** Largest record value the Names contract accepts, bytes (its MAX_VALUE_BYTES). */
 export const MAX_NAME_VALUE_BYTES = 512
 
-/** The contracts of a network that has the Names contract (network files written before it have no `names`). */
-export type NamedContracts = ChainContracts & { names?: Address }
-
 /** The latest record of a name as the contract keeps it. `sequence` 0: never published. */
 export interface NameHead {
   sequence: bigint
@@ -53,7 +50,7 @@ export interface PublishedNameRecord {
  * ```
  */
 export function namesContract(client: { contracts: ChainContracts }): Address {
-  const address = (client.contracts as NamedContracts).names
+  const address = client.contracts.names
   if (address === undefined) {
     throw new NotFoundError(
       'this network has no Names contract; redeploy or upgrade the network file (a network deployed by this cairn, or a devnet started fresh, has one)',

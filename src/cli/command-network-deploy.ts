@@ -127,6 +127,7 @@ export async function runNetworkDeploy(parsed: ParsedCommandLine, context: Comma
         `  token     ${network.contracts.token} (CAIRN: ${formatTokens(supply)} held by ${deployer})`,
         `  registry  ${network.contracts.registry}`,
         `  market    ${network.contracts.market}`,
+        `  names     ${network.contracts.names ?? 'none'}`,
         `  block     ${network.deploymentBlock}, epochs of ${epochSeconds} s`,
         `  bootstrap ${bootstrap.length === 0 ? 'none (nodes find each other through the Registry)' : bootstrap.join(' ')}`,
       ].join('\n')}\n`,
