@@ -13,6 +13,7 @@ import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { gzipSync } from 'node:zlib'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { build } from 'rolldown'
 import type { FileStatus } from '../../src/client/index.ts'
@@ -66,6 +67,7 @@ describe('a page fetches a piece straight from a devnet node (WebSockets, WebRTC
   let capability: string
   let status: FileStatus
   let bootstrap: string[]
+  let bundle: string
   const data = randomBytes(3 * 1024 * 1024 + 17)
   const pageErrors: string[] = []
 
@@ -79,6 +81,7 @@ describe('a page fetches a piece straight from a devnet node (WebSockets, WebRTC
       logLevel: 'silent',
       output: { dir: folder, format: 'esm', entryFileNames: 'transport.js', minify: true },
     })
+    bundle = await readFile(join(folder, 'transport.js'), 'utf8')
     await writeFile(
       join(folder, 'index.html'),
       '<!doctype html><meta charset="utf-8"><title>cairn transport</title><link rel="icon" href="data:,"><script type="module" src="transport.js"></script>\n',
@@ -113,6 +116,17 @@ describe('a page fetches a piece straight from a devnet node (WebSockets, WebRTC
     await devnet?.stop('SIGTERM', 15_000)
     await stopAll(nodePids)
     for (const path of [dir, folder, profile]) if (path !== undefined) await rm(path, { recursive: true, force: true })
+  })
+
+  it('bundles libp2p for the browser without any Node built-in', (t) => {
+    assert.doesNotMatch(bundle, /(?:from|import)\s*\(?\s*["']node:/, 'a node: import reached the browser bundle')
+    assert.doesNotMatch(
+      bundle,
+      /node-datachannel/,
+      "the Node WebRTC binding reached the bundle (not the package's browser build)",
+    )
+    const gzipped = gzipSync(bundle).byteLength
+    t.diagnostic(`bundle: ${(bundle.length / 1024).toFixed(0)} KiB minified, ${(gzipped / 1024).toFixed(0)} KiB gzip`)
   })
 
   it("lists each node's WebSocket and WebRTC-direct addresses in the network file", () => {
