@@ -16,11 +16,12 @@
  * ratio = one-core pipeline encode / serial bound.
  */
 import { spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os, { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import type { CID } from 'multiformats/cid'
 import {
   compressSegment,
@@ -242,6 +243,38 @@ stageRates.leaf_hash = stage(randomParts, (p, i) => {
   leafHashes[i] = pieceLeafHashes(p)
 })
 row('Merkle leaf hashes (1 KiB leaves)', fmtStage(stageRates.leaf_hash))
+// Other ways to hash 1 KiB leaves in Node, with the same hashes (issue 17: per-call overhead dominates; measured here,
+// used only if they pay): one node:crypto Hash holding the 0x00 prefix, copied per leaf (Hash.copy(): the storage
+// platform's Sha256 has no copy yet), and @noble/hashes (pure JS).
+{
+  const prefixed = createHash('sha256').update(new Uint8Array([0]))
+  const viaCopy: Uint8Array[] = []
+  stageRates.leaf_hash_copy = stage(randomParts, (p, i) => {
+    const out = new Uint8Array((p.byteLength / 1024) * 32)
+    for (let at = 0; at < p.byteLength; at += 1024) {
+      out.set(
+        prefixed
+          .copy()
+          .update(p.subarray(at, at + 1024))
+          .digest(),
+        at / 32,
+      )
+    }
+    viaCopy[i] = out
+  })
+  if (!viaCopy.every((h, i) => Buffer.from(h).equals(Buffer.from(leafHashes[i]!)))) {
+    throw new Error('Hash.copy() leaf hashes differ from pieceLeafHashes')
+  }
+  row('  same, one Hash copied per leaf (node:crypto Hash.copy)', fmtStage(stageRates.leaf_hash_copy))
+  const scratch = new Uint8Array(1025)
+  stageRates.leaf_hash_noble = stage(randomParts.slice(0, 8), (p) => {
+    for (let at = 0; at < p.byteLength; at += 1024) {
+      scratch.set(p.subarray(at, at + 1024), 1)
+      nobleSha256(scratch)
+    }
+  })
+  row('  same, @noble/hashes sha256 (pure JS)', fmtStage(stageRates.leaf_hash_noble))
+}
 {
   const builder = new MerkleRootBuilder()
   stageRates.tree_fold = stage(leafHashes, (h) => builder.appendLeafHashes(h), SIZE + SEG)
