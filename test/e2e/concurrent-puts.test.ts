@@ -10,7 +10,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { type DevnetCli, devnetCli, type LongRunning, startCairn } from './devnet-fixture.ts'
+import { type DevnetCli, devnetCli, type LongRunning, startCairn, waitFor } from './devnet-fixture.ts'
 
 const PUTS = 4
 
@@ -24,6 +24,13 @@ describe('concurrent puts from one wallet', { timeout: 420_000 }, () => {
     cli = devnetCli(dir, { timeoutMs: 240_000 })
     devnet = startCairn(['devnet', '--dir', dir, '--nodes', '4', '--heartbeat-ms', '500', '--no-gateway'])
     await devnet.waitForLine((l) => l.startsWith('devnet ready'), 180_000)
+    // One put on its own first: the nodes are then active in the Registry and reachable (the race needs them).
+    await writeFile(join(dir, 'warm-up'), randomBytes(10_000))
+    await waitFor(
+      async () => (await cli.run(['put', join(dir, 'warm-up'), '--json'])).code === 0,
+      120_000,
+      'a first put to succeed',
+    )
   })
   after(async () => {
     await devnet?.stop('SIGINT', 30_000)
