@@ -64,12 +64,13 @@ function crashCases(rng: Random, count: number, nodes: number): CrashCase[] {
       i < targets.length ? targets[i]! : rng.int(0, 9) < 6 ? 'node' : rng.int(0, 1) === 0 ? 'cli' : 'gateway'
     if (target === 'node') {
       const point = NODE_POINTS[rng.int(0, NODE_POINTS.length - 1)]!
-      cases.push({
-        target,
-        point,
-        hit: rng.int(1, point.startsWith('piece-store') ? 4 : 2),
-        node: rng.int(1, nodes - 1),
-      })
+      // Hits late enough that puts often succeed on the node before it dies (their pieces must then survive).
+      const hit = point.startsWith('piece-store')
+        ? rng.int(2, 6)
+        : point === 'chain-cursor:saved'
+          ? rng.int(1, 3)
+          : rng.int(2, 4)
+      cases.push({ target, point, hit, node: rng.int(1, nodes - 1) })
     } else if (target === 'cli') {
       cases.push({ target, point: 'file-records:appended', hit: 1 })
     } else {
@@ -258,7 +259,7 @@ export const crashPoints: Scenario = {
           processes.add(armed)
           await armed.waitForLine((l) => l.includes('"event":"ready"'), 90_000).catch(() => {})
           // Puts that give the armed node a slot each, until it dies (or three puts); then timers may still hit it.
-          for (let p = 0; p < 3 && armed.running(); p++) await putOne({}, nodeCount)
+          for (let p = 0; p < 4 && armed.running(); p++) await putOne({}, nodeCount)
           outcome.crashed = await died(armed, armed.running() ? 20_000 : 1_000)
           if (armed.running()) await armed.stop('SIGKILL')
           processes.delete(armed)
@@ -268,6 +269,21 @@ export const crashPoints: Scenario = {
             await restarted.waitForLine((l) => l.includes('"event":"ready"'), 90_000)
             nodePids.set(index, restarted.pid)
             outcome.restarted = true
+            // Its slots of acknowledged files are whole again: the pieces it acknowledged survived the crash.
+            const peerId = devnet.nodes[index]!.peerId
+            for (const file of acknowledged.filter((f) => f.kind === 'cli')) {
+              const whole = await waitFor(
+                async () => {
+                  const status = await devnet.status(file.capability)
+                  if (status === undefined) return undefined
+                  const slot = status.slots.find((s) => s.peerId === peerId)
+                  return slot === undefined || slot.held === slot.pieces ? 'whole' : undefined
+                },
+                30_000,
+                `node ${index}'s slot of ${file.name}`,
+              ).catch(() => undefined)
+              if (whole === undefined) failures.push(`${label}: node ${index} lost pieces of acknowledged ${file.name}`)
+            }
           } catch (err) {
             failures.push(`${label}: node ${index} did not start again after the crash: ${(err as Error).message}`)
           }
