@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- transfer-cluster [--size 256MiB] [--bandwidth 100mbit] [--epoch-seconds 10]`
+ * `npm run bench -- transfer-cluster [--size 256MiB] [--bandwidth 100mbit] [--epoch-seconds 10] [--also-uncapped]`
  *
  * The transfer benchmark across the namespace cluster of test/cluster (needs root, `ip`, `nft`, `tc`): the journey a
  * real deployment has, each command on its own host. anvil on the chain host (1 s blocks), `cairn network deploy`,
@@ -11,7 +11,8 @@
  * seconds of the six nodes, and which host and subnet holds each slot (`cairn status`). Baseline in the same run: raw
  * TCP from the user host to a node host on another subnet (across the cap: the ceiling it allows) and to one on the
  * user's own subnet (bridged, not capped). MB/s = plaintext bytes / 1e6 / wall seconds (start-up included). Prints a
- * table and, last, one JSON line. Every namespace is removed at the end, also on failure.
+ * table and, last, one JSON line. `--also-uncapped` then removes the caps and measures a second file of the same size
+ * on the same network (what the cap costs). Every namespace is removed at the end, also on failure.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, readFileSync } from 'node:fs'
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '256MiB' },
     bandwidth: { type: 'string', default: '100mbit' },
     'epoch-seconds': { type: 'string', default: '10' },
+    'also-uncapped': { type: 'boolean', default: false },
   },
 })
 const size = parseByteSize(values.size)
@@ -238,88 +240,115 @@ try {
   result.tcp_same_subnet_MBps = round(within)
   const ratio = (mbPerS: number) => (mbPerS / across).toFixed(2)
 
-  for (const [k, n] of [
-    [1, 3],
-    [2, 6],
-  ] as const) {
-    const suffix = `_${k}_${n}`
-    log(`put (${k}, ${n})`)
-    const cpuBeforePut = nodesCpu()
-    const put = await runCairn(
-      net,
-      'user',
-      ['put', input, '--k', String(k), '--n', String(n), ...net.asUser()],
-      900_000,
-    )
-    const putNodesCpu = nodesCpu() - cpuBeforePut
-    const dealCreated = put.lines.find((line) => /deal \d+ created/.test(line.text))?.at
-    const capability = put.stdout.trim().split('\n').at(-1) ?? ''
-    if (put.code !== 0 || !capability.startsWith('cairn:')) {
-      const reason = put.stderr.trim().split('\n').at(-1) ?? `exit code ${put.code}`
-      log(`put (${k}, ${n}) failed: ${reason}`)
-      report([`cairn put (${k}, ${n}) FAILED`, mib(size), put.seconds.toFixed(1), '-', '-', '-', '-'])
-      result[`put_error${suffix}`] = reason
-      if (dealCreated !== undefined) result[`put_upload_s${suffix}`] = round(dealCreated)
-      continue
+  const phases = [{ label: '', suffix: '', input, sha: inputSha, lift: false }]
+  if (values['also-uncapped'] === true) {
+    // The same network with the caps removed, a new file of the same size: what the cap costs.
+    const second = join(net.home('user'), 'input-uncapped.bin')
+    phases.push({ label: '[no cap] ', suffix: '_uncapped', input: second, sha: '', lift: true })
+  }
+  for (const phase of phases) {
+    if (phase.lift) {
+      for (let s = 1; s <= 3; s++) await cluster.uncapBandwidth(`s${s}`)
+      phase.sha = await writeRandomFile(phase.input, size)
+      const lifted = await tcpBaseline(cluster, 'user', 'n1', BASELINE_BYTES)
+      report(['[no cap] raw TCP user -> n1', mib(BASELINE_BYTES), '-', lifted.toFixed(0), '-', '-', '-'])
+      result.tcp_user_n1_uncapped_MBps = round(lifted)
     }
-    const placement = await slotPlacement(net, capability)
-    log(`get (${k}, ${n})`)
-    const out = join(net.home('user'), `out-${k}-${n}.bin`)
-    const cpuBeforeGet = nodesCpu()
-    const get = await runCairn(net, 'user', ['get', capability, '-o', out, '--network', net.networkFile], 900_000)
-    const getNodesCpu = nodesCpu() - cpuBeforeGet
-    if (get.code !== 0) throw new Error(`get (${k}, ${n}) failed: ${get.stderr.trim()}`)
-    if ((await sha256File(out)) !== inputSha) throw new Error(`get (${k}, ${n}) returned different bytes`)
-    await rm(out)
-    const putMBps = mbps(size, put.seconds)
-    const getMBps = mbps(size, get.seconds)
-    report([
-      `cairn put (${k}, ${n}), whole command`,
-      mib(size),
-      put.seconds.toFixed(1),
-      putMBps.toFixed(1),
-      ratio(putMBps),
-      put.cpu.toFixed(1),
-      mib(put.peakRss),
-    ])
-    if (dealCreated !== undefined) {
-      const uploadMBps = mbps(size, dealCreated)
+    for (const [k, n] of [
+      [1, 3],
+      [2, 6],
+    ] as const) {
+      const suffix = `_${k}_${n}${phase.suffix}`
+      log(`${phase.label}put (${k}, ${n})`)
+      const cpuBeforePut = nodesCpu()
+      const put = await runCairn(
+        net,
+        'user',
+        ['put', phase.input, '--k', String(k), '--n', String(n), ...net.asUser()],
+        900_000,
+      )
+      const putNodesCpu = nodesCpu() - cpuBeforePut
+      const dealCreated = put.lines.find((line) => /deal \d+ created/.test(line.text))?.at
+      const capability = put.stdout.trim().split('\n').at(-1) ?? ''
+      if (put.code !== 0 || !capability.startsWith('cairn:')) {
+        // the CLI names nodes by peer ID: add the host and subnet
+        const reason = [...net.hostOf()].reduce(
+          (text, [peerId, host]) => text.replaceAll(peerId, `${peerId} (${host}@${cluster.host(host).subnet})`),
+          put.stderr.trim().split('\n').at(-1) ?? `exit code ${put.code}`,
+        )
+        log(`put (${k}, ${n}) failed: ${reason}`)
+        log(
+          `the put's last progress lines:\n${put.lines
+            .slice(-12)
+            .map((l) => `  ${l.at.toFixed(1)} s ${l.text}`)
+            .join('\n')}`,
+        )
+        const failed = [...net.hostOf()].find(([peerId]) => reason.includes(peerId))?.[1]
+        if (failed !== undefined) log(`${failed}'s node, last output:\n${net.nodes.get(failed)?.output().slice(-3000)}`)
+        report([`${phase.label}cairn put (${k}, ${n}) FAILED`, mib(size), put.seconds.toFixed(1), '-', '-', '-', '-'])
+        result[`put_error${suffix}`] = reason
+        if (dealCreated !== undefined) result[`put_upload_s${suffix}`] = round(dealCreated)
+        continue
+      }
+      const placement = await slotPlacement(net, capability)
+      log(`${phase.label}get (${k}, ${n})`)
+      const out = join(net.home('user'), `out-${k}-${n}${phase.suffix}.bin`)
+      const cpuBeforeGet = nodesCpu()
+      const get = await runCairn(net, 'user', ['get', capability, '-o', out, '--network', net.networkFile], 900_000)
+      const getNodesCpu = nodesCpu() - cpuBeforeGet
+      if (get.code !== 0) throw new Error(`get (${k}, ${n}) failed: ${get.stderr.trim()}`)
+      if ((await sha256File(out)) !== phase.sha) throw new Error(`get (${k}, ${n}) returned different bytes`)
+      await rm(out)
+      const putMBps = mbps(size, put.seconds)
+      const getMBps = mbps(size, get.seconds)
       report([
-        '  upload, until the deal is created',
-        '-',
-        dealCreated.toFixed(1),
-        uploadMBps.toFixed(1),
-        ratio(uploadMBps),
-        '-',
-        '-',
+        `${phase.label}cairn put (${k}, ${n}), whole command`,
+        mib(size),
+        put.seconds.toFixed(1),
+        putMBps.toFixed(1),
+        ratio(putMBps),
+        put.cpu.toFixed(1),
+        mib(put.peakRss),
       ])
-      report(['  holders confirm the deal', '-', (put.seconds - dealCreated).toFixed(1), '-', '-', '-', '-'])
-      result[`put_upload_s${suffix}`] = round(dealCreated)
-      result[`put_upload_MBps${suffix}`] = round(uploadMBps)
-      result[`put_deal_s${suffix}`] = round(put.seconds - dealCreated)
+      if (dealCreated !== undefined) {
+        const uploadMBps = mbps(size, dealCreated)
+        report([
+          '  upload, until the deal is created',
+          '-',
+          dealCreated.toFixed(1),
+          uploadMBps.toFixed(1),
+          ratio(uploadMBps),
+          '-',
+          '-',
+        ])
+        report(['  holders confirm the deal', '-', (put.seconds - dealCreated).toFixed(1), '-', '-', '-', '-'])
+        result[`put_upload_s${suffix}`] = round(dealCreated)
+        result[`put_upload_MBps${suffix}`] = round(uploadMBps)
+        result[`put_deal_s${suffix}`] = round(put.seconds - dealCreated)
+      }
+      report([`  slots: ${placement}`, '-', '-', '-', '-', '-', '-'])
+      report([
+        `${phase.label}cairn get (${k}, ${n}), sha-256 checked`,
+        mib(size),
+        get.seconds.toFixed(1),
+        getMBps.toFixed(1),
+        ratio(getMBps),
+        get.cpu.toFixed(1),
+        mib(get.peakRss),
+      ])
+      report([`  CPU s of the 6 nodes: put ${putNodesCpu.toFixed(1)}, get ${getNodesCpu.toFixed(1)}`])
+      result[`put_s${suffix}`] = round(put.seconds)
+      result[`put_MBps${suffix}`] = round(putMBps)
+      result[`get_s${suffix}`] = round(get.seconds)
+      result[`get_MBps${suffix}`] = round(getMBps)
+      result[`put_cli_cpu_s${suffix}`] = round(put.cpu)
+      result[`get_cli_cpu_s${suffix}`] = round(get.cpu)
+      result[`put_nodes_cpu_s${suffix}`] = round(putNodesCpu)
+      result[`get_nodes_cpu_s${suffix}`] = round(getNodesCpu)
+      result[`put_cli_peak_rss_MB${suffix}`] = round(put.peakRss / MB)
+      result[`get_cli_peak_rss_MB${suffix}`] = round(get.peakRss / MB)
+      result[`slots${suffix}`] = placement
     }
-    report([`  slots: ${placement}`, '-', '-', '-', '-', '-', '-'])
-    report([
-      `cairn get (${k}, ${n}), sha-256 checked`,
-      mib(size),
-      get.seconds.toFixed(1),
-      getMBps.toFixed(1),
-      ratio(getMBps),
-      get.cpu.toFixed(1),
-      mib(get.peakRss),
-    ])
-    report([`  CPU s of the 6 nodes: put ${putNodesCpu.toFixed(1)}, get ${getNodesCpu.toFixed(1)}`])
-    result[`put_s${suffix}`] = round(put.seconds)
-    result[`put_MBps${suffix}`] = round(putMBps)
-    result[`get_s${suffix}`] = round(get.seconds)
-    result[`get_MBps${suffix}`] = round(getMBps)
-    result[`put_cli_cpu_s${suffix}`] = round(put.cpu)
-    result[`get_cli_cpu_s${suffix}`] = round(get.cpu)
-    result[`put_nodes_cpu_s${suffix}`] = round(putNodesCpu)
-    result[`get_nodes_cpu_s${suffix}`] = round(getNodesCpu)
-    result[`put_cli_peak_rss_MB${suffix}`] = round(put.peakRss / MB)
-    result[`get_cli_peak_rss_MB${suffix}`] = round(get.peakRss / MB)
-    result[`slots${suffix}`] = placement
   }
   result.node_peak_rss_MB = round(Math.max(...nodePids.map(peakRss)) / MB)
   result.load_before = round(loadBefore)

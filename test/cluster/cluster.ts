@@ -362,6 +362,12 @@ socket.on('error', () => process.exit(1))`
     ])
   }
 
+  /** Removes the cap of `capBandwidth` from subnet `subnet` (its bridge's default queue again). */
+  async uncapBandwidth(subnet: string): Promise<void> {
+    const bridge = subnet.startsWith('s') ? `br${subnet.slice(1)}` : subnet
+    await inNs(this.router, ['tc', 'qdisc', 'del', 'dev', bridge, 'root']).catch(() => {})
+  }
+
   /** The address a host's packets carry in the router (the NAT's outside address for hosts behind it). */
   #outsideAddress(name: string): string {
     const host = this.host(name)
