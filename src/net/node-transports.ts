@@ -95,14 +95,36 @@ function boundedWebSockets(): TransportFactory {
   }) as TransportFactory
   return boundListeners(factory, (listener) => {
     // @libp2p/websockets 10 builds its ws.WebSocketServer with the default maxPayload and no way to pass one
-    const server = (listener as unknown as { wsServer?: { options?: { maxPayload?: number } } }).wsServer
+    const server = (listener as unknown as { wsServer?: WsServer }).wsServer
     if (server?.options === undefined) {
       throw new InvalidArgumentError(
-        'the WebSocket listener has no wsServer.options (was @libp2p/websockets upgraded?): pin 10.1.21 or port the message bound in src/net/node-transports.ts',
+        'the WebSocket listener has no wsServer (was @libp2p/websockets upgraded?): pin 10.1.21 or port the bounds in src/net/node-transports.ts',
       )
     }
     server.options.maxPayload = WEBSOCKET_MAX_MESSAGE_BYTES
+    // ...nor an 'error' listener on the sockets it accepts: one malformed frame from anyone (unmasked, an unknown
+    // opcode, a message over maxPayload) was an unhandled 'error' event that ended the node's process. ws closes the
+    // socket itself (1002 or 1009); libp2p then sees the close and drops the connection.
+    const accepted = listener as unknown as { onWsServerConnection?: (socket: WsSocket, request: unknown) => void }
+    const onConnection = accepted.onWsServerConnection
+    if (typeof onConnection !== 'function') {
+      throw new InvalidArgumentError(
+        'the WebSocket listener has no onWsServerConnection (was @libp2p/websockets upgraded?): pin 10.1.21 or port the bounds in src/net/node-transports.ts',
+      )
+    }
+    accepted.onWsServerConnection = (socket, request) => {
+      socket.on('error', () => {})
+      onConnection.call(listener, socket, request)
+    }
   })
+}
+
+/** The parts of `ws`'s WebSocketServer and WebSocket the bounds touch. */
+interface WsServer {
+  options?: { maxPayload?: number }
+}
+interface WsSocket {
+  on(event: 'error', listener: (error: Error) => void): void
 }
 
 type IncomingConnection = (ufrag: string, host: string, port: number, signal: AbortSignal) => Promise<void>
