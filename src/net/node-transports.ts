@@ -4,8 +4,9 @@
  * server), plus circuit relay v2 for relayed peers. Browsers reach a node over the last two, so both get the guards
  * TCP has (libp2p's connection manager, the connection gater with its bans, the per-peer stream and byte limits of
  * each protocol) and the bounds their own listeners lack:
- * - WebSockets: an upgrade request must arrive within WEBSOCKET_HEADERS_TIMEOUT_MS, and one WebSocket message holds at
- *   most WEBSOCKET_MAX_MESSAGE_BYTES (the `ws` default is 100 MiB, buffered whole before libp2p sees it).
+ * - WebSockets: an upgrade request must arrive within WEBSOCKET_HEADERS_TIMEOUT_MS, one WebSocket message holds at
+ *   most WEBSOCKET_MAX_MESSAGE_BYTES (the `ws` default is 100 MiB, buffered whole before libp2p sees it), and a
+ *   malformed frame closes its socket instead of ending the process (an unhandled `ws` error event before).
  * - WebRTC-direct: every STUN request with a new ufrag makes the listener build an RTCPeerConnection before any
  *   handshake, so at most WEBRTC_DIRECT_MAX_PEER_CONNECTIONS exist at once, WEBRTC_DIRECT_MAX_PER_HOST from one IP.
  */
