@@ -66,10 +66,10 @@ function crashCases(rng: Random, count: number, nodes: number): CrashCase[] {
       const point = NODE_POINTS[rng.int(0, NODE_POINTS.length - 1)]!
       // Hits late enough that puts often succeed on the node before it dies (their pieces must then survive).
       const hit = point.startsWith('piece-store')
-        ? rng.int(2, 6)
+        ? rng.int(3, 10)
         : point === 'chain-cursor:saved'
           ? rng.int(1, 3)
-          : rng.int(2, 4)
+          : rng.int(2, 6)
       cases.push({ target, point, hit, node: rng.int(1, nodes - 1) })
     } else if (target === 'cli') {
       cases.push({ target, point: 'file-records:appended', hit: 1 })
@@ -259,7 +259,7 @@ export const crashPoints: Scenario = {
           processes.add(armed)
           await armed.waitForLine((l) => l.includes('"event":"ready"'), 90_000).catch(() => {})
           // Puts that give the armed node a slot each, until it dies (or three puts); then timers may still hit it.
-          for (let p = 0; p < 4 && armed.running(); p++) await putOne({}, nodeCount)
+          for (let p = 0; p < 5 && armed.running(); p++) await putOne({}, nodeCount)
           outcome.crashed = await died(armed, armed.running() ? 20_000 : 1_000)
           if (armed.running()) await armed.stop('SIGKILL')
           processes.delete(armed)
