@@ -13,13 +13,13 @@ import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
 import { webRTCDirect } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { CID } from 'multiformats/cid'
 import { InvalidArgumentError, UnreachableError } from '../errors.ts'
 import type { AbortOptions } from '../storage/index.ts'
 import { DEFAULT_CONTROL_TIMEOUT_MS, DEFAULT_TRANSFER_TIMEOUT_MS } from './constants.ts'
+import { guardedYamux } from './guarded-yamux.ts'
 import { PeerScores } from './peer-scores.ts'
 import { fetchPieceFromPeer, storePieceOnPeer } from './piece-protocol.ts'
 import { askSlotAcceptance, reserveUpload, type SlotAcceptanceRequester } from './slot-acceptance-protocol.ts'
@@ -72,7 +72,7 @@ export async function createBrowserHost(init: BrowserHostInit = {}): Promise<Bro
     addresses: { listen: [] },
     transports: transports as never,
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [guardedYamux()],
     peerDiscovery: [],
     services: { identify: identify(), ping: ping() },
     ...(init.allowPrivateAddresses === true ? { connectionGater: { denyDialMultiaddr: () => false } } : {}),

@@ -18,7 +18,6 @@ import { type KadDHT, kadDHT, passthroughMapper, removePrivateAddressesMapper } 
 import { mdns } from '@libp2p/mdns'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
-import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import {
   DEFAULT_LISTEN,
@@ -30,6 +29,7 @@ import {
   RELAY_DURATION_LIMIT_MS,
   RELAY_MAX_RESERVATIONS,
 } from './constants.ts'
+import { guardedYamux } from './guarded-yamux.ts'
 import { type CairnTransport, nodeTransports, type TransportRefusals } from './node-transports.ts'
 import { cairnReachability, type ReachabilityServiceApi, type ReachabilityStatus } from './reachability-service.ts'
 
@@ -138,7 +138,7 @@ export async function createCairnLibp2p(init: CairnHostInit): Promise<CairnLibp2
       ...(init.transportRefusals === undefined ? {} : { refusals: init.transportRefusals }),
     })) as never,
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [guardedYamux()],
     peerDiscovery: peerDiscovery as never,
     services: services as never,
     nodeInfo: { userAgent: `cairn/${init.version ?? DEFAULT_VERSION}` },
