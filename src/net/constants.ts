@@ -132,3 +132,13 @@ export const RELAY_MAX_RESERVATIONS = 32
 export const RELAY_CIRCUITS_PER_PEER = 16
 export const RELAY_DATA_LIMIT_BYTES = 4 * MAX_PIECE_SIZE
 export const RELAY_DURATION_LIMIT_MS = 5 * 60_000
+
+/**
+ * Inbound connections a host admits mid-handshake at once (libp2p's default is 10: ten silent sockets from one address
+ * kept every other peer out). libp2p also refuses more than 5 new connections a second from one address and drops a
+ * connection whose handshake is not done within `INBOUND_UPGRADE_TIMEOUT_MS`, so one address holds at most 50 of
+ * these; filling them takes 3 addresses that keep reconnecting.
+ */
+export const MAX_PENDING_INBOUND_CONNECTIONS = 128
+/** Time an inbound connection has to finish its handshake (Noise, then Yamux), ms: libp2p's default, made explicit. */
+export const INBOUND_UPGRADE_TIMEOUT_MS = 10_000

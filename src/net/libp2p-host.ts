@@ -23,7 +23,9 @@ import {
   DEFAULT_LISTEN,
   DEFAULT_VERSION,
   DEVNET_LISTEN,
+  INBOUND_UPGRADE_TIMEOUT_MS,
   KAD_PROTOCOL,
+  MAX_PENDING_INBOUND_CONNECTIONS,
   RELAY_CIRCUITS_PER_PEER,
   RELAY_DATA_LIMIT_BYTES,
   RELAY_DURATION_LIMIT_MS,
@@ -142,6 +144,10 @@ export async function createCairnLibp2p(init: CairnHostInit): Promise<CairnLibp2
     peerDiscovery: peerDiscovery as never,
     services: services as never,
     nodeInfo: { userAgent: `cairn/${init.version ?? DEFAULT_VERSION}` },
+    connectionManager: {
+      maxIncomingPendingConnections: MAX_PENDING_INBOUND_CONNECTIONS,
+      inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
+    },
     ...(init.connectionGater === undefined ? {} : { connectionGater: init.connectionGater }),
   }
   return (await createLibp2p(options as never)) as CairnLibp2p
