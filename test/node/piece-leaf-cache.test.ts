@@ -11,7 +11,8 @@ describe('piece leaf cache', () => {
     const piece = new Uint8Array(randomBytes(3 * 1024 + 100))
     const cid = pieceCid(piece)
     await store.put(cid, piece)
-    const hashes = leaves.get(cid)!
+    const { size, leafHashes: hashes } = leaves.get(cid)!
+    assert.equal(size, piece.byteLength)
     assert.equal(hashes.byteLength, 4 * 32)
     assert.deepEqual(Buffer.from(hashes.subarray(32, 64)), Buffer.from(merkleLeafHash(piece.subarray(1024, 2048))))
     assert.deepEqual(Buffer.from(hashes.subarray(96)), Buffer.from(merkleLeafHash(piece.subarray(3072))))
@@ -40,7 +41,7 @@ describe('piece leaf cache', () => {
       pieces.map((p) => leaves.get(pieceCid(p)) !== undefined),
       [false, false, true, true, true],
     )
-    assert.deepEqual(leaves.get(pieceCid(pieces[4]!)), pieceLeafHashes(pieces[4]!))
+    assert.deepEqual(leaves.get(pieceCid(pieces[4]!))?.leafHashes, pieceLeafHashes(pieces[4]!))
     await store.delete(pieceCid(pieces[4]!))
     leaves.delete([pieceCid(pieces[3]!)])
     assert.equal(leaves.bytes, 128)

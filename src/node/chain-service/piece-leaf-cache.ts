@@ -16,11 +16,17 @@ export interface PieceLeafCacheInit {
   maxBytes?: number
 }
 
+/** A received piece: its byte length and its leaf hashes (32 bytes per 1 KiB leaf, the last leaf may be short). */
+export interface ReceivedPiece {
+  size: number
+  leafHashes: Uint8Array
+}
+
 export interface PieceLeafCache {
   /** `store` whose `put` also records the stored piece's leaf hashes (computed while the write runs). */
   recording(store: PieceStore): PieceStore
-  /** The leaf hashes of a piece this process stored, if still kept. */
-  get(cid: CID): Uint8Array | undefined
+  /** The byte length and leaf hashes of a piece this process stored, if still kept. */
+  get(cid: CID): ReceivedPiece | undefined
   /** Forgets pieces (once their slot's tree is on disk). */
   delete(cids: Iterable<CID>): void
   /** Bytes of leaf hashes kept. */
@@ -39,20 +45,20 @@ export interface PieceLeafCache {
  */
 export function createPieceLeafCache(init: PieceLeafCacheInit = {}): PieceLeafCache {
   const maxBytes = init.maxBytes ?? DEFAULT_PIECE_LEAF_CACHE_BYTES
-  const kept = new Map<string, Uint8Array>()
+  const kept = new Map<string, ReceivedPiece>()
   let bytes = 0
   const forget = (key: string) => {
-    const hashes = kept.get(key)
-    if (hashes === undefined) return
+    const piece = kept.get(key)
+    if (piece === undefined) return
     kept.delete(key)
-    bytes -= hashes.byteLength
+    bytes -= piece.leafHashes.byteLength
   }
-  const record = (cid: CID, hashes: Uint8Array) => {
+  const record = (cid: CID, piece: ReceivedPiece) => {
     const key = cid.toString()
     forget(key)
-    if (hashes.byteLength > maxBytes) return
-    kept.set(key, hashes)
-    bytes += hashes.byteLength
+    if (piece.leafHashes.byteLength > maxBytes) return
+    kept.set(key, piece)
+    bytes += piece.leafHashes.byteLength
     for (const oldest of kept.keys()) {
       if (bytes <= maxBytes) break
       forget(oldest)
@@ -71,7 +77,7 @@ export function createPieceLeafCache(init: PieceLeafCacheInit = {}): PieceLeafCa
           } finally {
             await written
           }
-          record(cid, hashes)
+          record(cid, { size: piece.byteLength, leafHashes: hashes })
         },
         get: (cid, options) => store.get(cid, options),
         has: (cid, options) => store.has(cid, options),

@@ -162,8 +162,9 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
     const levels = await slotMerkleLevels(
       (async function* (): AsyncGenerator<Uint8Array | HashedPiece> {
         for (const [i, cid] of cids.entries()) {
-          const leafHashes = received?.get(cid)
-          if (leafHashes !== undefined) yield { size: sizes[i]!, leafHashes }
+          // Only a piece of the length the manifest implies (else its bytes decide, as they always did).
+          const hashed = received?.get(cid)
+          if (hashed !== undefined && hashed.size === sizes[i]) yield hashed
           else yield await store.get(cid, options)
         }
       })(),
