@@ -7,9 +7,8 @@
  */
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -26,30 +25,10 @@ import {
   startCairn,
   stopAll,
 } from '../e2e/devnet-fixture.ts'
+import { CHROMIUM, chromiumSkip, serveFolder } from './page-server.ts'
 import type { PieceFetchRequest, PieceFetchResult } from './transport-page.ts'
 
-const CHROMIUM = process.env.CAIRN_CHROMIUM ?? '/usr/bin/chromium'
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: install it with 'apt-get install -y chromium' to run the browser transport tests`
-
-/** Serves the files of `folder` (flat) and nothing else. */
-async function serveFolder(folder: string): Promise<{ server: Server; url: string }> {
-  const files = new Map<string, Buffer>()
-  for (const name of await readdir(folder)) files.set(`/${name}`, await readFile(join(folder, name)))
-  const types: Record<string, string> = { html: 'text/html', js: 'text/javascript', map: 'application/json' }
-  const server = createServer((request, response) => {
-    const path = request.url === '/' ? '/index.html' : (request.url ?? '')
-    const body = files.get(path)
-    if (body === undefined) return void response.writeHead(404).end()
-    response.writeHead(200, { 'content-type': types[path.split('.').pop() ?? ''] ?? 'application/octet-stream' })
-    response.end(body)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  assert.ok(address !== null && typeof address === 'object')
-  return { server, url: `http://127.0.0.1:${address.port}/` }
-}
+const skip = chromiumSkip('browser transport tests')
 
 describe('a page fetches a piece straight from a devnet node (WebSockets, WebRTC-direct)', {
   skip,

@@ -7,9 +7,9 @@
  */
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -19,12 +19,10 @@ import { build } from 'rolldown'
 import { VECTOR_KEY, VECTOR_SALT, vectorInput } from '../../scripts/generate-file-format-vectors.ts'
 import { decodeManifest, encodeFile, parseCapability } from '../../src/storage/index.ts'
 import { decodeAll, testData } from '../storage/pipeline-helpers.ts'
+import { CHROMIUM, chromiumSkip, serveFolder } from './page-server.ts'
 import type { EncodedInPage, StoragePage, VectorRequest } from './storage-page.ts'
 
-const CHROMIUM = process.env.CAIRN_CHROMIUM ?? '/usr/bin/chromium'
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: install it with 'apt-get install -y chromium' to run the browser storage tests`
+const skip = chromiumSkip('browser storage tests')
 
 interface VectorCase {
   name: string
@@ -60,24 +58,6 @@ function call<M extends keyof StoragePage>(page: Page, method: M, ...args: Param
     },
     [method, args] as [string, unknown[]],
   ) as Promise<Awaited<ReturnType<StoragePage[M]>>>
-}
-
-/** Serves the files of `folder` (flat) and nothing else. */
-async function serveFolder(folder: string): Promise<{ server: Server; url: string }> {
-  const files = new Map<string, Buffer>()
-  for (const name of await readdir(folder)) files.set(`/${name}`, await readFile(join(folder, name)))
-  const types: Record<string, string> = { html: 'text/html', js: 'text/javascript', map: 'application/json' }
-  const server = createServer((request, response) => {
-    const path = request.url === '/' ? '/index.html' : (request.url ?? '')
-    const body = files.get(path)
-    if (body === undefined) return void response.writeHead(404).end()
-    response.writeHead(200, { 'content-type': types[path.split('.').pop() ?? ''] ?? 'application/octet-stream' })
-    response.end(body)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  assert.ok(address !== null && typeof address === 'object')
-  return { server, url: `http://127.0.0.1:${address.port}/` }
 }
 
 describe('src/storage in chromium (browser platform: @noble, zstd wasm, Reed-Solomon wasm)', {
