@@ -5,9 +5,24 @@
 import type { Stream } from '@libp2p/interface'
 import { AbortedError, CairnError, TimeoutError } from '../errors.ts'
 
-/** Sends `data`, waiting for the stream to drain when its buffer is full. */
+/**
+ * Sends `data`, waiting for the stream to drain when its buffer is full. A stream that closes meanwhile rejects the
+ * wait with its close event, not an Error: that becomes an Error saying the stream closed.
+ */
 export async function writeAll(stream: Stream, data: Uint8Array, signal?: AbortSignal): Promise<void> {
-  if (!stream.send(data)) await stream.onDrain(signal === undefined ? {} : { signal })
+  if (stream.send(data)) return
+  try {
+    await stream.onDrain(signal === undefined ? {} : { signal })
+  } catch (cause) {
+    if (cause instanceof Error) throw cause
+    const event = (cause as { type?: unknown } | undefined)?.type
+    throw new Error(
+      `the stream closed (${typeof event === 'string' ? event : String(cause)}) before all data was sent`,
+      {
+        cause,
+      },
+    )
+  }
 }
 
 /**
