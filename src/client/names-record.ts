@@ -37,7 +37,8 @@ export function checkName(name: unknown): string {
   if (typeof name !== 'string' || name === '') {
     throw new InvalidArgumentError('a name must not be empty: give 1 to 255 bytes of text, e.g. "photos"')
   }
-  if (!name.isWellFormed())
+  // A lone surrogate does not survive UTF-8 (it becomes U+FFFD).
+  if (Buffer.from(name, 'utf8').toString('utf8') !== name)
     throw new InvalidArgumentError('a name must be valid Unicode text (it has a lone surrogate)')
   const canonical = name.normalize('NFC')
   if (canonical.includes('\0')) throw new InvalidArgumentError('a name must not contain the NUL character')
