@@ -14,8 +14,8 @@ import { markAutoRenew, openPutDeal, putDealFlags, putNodes, putProgress, putRed
  */
 export async function runPutTree(parsed: ParsedCommandLine, context: CommandContext): Promise<number> {
   const path = parsed.positionals[0]!
-  await assertFolder(path)
   const flags = putDealFlags(parsed.values)
+  await assertFolder(path)
   const location = await locateNetwork(parsed.values)
   const chain = await openUserChain(location)
   const { k, n } = await putRedundancy(parsed.values, location, chain, flags, context)

@@ -34,6 +34,7 @@ export async function runPut(parsed: ParsedCommandLine, context: CommandContext)
   if (parsed.values.quote === true) return runPutQuote(parsed, context)
   if (parsed.values.recursive === true) return runPutTree(parsed, context)
   const path = parsed.positionals[0]!
+  const flags = putDealFlags(parsed.values)
   let size: number | undefined
   let source: AsyncIterable<Uint8Array>
   let metadata: { name?: string; mtime?: number } = {}
@@ -49,7 +50,6 @@ export async function runPut(parsed: ParsedCommandLine, context: CommandContext)
     source = createReadStream(path, { highWaterMark: 1024 * 1024 })
   }
   if (typeof parsed.values.name === 'string') metadata.name = parsed.values.name
-  const flags = putDealFlags(parsed.values)
   const location = await locateNetwork(parsed.values)
   const chain = await openUserChain(location)
   const { k, n } = await putRedundancy(parsed.values, location, chain, flags, context)

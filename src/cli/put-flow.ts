@@ -33,6 +33,9 @@ import { ProgressBar } from './progress-bar.ts'
 
 /** The flags of a put that shape its deal and its segments. */
 export interface PutDealFlags {
+  /** --k and --n as given (checked); --durability may choose them later (putRedundancy). */
+  k?: number
+  n?: number
   segmentSize?: number
   duration?: number
   /** Token units per byte per epoch (the cap each node signs). */
@@ -40,8 +43,15 @@ export interface PutDealFlags {
   json: boolean
 }
 
-/** Reads `--segment-size`, `--duration`, `--max-price` and `--json`. */
+/**
+ * Reads and checks `--k`, `--n`, `--segment-size`, `--duration`, `--max-price` and `--json` (and that --durability
+ * is not given with --k/--n), before anything touches the disk or the network.
+ */
 export function putDealFlags(values: ParsedCommandLine['values']): PutDealFlags {
+  const { k, n } = redundancyFlags(values)
+  if (values.durability !== undefined && (k !== undefined || n !== undefined)) {
+    throw new InvalidArgumentError('choose either --k/--n or --durability, not both')
+  }
   const segmentText = values['segment-size']
   const segmentSize = typeof segmentText === 'string' ? parseByteSize(segmentText) : undefined
   const duration = integerFlag(values, 'duration', 1, 2 ** 32 - 1)
@@ -50,6 +60,8 @@ export function putDealFlags(values: ParsedCommandLine['values']): PutDealFlags 
     throw new InvalidArgumentError('--max-price must be a whole number of token units per byte per epoch')
   }
   return {
+    ...(k === undefined ? {} : { k }),
+    ...(n === undefined ? {} : { n }),
     ...(segmentSize === undefined ? {} : { segmentSize }),
     ...(duration === undefined ? {} : { duration }),
     ...(maxPriceText === undefined ? {} : { maxPrice: BigInt(maxPriceText) }),
@@ -131,13 +143,10 @@ export async function putRedundancy(
   flags: PutDealFlags,
   context: CommandContext,
 ): Promise<{ k?: number; n?: number }> {
-  if (values.durability !== undefined && (values.k !== undefined || values.n !== undefined)) {
-    throw new InvalidArgumentError('choose either --k/--n or --durability, not both')
-  }
   if (values['auto-renew'] === true && chain === undefined) {
     throw new InvalidArgumentError('--auto-renew needs a network with a chain: there is no deal to renew without one')
   }
-  let { k, n } = redundancyFlags(values)
+  let { k, n } = flags
   if (values.durability !== undefined) {
     const planned = await planFromFlags(values, context, networkReader(location))
     if (!planned.plan.met) throw new NotEnoughNodesError(planned.plan.note ?? 'the durability cannot be met')
