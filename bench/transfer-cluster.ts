@@ -14,9 +14,8 @@
  * table and, last, one JSON line. `--also-uncapped` then removes the caps and measures a second file of the same size
  * on the same network (what the cap costs). Every namespace is removed at the end, also on failure.
  */
-import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, readFileSync } from 'node:fs'
-import { mkdtemp, open, rm } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,6 +24,7 @@ import { NODE_PROCESS_FLAGS } from '../src/devnet/index.ts'
 import { parseByteSize } from '../src/node/index.ts'
 import { type Cluster, createCluster, namespaceSupport } from '../test/cluster/cluster.ts'
 import { ClusterNetwork } from '../test/cluster/fixtures/network-setup.ts'
+import { cpuSeconds, sha256File, writeRandomFile } from './transfer/files-and-procs.ts'
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
 const MB = 1e6
@@ -50,16 +50,6 @@ const unsupported = namespaceSupport()
 if (unsupported !== undefined) {
   console.error(`transfer-cluster needs network namespaces: ${unsupported}`)
   process.exit(2)
-}
-
-/** CPU seconds (user + system) a process has used so far; NaN once it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return Number.NaN
-  }
 }
 
 /** Peak resident set (VmHWM) of a process in bytes; NaN once it is gone. */
@@ -161,28 +151,6 @@ async function slotPlacement(net: ClusterNetwork, capability: string): Promise<s
     .map((s) => hostOf.get(s.peerId ?? ''))
     .map((h) => (h === undefined ? '?' : `${h}@${net.cluster.host(h).subnet}`))
     .join(' ')
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) hash.update(chunk as Buffer)
-  return hash.digest('hex')
-}
-
-async function writeRandomFile(path: string, bytes: number): Promise<string> {
-  const hash = createHash('sha256')
-  const file = await open(path, 'w')
-  try {
-    for (let written = 0; written < bytes; ) {
-      const chunk = randomBytes(Math.min(16 << 20, bytes - written))
-      hash.update(chunk)
-      await file.write(chunk)
-      written += chunk.byteLength
-    }
-  } finally {
-    await file.close()
-  }
-  return hash.digest('hex')
 }
 
 const mbps = (bytes: number, seconds: number) => bytes / MB / seconds

@@ -17,9 +17,8 @@
  * (bench/transfer/stage-costs.ts), and the ratio cost / bound.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, readdirSync, readFileSync } from 'node:fs'
-import { mkdtemp, open, rm } from 'node:fs/promises'
+import { readdirSync, readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -27,6 +26,7 @@ import { parseArgs } from 'node:util'
 import { locateNetwork, openClientSession } from '../src/cli/client-session.ts'
 import { createDevnet, NODE_PROCESS_FLAGS } from '../src/devnet/index.ts'
 import { parseByteSize, sendToBenchSink } from '../src/node/index.ts'
+import { cpuSeconds, sha256File, writeRandomFile } from './transfer/files-and-procs.ts'
 import { measureStageCosts, stageBound } from './transfer/stage-costs.ts'
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
@@ -64,16 +64,6 @@ function watchPeakRss(pid: number): { stop(): number; peak(): number } {
       clearInterval(timer)
       return peak
     },
-  }
-}
-
-/** CPU seconds (user + system) a process has used so far; NaN once it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return Number.NaN
   }
 }
 
@@ -145,28 +135,6 @@ async function runProcess(args: string[], env: Record<string, string> = {}): Pro
   // Once reaped, the child's whole CPU time (its threads and its own reaped children) is in ours.
   const reaped = reapedChildrenCpuSeconds() - reapedBefore
   return { code, stdout, stderr, lines, seconds, peakRss: rss.stop(), cpu: reaped > 0 ? reaped : cpu }
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) hash.update(chunk as Buffer)
-  return hash.digest('hex')
-}
-
-async function writeRandomFile(path: string, bytes: number): Promise<string> {
-  const hash = createHash('sha256')
-  const file = await open(path, 'w')
-  try {
-    for (let written = 0; written < bytes; ) {
-      const chunk = randomBytes(Math.min(16 << 20, bytes - written))
-      hash.update(chunk)
-      await file.write(chunk)
-      written += chunk.byteLength
-    }
-  } finally {
-    await file.close()
-  }
-  return hash.digest('hex')
 }
 
 const mbps = (bytes: number, seconds: number) => bytes / MB / seconds
