@@ -9,6 +9,8 @@ import fastifyStatic from '@fastify/static'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import { CairnError, InvalidArgumentError, NotFoundError, RateLimitedError, TooLargeError } from '../errors.ts'
 import { createApiAuth } from './api-auth.ts'
+import { type S3NamesComponents, startS3Catalog } from './bucket-catalog-names.ts'
+import type { BucketCatalogSync } from './bucket-catalog-sync.ts'
 import {
   API_PREFIX,
   DEFAULT_HOST,
@@ -46,7 +48,7 @@ function fastifyErrorToCairn(err: FastifyError): CairnError {
 }
 
 class CairnGateway implements Gateway {
-  readonly #components: GatewayComponents
+  readonly #components: GatewayComponents & S3NamesComponents
   readonly #init: GatewayInit
   readonly #hub = createEventHub()
   readonly #metrics: CairnMetrics
@@ -56,12 +58,13 @@ class CairnGateway implements Gateway {
   #api: FastifyInstance | undefined
   #s3: FastifyInstance | undefined
   #index: GatewayIndex | undefined
+  #catalog: BucketCatalogSync | undefined
   #poller: NodeJS.Timeout | undefined
   #watcher: PlacementWatcher | undefined
   #unsubscribe: (() => void) | undefined
   readonly #peerStates = new Map<string, PeerState>()
 
-  constructor(components: GatewayComponents, init: GatewayInit) {
+  constructor(components: GatewayComponents & S3NamesComponents, init: GatewayInit) {
     this.#components = components
     this.#init = init
     this.#metrics = components.metrics ?? createMetrics()
@@ -235,9 +238,18 @@ class CairnGateway implements Gateway {
           ? undefined
           : new Set(index.listParts(uploadId).flatMap((part) => (part.staged === undefined ? [] : [part.staged]))),
       )
+      const { files, s3Names } = this.#components
+      const log = (line: string): void => void process.stderr.write(`${line}\n`)
+      this.#catalog = await startS3Catalog({ files, index, ...(s3Names === undefined ? {} : { s3Names }) }, log)
       registerS3Routes(
         s3,
-        { files: this.#components.files, index, metrics: this.#metrics, staging },
+        {
+          files,
+          index,
+          metrics: this.#metrics,
+          staging,
+          ...(this.#catalog === undefined ? {} : { catalog: this.#catalog }),
+        },
         {
           ...keys,
           region,
@@ -281,6 +293,8 @@ class CairnGateway implements Gateway {
     await Promise.all([this.#api?.close(), this.#s3?.close()])
     this.#api = undefined
     this.#s3 = undefined
+    await this.#catalog?.stop()
+    this.#catalog = undefined
     this.#index?.close()
     this.#index = undefined
   }
@@ -294,9 +308,10 @@ class CairnGateway implements Gateway {
  * const gateway = createGateway({ files }, { dataDir: '.cairn-devnet/gateway', port: 7070, s3Port: 7071 })
  * await gateway.start()
  * console.log(`dashboard: ${gateway.url}/#token=${gateway.token}`)
+ * // with `s3Names: { client, privateKey }` gateways of one wallet share their S3 buckets (docs/protocol.md, "Names")
  * await gateway.stop()
  * ```
  */
-export function createGateway(components: GatewayComponents, init: GatewayInit): Gateway {
+export function createGateway(components: GatewayComponents & S3NamesComponents, init: GatewayInit): Gateway {
   return new CairnGateway(components, init)
 }

@@ -10,6 +10,7 @@ export {
   type DownloadResult,
   type UploadSource,
 } from './api-client.ts'
+export { type CatalogNameStore, catalogNames, chainNameStore, type S3NamesComponents } from './bucket-catalog-names.ts'
 export {
   type CairnFileServiceComponents,
   type CairnFileServiceInit,

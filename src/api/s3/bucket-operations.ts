@@ -39,6 +39,7 @@ export async function createBucket(context: S3Context, { bucket, request, reply 
       },
     )
   }
+  context.catalog?.recordBucket('create', bucket)
   return reply.header('location', `/${bucket}`).send()
 }
 
@@ -55,6 +56,7 @@ export function deleteBucket(context: S3Context, { bucket, reply }: BucketCall):
     })
   }
   context.index.deleteBucket(bucket)
+  context.catalog?.recordBucket('delete', bucket)
   return reply.code(204).send()
 }
 

@@ -11,7 +11,7 @@ import type { ObjectPart, UploadedPart } from '../gateway-database.ts'
 import { readParts } from '../object-reader.ts'
 import { parseCompleteMultipart, xmlDocument } from '../s3-xml.ts'
 import { receiveBody } from './request-body.ts'
-import { changeObject, putFile, type S3Context } from './s3-context.ts'
+import { changeObject, putFile, requireRoom, type S3Context } from './s3-context.ts'
 import { completing, entityTooLarge, noSuchUpload, S3Error } from './s3-error.ts'
 import { headerText, type ObjectCall, readSmallBody, userMetadata } from './s3-request.ts'
 
@@ -114,6 +114,7 @@ export async function completeMultipartUpload(context: S3Context, call: ObjectCa
   const uploadId = uploadIdOf(call)
   const upload = uploadOf(context, call, uploadId)
   if (completingUploads.has(uploadId)) throw completing(uploadId)
+  requireRoom(context, bucket, key)
   const listed = parseCompleteMultipart(await readSmallBody(request.raw))
   if (listed === undefined || listed.length === 0)
     throw new S3Error(

@@ -11,7 +11,7 @@ import type { ObjectPart, S3Object } from '../gateway-database.ts'
 import { readParts } from '../object-reader.ts'
 import { isoDate, xmlDocument } from '../s3-xml.ts'
 import { receiveBody } from './request-body.ts'
-import { changeObject, putFile, requireBucket, type S3Context } from './s3-context.ts'
+import { changeObject, putFile, requireBucket, requireRoom, type S3Context } from './s3-context.ts'
 import { noSuchKey, S3Error } from './s3-error.ts'
 import { headerText, type ObjectCall, parseCopySource, readSmallBody, userMetadata } from './s3-request.ts'
 
@@ -38,6 +38,7 @@ export async function putObject(context: S3Context, call: ObjectCall): Promise<F
   const { staging } = context
   const copySource = headerText(request.headers, 'x-amz-copy-source')
   if (copySource !== undefined) return copyObject(context, call, copySource)
+  requireRoom(context, bucket, key)
   const type = headerText(request.headers, 'content-type') ?? 'binary/octet-stream'
   // A staging folder of its own (swept at start when a crash leaves it behind, as no upload has its ID).
   const stagingId = `put-${randomBytes(12).toString('base64url')}`
@@ -83,6 +84,7 @@ async function copyObject(
   copySource: string,
 ): Promise<FastifyReply> {
   const from = parseCopySource(copySource)
+  requireRoom(context, bucket, key)
   requireBucket(context, from.bucket)
   const source = context.index.getObject(from.bucket, from.key)
   if (source === undefined) throw noSuchKey(from.bucket, from.key)

@@ -1,9 +1,11 @@
 /** What the S3 operations share: the gateway's parts, the S3 options and the uploads being completed. */
+import { MAX_CATALOG_KEYS } from '../bucket-catalog.ts'
+import type { BucketCatalogSync } from '../bucket-catalog-sync.ts'
 import type { GatewayIndex, ObjectPart } from '../gateway-database.ts'
 import type { FileService } from '../interface.ts'
 import type { CairnMetrics } from '../metrics.ts'
 import type { MultipartStaging } from '../multipart-staging.ts'
-import { noSuchBucket } from './s3-error.ts'
+import { noSuchBucket, S3Error } from './s3-error.ts'
 
 export interface S3Components {
   files: FileService
@@ -11,6 +13,8 @@ export interface S3Components {
   metrics: CairnMetrics
   /** Where UploadPart stages parts until CompleteMultipartUpload. */
   staging: MultipartStaging
+  /** Keeps buckets and objects in names of the wallet (gateways of one key share them); absent: the index alone. */
+  catalog?: BucketCatalogSync
 }
 
 export interface S3Init {
@@ -39,7 +43,13 @@ export interface S3Context extends S3Components {
 export function changeObject<T>(context: S3Context, bucket: string, key: string, change: () => T): T {
   const before = context.index.getObject(bucket, key)
   const result = change()
-  const { files, index } = context
+  const { files, index, catalog } = context
+  if (catalog !== undefined) {
+    // The catalog keeps the replaced object as an older version: its files' deals end when it leaves the catalog.
+    const after = index.getObject(bucket, key)
+    if (before !== undefined || after !== undefined) catalog.recordObject(bucket, key, after)
+    return result
+  }
   if (before === undefined || files.remove === undefined) return result
   const remove = files.remove.bind(files)
   for (const { capability } of before.parts) {
@@ -49,6 +59,17 @@ export function changeObject<T>(context: S3Context, bucket: string, key: string,
     })
   }
   return result
+}
+
+/** Throws when `bucket`'s catalog is full and `key` would be a new key of it. */
+export function requireRoom(context: S3Context, bucket: string, key: string): void {
+  if (context.catalog === undefined || context.catalog.hasRoom(bucket, key)) return
+  throw new S3Error(
+    'TooManyKeys',
+    400,
+    `Bucket ${bucket} holds ${MAX_CATALOG_KEYS} keys, the most a Cairn bucket catalog keeps; delete objects or use another bucket.`,
+    { BucketName: bucket, Key: key },
+  )
 }
 
 /** Throws NoSuchBucket unless `bucket` exists. */

@@ -61,6 +61,12 @@ export function registerS3Routes(app: FastifyInstance, components: S3Components,
     const { bucket, key, query } = parseTarget(request.raw.url ?? '/')
     reply.header('x-amz-request-id', requestId())
     const call: ServiceCall = { request, reply, query, signature, signal: abort.signal }
+    const { catalog } = context
+    if (catalog !== undefined) {
+      // What other gateways of the key published since (one eth_call per name, cached about a second)
+      await catalog.refreshBuckets()
+      if (bucket !== undefined && context.index.hasBucket(bucket)) await catalog.refreshBucket(bucket)
+    }
     if (bucket === undefined) return dispatch(SERVICE_ROUTES, call)
     if (key === undefined) return dispatch(BUCKET_ROUTES, { ...call, bucket }, bucket)
     return dispatch(OBJECT_ROUTES, { ...call, bucket, key }, bucket)
