@@ -11,6 +11,7 @@ import type {
   SlotAcceptanceAnswer,
   SlotAcceptanceRequest,
 } from '../net/index.ts'
+import type { UploadTicketSigner } from '../node/index.ts'
 
 /** The part of the network the client uses (satisfied by src/net's Network). */
 export interface ClientNetwork {
@@ -72,6 +73,11 @@ export interface RegistryPlacement {
   operatorOf(peerId: string): string | undefined
   /** The endpoints the node registered (undefined or empty: its heartbeat addresses are used). */
   endpointsOf(peerId: string): string[] | undefined
+  /**
+   * Signs the upload ticket a node on chain needs before it takes pieces, with the wallet that will pay the deal
+   * (`registeredNodes` of a `ChainClient` sets it). Absent: reservations carry no ticket (nodes off chain).
+   */
+  uploadTicket?: UploadTicketSigner
 }
 
 export interface GetInit {

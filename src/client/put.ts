@@ -29,6 +29,7 @@ export async function putFile(
     timeoutMs: context.pieceTimeoutMs,
     onProgress: init.onProgress,
     signal: options.signal,
+    uploadTicket: init.placement?.uploadTicket,
   })
   init.onProgress?.({ type: 'put:placement', slots: upload.placement() })
 

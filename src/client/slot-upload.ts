@@ -2,7 +2,7 @@
 import type { CID } from 'multiformats/cid'
 import { AbortedError, InvalidArgumentError, NotEnoughNodesError, NotEnoughPiecesError } from '../errors.ts'
 import { reserveUpload } from '../net/index.ts'
-import type { PeerView } from '../node/index.ts'
+import type { PeerView, UploadTicketSigner } from '../node/index.ts'
 import { createErasureCoder, type Manifest, manifestPieceCid, rebuildPiece } from '../storage/index.ts'
 import { errorMessage } from './error-message.ts'
 import type { ClientNetwork, ClientProgressEvent, SlotPlacement } from './interface.ts'
@@ -20,6 +20,8 @@ export interface SlotUploadInit {
   timeoutMs: number
   onProgress: ((event: ClientProgressEvent) => void) | undefined
   signal: AbortSignal | undefined
+  /** Signs each reservation's upload ticket with the paying wallet (nodes on chain need one); absent: none sent. */
+  uploadTicket?: UploadTicketSigner | undefined
 }
 
 /**
@@ -162,8 +164,11 @@ export class SlotUpload {
           return { ...held, left: held.left - bytes }
         }
         const options = { signal: AbortSignal.any([this.#signal, AbortSignal.timeout(this.#init.timeoutMs)]) }
-        const ask = (size: number) =>
-          reserveUpload(this.#network, peer, { bytes: size, seconds: UPLOAD_RESERVATION_SECONDS }, options)
+        const ask = async (size: number) => {
+          const request = { bytes: size, seconds: UPLOAD_RESERVATION_SECONDS }
+          const ticket = await this.#init.uploadTicket?.(peer, request)
+          return reserveUpload(this.#network, peer, { ...request, ticket }, options)
+        }
         const granted = await ask(Math.max(bytes, UPLOAD_RESERVATION_BYTES)).catch((err) => {
           if (bytes >= UPLOAD_RESERVATION_BYTES || this.#signal.aborted) throw err
           return ask(bytes)

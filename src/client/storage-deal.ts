@@ -18,7 +18,7 @@ import {
 } from '../chain/index.ts'
 import { InvalidArgumentError, NotEnoughNodesError, TimeoutError, UnauthorizedError } from '../errors.ts'
 import { requestSlotAcceptance, type SlotAcceptanceRequester } from '../net/index.ts'
-import type { AbortOptions } from '../node/index.ts'
+import { type AbortOptions, uploadTicketSigner } from '../node/index.ts'
 import { DEFAULT_DEAL_DURATION_EPOCHS, DEFAULT_DEAL_MAX_PRICE, SLOT_CHECK_BYTES_PER_S } from './constants.ts'
 import type { Client, PutResult, RegistryPlacement } from './interface.ts'
 
@@ -56,6 +56,7 @@ const OPERATOR_READS_AT_ONCE = 16
  * The active nodes of the Registry by peer ID, a filter of those whose price is at most `maxPrice` (a node asking more
  * than the user pays is never sent pieces), and the put's placement: each node's operator (one slot per operator, as
  * the Market requires) and registered endpoints (the /24 spreading). Operators are read for the nodes within price.
+ * When `reader` is a `ChainClient` (the wallet that will pay), the placement also signs the nodes' upload tickets.
  *
  * @example
  * ```ts
@@ -88,14 +89,25 @@ export async function registeredNodes(
       }),
     )
   }
+  // A reader that is a wallet (the account that will pay the deal) signs the nodes' upload tickets.
+  const payer = isWallet(reader) ? reader : undefined
   return {
     byPeerId,
     eligible,
     placement: {
       operatorOf: (peerId) => operators.get(peerId) ?? byPeerId.get(peerId)?.account,
       endpointsOf: (peerId) => byPeerId.get(peerId)?.multiaddrs.filter((m) => !m.includes('/0.0.0.0/')),
+      ...(payer === undefined
+        ? {}
+        : { uploadTicket: uploadTicketSigner(payer, (peerId) => byPeerId.get(peerId)?.account) }),
     },
   }
+}
+
+/** True when `reader` is a `ChainClient`: it has an account that signs typed data. */
+function isWallet(reader: ChainReader): reader is ChainReader & ChainClient {
+  const candidate = reader as Partial<ChainClient>
+  return candidate.account?.address !== undefined && typeof candidate.signTypedData === 'function'
 }
 
 /**

@@ -33,6 +33,7 @@ export type {
   SlotAcceptanceHandler,
   SlotAcceptanceRequest,
   WireSlotTerms,
+  WireUploadTicket,
 } from './interface.ts'
 export { type CairnHostInit, type CairnLibp2p, type CairnServices, createCairnLibp2p } from './libp2p-host.ts'
 export { PhiAccrualDetector, type PhiAccrualDetectorInit } from './phi-accrual-detector.ts'

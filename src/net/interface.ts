@@ -10,9 +10,9 @@ import type { SlotAcceptanceAnswer, SlotAcceptanceRequest } from './slot-accepta
 
 export type { AbortOptions, Reachability, ReachabilityStatus, SlotAcceptanceAnswer, SlotAcceptanceRequest }
 
-import type { WireSlotTerms } from './slot-acceptance-messages.ts'
+import type { WireSlotTerms, WireUploadTicket } from './slot-acceptance-messages.ts'
 
-export type { WireSlotTerms }
+export type { WireSlotTerms, WireUploadTicket }
 
 /** Liveness of a peer as judged by the phi-accrual failure detector. */
 export type PeerState = 'alive' | 'suspect' | 'dead'
@@ -139,7 +139,7 @@ export interface SlotAcceptanceHandler {
   /** `peer` asks for room for `bytes` of pieces for `seconds`. */
   reserve(
     peer: string,
-    request: { bytes: number; seconds: number },
+    request: { bytes: number; seconds: number; ticket?: WireUploadTicket },
     options: AbortOptions,
   ): Promise<Extract<SlotAcceptanceAnswer, { type: 'reserve-response' }>>
   /** `peer` asks the node to sign its acceptance of one deal slot. */

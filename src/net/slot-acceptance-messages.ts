@@ -9,6 +9,12 @@
  * | 0x03 | accept request  | u8 slotIndex, 20 client address, 32 root, u64 size, u128 maxPricePerByteEpoch,   |
  * |      |                 | u32 durationEpochs, manifest CID text                                             |
  * | 0x04 | accept answer   | u8 1, 32 nonce, u64 expiry (unix s), u16 length, signature / u8 0, reason         |
+ * | 0x05 | ticketed reserve| u64 bytes, u32 seconds, 20 account, u64 expiry (unix s), 32 nonce, u16 length,    |
+ * |      | request         | signature: a reserve request carrying the paying account's upload ticket          |
+ *
+ * The answer to a 0x05 is a 0x02. The ticket is EIP-712 `UploadTicket(address node, uint64 bytes, uint64 expiry,
+ * uint256 nonce)` signed by `account` (domain "Cairn Upload", version 1, the chain, the Market): `node` is the
+ * receiving node's account and `bytes` the request's bytes, so neither travels twice (docs/protocol.md).
  */
 import { protocolError } from './frame-codec.ts'
 
@@ -25,6 +31,20 @@ export const MAX_SIGNATURE_BYTES = 1024
 
 type Hex = `0x${string}`
 
+/**
+ * An upload ticket as a reserve request carries it: the paying account's EIP-712 signature over (chain, Market, the
+ * receiving node's account, the request's bytes, expiry, nonce). The node checks it (src/node/upload-ticket.ts).
+ */
+export interface WireUploadTicket {
+  /** The account that signed, and that will create and pay the deal. */
+  account: Hex
+  /** Unix seconds: the ticket (and the reservation it grants) ends then. */
+  expiry: number
+  /** Chosen by the signer at random: each ticket grants room once. */
+  nonce: bigint
+  signature: Hex
+}
+
 /** A slot's terms as the client asks a node to accept them (EIP-712 `SlotTerms` without the Market). */
 export interface WireSlotTerms {
   /** EVM account that will open the deal. */
@@ -39,7 +59,7 @@ export interface WireSlotTerms {
 }
 
 export type SlotAcceptanceMessage =
-  | { type: 'reserve-request'; bytes: number; seconds: number }
+  | { type: 'reserve-request'; bytes: number; seconds: number; ticket?: WireUploadTicket }
   | { type: 'reserve-response'; granted: true; bytes: number; expiresAt: number }
   | { type: 'reserve-response'; granted: false; reason: string }
   | { type: 'accept-request'; terms: WireSlotTerms }
@@ -51,6 +71,7 @@ export const SlotAcceptanceMessageType = {
   ReserveResponse: 0x02,
   AcceptRequest: 0x03,
   AcceptResponse: 0x04,
+  TicketedReserveRequest: 0x05,
 } as const
 
 const textEncoder = new TextEncoder()
@@ -144,6 +165,20 @@ function reasonBytes(reason: string): Uint8Array {
   return bytes.byteLength <= MAX_REASON_BYTES ? bytes : bytes.subarray(0, MAX_REASON_BYTES)
 }
 
+function signatureBytes(hex: Hex): Uint8Array {
+  const signature = hexBytes(hex, Math.max(0, (hex.length - 2) / 2), 'signature')
+  if (signature.byteLength === 0 || signature.byteLength > MAX_SIGNATURE_BYTES) {
+    throw protocolError('malformed', `signature of ${signature.byteLength} bytes`)
+  }
+  return signature
+}
+
+function readSignature(r: BodyReader): Hex {
+  const length = Number(r.uint(2, 'signature length'))
+  if (length === 0 || length > MAX_SIGNATURE_BYTES) throw protocolError('malformed', `signature of ${length}`)
+  return toHex(r.bytes(length, 'signature'))
+}
+
 function safeNumber(value: bigint, what: string): number {
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw protocolError('malformed', `${what} out of range`)
   return Number(value)
@@ -161,12 +196,22 @@ function safeNumber(value: bigint, what: string): number {
 export function encodeSlotAcceptanceMessage(message: SlotAcceptanceMessage): Uint8Array {
   const w = new BodyWriter()
   switch (message.type) {
-    case 'reserve-request':
+    case 'reserve-request': {
+      const ticket = message.ticket
+      w.u8(
+        ticket === undefined
+          ? SlotAcceptanceMessageType.ReserveRequest
+          : SlotAcceptanceMessageType.TicketedReserveRequest,
+      )
+      w.uint(BigInt(message.bytes), 8, 'bytes').uint(BigInt(message.seconds), 4, 'seconds')
+      if (ticket === undefined) return w.done()
       return w
-        .u8(SlotAcceptanceMessageType.ReserveRequest)
-        .uint(BigInt(message.bytes), 8, 'bytes')
-        .uint(BigInt(message.seconds), 4, 'seconds')
+        .raw(hexBytes(ticket.account, 20, 'ticket account'))
+        .uint(BigInt(ticket.expiry), 8, 'ticket expiry')
+        .uint(ticket.nonce, 32, 'ticket nonce')
+        .text(signatureBytes(ticket.signature))
         .done()
+    }
     case 'reserve-response':
       w.u8(SlotAcceptanceMessageType.ReserveResponse)
       if (!message.granted) return w.u8(0).text(reasonBytes(message.reason)).done()
@@ -194,10 +239,7 @@ export function encodeSlotAcceptanceMessage(message: SlotAcceptanceMessage): Uin
     case 'accept-response': {
       w.u8(SlotAcceptanceMessageType.AcceptResponse)
       if (!message.granted) return w.u8(0).text(reasonBytes(message.reason)).done()
-      const signature = hexBytes(message.signature, (message.signature.length - 2) / 2, 'signature')
-      if (signature.byteLength === 0 || signature.byteLength > MAX_SIGNATURE_BYTES) {
-        throw protocolError('malformed', `signature of ${signature.byteLength} bytes`)
-      }
+      const signature = signatureBytes(message.signature)
       return w.u8(1).uint(message.nonce, 32, 'nonce').uint(BigInt(message.expiry), 8, 'expiry').text(signature).done()
     }
   }
@@ -222,6 +264,16 @@ export function decodeSlotAcceptanceMessage(body: Uint8Array): SlotAcceptanceMes
       message = { type: 'reserve-request', bytes, seconds: Number(r.uint(4, 'seconds')) }
       break
     }
+    case SlotAcceptanceMessageType.TicketedReserveRequest: {
+      const bytes = safeNumber(r.uint(8, 'bytes'), 'bytes')
+      const seconds = Number(r.uint(4, 'seconds'))
+      const account = toHex(r.bytes(20, 'ticket account'))
+      const expiry = safeNumber(r.uint(8, 'ticket expiry'), 'ticket expiry')
+      const nonce = r.uint(32, 'ticket nonce')
+      const ticket = { account, expiry, nonce, signature: readSignature(r) }
+      message = { type: 'reserve-request', bytes, seconds, ticket }
+      break
+    }
     case SlotAcceptanceMessageType.ReserveResponse:
     case SlotAcceptanceMessageType.AcceptResponse: {
       const type = body[0] === SlotAcceptanceMessageType.ReserveResponse ? 'reserve-response' : 'accept-response'
@@ -236,9 +288,7 @@ export function decodeSlotAcceptanceMessage(body: Uint8Array): SlotAcceptanceMes
       } else {
         const nonce = r.uint(32, 'nonce')
         const expiry = safeNumber(r.uint(8, 'expiry'), 'expiry')
-        const length = Number(r.uint(2, 'signature length'))
-        if (length === 0 || length > MAX_SIGNATURE_BYTES) throw protocolError('malformed', `signature of ${length}`)
-        message = { type, granted: true, nonce, expiry, signature: toHex(r.bytes(length, 'signature')) }
+        message = { type, granted: true, nonce, expiry, signature: readSignature(r) }
       }
       break
     }

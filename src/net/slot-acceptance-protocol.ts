@@ -1,7 +1,8 @@
 /**
  * `/cairn/slot-accept/1.0.0`: how a client gets a storage node's consent, one request and one answer per stream.
- * A `reserve` asks for room for an upload (bytes, lifetime): the node's piece protocol then accepts pieces from that
- * peer only within the reserved bytes, until the reservation expires. An `accept` asks the node to sign its
+ * A `reserve` asks for room for an upload (bytes, lifetime), on a node on chain with the paying account's signed
+ * upload ticket: the node's piece protocol then accepts pieces from that peer only within the reserved bytes, until
+ * the reservation expires. An `accept` asks the node to sign its
  * acceptance of one deal slot (EIP-712 `SlotAcceptance`, which the Market requires). Either may be refused with a
  * reason. Frames are size-capped before allocation; malformed frames reset the stream and cost the sender score, as
  * on the piece protocol.
@@ -22,6 +23,7 @@ import {
   SLOT_ACCEPT_PROTOCOL,
   type SlotAcceptanceMessage,
   type WireSlotTerms,
+  type WireUploadTicket,
 } from './slot-acceptance-messages.ts'
 import { writeAll } from './stream-io.ts'
 
@@ -60,7 +62,15 @@ export async function serveSlotAcceptanceStream(
     if (request.type === 'reserve-request') {
       answer = await local(
         init.handler
-          .reserve(remotePeer, { bytes: request.bytes, seconds: request.seconds }, options)
+          .reserve(
+            remotePeer,
+            {
+              bytes: request.bytes,
+              seconds: request.seconds,
+              ...(request.ticket === undefined ? {} : { ticket: request.ticket }),
+            },
+            options,
+          )
           .catch((error: Error) => ({ type: 'reserve-response', granted: false, reason: error.message }) as const),
       )
     } else if (request.type === 'accept-request') {
@@ -145,20 +155,24 @@ export type SlotAcceptanceRequester = {
 /**
  * Reserves room for `bytes` of pieces on `peer` for `seconds` (the peer then accepts pieces from this node up to that
  * many bytes until the reservation expires). A client calls it before uploading a slot, and a repairing node before
- * it pushes a rebuilt slot to its target. Throws QuotaExceededError naming the peer and its reason when refused.
+ * it pushes a rebuilt slot to its target. A node on chain needs `ticket`, the paying account's signed upload ticket for
+ * exactly `bytes` (see `signUploadTicket` in src/node). Throws QuotaExceededError naming the peer and its reason when
+ * refused.
  *
  * @example
  * ```ts
- * const { bytes, expiresAt } = await reserveUpload(network, target, { bytes: slotBytes, seconds: 600 })
+ * const { bytes, expiresAt } = await reserveUpload(network, target, { bytes: slotBytes, seconds: 600, ticket })
  * ```
  */
 export async function reserveUpload(
   network: SlotAcceptanceRequester,
   peer: string,
-  request: { bytes: number; seconds: number },
+  request: { bytes: number; seconds: number; ticket?: WireUploadTicket | undefined },
   options: AbortOptions = {},
 ): Promise<{ bytes: number; expiresAt: number }> {
-  const answer = await network.slotAcceptance(peer, { type: 'reserve-request', ...request }, options)
+  const { ticket, ...size } = request
+  const message = { type: 'reserve-request' as const, ...size, ...(ticket === undefined ? {} : { ticket }) }
+  const answer = await network.slotAcceptance(peer, message, options)
   if (answer.type !== 'reserve-response') throw protocolError('unexpected', 'expected a reserve answer')
   if (!answer.granted) {
     throw new QuotaExceededError(

@@ -35,4 +35,14 @@ export { loadOrCreatePeerKey } from './peer-key.ts'
 export { MAX_REGISTERED_ADDRESSES, registryAddresses } from './registry-addresses.ts'
 export * from './repair/index.ts'
 export { createStorageNode, type NodeChainConnection, type StorageNodeInit } from './storage-node.ts'
+export { BALANCE_CACHE_MS, createUploadAdmission, type UploadAdmission } from './upload-admission.ts'
+export {
+  MAX_TICKET_SECONDS,
+  signUploadTicket,
+  type UploadTicketDomain,
+  type UploadTicketSigner,
+  uploadTicketProblem,
+  uploadTicketSigner,
+  uploadTicketTypedData,
+} from './upload-ticket.ts'
 export { CAIRN_VERSION } from './version.ts'

@@ -1,6 +1,7 @@
 /**
- * A storage node's consent policy (issue 12, findings 2 and 4): it grants upload reservations within its free space,
- * admits pieces only from peers holding one, and signs its acceptance of a deal slot (EIP-712 `SlotAcceptance`, which
+ * A storage node's consent policy (issue 12, findings 2 and 4): it grants upload reservations within its free space
+ * (on chain only for an upload ticket of an account that can pay, or to a staked node repairing: see
+ * upload-admission.ts), admits pieces only from peers holding one, and signs its acceptance of a deal slot (EIP-712 `SlotAcceptance`, which
  * the Market requires) only when the price cap covers its own price, it has room, it has fewer than a bound of
  * acceptances outstanding, and it holds the slot's pieces and recomputed their Merkle root itself. Every signed
  * acceptance is written durably to the data dir before its signature leaves the node.
@@ -11,6 +12,7 @@ import type { SlotAcceptanceHandler, WireSlotTerms } from '../net/index.ts'
 import { AcceptedManifests } from './accepted-manifests.ts'
 import { AcceptedSlots } from './accepted-slots.ts'
 import type { SlotProver } from './chain-service/index.ts'
+import { createUploadAdmission } from './upload-admission.ts'
 import { UploadReservations } from './upload-reservations.ts'
 
 /** How long a signed acceptance is valid (the client must open its deal within it). */
@@ -89,13 +91,19 @@ export function createSlotAcceptancePolicy(
   }
 
   const refuse = (reason: string) => ({ type: 'accept-response', granted: false, reason }) as const
+  const admission = createUploadAdmission({
+    reservations,
+    chain: components.chain,
+    isStaked: components.isStaked ?? (() => false),
+    price: ownPrice,
+  })
 
   return {
     reservations,
     accepted,
     manifests,
-    async reserve(peer, request) {
-      return reservations.reserve(peer, request.bytes, request.seconds)
+    async reserve(peer, request, options) {
+      return admission.reserve(peer, request, options)
     },
     admitStore(peer, cid, bytes) {
       return reservations.admit(peer, cid, bytes)

@@ -1,9 +1,12 @@
 /**
  * A storage node's upload reservations: a peer may store pieces here only within the bytes it reserved, until its
- * reservation expires (issue 12, finding 4). Reservations live in memory, bounded in count; the room they may take
- * comes from the node's free space (its quota left, capped by the disk's free bytes). Pieces stored under a
- * reservation that expired are listed in `unclaimedPieces()`: the garbage collector deletes those no accepted slot
- * refers to (see `AcceptedSlots`).
+ * reservation expires (issue 12, finding 4). Each reservation has a holder whose quotas it counts against: the paying
+ * account of the upload ticket it was granted for (on chain), else the peer itself (off chain, or a staked node
+ * repairing). Pieces arrive only from the peer that presented it, so more peer keys of one account make no more room.
+ * Reservations live in memory, bounded in count; the room they may take comes from the node's free space (its quota
+ * left, capped by the disk's free bytes). Pieces stored under a reservation that expired are listed in
+ * `unclaimedPieces()`; on chain the garbage collector deletes every piece no kept slot refers to once it is older
+ * than its grace period (a day), which frees the pieces of a ticket that expired without a deal.
  */
 import { CID } from 'multiformats/cid'
 
@@ -11,9 +14,9 @@ import { CID } from 'multiformats/cid'
 export const MAX_RESERVATION_SECONDS = 3_600
 /** Most live reservations a node keeps (all peers). */
 export const MAX_RESERVATIONS = 10_000
-/** Most live reservations of one peer. */
+/** Most live reservations of one holder (a peer, or an account whatever peers present its tickets). */
 export const MAX_RESERVATIONS_PER_PEER = 64
-/** Share of the node's free space one peer may hold reserved at once. */
+/** Share of the node's free space one holder may hold reserved at once. */
 export const DEFAULT_PEER_RESERVATION_SHARE = 0.5
 /** Most CIDs remembered per reservation, and in the unclaimed list. */
 export const MAX_RESERVATION_PIECES = 65_536
@@ -29,7 +32,10 @@ export interface UploadReservationsInit {
 }
 
 interface Reservation {
+  /** The peer that presented it: the only one whose pieces count against it. */
   peer: string
+  /** Whose quotas it counts against: `account:0x...` or `peer:<id>`. */
+  holder: string
   bytes: number
   used: number
   expiresAt: number
@@ -51,6 +57,7 @@ export type ReserveAnswer =
 export class UploadReservations {
   readonly #init: UploadReservationsInit
   readonly #byPeer = new Map<string, Reservation[]>()
+  readonly #byHolder = new Map<string, Reservation[]>()
   readonly #unclaimed: UnclaimedPiece[] = []
   /** Peers whose live reservation carries a piece, by the piece's multihash (any codec of it). */
   readonly #carriers = new Map<string, Set<string>>()
@@ -64,30 +71,40 @@ export class UploadReservations {
     return this.#init.now?.() ?? Date.now()
   }
 
-  /** Grants `peer` room for `bytes` for `seconds` (at most an hour), or says why not. */
-  reserve(peer: string, bytes: number, seconds: number): ReserveAnswer {
+  /**
+   * Grants `peer` room for `bytes` for `seconds` (at most an hour), or says why not. With `account` (the signer of the
+   * upload ticket the peer presented) the quotas are the account's, whichever peers present its tickets.
+   */
+  reserve(peer: string, bytes: number, seconds: number, account?: string): ReserveAnswer {
     const refuse = (reason: string): ReserveAnswer => ({ type: 'reserve-response', granted: false, reason })
     if (!Number.isSafeInteger(bytes) || bytes <= 0) return refuse(`cannot reserve ${bytes} bytes`)
     if (!Number.isInteger(seconds) || seconds <= 0) return refuse(`cannot reserve for ${seconds} seconds`)
     const now = this.#now()
     this.#sweep(now)
-    const own = this.#byPeer.get(peer) ?? []
+    const holder = account === undefined ? `peer:${peer}` : `account:${account.toLowerCase()}`
+    const who = account === undefined ? 'a peer' : `account ${account}`
+    const own = this.#byHolder.get(holder) ?? []
     if (own.length >= MAX_RESERVATIONS_PER_PEER) {
-      return refuse(`peer holds ${own.length} live reservations (at most ${MAX_RESERVATIONS_PER_PEER})`)
+      const name = account === undefined ? 'peer' : `account ${account}`
+      return refuse(`${name} holds ${own.length} live reservations (at most ${MAX_RESERVATIONS_PER_PEER})`)
     }
     if (this.#count >= MAX_RESERVATIONS) return refuse(`the node holds ${this.#count} reservations: try later`)
     const free = Math.max(0, this.#init.freeSpace())
     let reserved = 0
     for (const list of this.#byPeer.values()) for (const r of list) reserved += r.bytes - r.used
-    const mine = own.reduce((sum, r) => sum + r.bytes - r.used, 0)
+    // An account's share counts what its live reservations stored too: more keys, or reserving again after filling,
+    // make no more room. (A peer's counts only what is unused, as before tickets.)
+    const mine = own.reduce((sum, r) => sum + r.bytes - (account === undefined ? r.used : 0), 0)
     if (reserved + bytes > free) {
       return refuse(`only ${Math.max(0, free - reserved)} bytes free to reserve, asked ${bytes} (size over free quota)`)
     }
     const cap = Math.floor(free * (this.#init.peerShare ?? DEFAULT_PEER_RESERVATION_SHARE))
-    if (mine + bytes > cap) return refuse(`a peer may reserve at most ${cap} bytes here, asked ${mine + bytes}`)
+    if (mine + bytes > cap) return refuse(`${who} may reserve at most ${cap} bytes here, asked ${mine + bytes}`)
     const expiresAt = now + Math.min(seconds, MAX_RESERVATION_SECONDS) * 1000
-    own.push({ peer, bytes, used: 0, expiresAt, pieces: [] })
-    this.#byPeer.set(peer, own)
+    const reservation = { peer, holder, bytes, used: 0, expiresAt, pieces: [] }
+    own.push(reservation)
+    this.#byHolder.set(holder, own)
+    this.#byPeer.set(peer, [...(this.#byPeer.get(peer) ?? []), reservation])
     this.#count++
     return { type: 'reserve-response', granted: true, bytes, expiresAt }
   }
@@ -142,7 +159,19 @@ export class UploadReservations {
     return (this.#byPeer.get(peer) ?? []).reduce((sum, r) => sum + r.bytes - r.used, 0)
   }
 
+  /** Bytes reserved (used or not) by live reservations of `account`'s tickets, whichever peers presented them. */
+  reservedForAccount(account: string): number {
+    this.#sweep(this.#now())
+    return (this.#byHolder.get(`account:${account.toLowerCase()}`) ?? []).reduce((sum, r) => sum + r.bytes, 0)
+  }
+
   #sweep(now: number): void {
+    for (const [holder, list] of this.#byHolder) {
+      const live = list.filter((r) => r.expiresAt > now)
+      if (live.length === list.length) continue
+      if (live.length === 0) this.#byHolder.delete(holder)
+      else this.#byHolder.set(holder, live)
+    }
     for (const [peer, list] of this.#byPeer) {
       const live = list.filter((r) => r.expiresAt > now)
       if (live.length === list.length) continue

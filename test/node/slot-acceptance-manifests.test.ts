@@ -15,6 +15,7 @@ import { readmitStoredManifest } from '../../src/node/accepted-manifests.ts'
 import { createSlotProver } from '../../src/node/chain-service/index.ts'
 import { createRepairService, type RepairEvent, type RepairService } from '../../src/node/repair/index.ts'
 import { createSlotAcceptancePolicy, type SlotAcceptancePolicy } from '../../src/node/slot-acceptance.ts'
+import { signUploadTicket } from '../../src/node/upload-ticket.ts'
 import {
   createMemoryPieceStore,
   type EncodedFile,
@@ -94,7 +95,17 @@ async function makeFile(): Promise<{ file: EncodedFile; pieces: Map<string, Uint
 
 /** `peer` reserves room on the node and stores slot `slot`'s pieces (if any) then the manifest, as over the wire. */
 async function upload(node: TestNode, peer: string, file: EncodedFile, pieces: Map<string, Uint8Array>, slot?: number) {
-  const reservation = await node.policy.reserve(peer, { bytes: 1_000_000, seconds: 600 }, {})
+  // On chain a client or a stranger needs an upload ticket of a funded account; the staked repairer needs none.
+  const ticket =
+    peer === STAKED
+      ? undefined
+      : await signUploadTicket(chain.clients[peer === CLIENT ? 1 : 0]!, {
+          node: chain.clients[2]!.account.address,
+          bytes: 1_000_000,
+          seconds: 600,
+        })
+  const request = { bytes: 1_000_000, seconds: 600, ...(ticket === undefined ? {} : { ticket }) }
+  const reservation = await node.policy.reserve(peer, request, {})
   assert.equal(reservation.granted, true)
   const send = async (cid: CID, bytes: Uint8Array) => {
     assert.equal(node.policy.admitStore(peer, cid, bytes.byteLength), undefined)
