@@ -258,6 +258,8 @@ export function createBucketCatalogSync(
     pendingBuckets.splice(0, batch.length)
     if (result.sequence !== undefined && result.sequence > bucketList.sequence)
       bucketList = { sequence: result.sequence, value: result.merged }
+    // The merge may hold other gateways' changes too: the index shows them now.
+    materializeBuckets()
   }
 
   async function flushBucket(bucket: string): Promise<void> {
@@ -276,6 +278,7 @@ export function createBucketCatalogSync(
     else pendingObjects.set(bucket, left)
     if (result.sequence !== undefined && result.sequence > (catalogs.get(bucket)?.sequence ?? -1))
       catalogs.set(bucket, { sequence: result.sequence, value: result.merged })
+    materializeBucket(bucket)
     // Files of versions that left the catalog (deleted, or older than the versions kept) end their deals.
     const kept = catalogCapabilities(result.merged)
     const dropped = new Set(catalogCapabilities(result.remote))

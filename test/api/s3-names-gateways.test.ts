@@ -1,0 +1,214 @@
+/**
+ * Two gateways of one key (one name store, one file service, each its own data folder and SQLite) share their S3
+ * buckets, objects and versions through the catalog names (in process; test/e2e/s3-names-devnet.test.ts does it with
+ * real processes on a devnet's chain). Also: the whole S3 suite passes with the catalog on.
+ */
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3'
+import { type BucketCatalog, decodeCatalog } from '../../src/api/bucket-catalog.ts'
+import { catalogNames, createGateway, type Gateway, s3Credentials } from '../../src/api/index.ts'
+import { waitFor } from '../wait-for.ts'
+import { createMemoryFileService, type MemoryFileService } from './memory-file-service.ts'
+import { createMemoryNameStore, type MemoryNameStore } from './s3-names-memory-store.ts'
+import { s3Client, s3Suite } from './s3-suite.ts'
+
+const privateKey = `0x${'ab'.repeat(32)}` as const
+
+async function text(s3: S3Client, bucket: string, key: string): Promise<string> {
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+  return got.Body!.transformToString()
+}
+
+async function readCatalog(files: MemoryFileService, capability: string): Promise<BucketCatalog> {
+  const { stream } = await files.get(capability, {})
+  const chunks: Uint8Array[] = []
+  for await (const chunk of stream) chunks.push(chunk)
+  return decodeCatalog(Buffer.concat(chunks))
+}
+
+async function keys(s3: S3Client, bucket: string): Promise<string[]> {
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }))
+  return (listed.Contents ?? []).map((o) => o.Key!)
+}
+
+describe('S3 through names: two gateways of one key (in process)', () => {
+  const store: MemoryNameStore = createMemoryNameStore()
+  const files: MemoryFileService = createMemoryFileService()
+  const dirs: string[] = []
+  const gateways: Gateway[] = []
+  let a: S3Client
+  let b: S3Client
+  const start = async (flushMs: number): Promise<S3Client> => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'cairn-s3-names-'))
+    dirs.push(dataDir)
+    const gateway = createGateway({ files, s3Names: { store, privateKey, flushMs } }, { dataDir, port: 0, s3Port: 0 })
+    gateways.push(gateway)
+    await gateway.start()
+    return s3Client(await s3Credentials(dataDir))
+  }
+  before(async () => {
+    a = await start(100)
+    b = await start(100)
+  })
+  after(async () => {
+    for (const gateway of gateways) await gateway.stop()
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('a bucket and an object written through A are listed and read through B', async () => {
+    await a.send(new CreateBucketCommand({ Bucket: 'shared' }))
+    await a.send(new PutObjectCommand({ Bucket: 'shared', Key: 'docs/one.txt', Body: 'one from A' }))
+    await waitFor(
+      async () => ((await keys(b, 'shared').catch(() => [])).includes('docs/one.txt') ? true : undefined),
+      10_000,
+      'B lists the object A wrote',
+    )
+    assert.deepEqual(
+      (await b.send(new ListBucketsCommand({}))).Buckets?.map((x) => x.Name),
+      ['shared'],
+    )
+    assert.equal(await text(b, 'shared', 'docs/one.txt'), 'one from A')
+  })
+
+  it('an overwrite through B is the new version in A; a delete through A is gone in B', async () => {
+    await b.send(new PutObjectCommand({ Bucket: 'shared', Key: 'docs/one.txt', Body: 'two from B' }))
+    await waitFor(
+      async () => ((await text(a, 'shared', 'docs/one.txt')) === 'two from B' ? true : undefined),
+      10_000,
+      'A reads the version B wrote',
+    )
+    const name = catalogNames(privateKey).bucket('shared')
+    const held = await waitFor(
+      async () => {
+        const versions = (await readCatalog(files, store.history(name).at(-1)!)).keys.get('docs/one.txt') ?? []
+        return versions.length === 2 ? versions.flatMap((v) => v.parts.map((p) => p.capability)) : undefined
+      },
+      10_000,
+      'both versions in the catalog',
+    )
+    await a.send(new DeleteObjectCommand({ Bucket: 'shared', Key: 'docs/one.txt' }))
+    await waitFor(
+      async () => ((await keys(b, 'shared')).length === 0 ? true : undefined),
+      10_000,
+      'B no longer lists the object A deleted',
+    )
+    await assert.rejects(text(b, 'shared', 'docs/one.txt'), { name: 'NoSuchKey' })
+    // the files of both versions left the catalog: their deals end
+    await waitFor(
+      async () => (held.every((c) => files.removed.includes(c)) ? true : undefined),
+      10_000,
+      'both versions removed',
+    )
+  })
+
+  it('two concurrent writes of one key through A and B both end as versions (none lost)', async () => {
+    await Promise.all([
+      a.send(new PutObjectCommand({ Bucket: 'shared', Key: 'race', Body: 'A wins?' })),
+      b.send(new PutObjectCommand({ Bucket: 'shared', Key: 'race', Body: 'B wins?' })),
+    ])
+    const name = catalogNames(privateKey).bucket('shared')
+    const versions = await waitFor(
+      async () => {
+        const latest = store.history(name).at(-1)
+        if (latest === undefined) return undefined
+        const found = (await readCatalog(files, latest)).keys.get('race') ?? []
+        return found.length === 2 ? found : undefined
+      },
+      10_000,
+      'both writes in the catalog',
+    )
+    // both gateways agree on the current one (the later by time, then by version ID)
+    const current = versions.at(-1)!.etag
+    await waitFor(
+      async () => {
+        const [fromA, fromB] = await Promise.all([
+          a.send(new GetObjectCommand({ Bucket: 'shared', Key: 'race' })),
+          b.send(new GetObjectCommand({ Bucket: 'shared', Key: 'race' })),
+        ])
+        return fromA.ETag === current && fromB.ETag === current ? true : undefined
+      },
+      10_000,
+      'A and B serve the same current version',
+    )
+  })
+
+  it('a write B publishes while A is publishing makes A re-read and merge: both versions stay', async () => {
+    const name = catalogNames(privateKey).bucket('shared')
+    const before = store.history(name).length
+    const conflicts = store.counts.conflicts
+    // A's flush has put its catalog; before its compare-and-swap lands, B writes the same key and publishes
+    store.beforeNextPublish(async () => {
+      await b.send(new PutObjectCommand({ Bucket: 'shared', Key: 'hooked', Body: 'B, in the middle' }))
+      await waitFor(async () => (store.history(name).length > before ? true : undefined), 10_000, 'B publishes')
+    })
+    await a.send(new PutObjectCommand({ Bucket: 'shared', Key: 'hooked', Body: 'A, first' }))
+    const versions = await waitFor(
+      async () => {
+        const found = (await readCatalog(files, store.history(name).at(-1)!)).keys.get('hooked') ?? []
+        return found.length === 2 ? found : undefined
+      },
+      10_000,
+      'both writes in the catalog',
+    )
+    assert.equal(store.counts.conflicts, conflicts + 1, 'A met the conflict and re-applied its change')
+    assert.deepEqual(versions.map((v) => v.size).sort(), ['A, first'.length, 'B, in the middle'.length].sort())
+    await a.send(new DeleteObjectCommand({ Bucket: 'shared', Key: 'hooked' }))
+  })
+
+  it('DeleteBucket through B removes it from A', async () => {
+    await a.send(new CreateBucketCommand({ Bucket: 'short-lived' }))
+    await waitFor(
+      async () =>
+        (await b.send(new ListBucketsCommand({}))).Buckets?.some((x) => x.Name === 'short-lived') ? true : undefined,
+      10_000,
+      'B sees the bucket',
+    )
+    await b.send(new DeleteBucketCommand({ Bucket: 'short-lived' }))
+    await waitFor(
+      async () =>
+        (await a.send(new ListBucketsCommand({}))).Buckets?.some((x) => x.Name === 'short-lived') ? undefined : true,
+      10_000,
+      'A no longer lists the bucket',
+    )
+  })
+
+  it('a third gateway started later sees everything at start', async () => {
+    const c = await start(100)
+    assert.deepEqual(
+      (await c.send(new ListBucketsCommand({}))).Buckets?.map((x) => x.Name),
+      ['shared'],
+    )
+    await waitFor(async () => ((await keys(c, 'shared')).join() === 'race' ? true : undefined), 10_000, 'C lists race')
+  })
+})
+
+describe('S3 API with the catalog on (the whole suite)', () => {
+  let gateway: Gateway
+  let dataDir: string
+  let credentials: Awaited<ReturnType<typeof s3Credentials>>
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'cairn-s3-names-suite-'))
+    const s3Names = { store: createMemoryNameStore(), privateKey, flushMs: 50 }
+    gateway = createGateway({ files: createMemoryFileService(), s3Names }, { dataDir, port: 0, s3Port: 0 })
+    await gateway.start()
+    credentials = await s3Credentials(dataDir)
+  })
+  after(async () => {
+    await gateway.stop()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+  s3Suite(() => ({ credentials, bucketPrefix: 'names' }))
+})
