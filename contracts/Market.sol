@@ -16,7 +16,8 @@ interface IMintableToken is IERC20 {
 /// @title Market: storage deals, per-epoch proofs of storage, payments, slashing, repair and the emission (the bank)
 /// @notice A user opens a deal for n slots (each slot = one node's share of a file, committed by its Merkle root and
 /// byte size, held by n distinct nodes of n distinct operators) and escrows, per slot and epoch, the payment
-/// max(price x bytes, minPaymentPerSlotEpoch) plus the protocol fee (`protocolFeeBps` of it, rounded up). Every epoch
+/// max(price x bytes, minPaymentPerSlotEpoch) plus the protocol fee (`protocolFeeBps` of it, rounded up), and per
+/// slot one `confirmationFee`, paid to its node when it confirms (its confirmation's gas). Every epoch
 /// a seed drawn from the chain's randomness picks one leaf of every slot (bound to the prover's address); the holder
 /// proves it within `responseWindowBlocks` of the seed's block, before the epoch ends. A valid proof pays the slot's
 /// payment to the holder and burns the fee. The emission (the bank) is never split by bytes: a node's reward for an
@@ -53,6 +54,7 @@ contract Market is ReentrancyGuardTransient {
         uint256 minPaymentPerSlotEpoch;
         uint32 maxSlotsPerNode;
         uint32 responseWindowBlocks;
+        uint256 confirmationFee;
     }
 
     struct DealParams {
@@ -176,6 +178,10 @@ contract Market is ReentrancyGuardTransient {
     uint32 public immutable maxSlotsPerNode;
     /// @notice Blocks after the seed's block within which a proof of that epoch is accepted.
     uint32 public immutable responseWindowBlocks;
+    /// @notice Paid to a slot's node when it confirms the slot, out of the escrow (escrowed per slot at createDeal,
+    /// kept by endDeal for a slot not confirmed yet, refunded at closeDeal if never confirmed): covers the
+    /// confirmation's gas, so a deal ended before its start (or after one epoch) still pays the node what it spent.
+    uint256 public immutable confirmationFee;
 
     uint256 public dealCount;
     uint256 public totalLiabilities;
@@ -276,6 +282,7 @@ contract Market is ReentrancyGuardTransient {
         minPaymentPerSlotEpoch = p.minPaymentPerSlotEpoch;
         maxSlotsPerNode = p.maxSlotsPerNode;
         responseWindowBlocks = p.responseWindowBlocks;
+        confirmationFee = p.confirmationFee;
     }
 
     // ---------------------------------------------------------------- epochs and challenges
@@ -350,7 +357,7 @@ contract Market is ReentrancyGuardTransient {
     }
 
     /// @notice The escrow `createDeal` pulls for slots of `sizes` held by `nodes` (at their current prices) for
-    /// `durationEpochs`.
+    /// `durationEpochs`: the slots' charges x epochs, plus one `confirmationFee` per slot.
     function quoteDeal(address[] calldata nodes, uint64[] calldata sizes, uint32 durationEpochs)
         external
         view
@@ -362,7 +369,7 @@ contract Market is ReentrancyGuardTransient {
             (uint256 payment, uint256 fee) = slotCharge(sizes[i], price);
             escrow += payment + fee;
         }
-        escrow *= durationEpochs;
+        escrow = escrow * durationEpochs + nodes.length * confirmationFee;
     }
 
     /// @notice The leaf that slot `slotIndex` of deal `dealId` must prove in the current epoch (for its holder).
@@ -404,8 +411,9 @@ contract Market is ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- deals
 
-    /// @notice Opens a deal and pulls its escrow: sum over slots of (node price x slot bytes) x durationEpochs.
-    /// The deal runs from the next epoch for `durationEpochs` epochs; each named node must `confirmSlot`.
+    /// @notice Opens a deal and pulls its escrow (`quoteDeal`): per slot, its charge per epoch x durationEpochs plus
+    /// the `confirmationFee`. The deal runs from the next epoch for `durationEpochs` epochs; each named node must
+    /// `confirmSlot`.
     function createDeal(DealParams calldata p) external nonReentrant returns (uint256 dealId) {
         return _createDeal(p);
     }
@@ -435,7 +443,8 @@ contract Market is ReentrancyGuardTransient {
     }
 
     /// @notice The owner ends the deal after the current epoch and gets back the escrow no node can still earn
-    /// (the current epoch stays payable to slots that have not proved it yet).
+    /// (the current epoch stays payable to slots that have not proved it yet, and a pending slot's confirmation fee
+    /// stays payable to its node; confirmation fees already paid stay paid).
     function endDeal(uint256 dealId) external nonReentrant {
         Deal storage d = _deal(dealId);
         if (msg.sender != d.owner) revert NotDealOwner(dealId, msg.sender);
@@ -450,6 +459,8 @@ contract Market is ReentrancyGuardTransient {
                 (uint256 payment, uint256 fee) = slotCharge(s.size, s.pricePerByteEpoch);
                 reserve += payment + fee;
             }
+            // A pending slot may still confirm before the new end: its node is then paid the confirmation fee.
+            if (s.state == SlotState.Pending) reserve += confirmationFee;
         }
         uint256 refund = d.escrow - reserve;
         d.escrow = reserve;
@@ -483,8 +494,9 @@ contract Market is ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- slots and proofs
 
-    /// @notice The node named for a pending slot accepts it (it holds the data). Epochs that passed unconfirmed are
-    /// written off (not paid, refunded to the owner at the end); the node must prove from the current epoch on.
+    /// @notice The node named for a pending slot accepts it (it holds the data) and is credited the slot's
+    /// `confirmationFee` out of the escrow. Epochs that passed unconfirmed are written off (not paid, refunded to
+    /// the owner at the end); the node must prove from the current epoch on.
     function confirmSlot(uint256 dealId, uint256 slotIndex) external nonReentrant {
         Deal storage d = _deal(dealId);
         uint256 e = currentEpoch();
@@ -497,6 +509,8 @@ contract Market is ReentrancyGuardTransient {
         s.misses = 0;
         s.state = SlotState.Active;
         _takeSlot(msg.sender);
+        d.escrow -= confirmationFee;
+        earnings[msg.sender] += confirmationFee;
         emit SlotConfirmed(dealId, slotIndex, msg.sender, s.nextEpoch);
     }
 
@@ -658,7 +672,7 @@ contract Market is ReentrancyGuardTransient {
         for (uint256 i = 0; i < n; i++) {
             perEpoch += _assignSlot(p, dealId, i, start, operators);
         }
-        uint256 escrow = perEpoch * p.durationEpochs;
+        uint256 escrow = perEpoch * p.durationEpochs + n * confirmationFee;
         Deal storage d = _deals[dealId];
         d.owner = msg.sender;
         d.startEpoch = start;

@@ -45,6 +45,17 @@ export const DEFAULT_CAIRN_PER_ETHER = 1_000n
  * (70,000 gas x 2 gwei = 1.4e-4 ether = 0.14 CAIRN). A 0-price node is paid this much, so no deal is free.
  */
 export const DEFAULT_MIN_PAYMENT_PER_SLOT_EPOCH = PROOF_GAS * DEFAULT_PROOF_GAS_PRICE_WEI * DEFAULT_CAIRN_PER_ETHER
+/**
+ * Gas a node's `confirmSlot` may cost, with room: measured 74,551 on anvil when the node's slot count and earnings
+ * are both written from zero (its first slot, no earnings), the most a confirmation writes.
+ */
+export const CONFIRMATION_GAS = 100_000n
+/**
+ * Paid to a node by the deal when it confirms a slot, escrowed per slot at createDeal: the confirmation's gas at the
+ * configured gas price, in CAIRN (100,000 gas x 2 gwei = 2e-4 ether = 0.2 CAIRN). A griefer who makes a consenting
+ * node confirm and then ends the deal before its start has paid the node's gas (docs/threat-model.md).
+ */
+export const DEFAULT_CONFIRMATION_FEE = CONFIRMATION_GAS * DEFAULT_PROOF_GAS_PRICE_WEI * DEFAULT_CAIRN_PER_ETHER
 /** Most slots one node may hold: bounds the proofs (gas) a node owes per epoch to 4,096 (128 batch transactions). */
 export const DEFAULT_MAX_SLOTS_PER_NODE = 4_096
 /** Response window on a production network: 25 blocks (5 minutes of 12 s blocks) after the epoch's seed. */
@@ -57,6 +68,8 @@ export const DEVNET_EPOCH_SECONDS = 20
  * free, so the proof's gas costs nothing in CAIRN; the minimum only keeps a 0-price deal from being free.
  */
 export const DEVNET_MIN_PAYMENT_PER_SLOT_EPOCH = 1_000_000_000n
+/** Devchain confirmation fee: none. Devnet ether is free, so a confirmation costs a node nothing in CAIRN. */
+export const DEVNET_CONFIRMATION_FEE = 0n
 /**
  * Devchain response window: 60 blocks. anvil mines a block each second and one per transaction, so this is at most
  * 60 s (three 20 s epochs) and at least what 60 transactions take: room for a node's tick (1 s) and its proof batch.

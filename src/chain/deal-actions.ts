@@ -46,7 +46,8 @@ export interface CreatedDeal {
 
 /**
  * The escrow `createDeal` will pull, as the Market computes it (`Market.quoteDeal`): per slot and epoch, the node's
- * payment max(price x bytes, minPaymentPerSlotEpoch) plus the protocol fee burned with it, times the epochs.
+ * payment max(price x bytes, minPaymentPerSlotEpoch) plus the protocol fee burned with it, times the epochs, plus
+ * one confirmation fee per slot (`getConfirmationFee`, paid to the node when it confirms).
  *
  * @example
  * ```ts
@@ -67,6 +68,28 @@ export async function quoteDeal(
     })
   } catch (error) {
     throw toCairnError(error, 'quoteDeal', options.signal)
+  }
+}
+
+/**
+ * What the Market pays a slot's node when it confirms the slot, out of the deal's escrow (its confirmation's gas at
+ * the configured gas price; 0 on a devchain). `quoteDeal` includes one per slot.
+ *
+ * @example
+ * ```ts
+ * const fee = await getConfirmationFee(reader)
+ * ```
+ */
+export async function getConfirmationFee(client: ChainReader, options: ChainCallOptions = {}): Promise<bigint> {
+  try {
+    return await client.readContract({
+      address: client.contracts.market,
+      abi: marketAbi,
+      functionName: 'confirmationFee',
+      ...(options.blockNumber === undefined ? {} : { blockNumber: options.blockNumber }),
+    })
+  } catch (error) {
+    throw toCairnError(error, 'confirmationFee', options.signal)
   }
 }
 

@@ -1,6 +1,7 @@
 import { type Address, getAddress } from 'viem'
 import { InvalidArgumentError } from '../errors.ts'
 import {
+  DEFAULT_CONFIRMATION_FEE,
   DEFAULT_EPOCH_SECONDS,
   DEFAULT_HALVING_EPOCHS,
   DEFAULT_INITIAL_EMISSION,
@@ -51,6 +52,7 @@ export function chainParams(params: Partial<ChainParams> = {}): ChainParams {
     minPaymentPerSlotEpoch: params.minPaymentPerSlotEpoch ?? DEFAULT_MIN_PAYMENT_PER_SLOT_EPOCH,
     maxSlotsPerNode: params.maxSlotsPerNode ?? DEFAULT_MAX_SLOTS_PER_NODE,
     responseWindowBlocks: params.responseWindowBlocks ?? DEFAULT_RESPONSE_WINDOW_BLOCKS,
+    confirmationFee: params.confirmationFee ?? DEFAULT_CONFIRMATION_FEE,
   }
   if (!Number.isInteger(p.epochSeconds) || p.epochSeconds < 1) {
     throw new InvalidArgumentError(`epochSeconds must be a positive integer, got ${p.epochSeconds}`)
@@ -75,6 +77,9 @@ export function chainParams(params: Partial<ChainParams> = {}): ChainParams {
     throw new InvalidArgumentError(
       `minPaymentPerSlotEpoch must be at least 1 (a free deal earns nothing and costs a node gas), got ${p.minPaymentPerSlotEpoch}`,
     )
+  }
+  if (p.confirmationFee < 0n) {
+    throw new InvalidArgumentError(`confirmationFee must be 0 or more, got ${p.confirmationFee}`)
   }
   for (const key of ['maxSlotsPerNode', 'responseWindowBlocks'] as const) {
     if (!Number.isInteger(p[key]) || p[key] < 1 || p[key] >= 2 ** 32) {
@@ -166,6 +171,7 @@ export async function deployContracts(
           minPaymentPerSlotEpoch: params.minPaymentPerSlotEpoch,
           maxSlotsPerNode: params.maxSlotsPerNode,
           responseWindowBlocks: params.responseWindowBlocks,
+          confirmationFee: params.confirmationFee,
         },
       ],
     } as Parameters<ChainClient['deployContract']>[0],

@@ -13,6 +13,7 @@ export {
   confirmSlot,
   createDeal,
   endDeal,
+  getConfirmationFee,
   getDeal,
   getDealCount,
   getNodeSlots,

@@ -39,6 +39,8 @@ export interface ChainParams {
   maxSlotsPerNode: number
   /** Blocks after the epoch's seed within which a proof is accepted. */
   responseWindowBlocks: number
+  /** Paid to a slot's node at its confirmation, escrowed per slot at createDeal (token units; 0 for none). */
+  confirmationFee: bigint
 }
 
 /** What `deployContracts` returns and the devchain saves beside its state as contracts.json. */

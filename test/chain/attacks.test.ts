@@ -198,6 +198,7 @@ describe('re-entrancy', () => {
           minPaymentPerSlotEpoch: 1n,
           maxSlotsPerNode: 100,
           responseWindowBlocks: 60,
+          confirmationFee: 0n,
         },
       ],
     } as never)

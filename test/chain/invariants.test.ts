@@ -3,8 +3,8 @@
  * - the Market's token balance = escrow of all deals + repair bounties + unpaid earnings (= totalLiabilities), and the
  *   Registry's balance = all stakes (= totalStaked);
  * - an honest node that always proves is never slashed and never misses;
- * - no payout without a valid proof: every node's earnings equal what its accepted proofs and repairs credited, minus
- *   what it withdrew; tampered proofs always revert and change nothing;
+ * - no payout without a valid proof: every node's earnings equal what its accepted proofs, repairs and confirmations
+ *   (the confirmation fee) credited, minus what it withdrew; tampered proofs always revert and change nothing;
  * - no proof is accepted twice (a repeat in the same epoch reverts);
  * - Market.submitProofs (sent as is, no dry run) with some proofs tampered and one repeated accepts exactly the
  *   valid ones, rejects the rest with ProofRejected, and pays exactly what the same proofs sent alone would.
@@ -57,6 +57,8 @@ const RUNS = Number(process.env.CAIRN_CHAIN_FUZZ_RUNS ?? 10)
 const STEPS = Number(process.env.CAIRN_CHAIN_FUZZ_STEPS ?? 80)
 const HONEST = [0, 1]
 const NODE_COUNT = 4
+/** Paid to a node at each confirmation (earnings the model credits at a successful confirmSlot). */
+const CONFIRMATION_FEE = 1_000n
 const pool: HeldSlot[] = [0, 1, 1023, 1025, 5000, 20_000].map((size, i) => holdSlot(slotData(size, i + 1)))
 
 let chain: TestChain
@@ -65,7 +67,7 @@ let steps = 0
 const stats = { proofs: 0, misses: 0, repairs: 0, deals: 0, withdrawals: 0, forged: 0, batches: 0, batchRejected: 0 }
 
 before(async () => {
-  chain = await startTestChain({ accounts: 8, params: { maxMisses: 2 } })
+  chain = await startTestChain({ accounts: 8, params: { maxMisses: 2, confirmationFee: CONFIRMATION_FEE } })
   await registerNodes(chain.clients.slice(2, 2 + NODE_COUNT))
   base = await chain.snapshot()
 })
@@ -182,6 +184,7 @@ async function proveAll(model: Model, n: number, alsoConfirm: boolean): Promise<
     if (slot.node !== node.account.address) continue
     if (slot.state === 'pending' && alsoConfirm) {
       await confirmSlot(node, { dealId: deal.id, slotIndex: i })
+      add(model.credited, node.account.address, CONFIRMATION_FEE)
       slot = await getSlot(node, { dealId: deal.id, slotIndex: i })
     }
     if (slot.state !== 'active' || slot.nextEpoch !== epoch) continue
@@ -314,7 +317,9 @@ async function run(model: Model, command: Command): Promise<void> {
       const slotIndex = command.slot % deal.slots.length
       const slot = await getSlot(client(1), { dealId: deal.id, slotIndex })
       const holder = chain.clients.find((c) => c.account.address === slot.node)
-      if (holder !== undefined) await attempt(() => confirmSlot(holder, { dealId: deal.id, slotIndex }))
+      if (holder !== undefined && (await attempt(() => confirmSlot(holder, { dealId: deal.id, slotIndex })))) {
+        add(model.credited, holder.account.address, CONFIRMATION_FEE)
+      }
       return
     }
     case 'prove':
