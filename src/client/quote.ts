@@ -6,6 +6,7 @@
 import type { Address } from 'viem'
 import {
   type ChainReader,
+  getConfirmationFee,
   getEpochInfo,
   getOperator,
   listActiveNodes,
@@ -53,9 +54,11 @@ export interface StorageQuote {
   maxPricePerByteEpoch: string
   /** Escrow per epoch (node payments plus the protocol fee) for the chosen nodes. */
   perEpoch: string
-  /** Escrow the deal pulls from the wallet at once: perEpoch x durationEpochs (`Market.quoteDeal`). */
+  /** The nodes' confirmation fees: n x the Market's `confirmationFee`, paid to each node when it confirms its slot. */
+  confirmationFees: string
+  /** Escrow the deal pulls from the wallet at once: perEpoch x durationEpochs + confirmationFees (`Market.quoteDeal`). */
   total: string
-  /** The n cheapest nodes of distinct operators within the cap, with each slot's cost per epoch. */
+  /** The n cheapest nodes of distinct operators within the cap, with each slot's cost per epoch (fee aside). */
   nodes: Array<{ account: Address; peerId: string; pricePerByteEpoch: string; perEpoch: string }>
   /**
    * What the deal costs if the put lands on the n dearest nodes within the cap instead (a put places slots by
@@ -234,12 +237,16 @@ export async function quoteStorage(
   const dearest = distinctOperators([...offers.filter((o) => o.withinMaxPrice)].reverse()).slice(0, params.n)
   const slots = (chosen: typeof cheapest) =>
     chosen.map((o) => ({ root: new Uint8Array(32), node: o.account, size: BigInt(slotSize) }))
-  const [total, perEpoch, totalAtMost, perNode] = await Promise.all([
+  // quoteDeal is the escrow itself: per epoch x epochs + one confirmation fee per slot; the per-epoch figures leave
+  // the confirmation fees out.
+  const [total, firstEpoch, totalAtMost, perNode, confirmationFee] = await Promise.all([
     quoteDeal(reader, { slots: slots(cheapest), durationEpochs }, options),
     quoteDeal(reader, { slots: slots(cheapest), durationEpochs: 1 }, options),
     quoteDeal(reader, { slots: slots(dearest), durationEpochs }, options),
     Promise.all(cheapest.map((o) => quoteDeal(reader, { slots: slots([o]), durationEpochs: 1 }, options))),
+    getConfirmationFee(reader, options),
   ])
+  const confirmationFees = confirmationFee * BigInt(cheapest.length)
   return {
     size: params.size,
     k: params.k,
@@ -249,13 +256,14 @@ export async function quoteStorage(
     durationEpochs,
     epochSeconds: epoch.epochSeconds,
     maxPricePerByteEpoch: maxPrice.toString(),
-    perEpoch: perEpoch.toString(),
+    perEpoch: (firstEpoch - confirmationFees).toString(),
+    confirmationFees: confirmationFees.toString(),
     total: total.toString(),
     nodes: cheapest.map((o, i) => ({
       account: o.account,
       peerId: o.peerId,
       pricePerByteEpoch: o.pricePerByteEpoch,
-      perEpoch: perNode[i]!.toString(),
+      perEpoch: (perNode[i]! - confirmationFee).toString(),
     })),
     totalAtMost: totalAtMost.toString(),
     offers: offers.map(({ record: _record, ...offer }) => offer),
