@@ -72,7 +72,7 @@ describe('S3 through names: two gateways of one key (in process)', () => {
     await a.send(new CreateBucketCommand({ Bucket: 'shared' }))
     await a.send(new PutObjectCommand({ Bucket: 'shared', Key: 'docs/one.txt', Body: 'one from A' }))
     await waitFor(
-      async () => ((await keys(b, 'shared').catch(() => [])).includes('docs/one.txt') ? true : undefined),
+      async () => ((await keys(b, 'shared').catch((): string[] => [])).includes('docs/one.txt') ? true : undefined),
       10_000,
       'B lists the object A wrote',
     )
