@@ -32,6 +32,13 @@ export interface RpcProxy {
   records: RpcRecord[]
   /** Changes the limits while running (e.g. a stricter rate for one test). */
   limits: { maxLogRange: number; maxRequestsPerSecond: number }
+  /**
+   * An outage (chaos scenario 8): `true` stops listening and resets every open connection, so callers see a refused
+   * or dropped connection as from an endpoint that is down; `false` listens again on the same port.
+   */
+  setDown(down: boolean): Promise<void>
+  /** True while `setDown(true)` holds. */
+  readonly down: boolean
   stop(): Promise<void>
 }
 
@@ -153,10 +160,31 @@ export async function startRpcProxy(init: RpcProxyInit): Promise<RpcProxy> {
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
+  let down = false
   return {
     url: `http://127.0.0.1:${port}`,
     records,
     limits,
+    get down() {
+      return down
+    },
+    async setDown(value) {
+      if (value === down) return
+      down = value
+      if (value) {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+        server.closeAllConnections()
+        await closed
+      } else {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject)
+          server.listen(port, '127.0.0.1', () => {
+            server.off('error', reject)
+            resolve()
+          })
+        })
+      }
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
