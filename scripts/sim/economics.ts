@@ -15,6 +15,7 @@ import {
   type ChainClient,
   confirmSlot,
   createChainClient,
+  DEFAULT_CONFIRMATION_FEE,
   DEFAULT_PRICE_PER_BYTE_EPOCH,
   drawSeed,
   getBalances,
@@ -49,8 +50,14 @@ export async function runEconomics(options: EconomicsOptions): Promise<Record<st
     dir,
     blockTime: 0,
     accounts: 16,
-    // Production economics (minimum payment 0.14 CAIRN, fee 10 %, reward <= 50 % of fees, 25-block window).
-    params: { epochSeconds, minPaymentPerSlotEpoch: 140_000_000_000_000_000n, responseWindowBlocks: 25 },
+    // Production economics (minimum payment 0.14 CAIRN, confirmation fee 0.2 CAIRN, fee 10 %, reward <= 50 % of
+    // fees, 25-block window).
+    params: {
+      epochSeconds,
+      minPaymentPerSlotEpoch: 140_000_000_000_000_000n,
+      confirmationFee: DEFAULT_CONFIRMATION_FEE,
+      responseWindowBlocks: 25,
+    },
   })
   try {
     const clients = devchain.accounts.map((privateKey) =>
@@ -186,6 +193,8 @@ export async function runEconomics(options: EconomicsOptions): Promise<Record<st
       griefer_ratio_long: round(grief.ratios.long!),
       griefer_ratio_one_epoch: round(grief.ratios.oneEpoch!),
       griefer_ratio_end_before_start: round(grief.ratios.endBeforeStart!),
+      griefer_ratio_end_before_start_fresh: round(grief.ratios.endBeforeStartFresh!),
+      griefer_victim_worst_net: grief.victimNet.toString(),
       griefer_refused_without_consent: grief.refused,
       dropper_caught_within_challenges: finite(drop.p99),
       dropper_caught_median: finite(drop.median),

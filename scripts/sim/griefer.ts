@@ -7,8 +7,11 @@
  *   the whole run, which the victim proves every epoch;
  * - `oneEpoch`: the same slots for one epoch: the victim pays a confirmation for one payment;
  * - `endBeforeStart`: the griefer ends each deal (endDeal) after the victim confirmed it and before it starts:
- *   the escrow comes back in full, the victim's confirmation gas is lost.
- * Gas on both sides is converted at 2 gwei and 1,000 CAIRN per ether (the minimum payment's assumptions).
+ *   the escrow comes back, but for the confirmation fee the Market paid the victim at its confirmation;
+ * - `endBeforeStartFresh`: the same, with the victim's earnings withdrawn before each confirmation, so that each
+ *   writes them from zero (the dearest confirmation: 74.5 k gas).
+ * Gas on both sides is converted at 2 gwei and 1,000 CAIRN per ether (the minimum payment's assumptions). The victim
+ * is paid what its earnings grow by: the confirmation fee at each confirmation, the payment at each proof.
  */
 import {
   type ChainClient,
@@ -17,28 +20,31 @@ import {
   DEFAULT_PRICE_PER_BYTE_EPOCH,
   DEFAULT_PROTOCOL_FEE_BPS,
   endDeal,
+  getBalances,
   signDealAcceptances,
   signSlotAcceptance,
+  withdrawEarnings,
 } from '../../src/chain/index.ts'
 import { type Held, zeroSlot } from './slots.ts'
 import { gasInTokens, gasOf, openDeal, proveHeld, type SimWorld } from './world.ts'
 
-type Strategy = 'long' | 'oneEpoch' | 'endBeforeStart'
+type Strategy = 'long' | 'oneEpoch' | 'endBeforeStart' | 'endBeforeStartFresh'
 
 interface Ledger {
   slots: Held[]
   durationEpochs: number
   /** Gas of the griefer's createDeal and endDeal transactions. */
   grieferGas: bigint
-  /** Escrow released by the victim's proofs: payments plus the fee burned with each. */
+  /** Escrow the griefer did not get back: confirmation fees, and payments plus the fee burned with each. */
   grieferTokens: bigint
   /** Gas of the victim's confirmations and proof batches of these slots. */
   victimGas: bigint
+  /** Confirmation fees and payments the victim earned from these slots. */
   victimPaid: bigint
 }
 
 /** Slots per strategy. */
-const DEALS: Record<Strategy, number> = { long: 16, oneEpoch: 8, endBeforeStart: 8 }
+const DEALS: Record<Strategy, number> = { long: 16, oneEpoch: 8, endBeforeStart: 8, endBeforeStartFresh: 4 }
 /** The deepest slot still paid only the minimum payment at the default price (2^37 x 1e6 < 1.4e17). */
 const GRIEF_SLOT_SIZE = 2n ** 37n
 
@@ -107,9 +113,16 @@ export function createGriefer(world: SimWorld, griefer: ChainClient, victim: Cha
             ...price,
           })
           ledger.grieferGas += gas
+          if (strategy === 'endBeforeStartFresh' && (await getBalances(victim)).earnings > 0n) {
+            await withdrawEarnings(victim) // the victim's own choice: its gas is not the griefer's doing
+          }
           // The victim's node confirms as soon as it sees a deal it accepted (src/node/chain-service/confirm-slots.ts).
+          const before = (await getBalances(victim)).earnings
           ledger.victimGas += (await confirmSlot(victim, { dealId, slotIndex: 0 })).gasUsed
-          if (strategy === 'endBeforeStart') {
+          const fee = (await getBalances(victim)).earnings - before
+          ledger.victimPaid += fee
+          ledger.grieferTokens += fee
+          if (strategy === 'endBeforeStart' || strategy === 'endBeforeStartFresh') {
             const ended = await endDeal(griefer, { dealId })
             ledger.grieferGas += await gasOf(griefer, ended.transactionHash)
           } else ledger.slots.push({ dealId, slotIndex: 0, prove: slot.prove })
@@ -129,19 +142,30 @@ export function createGriefer(world: SimWorld, griefer: ChainClient, victim: Cha
         }
       }
     },
-    /** Per strategy: the victim's loss (gas in CAIRN minus payments) over the griefer's spend; the worst is the figure. */
+    /**
+     * Per strategy: the victim's loss (gas in CAIRN minus what it was paid, 0 when it gained) over the griefer's
+     * spend; the worst is the figure. `victimNet`: the victim's worst net in units (positive: it gained).
+     */
     summary() {
       const ratios: Record<string, number> = {}
+      let victimNet: bigint | undefined
       const lines: string[] = [...refused.map((r) => `griefer refused: ${r}`)]
       for (const [strategy, l] of ledgers) {
         const loss = gasInTokens(l.victimGas) - l.victimPaid
         const spend = l.grieferTokens + gasInTokens(l.grieferGas)
         ratios[strategy] = Number(loss > 0n ? loss : 0n) / Number(spend)
+        if (victimNet === undefined || -loss < victimNet) victimNet = -loss
         lines.push(
           `griefer ${strategy}: victim gas ${l.victimGas} (${gasInTokens(l.victimGas)} units) paid ${l.victimPaid}, loss ${loss}; griefer spend ${spend} (gas ${l.grieferGas}); ratio ${ratios[strategy]!.toFixed(4)}`,
         )
       }
-      return { ratio: Math.max(...Object.values(ratios)), ratios, refused: refused.length, lines }
+      return {
+        ratio: Math.max(...Object.values(ratios)),
+        ratios,
+        victimNet: victimNet ?? 0n,
+        refused: refused.length,
+        lines,
+      }
     },
   }
 }
