@@ -20,11 +20,14 @@ export function pieceCidOf(bytes: Uint8Array): CID {
   return pieceCid(bytes)
 }
 
-/** True when `bytes` hash to `cid` (and `cid` is a piece CID). */
+/**
+ * True when `bytes` hash to `cid` (and `cid` is a piece CID). The bytes are handed on checked: the store or decoder
+ * that receives them next does not hash them again (src/storage's `verifyPiece`, `handOff`).
+ */
 export function piecesMatch(cid: CID, bytes: Uint8Array): boolean {
   if (!isPieceCid(cid)) return false
   try {
-    verifyPiece(cid, bytes)
+    verifyPiece(cid, bytes, { handOff: true })
     return true
   } catch (error) {
     if (error instanceof CorruptDataError) return false

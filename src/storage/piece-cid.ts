@@ -34,6 +34,22 @@ export function isPieceCid(cid: CID): boolean {
 }
 
 /**
+ * Pieces a receiver checked and handed on, each to the CID it matched. The next `verifyPiece` of the same bytes object
+ * and CID in this process takes that check instead of hashing again, once: a piece is hashed once per process on its
+ * way from the network to the disk or the decoder. Weak: an entry goes with its bytes.
+ */
+const handedOff = new WeakMap<Uint8Array, CID>()
+
+/** Options of `verifyPiece`. */
+export interface VerifyPieceOptions {
+  /**
+   * The caller hands `bytes` on unchanged to code that verifies them again (the piece store, the decoder): that next
+   * check of this object against this CID is skipped, once.
+   */
+  handOff?: boolean
+}
+
+/**
  * Throws `CorruptDataError` (details: `cid`, `size`) unless `bytes` hash to `cid`.
  *
  * @example
@@ -41,16 +57,21 @@ export function isPieceCid(cid: CID): boolean {
  * verifyPiece(cid, bytes) // returns quietly, or throws CorruptDataError
  * ```
  */
-export function verifyPiece(cid: CID, bytes: Uint8Array): void {
+export function verifyPiece(cid: CID, bytes: Uint8Array, options: VerifyPieceOptions = {}): void {
   if (!isPieceCid(cid)) {
     throw new InvalidArgumentError(`${cid.toString()} is not a piece CID (expected CIDv1, raw codec, sha2-256)`)
   }
-  if (!bytesEqual(platform.sha256(bytes), cid.multihash.digest)) {
-    throw new CorruptDataError(
-      `piece ${cid.toString()} is corrupt: its ${bytes.byteLength} bytes hash to another CID`,
-      {
-        details: { cid: cid.toString(), size: bytes.byteLength },
-      },
-    )
+  const checked = handedOff.get(bytes)
+  handedOff.delete(bytes)
+  if (checked === undefined || !checked.equals(cid)) {
+    if (!bytesEqual(platform.sha256(bytes), cid.multihash.digest)) {
+      throw new CorruptDataError(
+        `piece ${cid.toString()} is corrupt: its ${bytes.byteLength} bytes hash to another CID`,
+        {
+          details: { cid: cid.toString(), size: bytes.byteLength },
+        },
+      )
+    }
   }
+  if (options.handOff === true) handedOff.set(bytes, cid)
 }
