@@ -41,11 +41,15 @@ export { decodePieceMessage, encodePieceMessage, type PieceMessage } from './pie
 export {
   decodeSlotAcceptanceMessage,
   encodeSlotAcceptanceMessage,
+  MAX_LEAF_PATH_HASHES,
   MAX_SLOT_ACCEPT_FRAME_SIZE,
   SLOT_ACCEPT_PROTOCOL,
   type SlotAcceptanceMessage,
 } from './slot-acceptance-messages.ts'
 export {
+  challengeLeaf,
+  type LeafAnswer,
+  type LeafChallenge,
   requestSlotAcceptance,
   reserveUpload,
   type SlotAcceptanceRequester,

@@ -154,6 +154,15 @@ export interface SlotAcceptanceHandler {
    * piece would exceed it).
    */
   admitStore(peer: string, cid: CID, bytes: number): { refused: 'unreserved' | 'full'; message: string } | undefined
+  /**
+   * `peer` challenges the node for one leaf of a slot it holds, with its Merkle path (a holder's spot check). Absent:
+   * the node refuses every challenge.
+   */
+  proveLeaf?(
+    peer: string,
+    challenge: Extract<SlotAcceptanceRequest, { type: 'leaf-request' }>,
+    options: AbortOptions,
+  ): Promise<Extract<SlotAcceptanceAnswer, { type: 'leaf-response' }>>
 }
 
 export interface NetworkComponents {

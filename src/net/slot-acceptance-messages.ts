@@ -12,16 +12,24 @@
  * | 0x05 | ticketed reserve| u64 bytes, u32 seconds, 20 account, u64 expiry (unix s), 32 nonce, u16 length,    |
  * |      | request         | signature: a reserve request carrying the paying account's upload ticket          |
  *
- * The answer to a 0x05 is a 0x02. The ticket is EIP-712 `UploadTicket(address node, uint64 bytes, uint64 expiry,
+ * | 0x06 | leaf challenge  | 32 nonce, u8 slotIndex, u64 leafIndex, manifest CID text                          |
+ * | 0x07 | leaf answer     | u8 1, 32 nonce, u16 leaf length (<= 1024), leaf, u8 count (<= 48), count x 32     |
+ * |      |                 | path hashes / u8 0, reason                                                        |
+ *
+ * A leaf challenge asks a holder for one 1 KiB leaf of a slot with its Merkle path to the slot root (the root the
+ * manifest and the Market hold); the answer echoes the nonce. The answer to a 0x05 is a 0x02. The ticket is EIP-712 `UploadTicket(address node, uint64 bytes, uint64 expiry,
  * uint256 nonce)` signed by `account` (domain "Cairn Upload", version 1, the chain, the Market): `node` is the
  * receiving node's account and `bytes` the request's bytes, so neither travels twice (docs/protocol.md).
  */
+import { MERKLE_LEAF_SIZE } from '../storage/index.ts'
 import { protocolError } from './frame-codec.ts'
 
 /** Protocol of upload reservations and slot acceptances (a node's consent to hold a client's data). */
 export const SLOT_ACCEPT_PROTOCOL = '/cairn/slot-accept/1.0.0'
-/** Largest frame either side sends (an accept request is at most 213 bytes, an answer at most 1,069). */
-export const MAX_SLOT_ACCEPT_FRAME_SIZE = 2048
+/** Largest frame either side sends (an accept request is at most 213 bytes, a leaf answer at most 2,597). */
+export const MAX_SLOT_ACCEPT_FRAME_SIZE = 4096
+/** Most hashes in a leaf answer's Merkle path (a slot of 2^48 leaves, 256 PiB). */
+export const MAX_LEAF_PATH_HASHES = 48
 /** Longest refusal reason on the wire (longer ones are cut). */
 export const MAX_REASON_BYTES = 512
 /** Longest manifest CID text (the Market's limit). */
@@ -65,6 +73,18 @@ export type SlotAcceptanceMessage =
   | { type: 'accept-request'; terms: WireSlotTerms }
   | { type: 'accept-response'; granted: true; nonce: bigint; expiry: number; signature: Hex }
   | { type: 'accept-response'; granted: false; reason: string }
+  | {
+      type: 'leaf-request'
+      manifestCid: string
+      slotIndex: number
+      leafIndex: number
+      /** Fresh random 256 bits per challenge; the answer must echo it. */
+      nonce: bigint
+      /** Not sent: what the asker checks the answer against (a wrong answer then costs the holder score). */
+      expect?: { root: Uint8Array; leafCount: number }
+    }
+  | { type: 'leaf-response'; granted: true; nonce: bigint; leaf: Uint8Array; proof: Uint8Array[] }
+  | { type: 'leaf-response'; granted: false; reason: string }
 
 export const SlotAcceptanceMessageType = {
   ReserveRequest: 0x01,
@@ -72,6 +92,8 @@ export const SlotAcceptanceMessageType = {
   AcceptRequest: 0x03,
   AcceptResponse: 0x04,
   TicketedReserveRequest: 0x05,
+  LeafRequest: 0x06,
+  LeafResponse: 0x07,
 } as const
 
 const textEncoder = new TextEncoder()
@@ -165,6 +187,14 @@ function reasonBytes(reason: string): Uint8Array {
   return bytes.byteLength <= MAX_REASON_BYTES ? bytes : bytes.subarray(0, MAX_REASON_BYTES)
 }
 
+function manifestCidBytes(text: string): Uint8Array {
+  const cid = textEncoder.encode(text)
+  if (cid.byteLength === 0 || cid.byteLength > MAX_MANIFEST_CID_TEXT) {
+    throw protocolError('malformed', `manifest CID of ${cid.byteLength} bytes`)
+  }
+  return cid
+}
+
 function signatureBytes(hex: Hex): Uint8Array {
   const signature = hexBytes(hex, Math.max(0, (hex.length - 2) / 2), 'signature')
   if (signature.byteLength === 0 || signature.byteLength > MAX_SIGNATURE_BYTES) {
@@ -218,10 +248,7 @@ export function encodeSlotAcceptanceMessage(message: SlotAcceptanceMessage): Uin
       return w.u8(1).uint(BigInt(message.bytes), 8, 'bytes').uint(BigInt(message.expiresAt), 8, 'expiresAt').done()
     case 'accept-request': {
       const t = message.terms
-      const cid = textEncoder.encode(t.manifestCid)
-      if (cid.byteLength === 0 || cid.byteLength > MAX_MANIFEST_CID_TEXT) {
-        throw protocolError('malformed', `manifest CID of ${cid.byteLength} bytes`)
-      }
+      const cid = manifestCidBytes(t.manifestCid)
       if (!Number.isInteger(t.slotIndex) || t.slotIndex < 0 || t.slotIndex > 255) {
         throw protocolError('malformed', `bad slot index ${t.slotIndex}`)
       }
@@ -235,6 +262,29 @@ export function encodeSlotAcceptanceMessage(message: SlotAcceptanceMessage): Uin
         .uint(BigInt(t.durationEpochs), 4, 'durationEpochs')
         .text(cid)
         .done()
+    }
+    case 'leaf-request': {
+      if (!Number.isInteger(message.slotIndex) || message.slotIndex < 0 || message.slotIndex > 255) {
+        throw protocolError('malformed', `bad slot index ${message.slotIndex}`)
+      }
+      return w
+        .u8(SlotAcceptanceMessageType.LeafRequest)
+        .uint(message.nonce, 32, 'nonce')
+        .u8(message.slotIndex)
+        .uint(BigInt(message.leafIndex), 8, 'leaf index')
+        .text(manifestCidBytes(message.manifestCid))
+        .done()
+    }
+    case 'leaf-response': {
+      w.u8(SlotAcceptanceMessageType.LeafResponse)
+      if (!message.granted) return w.u8(0).text(reasonBytes(message.reason)).done()
+      if (message.leaf.byteLength > MERKLE_LEAF_SIZE) throw protocolError('malformed', 'leaf over 1 KiB')
+      if (message.proof.length > MAX_LEAF_PATH_HASHES || message.proof.some((h) => h.byteLength !== 32)) {
+        throw protocolError('malformed', `bad Merkle path of ${message.proof.length} hashes`)
+      }
+      w.u8(1).uint(message.nonce, 32, 'nonce').text(message.leaf).u8(message.proof.length)
+      for (const hash of message.proof) w.raw(hash)
+      return w.done()
     }
     case 'accept-response': {
       w.u8(SlotAcceptanceMessageType.AcceptResponse)
@@ -272,6 +322,34 @@ export function decodeSlotAcceptanceMessage(body: Uint8Array): SlotAcceptanceMes
       const nonce = r.uint(32, 'ticket nonce')
       const ticket = { account, expiry, nonce, signature: readSignature(r) }
       message = { type: 'reserve-request', bytes, seconds, ticket }
+      break
+    }
+    case SlotAcceptanceMessageType.LeafRequest: {
+      const nonce = r.uint(32, 'nonce')
+      const slotIndex = r.bytes(1, 'slot index')[0]!
+      const leafIndex = safeNumber(r.uint(8, 'leaf index'), 'leaf index')
+      const manifestCid = r.text(MAX_MANIFEST_CID_TEXT, 'manifest CID')
+      if (manifestCid.length === 0) throw protocolError('malformed', 'empty manifest CID')
+      message = { type: 'leaf-request', manifestCid, slotIndex, leafIndex, nonce }
+      break
+    }
+    case SlotAcceptanceMessageType.LeafResponse: {
+      const status = r.bytes(1, 'status')[0]
+      if (status === 0) {
+        message = { type: 'leaf-response', granted: false, reason: r.text(MAX_REASON_BYTES, 'reason') }
+        break
+      }
+      if (status !== 1) throw protocolError('malformed', `unknown status ${status}`)
+      const nonce = r.uint(32, 'nonce')
+      const length = Number(r.uint(2, 'leaf length'))
+      if (length > MERKLE_LEAF_SIZE)
+        throw protocolError('oversize', `leaf of ${length} bytes (at most ${MERKLE_LEAF_SIZE})`)
+      const leaf = Uint8Array.from(r.bytes(length, 'leaf'))
+      const count = r.bytes(1, 'path length')[0]!
+      if (count > MAX_LEAF_PATH_HASHES) throw protocolError('oversize', `Merkle path of ${count} hashes`)
+      const proof: Uint8Array[] = []
+      for (let i = 0; i < count; i++) proof.push(Uint8Array.from(r.bytes(32, 'path hash')))
+      message = { type: 'leaf-response', granted: true, nonce, leaf, proof }
       break
     }
     case SlotAcceptanceMessageType.ReserveResponse:

@@ -7,9 +7,11 @@
  * reason. Frames are size-capped before allocation; malformed frames reset the stream and cost the sender score, as
  * on the piece protocol.
  */
+
+import { randomBytes } from 'node:crypto'
 import type { Libp2p, Stream } from '@libp2p/interface'
-import { QuotaExceededError, UnauthorizedError } from '../errors.ts'
-import type { AbortOptions } from '../storage/index.ts'
+import { CorruptDataError, NotFoundError, QuotaExceededError, UnauthorizedError } from '../errors.ts'
+import { type AbortOptions, merkleVerify } from '../storage/index.ts'
 import { DEFAULT_SLOT_ACCEPT_TIMEOUT_MS } from './constants.ts'
 import { encodeFrame, FrameReader, protocolError } from './frame-codec.ts'
 import type { SlotAcceptanceHandler } from './interface.ts'
@@ -28,9 +30,24 @@ import {
 import { writeAll } from './stream-io.ts'
 
 /** A request of the protocol. */
-export type SlotAcceptanceRequest = Extract<SlotAcceptanceMessage, { type: 'reserve-request' | 'accept-request' }>
-/** The answer to a request (a reserve answer to a reserve request, an accept answer to an accept request). */
-export type SlotAcceptanceAnswer = Extract<SlotAcceptanceMessage, { type: 'reserve-response' | 'accept-response' }>
+export type SlotAcceptanceRequest = Extract<
+  SlotAcceptanceMessage,
+  { type: 'reserve-request' | 'accept-request' | 'leaf-request' }
+>
+/** The answer to a request (a reserve answer to a reserve request, an accept answer to an accept request, ...). */
+export type SlotAcceptanceAnswer = Extract<
+  SlotAcceptanceMessage,
+  { type: 'reserve-response' | 'accept-response' | 'leaf-response' }
+>
+/** A leaf challenge (a holder's spot check) and its answer. */
+export type LeafChallenge = Extract<SlotAcceptanceMessage, { type: 'leaf-request' }>
+export type LeafAnswer = Extract<SlotAcceptanceMessage, { type: 'leaf-response' }>
+
+const ANSWER_OF = {
+  'reserve-request': 'reserve-response',
+  'accept-request': 'accept-response',
+  'leaf-request': 'leaf-response',
+} as const
 
 export interface SlotAcceptanceServerInit {
   limits: PeerLimits
@@ -79,6 +96,13 @@ export async function serveSlotAcceptanceStream(
           .accept(remotePeer, request.terms, options)
           .catch((error: Error) => ({ type: 'accept-response', granted: false, reason: error.message }) as const),
       )
+    } else if (request.type === 'leaf-request') {
+      const refuse = (reason: string) => ({ type: 'leaf-response', granted: false, reason }) as const
+      const prove = init.handler.proveLeaf
+      answer =
+        prove === undefined
+          ? refuse('this node answers no leaf challenges')
+          : await local(prove(remotePeer, request, options).catch((error: Error) => refuse(error.message)))
     } else {
       throw protocolError('unexpected', `a ${request.type} is not a request`)
     }
@@ -132,8 +156,8 @@ export async function askSlotAcceptance(
   options: AbortOptions = {},
 ): Promise<SlotAcceptanceAnswer> {
   const body = encodeSlotAcceptanceMessage(request)
-  // A reservation is answered from memory; an acceptance rehashes the slot first.
-  const timeoutMs = request.type === 'accept-request' ? DEFAULT_SLOT_ACCEPT_TIMEOUT_MS : init.controlTimeoutMs
+  // A reservation is answered from memory; an acceptance rehashes the slot first (a leaf answer may build its tree).
+  const timeoutMs = request.type === 'reserve-request' ? init.controlTimeoutMs : DEFAULT_SLOT_ACCEPT_TIMEOUT_MS
   const timing = { timeoutMs, what: 'slot acceptance', ...options }
   return requestStream(init, SLOT_ACCEPT_PROTOCOL, peer, timing, async (stream, signal) => {
     await writeAll(stream, encodeFrame(body), signal)
@@ -141,10 +165,60 @@ export async function askSlotAcceptance(
     const frame = await new FrameReader(stream).read({ maxLength: MAX_SLOT_ACCEPT_FRAME_SIZE })
     if (frame === undefined) throw protocolError('truncated', 'peer closed the stream without answering')
     const answer = decodeSlotAcceptanceMessage(frame)
-    const expected = request.type === 'reserve-request' ? 'reserve-response' : 'accept-response'
+    const expected = ANSWER_OF[request.type]
     if (answer.type !== expected) throw protocolError('unexpected', `expected a ${expected}`)
-    return answer
+    if (request.type === 'leaf-request' && answer.type === 'leaf-response') checkLeafAnswer(peer, request, answer)
+    return answer as SlotAcceptanceAnswer
   })
+}
+
+/**
+ * Inside the exchange, so that a wrong answer costs the holder score: a granted leaf answer must echo the nonce and,
+ * when the asker gave `expect`, verify against the slot root at the challenged index.
+ */
+function checkLeafAnswer(peer: string, request: LeafChallenge, answer: LeafAnswer): void {
+  if (!answer.granted) return
+  if (answer.nonce !== request.nonce) throw protocolError('malformed', 'the leaf answer echoes another nonce')
+  const expect = request.expect
+  if (expect === undefined) return
+  if (!merkleVerify(expect.root, request.leafIndex, expect.leafCount, answer.leaf, answer.proof)) {
+    throw new CorruptDataError(
+      `node ${peer} answered leaf ${request.leafIndex} of slot ${request.slotIndex} of ${request.manifestCid} with bytes that do not verify against the slot root`,
+      { details: { peer, slot: request.slotIndex, leaf: request.leafIndex } },
+    )
+  }
+}
+
+/**
+ * Challenges `peer` for one leaf of a slot it claims to hold, with a fresh nonce; resolves with the leaf and its path
+ * (checked against `expect.root`), or throws: NotFoundError with the holder's reason when it refuses, CorruptDataError
+ * when its answer does not verify (the holder also loses score), else the network's error (timeout, unreachable).
+ *
+ * @example
+ * ```ts
+ * await challengeLeaf(network, peer, { manifestCid, slotIndex, leafIndex }, { root: slot.root, leafCount })
+ * ```
+ */
+export async function challengeLeaf(
+  network: SlotAcceptanceRequester,
+  peer: string,
+  challenge: { manifestCid: string; slotIndex: number; leafIndex: number },
+  expect: { root: Uint8Array; leafCount: number },
+  options: AbortOptions = {},
+): Promise<{ leaf: Uint8Array; proof: Uint8Array[] }> {
+  const nonce = BigInt(`0x${randomBytes(32).toString('hex')}`)
+  const request: LeafChallenge = { type: 'leaf-request', ...challenge, nonce, expect }
+  const answer = await network.slotAcceptance(peer, request, options)
+  if (answer.type !== 'leaf-response') throw protocolError('unexpected', 'expected a leaf answer')
+  if (!answer.granted) {
+    throw new NotFoundError(
+      `node ${peer} did not answer the challenge of leaf ${challenge.leafIndex} of slot ${challenge.slotIndex}: ${answer.reason}`,
+      { details: { peer, slot: challenge.slotIndex, leaf: challenge.leafIndex, reason: answer.reason } },
+    )
+  }
+  // A requester that is not the network (a test double) did not run the check in the exchange: run it here.
+  checkLeafAnswer(peer, request, answer)
+  return { leaf: answer.leaf, proof: answer.proof }
 }
 
 /** What asks a node for a reservation or an acceptance (a Network, or a fake in tests). */

@@ -12,6 +12,7 @@ import type { SlotAcceptanceHandler, WireSlotTerms } from '../net/index.ts'
 import { AcceptedManifests } from './accepted-manifests.ts'
 import { AcceptedSlots } from './accepted-slots.ts'
 import type { SlotProver } from './chain-service/index.ts'
+import { createLeafChallengeAnswerer } from './leaf-challenge-answerer.ts'
 import { createUploadAdmission } from './upload-admission.ts'
 import { UploadReservations } from './upload-reservations.ts'
 
@@ -21,8 +22,11 @@ export const DEFAULT_ACCEPTANCE_SECONDS = 600
 export const DEFAULT_MAX_OPEN_ACCEPTANCES = 256
 
 export interface SlotAcceptanceComponents {
-  /** Checks the node holds the slot and its root (the chain service's prover). */
-  prover: Pick<SlotProver, 'check'>
+  /**
+   * Checks the node holds the slot and its root (the chain service's prover); with `prove`, the node also answers
+   * leaf challenges (holders' spot checks, leaf-challenge.ts).
+   */
+  prover: Pick<SlotProver, 'check'> & Partial<Pick<SlotProver, 'prove'>>
   /** The node's chain account (signs); absent when the node runs off chain (it then accepts no slot). */
   chain?: ChainClient | undefined
   /** Bytes this node can still take. */
@@ -108,6 +112,11 @@ export function createSlotAcceptancePolicy(
     admitStore(peer, cid, bytes) {
       return reservations.admit(peer, cid, bytes)
     },
+    proveLeaf: createLeafChallengeAnswerer({
+      prover: components.prover,
+      // On chain only Registry-active staked nodes (repairers) may challenge; off chain any peer may.
+      mayChallenge: components.chain === undefined ? () => true : (components.isStaked ?? (() => false)),
+    }),
     async accept(peer: string, terms: WireSlotTerms, options) {
       const chain = components.chain
       if (chain === undefined) return refuse('this node runs off chain and accepts no deal')

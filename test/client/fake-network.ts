@@ -85,6 +85,9 @@ export class FakeNetwork implements ClientNetwork {
     if (request.type === 'accept-request') {
       return { type: 'accept-response', granted: false, reason: 'a fake peer signs nothing' }
     }
+    if (request.type === 'leaf-request') {
+      return { type: 'leaf-response', granted: false, reason: 'a fake peer proves nothing' }
+    }
     node.reserves++
     return node.reservations.reserve(this.peerId, request.bytes, request.seconds)
   }
