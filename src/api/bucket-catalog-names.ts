@@ -95,6 +95,8 @@ export interface S3NamesComponents {
     privateKey: Hex
     /** How often queued S3 changes are published (DEFAULT_CATALOG_FLUSH_MS when absent). */
     flushMs?: number
+    /** Keys a bucket may hold (MAX_CATALOG_KEYS when absent). */
+    maxKeys?: number
   }
 }
 
@@ -129,7 +131,10 @@ export async function startS3Catalog(
       names: catalogNames(s3Names.privateKey),
       log,
     },
-    s3Names.flushMs === undefined ? {} : { flushMs: s3Names.flushMs },
+    {
+      ...(s3Names.flushMs === undefined ? {} : { flushMs: s3Names.flushMs }),
+      ...(s3Names.maxKeys === undefined ? {} : { maxKeys: s3Names.maxKeys }),
+    },
   )
   await catalog.start()
   return catalog

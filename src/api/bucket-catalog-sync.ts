@@ -46,6 +46,8 @@ export interface BucketCatalogSyncComponents {
 
 export interface BucketCatalogSyncInit {
   flushMs?: number
+  /** Keys a bucket may hold (MAX_CATALOG_KEYS when absent; tests lower it). */
+  maxKeys?: number
   maxPending?: number
   sequenceCacheMs?: number
 }
@@ -63,8 +65,10 @@ export interface BucketCatalogSync {
   recordBucket(kind: 'create' | 'delete', bucket: string): void
   /** Queues an object written (`object`) or deleted (undefined) on the index. */
   recordObject(bucket: string, key: string, object: S3Object | undefined): void
-  /** Whether `bucket` has room for `key` (a key it holds, or fewer than MAX_CATALOG_KEYS keys). */
+  /** Whether `bucket` has room for `key` (a key it holds, or fewer than `maxKeys` keys). */
   hasRoom(bucket: string, key: string): boolean
+  /** The most keys a bucket holds. */
+  readonly maxKeys: number
   /** Publishes what is queued now. */
   flush(): Promise<void>
 }
@@ -92,6 +96,7 @@ export function createBucketCatalogSync(
   const flushMs = init.flushMs ?? DEFAULT_CATALOG_FLUSH_MS
   const maxPending = init.maxPending ?? DEFAULT_CATALOG_MAX_PENDING
   const cacheMs = init.sequenceCacheMs ?? DEFAULT_SEQUENCE_CACHE_MS
+  const maxKeys = init.maxKeys ?? MAX_CATALOG_KEYS
   let bucketList: Seen<BucketList> = { sequence: -1, value: emptyList() }
   const catalogs = new Map<string, Seen<BucketCatalog>>()
   const pendingBuckets: BucketChange[] = []
@@ -310,10 +315,18 @@ export function createBucketCatalogSync(
 
   return {
     async start() {
+      // What the index holds and the names do not (a bucket made before names, a write a crash kept from a flush),
+      // read before the names are applied to the index
+      const localBuckets = index.listBuckets()
+      const localObjects = new Map(
+        localBuckets.map(({ name }) => [
+          name,
+          index.listObjects(name, { prefix: '', maxKeys: Number.MAX_SAFE_INTEGER }).objects,
+        ]),
+      )
       await refreshBuckets()
-      // What the index holds and the names do not (a bucket made before names, a write a crash kept from a flush)
       const now = Date.now()
-      for (const { name, createdAt } of index.listBuckets()) {
+      for (const { name, createdAt } of localBuckets) {
         if (!bucketExists(bucketList.value.buckets.get(name)))
           pendingBuckets.push({ kind: 'create', bucket: name, time: Math.min(createdAt, now) })
       }
@@ -321,8 +334,7 @@ export function createBucketCatalogSync(
       for (const { name } of index.listBuckets()) {
         await refreshBucket(name)
         const catalog = catalogs.get(name)?.value ?? emptyCatalog()
-        const local = index.listObjects(name, { prefix: '', maxKeys: Number.MAX_SAFE_INTEGER }).objects
-        const offered = local
+        const offered = (localObjects.get(name) ?? [])
           .map((object) => ({ key: object.key, version: objectVersion(object) }))
           .filter(({ key, version }) => !(catalog.keys.get(key) ?? []).some((v) => v.id === version.id))
         if (offered.length > 0) pendingObjects.set(name, [...offered, ...(pendingObjects.get(name) ?? [])])
@@ -361,8 +373,9 @@ export function createBucketCatalogSync(
       const seen = catalogs.get(bucket)?.value ?? emptyCatalog()
       if (seen.keys.has(key) || index.getObject(bucket, key) !== undefined) return true
       const view = applyObjectChanges(seen, pendingObjects.get(bucket) ?? [])
-      return view.keys.size < MAX_CATALOG_KEYS
+      return view.keys.size < maxKeys
     },
+    maxKeys,
     flush,
   }
 }

@@ -212,3 +212,84 @@ describe('S3 API with the catalog on (the whole suite)', () => {
   })
   s3Suite(() => ({ credentials, bucketPrefix: 'names' }))
 })
+
+describe('S3 through names: bounds, an older network, a name store that is down', () => {
+  const dirs: string[] = []
+  const running: Gateway[] = []
+  const files = createMemoryFileService()
+  const start = async (
+    s3Names: NonNullable<Parameters<typeof createGateway>[0]['s3Names']>,
+    dataDir?: string,
+  ): Promise<{ s3: S3Client; gateway: Gateway; dataDir: string }> => {
+    const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'cairn-s3-names-')))
+    if (dataDir === undefined) dirs.push(dir)
+    const gateway = createGateway({ files, s3Names }, { dataDir: dir, port: 0, s3Port: 0 })
+    running.push(gateway)
+    await gateway.start()
+    return { s3: s3Client(await s3Credentials(dir)), gateway, dataDir: dir }
+  }
+  after(async () => {
+    for (const gateway of running) await gateway.stop()
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('a new key beyond the bucket bound is TooManyKeys, before any byte is stored; existing keys still change', async () => {
+    const { s3 } = await start({ store: createMemoryNameStore(), privateKey, flushMs: 50, maxKeys: 3 })
+    await s3.send(new CreateBucketCommand({ Bucket: 'small' }))
+    for (const key of ['a', 'b', 'c']) await s3.send(new PutObjectCommand({ Bucket: 'small', Key: key, Body: key }))
+    const error = await s3.send(new PutObjectCommand({ Bucket: 'small', Key: 'd', Body: 'd' })).then(
+      () => undefined,
+      (e: unknown) => e as { name: string; message: string },
+    )
+    assert.equal(error?.name, 'TooManyKeys')
+    assert.match(error?.message ?? '', /Bucket small holds 3 keys, the most a Cairn bucket catalog keeps/)
+    assert.ok(!(await files.list()).some((f) => f.name === 'd'), 'no byte of the refused object was stored')
+    await s3.send(new PutObjectCommand({ Bucket: 'small', Key: 'a', Body: 'a again' }))
+    assert.equal(await text(s3, 'small', 'a'), 'a again')
+  })
+
+  it('on a network without a Names contract: one log line, and S3 works from the index alone', async () => {
+    const lines: string[] = []
+    const write = process.stderr.write.bind(process.stderr)
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      lines.push(String(chunk))
+      return write(chunk, ...rest)
+    }) as typeof process.stderr.write
+    try {
+      const client = { contracts: {}, account: { address: `0x${'00'.repeat(20)}` } } as never
+      const { s3 } = await start({ client, privateKey })
+      await s3.send(new CreateBucketCommand({ Bucket: 'local' }))
+      await s3.send(new PutObjectCommand({ Bucket: 'local', Key: 'k', Body: 'here' }))
+      assert.equal(await text(s3, 'local', 'k'), 'here')
+    } finally {
+      process.stderr.write = write
+    }
+    const said = lines.filter((l) => l.includes('this network has no Names contract'))
+    assert.equal(said.length, 1, lines.join(''))
+    assert.match(said[0]!, /buckets stay in this gateway's index only/)
+  })
+
+  it('a write a gateway could not publish (its name store down) is published at its next start', async () => {
+    const store = createMemoryNameStore()
+    let down = true
+    const flaky: typeof store = {
+      ...store,
+      update: (name, update, options) =>
+        down ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:8545')) : store.update(name, update, options),
+    }
+    const first = await start({ store: flaky, privateKey, flushMs: 50 })
+    await first.s3.send(new CreateBucketCommand({ Bucket: 'kept' }))
+    await first.s3.send(new PutObjectCommand({ Bucket: 'kept', Key: 'k', Body: 'written while down' }))
+    await first.gateway.stop()
+    assert.equal(store.history(catalogNames(privateKey).buckets).length, 0, 'nothing was published')
+    down = false
+    await start({ store: flaky, privateKey, flushMs: 50 }, first.dataDir)
+    const other = await start({ store, privateKey, flushMs: 50 })
+    await waitFor(
+      async () => ((await keys(other.s3, 'kept').catch((): string[] => [])).includes('k') ? true : undefined),
+      10_000,
+      'another gateway lists the object',
+    )
+    assert.equal(await text(other.s3, 'kept', 'k'), 'written while down')
+  })
+})

@@ -1,5 +1,4 @@
 /** What the S3 operations share: the gateway's parts, the S3 options and the uploads being completed. */
-import { MAX_CATALOG_KEYS } from '../bucket-catalog.ts'
 import type { BucketCatalogSync } from '../bucket-catalog-sync.ts'
 import type { GatewayIndex, ObjectPart } from '../gateway-database.ts'
 import type { FileService } from '../interface.ts'
@@ -67,7 +66,7 @@ export function requireRoom(context: S3Context, bucket: string, key: string): vo
   throw new S3Error(
     'TooManyKeys',
     400,
-    `Bucket ${bucket} holds ${MAX_CATALOG_KEYS} keys, the most a Cairn bucket catalog keeps; delete objects or use another bucket.`,
+    `Bucket ${bucket} holds ${context.catalog.maxKeys} keys, the most a Cairn bucket catalog keeps; delete objects or use another bucket.`,
     { BucketName: bucket, Key: key },
   )
 }
