@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {PermitSignature, PermitLib} from "./PermitSignature.sol";
 import {Registry} from "./Registry.sol";
@@ -99,21 +100,25 @@ contract Market is ReentrancyGuardTransient {
         uint256 bounty;
     }
 
-    /// @dev Per node: its last proved epoch, the fees its proofs burned then (its reward claim), settled rewards.
+    /// @dev Per node: its last proved epoch, settled rewards (one slot: a node's first proof of an epoch rewrites it),
+    /// the fees its proofs burned in its last proved epoch (its reward claim). uint128 rewards cannot overflow: all
+    /// rewards ever minted are at most the whole emission, 2 x initialEmission x halvingEpochs < 2^112 (constructor).
     struct NodeAccount {
         uint40 lastEpoch;
         bool proved;
+        uint128 rewards;
         uint256 epochFees;
-        uint256 rewards;
     }
 
-    /// @dev Per epoch: the challenge seed, the block it was drawn in (the response window starts there), the bytes
-    /// proven (informational) and the fees burned (the divisor of the emission when the claims exceed it).
+    /// @dev Per epoch: the challenge seed and the bytes proven (informational) in one slot; the block the seed was
+    /// drawn in (the response window starts there) and the fees burned (the divisor of the emission when the claims
+    /// exceed it) in another, which drawSeed writes first, so the epoch's first proof does not write a fresh slot.
+    /// Fees are at most 2^192 - 1 (a proof that would pass it reverts: more than any token supply).
     struct EpochRecord {
         uint128 seed;
         uint128 provenBytes;
         uint64 seedBlock;
-        uint256 fees;
+        uint192 fees;
     }
 
     struct DealView {
@@ -884,7 +889,7 @@ contract Market is ReentrancyGuardTransient {
         a.epochFees += fee;
         EpochRecord storage r = _epochs[epoch];
         r.provenBytes += uint128(size);
-        r.fees += fee;
+        r.fees = SafeCast.toUint192(r.fees + fee);
         emit ProofAccepted(dealId, slotIndex, msg.sender, epoch, payment);
     }
 
@@ -920,7 +925,7 @@ contract Market is ReentrancyGuardTransient {
         uint256 amount = _share(a);
         a.epochFees = 0;
         if (amount > 0) {
-            a.rewards += amount;
+            a.rewards += uint128(amount); // amount <= emission(epoch) < 2^112 (see NodeAccount)
             emit RewardSettled(node, a.lastEpoch, amount);
         }
     }
