@@ -22,6 +22,7 @@ import { DEFAULT_CONTROL_TIMEOUT_MS, DEFAULT_TRANSFER_TIMEOUT_MS } from './const
 import { guardedYamux } from './guarded-yamux.ts'
 import { PeerScores } from './peer-scores.ts'
 import { fetchPieceFromPeer, storePieceOnPeer } from './piece-protocol.ts'
+import type { WireUploadTicket } from './slot-acceptance-messages.ts'
 import { askSlotAcceptance, reserveUpload, type SlotAcceptanceRequester } from './slot-acceptance-protocol.ts'
 import { WEBSOCKET_BUFFER_POLL_MS } from './transport-constants.ts'
 
@@ -43,7 +44,12 @@ export interface BrowserHost {
   readonly peerId: string
   /** Dials a node's multiaddr (`/ip4/.../tcp/N/ws/p2p/...` or `/ip4/.../udp/N/webrtc-direct/certhash/.../p2p/...`). */
   dial(address: string, options?: AbortOptions): Promise<Connection>
-  reserveUpload(peer: string, request: { bytes: number; seconds: number }, options?: AbortOptions): Promise<void>
+  /** Reserves room on `peer`; a node on chain needs `ticket`, signed by the paying account (docs/protocol.md). */
+  reserveUpload(
+    peer: string,
+    request: { bytes: number; seconds: number; ticket?: WireUploadTicket },
+    options?: AbortOptions,
+  ): Promise<void>
   storePiece(peer: string, cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
   fetchPiece(peer: string, cid: CID, options?: AbortOptions): Promise<Uint8Array>
   stop(): Promise<void>
