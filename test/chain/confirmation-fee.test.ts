@@ -24,6 +24,7 @@ import {
   quoteDeal,
   withdrawEarnings,
 } from '../../src/chain/index.ts'
+import { quoteStorage } from '../../src/client/index.ts'
 import { accepted, holdSlot, PRICE, registerNodes, slotData, tokenBalance, useTestChain } from './harness.ts'
 
 // Production economics: the minimum payment sized for a proof's gas at 2 gwei and 1,000 CAIRN per ether, and the
@@ -107,5 +108,27 @@ describe('issue 12: a confirmation is paid (griefer that ends the deal before it
     assert.equal(grieferBefore - (await tokenBalance(griefer(), griefer().account.address)), victimGain)
     assert.equal((await getDeal(griefer(), { dealId })).escrow, 0n)
     await assertSolvent(griefer())
+  })
+
+  test("the client's quote is what createDeal pulls; its per-epoch figures leave the confirmation fees out", async () => {
+    const durationEpochs = 7
+    const quote = await quoteStorage(griefer(), {
+      size: Number(slot.size),
+      slotSize: Number(slot.size),
+      k: 1,
+      n: 2,
+      durationEpochs,
+      maxPricePerByteEpoch: PRICE,
+    })
+    assert.equal(BigInt(quote.confirmationFees), 2n * DEFAULT_CONFIRMATION_FEE)
+    assert.equal(BigInt(quote.total), BigInt(quote.perEpoch) * BigInt(durationEpochs) + 2n * DEFAULT_CONFIRMATION_FEE)
+    const perNode = quote.nodes.reduce((sum, n) => sum + BigInt(n.perEpoch), 0n)
+    assert.equal(perNode, BigInt(quote.perEpoch))
+    const chosen = quote.nodes.map((n) => chain.clients.find((c) => c.account.address === n.account)!)
+    const params = await accepted(griefer(), chosen, { ...terms(chosen, durationEpochs), maxPricePerByteEpoch: PRICE })
+    const before = await tokenBalance(griefer(), griefer().account.address)
+    const { escrow } = await createDeal(griefer(), params)
+    assert.equal(escrow, BigInt(quote.total))
+    assert.equal(before - (await tokenBalance(griefer(), griefer().account.address)), BigInt(quote.total))
   })
 })
