@@ -244,7 +244,8 @@ export function createBucketCatalogSync(
       { signal: AbortSignal.timeout(300_000) },
     )
     // Catalog files of attempts another writer beat, and the catalog this one supersedes, are no longer needed.
-    const superseded = sequence === undefined ? written : [...written.slice(0, -1), ...(last?.previous ?? [])]
+    const previous = last?.previous === undefined ? [] : [last.previous]
+    const superseded = sequence === undefined ? written : [...written.slice(0, -1), ...previous]
     for (const capability of superseded) await removeFile(capability)
     return { ...(sequence === undefined ? {} : { sequence }), remote: last!.remote, merged: last!.merged }
   }

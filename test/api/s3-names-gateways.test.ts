@@ -185,6 +185,18 @@ describe('S3 through names: two gateways of one key (in process)', () => {
     )
   })
 
+  it('every catalog a publish superseded has its deals ended; the latest is kept', async () => {
+    const name = catalogNames(privateKey).bucket('shared')
+    const history = store.history(name)
+    assert.ok(history.length >= 4, `${history.length} publishes`)
+    await waitFor(
+      () => history.slice(0, -1).every((capability) => files.removed.includes(capability)),
+      10_000,
+      'the superseded catalogs removed',
+    )
+    assert.ok(!files.removed.includes(store.history(name).at(-1)!))
+  })
+
   it('a third gateway started later sees everything at start', async () => {
     const c = await start(100)
     assert.deepEqual(
