@@ -4,7 +4,9 @@
  * - piece store / fetch: Cairn's `/cairn/piece/1.0.0` with 4 MiB pieces, 4 requests in flight (includes the
  *   receiver's sha2-256 check and an in-memory PieceStore.put, and the fetcher's check).
  * `npm run bench -- stream [--mib N]` (N: MiB per measurement, default 512). MB = 1e6 B. The machine is shared with
- * other engineers' builds: the load average is printed, and figures move with it.
+ * other engineers' builds: the load average is printed, and figures move with it. Beside each rate, the CPU seconds
+ * per GB (1e9 B) moved of both processes together (this one's `process.cpuUsage()`, the other's /proc/<pid>/stat),
+ * which moves far less with the load than the rate does.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -17,6 +19,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNetwork, type Network } from '../src/net/index.ts'
 import { createMemoryPieceStore, pieceCid } from '../src/storage/index.ts'
+import { cpuSeconds } from './transfer/files-and-procs.ts'
 
 const SINK_PROTOCOL = '/cairn-bench/sink/1.0.0'
 const WRITE_SIZE = 256 * 1024
@@ -61,9 +64,15 @@ if (process.argv.includes('--serve')) {
     const local = await startHost()
     await local.libp2p.dial(multiaddr(address))
     const loadBefore = loadavg()[0]!
+    /** CPU seconds of both processes so far. */
+    const bothCpu = () => {
+      const own = process.cpuUsage()
+      return (own.user + own.system) / 1e6 + cpuSeconds(child.pid!)
+    }
 
     // raw stream baseline
     const block = randomBytes(WRITE_SIZE)
+    let cpuStart = bothCpu()
     let started = performance.now()
     const stream = await local.libp2p.dialProtocol(remote, SINK_PROTOCOL)
     for (let sent = 0; sent < total; sent += WRITE_SIZE) {
@@ -73,6 +82,7 @@ if (process.argv.includes('--serve')) {
     let reply = ''
     for await (const chunk of stream) reply += new TextDecoder().decode(chunk.subarray())
     const rawSeconds = (performance.now() - started) / 1000
+    const rawCpu = bothCpu() - cpuStart
     if (Number(reply) !== Math.floor(total / WRITE_SIZE) * WRITE_SIZE) throw new Error(`sink counted ${reply}`)
 
     // piece protocol: store then fetch
@@ -92,40 +102,50 @@ if (process.argv.includes('--serve')) {
         }),
       )
     }
+    cpuStart = bothCpu()
     started = performance.now()
     await runPool((i) => local.storePiece(remote.toString(), cids[i]!, pieces[i]!))
     const storeSeconds = (performance.now() - started) / 1000
+    const storeCpu = bothCpu() - cpuStart
+    cpuStart = bothCpu()
     started = performance.now()
     await runPool(async (i) => {
       const bytes = await local.fetchPiece(remote.toString(), cids[i]!)
       if (bytes.byteLength !== PIECE_SIZE) throw new Error('short piece')
     })
     const fetchSeconds = (performance.now() - started) / 1000
+    const fetchCpu = bothCpu() - cpuStart
     const loadAfter = loadavg()[0]!
     await local.stop()
 
     const pieceBytes = count * PIECE_SIZE
     const rows = [
-      ['raw libp2p stream (baseline)', total, rawSeconds],
-      [`piece store, ${CONCURRENCY} in flight`, pieceBytes, storeSeconds],
-      [`piece fetch, ${CONCURRENCY} in flight`, pieceBytes, fetchSeconds],
+      ['raw libp2p stream (baseline)', total, rawSeconds, rawCpu],
+      [`piece store, ${CONCURRENCY} in flight`, pieceBytes, storeSeconds, storeCpu],
+      [`piece fetch, ${CONCURRENCY} in flight`, pieceBytes, fetchSeconds, fetchCpu],
     ] as const
     const mbps = (bytes: number, seconds: number) => Math.round(bytes / seconds / 1e6)
+    const perGB = (cpu: number, bytes: number) => Math.round((cpu / (bytes / 1e9)) * 100) / 100
     const rawRate = mbps(total, rawSeconds)
     console.log(
       `two processes on 127.0.0.1, TCP + Noise + Yamux; load average ${loadBefore.toFixed(2)} -> ${loadAfter.toFixed(2)}`,
     )
-    console.log('| measurement | MiB | seconds | MB/s | x raw |')
-    console.log('|---|---|---|---|---|')
-    for (const [name, bytes, seconds] of rows) {
+    console.log('| measurement | MiB | seconds | MB/s | x raw | CPU s per GB (both processes) |')
+    console.log('|---|---|---|---|---|---|')
+    for (const [name, bytes, seconds, cpu] of rows) {
       const rate = mbps(bytes, seconds)
-      console.log(`| ${name} | ${bytes / 1048576} | ${seconds.toFixed(2)} | ${rate} | ${(rate / rawRate).toFixed(2)} |`)
+      console.log(
+        `| ${name} | ${bytes / 1048576} | ${seconds.toFixed(2)} | ${rate} | ${(rate / rawRate).toFixed(2)} | ${perGB(cpu, bytes)} |`,
+      )
     }
     console.log(
       JSON.stringify({
         raw_stream_MBps: rawRate,
         piece_store_MBps: mbps(pieceBytes, storeSeconds),
         piece_fetch_MBps: mbps(pieceBytes, fetchSeconds),
+        raw_stream_cpu_s_per_GB: perGB(rawCpu, total),
+        piece_store_cpu_s_per_GB: perGB(storeCpu, pieceBytes),
+        piece_fetch_cpu_s_per_GB: perGB(fetchCpu, pieceBytes),
         piece_bytes: PIECE_SIZE,
         concurrency: CONCURRENCY,
         mib: totalMiB,
