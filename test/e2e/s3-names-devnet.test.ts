@@ -109,6 +109,12 @@ describe('S3 through names: two gateway processes of one key on a devnet', { tim
     b = await startGateway(args, join(dir, 'gateway-b'), logs)
   })
   after(async () => {
+    // what the gateways warned about (a conflict is not one: it is merged), for whoever reads a failure
+    const warnings = logs
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('warning'))
+    if (warnings.length > 0) process.stdout.write(`gateway warnings:\n${warnings.join('\n')}\n`)
     a?.s3.destroy()
     b?.s3.destroy()
     await Promise.all([a?.stop(), b?.stop()])
