@@ -69,6 +69,8 @@ export interface BucketCatalogSync {
   hasRoom(bucket: string, key: string): boolean
   /** The most keys a bucket holds. */
   readonly maxKeys: number
+  /** Every key of `bucket` with its versions (oldest first), as this gateway sees them now, keys sorted. */
+  versions(bucket: string): Array<[string, CatalogVersion[]]>
   /** Publishes what is queued now. */
   flush(): Promise<void>
 }
@@ -377,6 +379,10 @@ export function createBucketCatalogSync(
       return view.keys.size < maxKeys
     },
     maxKeys,
+    versions(bucket) {
+      const view = applyObjectChanges(catalogs.get(bucket)?.value ?? emptyCatalog(), pendingObjects.get(bucket) ?? [])
+      return [...view.keys].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    },
     flush,
   }
 }

@@ -15,6 +15,7 @@ import {
   GetObjectCommand,
   ListBucketsCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
@@ -106,6 +107,12 @@ describe('S3 through names: two gateways of one key (in process)', () => {
       'B no longer lists the object A deleted',
     )
     await assert.rejects(text(b, 'shared', 'docs/one.txt'), { name: 'NoSuchKey' })
+    const listed = await b.send(new ListObjectVersionsCommand({ Bucket: 'shared', Prefix: 'docs/' }))
+    assert.equal(listed.Versions, undefined, 'the delete hid both versions')
+    assert.deepEqual(
+      listed.DeleteMarkers?.map((m) => [m.Key, m.IsLatest]),
+      [['docs/one.txt', true]],
+    )
     // the files of both versions left the catalog: their deals end
     await waitFor(
       async () => (held.every((c) => files.removed.includes(c)) ? true : undefined),
@@ -130,8 +137,22 @@ describe('S3 through names: two gateways of one key (in process)', () => {
       10_000,
       'both writes in the catalog',
     )
-    // both gateways agree on the current one (the later by time, then by version ID)
+    // both gateways list both versions (ListObjectVersions) and agree on the current one (the later by time, then ID)
     const current = versions.at(-1)!.etag
+    for (const s3 of [a, b]) {
+      const listed = await waitFor(
+        async () => {
+          const found = await s3.send(new ListObjectVersionsCommand({ Bucket: 'shared', Prefix: 'race' }))
+          return found.Versions?.length === 2 ? found : undefined
+        },
+        10_000,
+        'two versions listed',
+      )
+      assert.deepEqual(
+        listed.Versions!.map((v) => [v.ETag, v.IsLatest]),
+        versions.toReversed().map((v, i) => [v.etag, i === 0]),
+      )
+    }
     await waitFor(
       async () => {
         const [fromA, fromB] = await Promise.all([
@@ -273,6 +294,11 @@ describe('S3 through names: bounds, an older network, a name store that is down'
       await s3.send(new CreateBucketCommand({ Bucket: 'local' }))
       await s3.send(new PutObjectCommand({ Bucket: 'local', Key: 'k', Body: 'here' }))
       assert.equal(await text(s3, 'local', 'k'), 'here')
+      const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: 'local' }))
+      assert.deepEqual(
+        listed.Versions?.map((v) => [v.Key, v.VersionId, v.IsLatest, v.Size]),
+        [['k', 'null', true, 4]],
+      )
     } finally {
       process.stderr.write = write
     }

@@ -26,6 +26,7 @@ import {
 import { deleteObject, getObject, putObject } from './object-operations.ts'
 import type { S3Context } from './s3-context.ts'
 import type { BucketCall, ObjectCall, ServiceCall } from './s3-request.ts'
+import { listObjectVersions } from './version-listing.ts'
 
 export type S3Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE'
 
@@ -48,6 +49,7 @@ export const BUCKET_ROUTES: Array<S3Route<BucketCall>> = [
   { method: 'GET', query: 'location', handle: getBucketLocation },
   { method: 'GET', query: 'versioning', handle: getBucketVersioning },
   { method: 'GET', query: 'uploads', handle: listMultipartUploads },
+  { method: 'GET', query: 'versions', handle: listObjectVersions },
   ...UNSUPPORTED_BUCKET_QUERIES.map((query) => ({ method: 'GET' as const, query, handle: notImplemented(query) })),
   { method: 'GET', handle: listObjects },
 ]
