@@ -14,7 +14,7 @@
  *
  * | 0x06 | leaf challenge  | 32 nonce, u8 slotIndex, u64 leafIndex, manifest CID text                          |
  * | 0x07 | leaf answer     | u8 1, 32 nonce, u16 leaf length (<= 1024), leaf, u8 count (<= 48), count x 32     |
- * |      |                 | path hashes / u8 0, reason                                                        |
+ * |      |                 | path hashes / u8 0, reason / u8 2, reason (no manifest of this file here)        |
  *
  * A leaf challenge asks a holder for one 1 KiB leaf of a slot with its Merkle path to the slot root (the root the
  * manifest and the Market hold); the answer echoes the nonce. The answer to a 0x05 is a 0x02. The ticket is EIP-712 `UploadTicket(address node, uint64 bytes, uint64 expiry,
@@ -84,7 +84,13 @@ export type SlotAcceptanceMessage =
       expect?: { root: Uint8Array; leafCount: number }
     }
   | { type: 'leaf-response'; granted: true; nonce: bigint; leaf: Uint8Array; proof: Uint8Array[] }
-  | { type: 'leaf-response'; granted: false; reason: string }
+  | {
+      type: 'leaf-response'
+      granted: false
+      reason: string
+      /** The holder has no manifest of this file (yet: a put stores it last): not a failed check (status 2). */
+      unknownFile?: true
+    }
 
 export const SlotAcceptanceMessageType = {
   ReserveRequest: 0x01,
@@ -277,7 +283,11 @@ export function encodeSlotAcceptanceMessage(message: SlotAcceptanceMessage): Uin
     }
     case 'leaf-response': {
       w.u8(SlotAcceptanceMessageType.LeafResponse)
-      if (!message.granted) return w.u8(0).text(reasonBytes(message.reason)).done()
+      if (!message.granted)
+        return w
+          .u8(message.unknownFile ? 2 : 0)
+          .text(reasonBytes(message.reason))
+          .done()
       if (message.leaf.byteLength > MERKLE_LEAF_SIZE) throw protocolError('malformed', 'leaf over 1 KiB')
       if (message.proof.length > MAX_LEAF_PATH_HASHES || message.proof.some((h) => h.byteLength !== 32)) {
         throw protocolError('malformed', `bad Merkle path of ${message.proof.length} hashes`)
@@ -335,8 +345,9 @@ export function decodeSlotAcceptanceMessage(body: Uint8Array): SlotAcceptanceMes
     }
     case SlotAcceptanceMessageType.LeafResponse: {
       const status = r.bytes(1, 'status')[0]
-      if (status === 0) {
-        message = { type: 'leaf-response', granted: false, reason: r.text(MAX_REASON_BYTES, 'reason') }
+      if (status === 0 || status === 2) {
+        const reason = r.text(MAX_REASON_BYTES, 'reason')
+        message = { type: 'leaf-response', granted: false, reason, ...(status === 2 ? { unknownFile: true } : {}) }
         break
       }
       if (status !== 1) throw protocolError('malformed', `unknown status ${status}`)

@@ -191,7 +191,8 @@ function checkLeafAnswer(peer: string, request: LeafChallenge, answer: LeafAnswe
 
 /**
  * Challenges `peer` for one leaf of a slot it claims to hold, with a fresh nonce; resolves with the leaf and its path
- * (checked against `expect.root`), or throws: NotFoundError with the holder's reason when it refuses, CorruptDataError
+ * (checked against `expect.root`), or throws: NotFoundError with the holder's reason when it refuses (with
+ * `details.unknownFile` when it has no manifest of the file: not a failed check), CorruptDataError
  * when its answer does not verify (the holder also loses score), else the network's error (timeout, unreachable).
  *
  * @example
@@ -211,9 +212,10 @@ export async function challengeLeaf(
   const answer = await network.slotAcceptance(peer, request, options)
   if (answer.type !== 'leaf-response') throw protocolError('unexpected', 'expected a leaf answer')
   if (!answer.granted) {
+    const unknownFile = answer.unknownFile === true
     throw new NotFoundError(
       `node ${peer} did not answer the challenge of leaf ${challenge.leafIndex} of slot ${challenge.slotIndex}: ${answer.reason}`,
-      { details: { peer, slot: challenge.slotIndex, leaf: challenge.leafIndex, reason: answer.reason } },
+      { details: { peer, slot: challenge.slotIndex, leaf: challenge.leafIndex, reason: answer.reason, unknownFile } },
     )
   }
   // A requester that is not the network (a test double) did not run the check in the exchange: run it here.

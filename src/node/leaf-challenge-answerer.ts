@@ -1,7 +1,8 @@
 /**
  * How a holder answers a leaf challenge (`/cairn/slot-accept/1.0.0` message 0x06, issue 12 finding 3): the challenged
  * 1 KiB leaf of a slot it holds, read from its own disk, with the leaf's Merkle path to the slot root (the slot
- * prover's cached tree; built once from the pieces when there is none). A challenge is refused when the peer may not
+ * prover's cached tree; built once from the pieces when there is none). A node without the file's manifest answers
+ * so (status 2: a put stores the manifest last, so that is no failed proof). A challenge is refused when the peer may not
  * challenge (on chain: only Registry-active staked nodes), when the manifest CID is not in its canonical text form,
  * or when the same peer's challenge of the same slot failed within FAILED_SLOT_MEMORY_MS (a failed proof rebuilds the
  * tree from the pieces: a peer must not make the node reread a slot on every request, e.g. with leaf indexes past the
@@ -18,8 +19,8 @@ export const FAILED_SLOT_MEMORY_MS = 10 * 60 * 1000
 const MAX_FAILED_SLOTS = 10_000
 
 export interface LeafChallengeAnswererComponents {
-  /** Absent: every challenge is refused. */
-  prover: Partial<Pick<SlotProver, 'prove'>>
+  /** Absent: every challenge is refused. `pieces` tells a file whose manifest is not here (not a failed proof). */
+  prover: Partial<Pick<SlotProver, 'prove' | 'pieces'>>
   mayChallenge: (peerId: string) => boolean
   /** Clock in ms (tests). */
   now?: () => number
@@ -57,6 +58,14 @@ export function createLeafChallengeAnswerer(
     const failedAt = failed.get(key)
     if (failedAt !== undefined && now() - failedAt < FAILED_SLOT_MEMORY_MS) {
       return refuse(`slot ${challenge.slotIndex} of ${canonical} failed a proof here lately: try again later`)
+    }
+    const slotKey = { manifestCid: canonical, slotIndex: challenge.slotIndex }
+    try {
+      await components.prover.pieces?.(slotKey, options)
+    } catch (error) {
+      if (options.signal?.aborted) throw error
+      // A put stores the manifest last: a challenge between its pieces and its manifest is no failed proof.
+      return { ...refuse(`this node has no manifest of ${canonical}: ${(error as Error).message}`), unknownFile: true }
     }
     try {
       const { leaf, proof } = await prove(

@@ -122,6 +122,37 @@ describe('finding 3: leaf challenges over the wire', () => {
     )
   })
 
+  test('a holder that has the pieces but not yet the manifest (a put stores it last) says so: no failed check', async (t) => {
+    const holder = await holderHost(t)
+    const checker = await startNode()
+    t.after(() => stopAll([checker]))
+    await connect(checker.network, holder.network)
+    const file = await fileOn([holder.store], [0])
+    await holder.store.delete(manifestPieceCid(file.manifestCid))
+    await assert.rejects(
+      challengeLeaf(
+        checker.network,
+        holder.network.peerId,
+        { manifestCid: file.manifestCid.toString(), slotIndex: 0, leafIndex: 3 },
+        expectOf(file, 0),
+      ),
+      (error: Error) => {
+        assert.ok(error instanceof NotFoundError, `got ${error.name}: ${error.message}`)
+        assert.equal(error.details?.unknownFile, true)
+        assert.match(error.message, /this node has no manifest of/)
+        return true
+      },
+    )
+    await holder.store.put(manifestPieceCid(file.manifestCid), file.manifestBytes)
+    const { leaf } = await challengeLeaf(
+      checker.network,
+      holder.network.peerId,
+      { manifestCid: file.manifestCid.toString(), slotIndex: 0, leafIndex: 3 },
+      expectOf(file, 0),
+    )
+    assert.equal(leaf.byteLength, MERKLE_LEAF_SIZE)
+  })
+
   test('a holder answering made-up bytes fails the check and loses score', async (t) => {
     const prove = async () => ({
       leaf: new Uint8Array(randomBytes(MERKLE_LEAF_SIZE)),

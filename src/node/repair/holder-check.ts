@@ -52,6 +52,8 @@ export async function checkHolder(
       verifyPiece(cid, bytes)
     }
   } catch (err) {
+    // A holder without the file's manifest (a put stores it last) is not counted this round, and not failed.
+    if (err instanceof NotFoundError && err.details?.unknownFile === true) return false
     if (err instanceof CorruptDataError || err instanceof NotFoundError) {
       rejectHolder(context, file, peer, slot, `spot check of piece ${cid.toString()} failed: ${errorText(err)}`)
     }
