@@ -1,18 +1,25 @@
 /**
  * Heartbeats: every interval the node signs one heartbeat, publishes it on the presence topic (storage nodes only)
- * and exchanges it directly with each watched peer over `/cairn/heartbeat/1.0.0` (the peer answers with its own
- * latest heartbeat). Every verified heartbeat feeds the phi-accrual view in PeerHealth.
+ * and exchanges it directly with each watched peer over `/cairn/heartbeat/1.0.0`, on one long-lived stream per peer
+ * (heartbeat-link.ts; the peer answers each frame with its own latest heartbeat). Every verified heartbeat feeds the
+ * phi-accrual view in PeerHealth.
  */
 
 import { randomBytes } from 'node:crypto'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { HEARTBEAT_PROTOCOL, MAX_HEARTBEAT_SIZE, PRESENCE_TOPIC } from './constants.ts'
+import {
+  HEARTBEAT_PROTOCOL,
+  MAX_HEARTBEAT_INTERVAL_MS,
+  MAX_HEARTBEAT_SIZE,
+  MIN_HEARTBEAT_INTERVAL_MS,
+  PRESENCE_TOPIC,
+} from './constants.ts'
 import { encodeFrame, FrameReader, protocolError } from './frame-codec.ts'
+import { HeartbeatLink } from './heartbeat-link.ts'
 import { BOOT_ID_BYTES, decodeHeartbeat, encodeHeartbeat, type Heartbeat } from './heartbeat-message.ts'
 import type { CairnLibp2p } from './libp2p-host.ts'
-import { openProtocolStream } from './open-stream.ts'
 import type { PeerHealth, StateChange } from './peer-health.ts'
 import { createDeadline, writeAll } from './stream-io.ts'
 
@@ -41,6 +48,7 @@ export class HeartbeatService {
   readonly #peerId: string
   readonly #watched = new Set<string>()
   readonly #inFlight = new Set<string>()
+  readonly #links = new Map<string, HeartbeatLink>()
   #latest: Uint8Array | undefined
   /** Drawn once per service: a restarted node is a new boot, whatever its clock says. */
   readonly #bootId = randomBytes(BOOT_ID_BYTES).toString('hex')
@@ -75,6 +83,8 @@ export class HeartbeatService {
     this.#stopped = true
     clearInterval(this.#tickTimer)
     clearInterval(this.#evaluateTimer)
+    for (const link of this.#links.values()) link.close()
+    this.#links.clear()
     const { libp2p } = this.#init
     try {
       libp2p.services.pubsub.unsubscribe(PRESENCE_TOPIC)
@@ -94,7 +104,11 @@ export class HeartbeatService {
   }
 
   unwatch(peerIds: string[]): void {
-    for (const peerId of peerIds) this.#watched.delete(peerId)
+    for (const peerId of peerIds) {
+      this.#watched.delete(peerId)
+      this.#links.get(peerId)?.close()
+      this.#links.delete(peerId)
+    }
   }
 
   watched(): string[] {
@@ -151,54 +165,76 @@ export class HeartbeatService {
     }
   }
 
-  /** Sends our heartbeat to `peerId` and records the one it answers with. */
+  /** Sends our heartbeat to `peerId` on its link (opened when missing); the link records the answer. */
   async #exchange(peerId: string): Promise<void> {
     if (this.#inFlight.has(peerId) || this.#stopped || this.#latest === undefined) return
     this.#inFlight.add(peerId)
-    const deadline = createDeadline(Math.min(this.#init.controlTimeoutMs, this.#init.intervalMs * 3))
-    let stream: Stream | undefined
-    let detach = () => {}
+    const timeoutMs = Math.min(this.#init.controlTimeoutMs, this.#init.intervalMs * 3)
     try {
-      stream = await openProtocolStream(
-        this.#init.libp2p,
-        peerIdFromString(peerId),
-        HEARTBEAT_PROTOCOL,
-        deadline.signal,
-      )
-      detach = deadline.guard(stream)
-      await writeAll(stream, encodeFrame(this.#latest), deadline.signal)
-      await stream.close({ signal: deadline.signal })
-      const body = await new FrameReader(stream).read({ maxLength: MAX_HEARTBEAT_SIZE })
-      if (body === undefined) throw protocolError('truncated', 'no heartbeat in answer')
-      const heartbeat = await decodeHeartbeat(body)
-      if (heartbeat.peerId !== peerId) throw protocolError('malformed', 'answer signed by another peer')
-      this.#accept(heartbeat)
-    } catch (error) {
+      let link = this.#links.get(peerId)
+      if (link === undefined || link.closed) {
+        link = await HeartbeatLink.open(
+          this.#init.libp2p,
+          peerId,
+          timeoutMs,
+          (heartbeat) => this.#accept(heartbeat),
+          () => {
+            if (this.#links.get(peerId) === link) this.#links.delete(peerId)
+          },
+        )
+        if (this.#stopped || !this.#watched.has(peerId)) {
+          link.close()
+          return
+        }
+        this.#links.set(peerId, link)
+      }
+      await link.beat(this.#latest, timeoutMs)
+    } catch {
       // an unreachable peer simply stops producing heartbeats; the detector does the rest
-      stream?.abort(error instanceof Error ? error : new Error(String(error)))
+      this.#links.delete(peerId)
     } finally {
-      detach()
       this.#inFlight.delete(peerId)
     }
   }
 
+  /**
+   * Serves one peer's heartbeat stream: answers each of its frames with our latest heartbeat until it closes. The
+   * first frame must come within the control timeout, each next one within the peer's declared interval (clamped)
+   * plus that timeout, and no faster than the shortest interval allowed: else the stream is aborted.
+   */
   async #serve(stream: Stream, connection: Connection): Promise<void> {
-    const deadline = createDeadline(this.#init.controlTimeoutMs)
-    const detach = deadline.guard(stream)
+    const reader = new FrameReader(stream)
+    const remote = connection.remotePeer.toString()
+    let waitMs = this.#init.controlTimeoutMs
+    let lastAt = Number.NEGATIVE_INFINITY
     try {
-      const body = await new FrameReader(stream).read({ maxLength: MAX_HEARTBEAT_SIZE })
-      if (body === undefined) throw protocolError('truncated', 'no heartbeat')
-      const heartbeat = await decodeHeartbeat(body)
-      if (heartbeat.peerId !== connection.remotePeer.toString()) {
-        throw protocolError('malformed', 'heartbeat signed by another peer than the sender')
+      for (;;) {
+        const deadline = createDeadline(waitMs)
+        const detach = deadline.guard(stream)
+        try {
+          const body = await reader.read({ maxLength: MAX_HEARTBEAT_SIZE })
+          if (body === undefined) break
+          const now = performance.now()
+          if (now - lastAt < MIN_HEARTBEAT_INTERVAL_MS / 2) throw protocolError('limit', 'heartbeats sent too fast')
+          lastAt = now
+          const heartbeat = await decodeHeartbeat(body)
+          if (heartbeat.peerId !== remote) {
+            throw protocolError('malformed', 'heartbeat signed by another peer than the sender')
+          }
+          this.#accept(heartbeat)
+          await writeAll(stream, encodeFrame(this.#latest ?? (await this.#refresh())), deadline.signal)
+          const interval = Math.min(
+            MAX_HEARTBEAT_INTERVAL_MS,
+            Math.max(MIN_HEARTBEAT_INTERVAL_MS, heartbeat.intervalMs),
+          )
+          waitMs = this.#init.controlTimeoutMs + interval
+        } finally {
+          detach()
+        }
       }
-      this.#accept(heartbeat)
-      await writeAll(stream, encodeFrame(this.#latest ?? (await this.#refresh())), deadline.signal)
-      await stream.close({ signal: deadline.signal })
+      await stream.close()
     } catch (error) {
       stream.abort(error instanceof Error ? error : new Error(String(error)))
-    } finally {
-      detach()
     }
   }
 }
