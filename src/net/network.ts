@@ -350,6 +350,7 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
     const libp2p = this.#libp2p
     if (libp2p === undefined || this.#shutdown.signal.aborted) return
     const candidates: Array<PeerId | ReturnType<typeof multiaddr>> = []
+    const connected = new Set(libp2p.getPeers().map((p) => p.toString()))
     for (const source of this.#init.peerSources ?? []) {
       try {
         for (const address of await source()) {
@@ -357,7 +358,8 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
             const ma = multiaddr(address)
             const id = ma.getComponents().findLast((c) => c.name === 'p2p')?.value
             if (id === undefined) candidates.push(ma)
-            else {
+            // a connected peer needs no address (a peer-store write per address per round was an idle node's cost)
+            else if (!connected.has(id)) {
               const peerId = await this.#merge(id, [address])
               if (peerId !== undefined) candidates.push(peerId)
             }
@@ -369,7 +371,6 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
         // a failing source (registry unreachable) is retried next round
       }
     }
-    const connected = new Set(libp2p.getPeers().map((p) => p.toString()))
     if (connected.size >= DEFAULT_MIN_CONNECTIONS && candidates.length === 0) return
     for (const peer of this.#persisted) {
       if (!connected.has(peer.id) && peer.id !== this.peerId) {
