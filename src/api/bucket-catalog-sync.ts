@@ -34,6 +34,10 @@ import type { FileService } from './interface.ts'
 export const DEFAULT_CATALOG_FLUSH_MS = 2000
 export const DEFAULT_CATALOG_MAX_PENDING = 64
 export const DEFAULT_SEQUENCE_CACHE_MS = 1000
+/** A sequence read that takes longer fails (the request is served from the index). */
+export const SEQUENCE_READ_TIMEOUT_MS = 3000
+/** An S3 request waits this long for a catalog to be read; then it is served from the index (the read goes on). */
+export const REFRESH_WAIT_MS = 10_000
 
 export interface BucketCatalogSyncComponents {
   files: Pick<FileService, 'put' | 'get' | 'remove' | 'forget'>
@@ -146,19 +150,29 @@ export function createBucketCatalogSync(
   function sequenceOf(name: string): Promise<number> {
     const cached = sequences.get(name)
     if (cached !== undefined && Date.now() - cached.at < cacheMs) return cached.sequence
-    const sequence = store.sequence(name, { signal: AbortSignal.timeout(30_000) })
+    // A failed read is cached too: while the chain is unreachable, requests are served from the index at once.
+    const sequence = store.sequence(name, { signal: AbortSignal.timeout(SEQUENCE_READ_TIMEOUT_MS) })
     sequences.set(name, { at: Date.now(), sequence })
-    sequence.catch(() => sequences.delete(name))
+    sequence.catch(() => {})
     return sequence
   }
 
-  /** Runs `body` unless a run for `name` is in progress, then joins that one. */
+  /**
+   * Runs `body` unless a run for `name` is in progress, then joins that one; waits at most REFRESH_WAIT_MS (the run
+   * goes on, and its failure is logged).
+   */
   function once(name: string, body: () => Promise<void>): Promise<void> {
-    const running = refreshing.get(name)
-    if (running !== undefined) return running
-    const run = body().finally(() => refreshing.delete(name))
-    refreshing.set(name, run)
-    return run
+    let run = refreshing.get(name)
+    if (run === undefined) {
+      run = body().finally(() => refreshing.delete(name))
+      refreshing.set(name, run)
+      run.catch((error: unknown) => warn('could not read a catalog (serving the local index)', error))
+    }
+    let timer: NodeJS.Timeout | undefined
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, REFRESH_WAIT_MS)
+    })
+    return Promise.race([run.catch(() => {}), waited]).finally(() => clearTimeout(timer))
   }
 
   function materializeBuckets(): void {

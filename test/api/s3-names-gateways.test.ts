@@ -307,6 +307,38 @@ describe('S3 through names: bounds, an older network, a name store that is down'
     assert.match(said[0]!, /buckets stay in this gateway's index only/)
   })
 
+  it('a chain that stops answering does not stall S3: requests are served from the index within seconds', async () => {
+    const store = createMemoryNameStore()
+    let hang = false
+    let hung = 0
+    const hanging: typeof store = {
+      ...store,
+      sequence: (name, options = {}) => {
+        if (!hang) return store.sequence(name, options)
+        hung++
+        return new Promise((_, reject) =>
+          options.signal?.addEventListener('abort', () => reject(options.signal?.reason)),
+        )
+      },
+    }
+    const { s3 } = await start({ store: hanging, privateKey, flushMs: 50 })
+    await s3.send(new CreateBucketCommand({ Bucket: 'steady' }))
+    await s3.send(new PutObjectCommand({ Bucket: 'steady', Key: 'k', Body: 'still here' }))
+    hang = true
+    // requests go on until one meets the hanging read (once the cached sequence is a second old)
+    const took = await waitFor(
+      async () => {
+        const started = Date.now()
+        assert.equal(await text(s3, 'steady', 'k'), 'still here')
+        return hung > 0 ? Date.now() - started : undefined
+      },
+      20_000,
+      'a request that met the hanging chain',
+    )
+    assert.ok(took < 8000, `took ${took} ms`)
+    assert.deepEqual(await keys(s3, 'steady'), ['k'])
+  })
+
   it('a write a gateway could not publish (its name store down) is published at its next start', async () => {
     const store = createMemoryNameStore()
     let down = true
