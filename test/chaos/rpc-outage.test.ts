@@ -32,7 +32,7 @@ test('a cut rpc-proxy refuses connections and serves again on the same URL once 
       rpcUrl: proxy.url,
       chainId: 31337,
       contracts: { token: zero, registry: zero, market: zero },
-      retries: 1,
+      rpcRetries: 1,
     })
     assert.equal(await reader.getBlockNumber({ cacheTime: 0 }), 16n)
 
