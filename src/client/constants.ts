@@ -1,5 +1,7 @@
-/** Named defaults of the client (applied as `init.x ?? DEFAULT_X`). */
-import { DEFAULT_PRICE_PER_BYTE_EPOCH } from '../chain/index.ts'
+/**
+ * Named defaults of the client (applied as `init.x ?? DEFAULT_X`). No imports: the page's bundle takes this file
+ * (DEFAULT_DEAL_MAX_PRICE, which needs src/chain, is in deal-defaults.ts).
+ */
 
 /** Pieces a client has in flight at once during a put (the backpressure on the encoder). */
 export const DEFAULT_PUT_CONCURRENCY = 8
@@ -26,8 +28,6 @@ export const MANIFEST_PROBE_WAVE = 16
 export const FILES_RECORD = 'files.jsonl'
 /** A deal's length when `--duration` is not given (epochs). */
 export const DEFAULT_DEAL_DURATION_EPOCHS = 1_000
-/** The most a user pays a node per byte per epoch when `--max-price` is not given: twice the suggested price. */
-export const DEFAULT_DEAL_MAX_PRICE = 2n * DEFAULT_PRICE_PER_BYTE_EPOCH
 /**
  * The slowest pace (bytes per second) at which a holder is expected to read and hash a slot before it confirms a
  * deal: a put waits 3 epochs + 30 s + slot size / this for the deal to be active.

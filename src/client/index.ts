@@ -4,7 +4,15 @@
  */
 
 export { AUTO_RENEW_RECORD, type AutoRenewRecords, createAutoRenewRecords } from './auto-renew-records.ts'
+export {
+  type BrowserClient,
+  type BrowserClientHost,
+  type BrowserNetwork,
+  createBrowserClient,
+  parseBrowserNetwork,
+} from './browser-client.ts'
 export * from './constants.ts'
+export { DEFAULT_DEAL_MAX_PRICE } from './deal-defaults.ts'
 export {
   type DealSlotView,
   type DealSnapshot,

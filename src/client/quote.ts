@@ -24,7 +24,8 @@ import {
   segmenter,
   TAG_SIZE,
 } from '../storage/index.ts'
-import { DEFAULT_DEAL_DURATION_EPOCHS, DEFAULT_DEAL_MAX_PRICE } from './constants.ts'
+import { DEFAULT_DEAL_DURATION_EPOCHS } from './constants.ts'
+import { DEFAULT_DEAL_MAX_PRICE } from './deal-defaults.ts'
 
 /** One node's current offer in the Registry. */
 export interface NodeOffer {

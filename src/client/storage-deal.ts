@@ -19,7 +19,8 @@ import {
 import { InvalidArgumentError, NotEnoughNodesError, TimeoutError, UnauthorizedError } from '../errors.ts'
 import { requestSlotAcceptance, type SlotAcceptanceRequester } from '../net/index.ts'
 import { type AbortOptions, uploadTicketSigner } from '../node/index.ts'
-import { DEFAULT_DEAL_DURATION_EPOCHS, DEFAULT_DEAL_MAX_PRICE, SLOT_CHECK_BYTES_PER_S } from './constants.ts'
+import { DEFAULT_DEAL_DURATION_EPOCHS, SLOT_CHECK_BYTES_PER_S } from './constants.ts'
+import { DEFAULT_DEAL_MAX_PRICE } from './deal-defaults.ts'
 import type { Client, PutResult, RegistryPlacement } from './interface.ts'
 
 export interface StorageDealInit {

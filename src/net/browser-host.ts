@@ -21,7 +21,7 @@ import type { AbortOptions } from '../storage/index.ts'
 import { DEFAULT_CONTROL_TIMEOUT_MS, DEFAULT_TRANSFER_TIMEOUT_MS } from './constants.ts'
 import { guardedYamux } from './guarded-yamux.ts'
 import { PeerScores } from './peer-scores.ts'
-import { fetchPieceFromPeer, storePieceOnPeer } from './piece-protocol.ts'
+import { fetchPieceFromPeer, peerHasPieces, storePieceOnPeer } from './piece-protocol.ts'
 import type { WireUploadTicket } from './slot-acceptance-messages.ts'
 import { askSlotAcceptance, reserveUpload, type SlotAcceptanceRequester } from './slot-acceptance-protocol.ts'
 import { WEBSOCKET_BUFFER_POLL_MS } from './transport-constants.ts'
@@ -52,6 +52,8 @@ export interface BrowserHost {
   ): Promise<void>
   storePiece(peer: string, cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
   fetchPiece(peer: string, cid: CID, options?: AbortOptions): Promise<Uint8Array>
+  /** Which of `cids` the peer holds (at most 1024 per call). */
+  hasPieces(peer: string, cids: CID[], options?: AbortOptions): Promise<boolean[]>
   stop(): Promise<void>
 }
 
@@ -114,6 +116,7 @@ export async function createBrowserHost(init: BrowserHostInit = {}): Promise<Bro
     },
     storePiece: (peer, cid, bytes, options = {}) => storePieceOnPeer(client, peer, cid, bytes, options),
     fetchPiece: (peer, cid, options = {}) => fetchPieceFromPeer(client, peer, cid, options),
+    hasPieces: (peer, cids, options = {}) => peerHasPieces(client, peer, cids, options),
     stop: async () => {
       await libp2p.stop()
     },

@@ -1,0 +1,214 @@
+/**
+ * The client in a web page: given the network file's contents and a dial-only host (src/net/browser-host.ts in a
+ * page), it reads files straight from storage nodes. The manifest and pieces come over the host, every piece is
+ * checked against its CID, and decoding and decryption run in the page (src/storage's decodeFile): no gateway sees
+ * the key or a byte of the file.
+ *
+ * This module and what it imports stay free of Node built-ins (a bundle for the browser takes it as its entry): the
+ * host comes in as a component, so src/net's node-only parts (TCP, mDNS, the DHT) never reach the page.
+ */
+import type { CID } from 'multiformats/cid'
+import { InvalidArgumentError, UnreachableError } from '../errors.ts'
+import type { AbortOptions, PeerView } from '../node/index.ts'
+import type { ClientContext } from './client-context.ts'
+import {
+  DEFAULT_ENCODE_WORKERS,
+  DEFAULT_GET_CONCURRENCY,
+  DEFAULT_GET_HEDGE_MS,
+  DEFAULT_PIECE_TIMEOUT_MS,
+  DEFAULT_PROBE_TIMEOUT_MS,
+  DEFAULT_PUT_CONCURRENCY,
+  DEFAULT_PUT_MAX_IN_FLIGHT_BYTES,
+  DEFAULT_SLOT_ATTEMPTS,
+} from './constants.ts'
+import { getFile } from './get.ts'
+import type { ClientNetwork, FileRecord, FileRecordStore, GetInit } from './interface.ts'
+
+/** What a page's client needs of its libp2p host (src/net/browser-host.ts's BrowserHost has all of it). */
+export interface BrowserClientHost {
+  readonly peerId: string
+  /** Dials a multiaddr ending in `/p2p/<peer ID>`; resolves with the connection's remote peer. */
+  dial(address: string, options?: AbortOptions): Promise<{ remotePeer: { toString(): string } }>
+  storePiece(peer: string, cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
+  fetchPiece(peer: string, cid: CID, options?: AbortOptions): Promise<Uint8Array>
+  hasPieces(peer: string, cids: CID[], options?: AbortOptions): Promise<boolean[]>
+}
+
+/** The parts of a network file (network.json) a page uses. */
+export interface BrowserNetwork {
+  chainId: number
+  rpc: string
+  contracts: Record<string, string>
+  /** Multiaddrs ending in `/p2p/<peer ID>`; the page dials those of a transport it has (ws, webrtc-direct). */
+  bootstrap: string[]
+  allowPrivateAddresses: boolean
+}
+
+export interface BrowserClientComponents {
+  host: BrowserClientHost
+}
+
+export interface BrowserClientInit {
+  /** The network file's contents: its JSON text or the parsed object. */
+  network: string | object
+  /** Transports tried per node, in order (a node is dialled once). Default: ws, then webrtc-direct. */
+  transports?: readonly string[]
+  getConcurrency?: number
+  hedgeAfterMs?: number
+  pieceTimeoutMs?: number
+  probeTimeoutMs?: number
+}
+
+/** A page's client: the nodes it reached and a get that runs wholly in the page. */
+export interface BrowserClient {
+  readonly network: BrowserNetwork
+  /** Dials every node of the network file (once per node, first transport that works); returns the nodes reached. */
+  connect(options?: AbortOptions): Promise<PeerView[]>
+  /** The nodes reached by the last `connect`. */
+  nodes(): PeerView[]
+  /** Reads the file of a full capability (`cairn:<cid>#<key>`), yielding its plaintext in order. */
+  get(capability: string, init?: GetInit, options?: AbortOptions): AsyncGenerator<Uint8Array>
+  /** The client's internals for a put from the page (browser-put.ts). */
+  readonly context: ClientContext
+}
+
+const DEFAULT_BROWSER_TRANSPORTS = ['ws', 'webrtc-direct']
+
+/**
+ * Creates a page's client over `components.host`.
+ *
+ * @example
+ * ```ts
+ * const host = await createBrowserHost({ allowPrivateAddresses: true })
+ * const client = createBrowserClient({ host }, { network: await (await fetch('network.json')).text() })
+ * await client.connect()
+ * for await (const chunk of client.get(capability)) chunks.push(chunk)
+ * ```
+ */
+export function createBrowserClient(components: BrowserClientComponents, init: BrowserClientInit): BrowserClient {
+  const network = parseBrowserNetwork(init.network)
+  const { host } = components
+  const transports = init.transports ?? DEFAULT_BROWSER_TRANSPORTS
+  let reached: PeerView[] = []
+  const clientNetwork: ClientNetwork = {
+    peerId: host.peerId,
+    storePiece: (peer, cid, bytes, options) => host.storePiece(peer, cid, bytes, options),
+    fetchPiece: (peer, cid, options) => host.fetchPiece(peer, cid, options),
+    hasPieces: (peer, cids, options) => host.hasPieces(peer, cids, options),
+    peers: () => reached,
+    slotAcceptance: () => {
+      throw new InvalidArgumentError('slot acceptances go through the page host: use putFromPage (browser-put.ts)')
+    },
+  }
+  const context: ClientContext = {
+    network: clientNetwork,
+    records: memoryRecords(),
+    nodes: async () => reached,
+    putConcurrency: DEFAULT_PUT_CONCURRENCY,
+    putMaxInFlightBytes: DEFAULT_PUT_MAX_IN_FLIGHT_BYTES,
+    slotAttempts: DEFAULT_SLOT_ATTEMPTS,
+    getConcurrency: init.getConcurrency ?? DEFAULT_GET_CONCURRENCY,
+    hedgeAfterMs: init.hedgeAfterMs ?? DEFAULT_GET_HEDGE_MS,
+    pieceTimeoutMs: init.pieceTimeoutMs ?? DEFAULT_PIECE_TIMEOUT_MS,
+    probeTimeoutMs: init.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+    segmentSize: undefined,
+    encodeWorkers: DEFAULT_ENCODE_WORKERS,
+  }
+  return {
+    network,
+    context,
+    async connect(options = {}) {
+      const byPeer = addressesByPeer(network.bootstrap, transports)
+      const views = await Promise.all(
+        [...byPeer].map(async ([peerId, addresses]) => {
+          for (const address of addresses) {
+            try {
+              await host.dial(address, options)
+              return { peerId, state: 'alive', lastSeenMs: 0, multiaddrs: [address], direct: true } as PeerView
+            } catch {}
+          }
+          return undefined
+        }),
+      )
+      reached = views.filter((v) => v !== undefined)
+      if (reached.length === 0) {
+        throw new UnreachableError(
+          `none of the ${byPeer.size} nodes of the network file answered over ${transports.join(' or ')}: check that they run and that their WebSocket or WebRTC-direct ports are reachable from this page`,
+        )
+      }
+      return reached
+    },
+    nodes: () => reached,
+    get: (capability, getInit = {}, options = {}) => getFile(context, capability, getInit, options),
+  }
+}
+
+/**
+ * Checks the parts of a network file a page uses and names what is wrong (the full check is src/chain's
+ * parseNetworkFile, which reads files and stays in Node).
+ *
+ * @example
+ * ```ts
+ * const network = parseBrowserNetwork(await (await fetch('network.json')).text())
+ * ```
+ */
+export function parseBrowserNetwork(input: string | object): BrowserNetwork {
+  let value: unknown = input
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input)
+    } catch (cause) {
+      throw new InvalidArgumentError(
+        `the network file is not JSON (${(cause as Error).message}): pass the contents of network.json`,
+        { cause },
+      )
+    }
+  }
+  const file = value as Partial<Record<keyof BrowserNetwork, unknown>>
+  const problem = (what: string) =>
+    new InvalidArgumentError(`the network file ${what}: pass the contents of the network's network.json`)
+  if (typeof file !== 'object' || file === null) throw problem('is not an object')
+  if (!Array.isArray(file.bootstrap) || file.bootstrap.some((a) => typeof a !== 'string' || !/\/p2p\/\w+$/.test(a))) {
+    throw problem('needs "bootstrap": a list of multiaddrs ending in /p2p/<peer ID>')
+  }
+  if (typeof file.chainId !== 'number' || !Number.isSafeInteger(file.chainId)) throw problem('needs a "chainId"')
+  if (typeof file.rpc !== 'string' || !/^(https?|wss?):\/\//.test(file.rpc)) throw problem('needs an "rpc" URL')
+  if (typeof file.contracts !== 'object' || file.contracts === null) throw problem('needs "contracts"')
+  return {
+    chainId: file.chainId,
+    rpc: file.rpc,
+    contracts: file.contracts as Record<string, string>,
+    bootstrap: file.bootstrap as string[],
+    allowPrivateAddresses: file.allowPrivateAddresses === true,
+  }
+}
+
+/** Per peer, its addresses of the given transports, in the order of `transports`. */
+function addressesByPeer(bootstrap: string[], transports: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  for (const transport of transports) {
+    for (const address of bootstrap) {
+      if (transportOf(address) !== transport) continue
+      const peer = address.slice(address.lastIndexOf('/p2p/') + 5)
+      out.set(peer, [...(out.get(peer) ?? []), address])
+    }
+  }
+  return out
+}
+
+function transportOf(address: string): string {
+  if (address.includes('/webrtc-direct')) return 'webrtc-direct'
+  if (/\/wss?(\/|$)/.test(address)) return 'ws'
+  return 'tcp'
+}
+
+/** The page keeps no record of files between loads: the capability is the record. */
+function memoryRecords(): FileRecordStore {
+  const records = new Map<string, FileRecord>()
+  return {
+    add: async (record) => void records.set(record.manifestCid, record),
+    find: async (manifestCid) => records.get(manifestCid),
+    list: async () => [...records.values()],
+    forget: async (manifestCid) => records.delete(manifestCid),
+  }
+}

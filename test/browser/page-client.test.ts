@@ -1,0 +1,101 @@
+/**
+ * The page as a client, with no gateway in the data path. A devnet (4 node processes and the devchain, started with
+ * --no-gateway) stores a file put by the CLI; the test bundles test/browser/client-page.ts (src/client's browser entry
+ * over src/net/browser-host.ts) for the browser, serves it and the devnet's network.json from a plain static server
+ * on 127.0.0.1 and opens it in Debian's chromium. The page dials the nodes the network file lists, fetches the
+ * manifest and pieces, checks each against its CID, decodes and decrypts in the page, and hashes what it read.
+ */
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import type { Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import {
+  type DevnetCli,
+  devnetCli,
+  type LongRunning,
+  readDevnetJson,
+  startCairn,
+  stopAll,
+} from '../e2e/devnet-fixture.ts'
+import type { PageGetRequest, PageGetResult } from './client-page.ts'
+import { bundlePage } from './page-bundle.ts'
+import { CHROMIUM, chromiumSkip, serveFolder } from './page-server.ts'
+
+const skip = chromiumSkip('browser client tests')
+
+describe('a page reads a file straight from devnet nodes (no gateway)', { skip, timeout: 480_000 }, () => {
+  let dir: string
+  let folder: string
+  let profile: string
+  let devnet: LongRunning
+  let nodePids: number[] = []
+  let cli: DevnetCli
+  let served: { server: Server; url: string }
+  let context: BrowserContext
+  let page: Page
+  let bundle: string
+  const pageErrors: string[] = []
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cairn-page-client-'))
+    folder = await mkdtemp(join(tmpdir(), 'cairn-page-bundle-'))
+    profile = await mkdtemp(join(tmpdir(), 'cairn-chromium-'))
+    bundle = await bundlePage('./client-page.ts', folder, 'client')
+    devnet = startCairn(['devnet', '--dir', dir, '--nodes', '4', '--heartbeat-ms', '250', '--no-gateway'])
+    await devnet.waitForLine((line) => line.startsWith('devnet ready'), 180_000)
+    nodePids = (await readDevnetJson(dir)).nodes.map((node) => node.pid)
+    cli = devnetCli(dir, { timeoutMs: 180_000 })
+    await copyFile(join(dir, 'network.json'), join(folder, 'network.json'))
+    served = await serveFolder(folder)
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    })
+    page = context.pages()[0] ?? (await context.newPage())
+    page.on('pageerror', (error) => pageErrors.push(error.message))
+    await page.goto(served.url)
+    await page
+      .waitForFunction(() => 'cairnClient' in globalThis, undefined, { timeout: 30_000 })
+      .catch((cause) => {
+        throw new Error(`the client bundle did not load in chromium: ${pageErrors.join('; ') || cause}`)
+      })
+  })
+
+  after(async () => {
+    await context?.close()
+    await new Promise((resolve) => served?.server.close(resolve))
+    await devnet?.stop('SIGTERM', 15_000)
+    await stopAll(nodePids)
+    for (const path of [dir, folder, profile]) if (path !== undefined) await rm(path, { recursive: true, force: true })
+  })
+
+  it('bundles the client for the browser without any Node built-in', () => {
+    assert.doesNotMatch(bundle, /(?:from|import)\s*\(?\s*["']node:/, 'a node: import reached the browser bundle')
+    assert.doesNotMatch(bundle, /node-datachannel/, 'the Node WebRTC binding reached the bundle')
+  })
+
+  it('reads back byte-equal a file of a few MB that the CLI put', async (t) => {
+    const data = randomBytes(5 * 1024 * 1024 + 333)
+    await writeFile(join(dir, 'file.bin'), data)
+    const { capability } = await cli.json<{ capability: string }>(['put', join(dir, 'file.bin'), '--json'])
+    const request: PageGetRequest = { networkUrl: 'network.json', capability }
+    const got = (await page.evaluate(
+      (r) =>
+        (globalThis as unknown as { cairnClient: { getFile: (r: unknown) => Promise<unknown> } }).cairnClient.getFile(
+          r,
+        ),
+      request,
+    )) as PageGetResult
+    assert.equal(got.bytes, data.byteLength)
+    assert.equal(got.sha256, createHash('sha256').update(data).digest('hex'), 'the page read the bytes the CLI put')
+    assert.equal(got.nodes, 4, 'the page reached every node of the network file')
+    t.diagnostic(
+      `page get of ${data.byteLength} B: ${got.ms.toFixed(0)} ms (${(data.byteLength / 1e3 / got.ms).toFixed(1)} MB/s)`,
+    )
+    assert.deepEqual(pageErrors, [], 'no error in the page')
+  })
+})
