@@ -6,7 +6,12 @@
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Hex } from 'viem'
-import { createCairnFileService, type FileService, type GatewayComponents } from '../api/index.ts'
+import {
+  createCairnFileService,
+  type FileService,
+  type GatewayComponents,
+  type S3NamesComponents,
+} from '../api/index.ts'
 import { createChainClient, createChainReader, type NetworkFile } from '../chain/index.ts'
 import {
   createClient,
@@ -33,7 +38,7 @@ export interface NetworkFileServiceInit {
 export interface NetworkFileService {
   files: FileService
   /** The gateway's quotes and auto-renewal. */
-  onChain: Pick<GatewayComponents, 'quote' | 'renewer'>
+  onChain: Pick<GatewayComponents, 'quote' | 'renewer'> & S3NamesComponents
   close(): Promise<void>
 }
 
@@ -90,7 +95,12 @@ export async function openNetworkFileService(init: NetworkFileServiceInit): Prom
       { client, records, endDeals: onChain.endDeals },
       { ...(init.k === undefined ? {} : { k: init.k }), ...(init.n === undefined ? {} : { n: init.n }) },
     ),
-    onChain: { quote: onChain.quote, renewer: onChain.renewer },
+    // S3 buckets kept through the wallet's names: every gateway of this key sees them (docs/protocol.md, "Names")
+    onChain: {
+      quote: onChain.quote,
+      renewer: onChain.renewer,
+      s3Names: { client: wallet, privateKey: init.privateKey },
+    },
     close: () => network.stop(),
   }
 }

@@ -1,7 +1,7 @@
 /**
  * End to end, on a devnet with its chain (4 node processes: a put of n = 3 still finds its nodes when one drops out
  * of the Registry on a loaded machine) and two gateway processes started with the same key, each with its own data
- * folder and SQLite (test/e2e/s3-names-gateway.ts): S3 buckets, objects and versions are shared through the names of
+ * folder and SQLite (`cairn gateway --dir`, one CAIRN_HOME): S3 buckets, objects and versions are shared through the names of
  * the key's wallet. A bucket and an object written through A are listed and read (byte-equal) through B; B's
  * overwrite is what A reads next; A's delete is gone in B; two concurrent writes of one key through A and B both end
  * as versions in the bucket's catalog, read back with `cairn name resolve` and `cairn get`, and listed by
@@ -30,7 +30,7 @@ import { loadPrivateKey } from '../../src/chain/index.ts'
 import type { DevnetState } from '../../src/devnet/index.ts'
 import { type DevnetCli, devnetCli, type LongRunning, startCairn, waitFor } from './devnet-fixture.ts'
 
-const GATEWAY_MAIN = fileURLToPath(new URL('./s3-names-gateway.ts', import.meta.url))
+const CAIRN = fileURLToPath(new URL('../../bin/cairn.js', import.meta.url))
 
 interface GatewayProcess {
   child: ChildProcess
@@ -38,10 +38,12 @@ interface GatewayProcess {
   stop(): Promise<void>
 }
 
-async function startGateway(args: string[], dataDir: string, log: string[]): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [GATEWAY_MAIN, ...args, '--dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+async function startGateway(args: string[], home: string, dataDir: string, log: string[]): Promise<GatewayProcess> {
+  const child = spawn(
+    process.execPath,
+    [CAIRN, 'gateway', ...args, '--listen', '127.0.0.1:0', '--s3-listen', '127.0.0.1:0', '--dir', dataDir],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CAIRN_HOME: home } },
+  )
   let out = ''
   child.stdout!.on('data', (c: Buffer) => {
     out += c.toString('utf8')
@@ -108,9 +110,9 @@ describe('S3 through names: two gateway processes of one key on a devnet', { tim
     const keyFile = state.chain!.user.keyFile
     bucketName = catalogNames(await loadPrivateKey({ file: keyFile })).bucket('shared')
     // one wallet, one home (its transaction lock), two data folders
-    const args = ['--network', join(dir, 'network.json'), '--key-file', keyFile, '--home', join(dir, 'client')]
-    a = await startGateway(args, join(dir, 'gateway-a'), logs)
-    b = await startGateway(args, join(dir, 'gateway-b'), logs)
+    const args = ['--network', join(dir, 'network.json'), '--key-file', keyFile]
+    a = await startGateway(args, join(dir, 'client'), join(dir, 'gateway-a'), logs)
+    b = await startGateway(args, join(dir, 'client'), join(dir, 'gateway-b'), logs)
   })
   after(async () => {
     // what the gateways warned about (a conflict is not one: it is merged), for whoever reads a failure
