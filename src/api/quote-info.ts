@@ -14,7 +14,9 @@ export interface QuoteInfo {
   maxPricePerByteEpoch: string
   /** Escrow per epoch: node payments and the protocol fee. */
   perEpoch: string
-  /** Escrow the deal pulls at once (the Market's `quoteDeal`). */
+  /** One confirmation fee per slot, paid to each node when it confirms its slot (0 on a devnet). */
+  confirmationFees: string
+  /** Escrow the deal pulls at once: perEpoch x durationEpochs + confirmationFees (the Market's `quoteDeal`). */
   total: string
   /** The deal's cost on the dearest nodes within the cap (equal to `total` when the offers agree). */
   totalAtMost: string

@@ -129,6 +129,13 @@ export function formatQuote(quote: QuoteOutput): string {
     `per epoch   ${formatTokens(BigInt(quote.perEpoch))} (${quote.perEpoch} units: node payments and the protocol fee)`,
     `total       ${formatTokens(BigInt(quote.total))} (${quote.total} units): the escrow the deal pulls from the wallet at once`,
   ]
+  if (BigInt(quote.confirmationFees) > 0n) {
+    lines.splice(
+      3,
+      0,
+      `confirm     ${formatTokens(BigInt(quote.confirmationFees))} (${quote.confirmationFees} units: one fee per slot, paid to its node when it confirms)`,
+    )
+  }
   if (quote.totalAtMost !== quote.total) {
     lines.push(
       `            up to ${formatTokens(BigInt(quote.totalAtMost))} if the put lands on the dearest nodes within --max-price ${quote.maxPricePerByteEpoch}`,
