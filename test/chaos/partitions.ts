@@ -221,6 +221,10 @@ export const partitions: Scenario = {
       failures.push(`the scenario stopped: ${(err as Error).message.slice(0, 500)}`)
       context.log(net.failureReport().slice(-3000))
     } finally {
+      // Each node's output beside its folder, for `--keep` (the nodes write no log file of their own).
+      for (const [host, node] of net.nodes) {
+        await writeFile(join(net.home(host), 'node-output.txt'), node.output()).catch(() => {})
+      }
       unregister()
       await cluster.destroy()
     }
