@@ -9,6 +9,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import { InvalidArgumentError, UnreachableError } from '../errors.ts'
+import type { SlotAcceptanceAnswer, SlotAcceptanceRequest } from '../net/index.ts'
 import type { AbortOptions, PeerView } from '../node/index.ts'
 import type { ClientContext } from './client-context.ts'
 import {
@@ -32,6 +33,8 @@ export interface BrowserClientHost {
   storePiece(peer: string, cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
   fetchPiece(peer: string, cid: CID, options?: AbortOptions): Promise<Uint8Array>
   hasPieces(peer: string, cids: CID[], options?: AbortOptions): Promise<boolean[]>
+  /** Upload reservations and slot acceptances (`/cairn/slot-accept/1.0.0`): a put from the page needs them. */
+  slotAcceptance(peer: string, request: SlotAcceptanceRequest, options?: AbortOptions): Promise<SlotAcceptanceAnswer>
 }
 
 /** The parts of a network file (network.json) a page uses. */
@@ -68,7 +71,7 @@ export interface BrowserClient {
   nodes(): PeerView[]
   /** Reads the file of a full capability (`cairn:<cid>#<key>`), yielding its plaintext in order. */
   get(capability: string, init?: GetInit, options?: AbortOptions): AsyncGenerator<Uint8Array>
-  /** The client's internals for a put from the page (browser-put.ts). */
+  /** What put and get share (putFromPage in browser-put.ts takes it). */
   readonly context: ClientContext
 }
 
@@ -96,9 +99,7 @@ export function createBrowserClient(components: BrowserClientComponents, init: B
     fetchPiece: (peer, cid, options) => host.fetchPiece(peer, cid, options),
     hasPieces: (peer, cids, options) => host.hasPieces(peer, cids, options),
     peers: () => reached,
-    slotAcceptance: () => {
-      throw new InvalidArgumentError('slot acceptances go through the page host: use putFromPage (browser-put.ts)')
-    },
+    slotAcceptance: (peer, request, options) => host.slotAcceptance(peer, request, options),
   }
   const context: ClientContext = {
     network: clientNetwork,

@@ -11,6 +11,7 @@ export {
   createBrowserClient,
   parseBrowserNetwork,
 } from './browser-client.ts'
+export { type PagePutInit, type PagePutResult, putFromPage } from './browser-put.ts'
 export * from './constants.ts'
 export { DEFAULT_DEAL_MAX_PRICE } from './deal-defaults.ts'
 export {

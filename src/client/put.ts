@@ -1,4 +1,5 @@
 /** A put: check the redundancy, choose the slots' nodes, encode the source and store its pieces and manifest. */
+import { bytesToHex } from 'viem'
 import type { AbortOptions } from '../node/index.ts'
 import { encodeFile, redundancyPolicy } from '../storage/index.ts'
 import type { ClientContext } from './client-context.ts'
@@ -82,7 +83,7 @@ export async function putFile(
       n,
       slots: upload.placement(),
       commitments: file.manifest.slots.map((slot) => ({
-        root: `0x${Buffer.from(slot.root).toString('hex')}`,
+        root: bytesToHex(slot.root),
         size: slot.size,
       })),
     }

@@ -20,6 +20,7 @@ import { InvalidArgumentError, UnreachableError } from '../errors.ts'
 import type { AbortOptions } from '../storage/index.ts'
 import { DEFAULT_CONTROL_TIMEOUT_MS, DEFAULT_TRANSFER_TIMEOUT_MS } from './constants.ts'
 import { guardedYamux } from './guarded-yamux.ts'
+import type { SlotAcceptanceAnswer, SlotAcceptanceRequest } from './interface.ts'
 import { PeerScores } from './peer-scores.ts'
 import { fetchPieceFromPeer, peerHasPieces, storePieceOnPeer } from './piece-protocol.ts'
 import type { WireUploadTicket } from './slot-acceptance-messages.ts'
@@ -50,6 +51,8 @@ export interface BrowserHost {
     request: { bytes: number; seconds: number; ticket?: WireUploadTicket },
     options?: AbortOptions,
   ): Promise<void>
+  /** One request and answer of `/cairn/slot-accept/1.0.0` (a reservation or a slot's signed acceptance). */
+  slotAcceptance(peer: string, request: SlotAcceptanceRequest, options?: AbortOptions): Promise<SlotAcceptanceAnswer>
   storePiece(peer: string, cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
   fetchPiece(peer: string, cid: CID, options?: AbortOptions): Promise<Uint8Array>
   /** Which of `cids` the peer holds (at most 1024 per call). */
@@ -114,6 +117,7 @@ export async function createBrowserHost(init: BrowserHostInit = {}): Promise<Bro
       }
       await reserveUpload(network, peer, request, options)
     },
+    slotAcceptance: (peer, request, options = {}) => askSlotAcceptance(client, peer, request, options),
     storePiece: (peer, cid, bytes, options = {}) => storePieceOnPeer(client, peer, cid, bytes, options),
     fetchPiece: (peer, cid, options = {}) => fetchPieceFromPeer(client, peer, cid, options),
     hasPieces: (peer, cids, options = {}) => peerHasPieces(client, peer, cids, options),

@@ -4,7 +4,10 @@
  * nodes, reads the file (manifest, pieces, CID checks, decoding and decryption all in the page) and reports its
  * sha-256 as WebCrypto computes it.
  */
+import type { Hex } from 'viem'
+import { createChainClient } from '../../src/chain/index.ts'
 import { createBrowserClient } from '../../src/client/browser-client.ts'
+import { putFromPage } from '../../src/client/browser-put.ts'
 import { createBrowserHost } from '../../src/net/browser-host.ts'
 
 export interface PageGetRequest {
@@ -50,4 +53,60 @@ async function getFile(request: PageGetRequest): Promise<PageGetResult> {
   }
 }
 
-;(globalThis as unknown as { cairnClient: unknown }).cairnClient = { getFile }
+export interface PagePutRequest {
+  networkUrl: string
+  /** The paying account's key, imported into the page (on a devnet: the devnet's user key). */
+  privateKey: string
+  /** Bytes of the file the page makes (random, with `canary` written at its start, middle and end). */
+  size: number
+  canary: string
+  k: number
+  n: number
+}
+
+export interface PagePutResult {
+  capability: string
+  dealId: string
+  sha256: string
+  slots: string[]
+  ms: number
+}
+
+/** Random bytes (WebCrypto hands out at most 64 KiB a call) with the canary's UTF-8 bytes at three places. */
+function pageFile(size: number, canary: string): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(size)
+  for (let at = 0; at < size; at += 65_536) crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65_536)))
+  const mark = new TextEncoder().encode(canary)
+  for (const at of [0, Math.floor(size / 2), size - mark.byteLength]) bytes.set(mark, at)
+  return bytes
+}
+
+async function putFile(request: PagePutRequest): Promise<PagePutResult> {
+  const started = performance.now()
+  const host = await createBrowserHost({ allowPrivateAddresses: true })
+  try {
+    const network = await (await fetch(request.networkUrl)).text()
+    const client = createBrowserClient({ host }, { network })
+    await client.connect()
+    const wallet = createChainClient({
+      rpcUrl: client.network.rpc,
+      chainId: client.network.chainId,
+      privateKey: request.privateKey as Hex,
+      contracts: client.network.contracts as never,
+    })
+    const bytes = pageFile(request.size, request.canary)
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
+    const { put, deal } = await putFromPage(client, wallet, [bytes], { k: request.k, n: request.n })
+    return {
+      capability: put.capability,
+      dealId: deal.dealId,
+      sha256: hex(digest),
+      slots: put.slots.map((s) => s.peerId),
+      ms: performance.now() - started,
+    }
+  } finally {
+    await host.stop()
+  }
+}
+
+;(globalThis as unknown as { cairnClient: unknown }).cairnClient = { getFile, putFile }

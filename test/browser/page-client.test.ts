@@ -7,12 +7,13 @@
  */
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import { parseCapability } from '../../src/storage/index.ts'
 import {
   type DevnetCli,
   devnetCli,
@@ -21,7 +22,7 @@ import {
   startCairn,
   stopAll,
 } from '../e2e/devnet-fixture.ts'
-import type { PageGetRequest, PageGetResult } from './client-page.ts'
+import type { PageGetRequest, PageGetResult, PagePutRequest, PagePutResult } from './client-page.ts'
 import { bundlePage } from './page-bundle.ts'
 import { CHROMIUM, chromiumSkip, serveFolder } from './page-server.ts'
 
@@ -38,16 +39,20 @@ describe('a page reads a file straight from devnet nodes (no gateway)', { skip, 
   let context: BrowserContext
   let page: Page
   let bundle: string
+  let nodeDirs: string[] = []
   const pageErrors: string[] = []
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cairn-page-client-'))
     folder = await mkdtemp(join(tmpdir(), 'cairn-page-bundle-'))
     profile = await mkdtemp(join(tmpdir(), 'cairn-chromium-'))
-    bundle = await bundlePage('./client-page.ts', folder, 'client')
+    const built = await bundlePage('./client-page.ts', folder, 'client')
+    bundle = built.text
     devnet = startCairn(['devnet', '--dir', dir, '--nodes', '4', '--heartbeat-ms', '250', '--no-gateway'])
     await devnet.waitForLine((line) => line.startsWith('devnet ready'), 180_000)
-    nodePids = (await readDevnetJson(dir)).nodes.map((node) => node.pid)
+    const devnetJson = await readDevnetJson(dir)
+    nodePids = devnetJson.nodes.map((node) => node.pid)
+    nodeDirs = devnetJson.nodes.map((node) => node.dataDir)
     cli = devnetCli(dir, { timeoutMs: 180_000 })
     await copyFile(join(dir, 'network.json'), join(folder, 'network.json'))
     served = await serveFolder(folder)
@@ -73,7 +78,7 @@ describe('a page reads a file straight from devnet nodes (no gateway)', { skip, 
     for (const path of [dir, folder, profile]) if (path !== undefined) await rm(path, { recursive: true, force: true })
   })
 
-  it('bundles the client for the browser without any Node built-in', () => {
+  it('bundles the client for the browser: no Node built-in is loaded or polyfilled', () => {
     assert.doesNotMatch(bundle, /(?:from|import)\s*\(?\s*["']node:/, 'a node: import reached the browser bundle')
     assert.doesNotMatch(bundle, /node-datachannel/, 'the Node WebRTC binding reached the bundle')
   })
@@ -98,4 +103,51 @@ describe('a page reads a file straight from devnet nodes (no gateway)', { skip, 
     )
     assert.deepEqual(pageErrors, [], 'no error in the page')
   })
+
+  it('puts a 30 MB file from the page (key and wallet in the page) that cairn get reads back byte-equal', async (t) => {
+    const canary = `cairn-page-canary-${randomBytes(12).toString('hex')}`
+    const request: PagePutRequest = {
+      networkUrl: 'network.json',
+      privateKey: (await readFile(join(dir, 'user.key'), 'utf8')).trim(),
+      size: 30 * 1000 * 1000 + 7,
+      canary,
+      k: 2,
+      n: 4,
+    }
+    const put = (await page.evaluate(
+      (r) =>
+        (globalThis as unknown as { cairnClient: { putFile: (r: unknown) => Promise<unknown> } }).cairnClient.putFile(
+          r,
+        ),
+      request,
+    )) as PagePutResult
+    t.diagnostic(`page put of ${request.size} B with its deal: ${put.ms.toFixed(0)} ms (deal ${put.dealId})`)
+    assert.equal(new Set(put.slots).size, 4, 'four distinct nodes hold the slots')
+    const { bytes } = await cli.getBytes(put.capability)
+    assert.equal(bytes.byteLength, request.size)
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), put.sha256, 'cairn get reads what the page put')
+    assert.ok(bytes.includes(canary), 'the canary is in the plaintext')
+    // The capability the page showed holds the only copy of the key: no node's folder nor the static server's has it.
+    const key = Buffer.from(parseCapability(put.capability).key!)
+    const needles = [
+      key,
+      Buffer.from(key.toString('hex')),
+      Buffer.from(key.toString('base64')),
+      Buffer.from(key.toString('base64url')),
+      Buffer.from(put.capability.slice(put.capability.indexOf('#') + 1)),
+      Buffer.from(canary),
+    ]
+    for (const root of [...nodeDirs, folder]) {
+      for (const file of await filesUnder(root)) {
+        const text = await readFile(file)
+        for (const needle of needles) assert.equal(text.includes(needle), false, `${file} holds ${needle.toString()}`)
+      }
+    }
+    assert.deepEqual(pageErrors, [], 'no error in the page')
+  })
 })
+
+async function filesUnder(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true })
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name))
+}
