@@ -109,4 +109,65 @@ async function putFile(request: PagePutRequest): Promise<PagePutResult> {
   }
 }
 
-;(globalThis as unknown as { cairnClient: unknown }).cairnClient = { getFile, putFile }
+/** A download the test watches while it runs: bytes read so far, the peers pieces came from, then its outcome. */
+export interface PageDownload {
+  bytes: number
+  servedBy: string[]
+  result?: PageGetResult
+  error?: string
+}
+
+const download: PageDownload = { bytes: 0, servedBy: [] }
+
+/** Starts reading a file one segment at a time (so it lasts) and returns at once; `downloadState` reports on it. */
+function startGet(request: PageGetRequest): void {
+  Object.assign(download, { bytes: 0, servedBy: [], result: undefined, error: undefined })
+  const run = async (): Promise<PageGetResult> => {
+    const started = performance.now()
+    const host = await createBrowserHost({ allowPrivateAddresses: true })
+    try {
+      const network = await (await fetch(request.networkUrl)).text()
+      const watched = {
+        ...host,
+        peerId: host.peerId,
+        fetchPiece: async (...args: Parameters<typeof host.fetchPiece>) => {
+          const bytes = await host.fetchPiece(...args)
+          if (!download.servedBy.includes(args[0])) download.servedBy.push(args[0])
+          return bytes
+        },
+      }
+      const client = createBrowserClient({ host: watched }, { network, getConcurrency: 1 })
+      const nodes = await client.connect()
+      const parts: Uint8Array[] = []
+      for await (const chunk of client.get(request.capability)) {
+        parts.push(chunk)
+        download.bytes += chunk.byteLength
+      }
+      const whole = new Uint8Array(download.bytes)
+      let at = 0
+      for (const part of parts) {
+        whole.set(part, at)
+        at += part.byteLength
+      }
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', whole))
+      return { bytes: whole.byteLength, sha256: hex(digest), nodes: nodes.length, ms: performance.now() - started }
+    } finally {
+      await host.stop()
+    }
+  }
+  run().then(
+    (result) => void (download.result = result),
+    (error: unknown) => void (download.error = error instanceof Error ? error.message : String(error)),
+  )
+}
+
+function downloadState(): PageDownload {
+  return download
+}
+
+;(globalThis as unknown as { cairnClient: unknown }).cairnClient = {
+  getFile,
+  putFile,
+  startGet,
+  downloadState,
+}

@@ -22,7 +22,8 @@ import {
   startCairn,
   stopAll,
 } from '../e2e/devnet-fixture.ts'
-import type { PageGetRequest, PageGetResult, PagePutRequest, PagePutResult } from './client-page.ts'
+import { waitFor } from '../wait-for.ts'
+import type { PageDownload, PageGetRequest, PageGetResult, PagePutRequest, PagePutResult } from './client-page.ts'
 import { bundlePage } from './page-bundle.ts'
 import { CHROMIUM, chromiumSkip, serveFolder } from './page-server.ts'
 
@@ -40,6 +41,9 @@ describe('a page reads a file straight from devnet nodes (no gateway)', { skip, 
   let page: Page
   let bundle: string
   let nodeDirs: string[] = []
+  let nodePeers: string[] = []
+  /** The 30 MB file the page put: its capability and sha-256. */
+  let pagePut: PagePutResult | undefined
   const pageErrors: string[] = []
 
   before(async () => {
@@ -53,6 +57,7 @@ describe('a page reads a file straight from devnet nodes (no gateway)', { skip, 
     const devnetJson = await readDevnetJson(dir)
     nodePids = devnetJson.nodes.map((node) => node.pid)
     nodeDirs = devnetJson.nodes.map((node) => node.dataDir)
+    nodePeers = devnetJson.nodes.map((node) => node.peerId)
     cli = devnetCli(dir, { timeoutMs: 180_000 })
     await copyFile(join(dir, 'network.json'), join(folder, 'network.json'))
     served = await serveFolder(folder)
@@ -121,6 +126,7 @@ describe('a page reads a file straight from devnet nodes (no gateway)', { skip, 
         ),
       request,
     )) as PagePutResult
+    pagePut = put
     t.diagnostic(`page put of ${request.size} B with its deal: ${put.ms.toFixed(0)} ms (deal ${put.dealId})`)
     assert.equal(new Set(put.slots).size, 4, 'four distinct nodes hold the slots')
     const { bytes } = await cli.getBytes(put.capability)
@@ -144,6 +150,47 @@ describe('a page reads a file straight from devnet nodes (no gateway)', { skip, 
       }
     }
     assert.deepEqual(pageErrors, [], 'no error in the page')
+  })
+
+  it('a page download completes when a node serving it is SIGKILLed halfway', async (t) => {
+    assert.ok(pagePut !== undefined, 'the page put a file (the test above)')
+    const request: PageGetRequest = { networkUrl: 'network.json', capability: pagePut.capability }
+    const state = () =>
+      page.evaluate(
+        () => (globalThis as unknown as { cairnClient: { downloadState: () => unknown } }).cairnClient.downloadState(),
+        undefined,
+      ) as Promise<PageDownload>
+    await page.evaluate(
+      (r) => (globalThis as unknown as { cairnClient: { startGet: (r: unknown) => void } }).cairnClient.startGet(r),
+      request,
+    )
+    const serving = await waitFor(
+      async () => {
+        const now = await state()
+        return now.error !== undefined || now.result !== undefined || (now.bytes > 0 && now.servedBy.length > 0)
+          ? now
+          : undefined
+      },
+      120_000,
+      'the page to read its first bytes',
+    )
+    assert.ok(serving.result === undefined && serving.error === undefined, `the download ended first: ${serving.error}`)
+    const victim = serving.servedBy[0]!
+    const pid = nodePids[nodePeers.indexOf(victim)]!
+    process.kill(pid, 'SIGKILL')
+    t.diagnostic(`SIGKILLed ${victim} after ${serving.bytes} of 30000007 bytes`)
+    const ended = await waitFor(
+      async () => {
+        const now = await state()
+        return now.error !== undefined || now.result !== undefined ? now : undefined
+      },
+      300_000,
+      'the page download to finish',
+    )
+    assert.equal(ended.error, undefined, 'the page download failed')
+    const done = ended.result!
+    assert.equal(done.sha256, pagePut.sha256, 'the page read the whole file despite the dead node')
+    t.diagnostic(`page get of ${done.bytes} B with one node killed: ${done.ms.toFixed(0)} ms`)
   })
 })
 
