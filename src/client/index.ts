@@ -26,6 +26,7 @@ export { type DurabilityInputs, durabilityInputs, type ModelInput } from './dura
 export { type DurabilityEstimate, estimateDurability, mttdlYears } from './durability-model.ts'
 export { formatProbability, planRedundancy, type RedundancyPlan } from './durability-plan.ts'
 export { createFileRecordStore, createMemoryFileRecordStore, type FileRecordStoreInit } from './file-records.ts'
+export { type Eip1193Provider, injectedWallet } from './injected-wallet.ts'
 export type * from './interface.ts'
 export {
   type NameEntry,
