@@ -21,6 +21,7 @@
  * uint256 nonce)` signed by `account` (domain "Cairn Upload", version 1, the chain, the Market): `node` is the
  * receiving node's account and `bytes` the request's bytes, so neither travels twice (docs/protocol.md).
  */
+import { bytesToHex, hexToBytes } from 'viem'
 import { MERKLE_LEAF_SIZE } from '../storage/index.ts'
 import { protocolError } from './frame-codec.ts'
 
@@ -109,11 +110,11 @@ function hexBytes(hex: string, length: number, what: string): Uint8Array {
   if (!/^0x[0-9a-fA-F]*$/.test(hex) || hex.length !== 2 + 2 * length) {
     throw protocolError('malformed', `${what} must be ${length} bytes of 0x-hex`)
   }
-  return Uint8Array.from(Buffer.from(hex.slice(2), 'hex'))
+  return hexToBytes(hex as Hex)
 }
 
 function toHex(bytes: Uint8Array): Hex {
-  return `0x${Buffer.from(bytes).toString('hex')}`
+  return bytesToHex(bytes)
 }
 
 /** Appends fields to a growing body. */
@@ -147,7 +148,13 @@ class BodyWriter {
   }
 
   done(): Uint8Array {
-    return Buffer.concat(this.parts)
+    const out = new Uint8Array(this.parts.reduce((sum, part) => sum + part.byteLength, 0))
+    let offset = 0
+    for (const part of this.parts) {
+      out.set(part, offset)
+      offset += part.byteLength
+    }
+    return out
   }
 }
 

@@ -8,8 +8,8 @@
  * on the piece protocol.
  */
 
-import { randomBytes } from 'node:crypto'
 import type { Libp2p, Stream } from '@libp2p/interface'
+import { bytesToHex } from 'viem'
 import { CorruptDataError, NotFoundError, QuotaExceededError, UnauthorizedError } from '../errors.ts'
 import { type AbortOptions, merkleVerify } from '../storage/index.ts'
 import { DEFAULT_SLOT_ACCEPT_TIMEOUT_MS } from './constants.ts'
@@ -207,7 +207,7 @@ export async function challengeLeaf(
   expect: { root: Uint8Array; leafCount: number },
   options: AbortOptions = {},
 ): Promise<{ leaf: Uint8Array; proof: Uint8Array[] }> {
-  const nonce = BigInt(`0x${randomBytes(32).toString('hex')}`)
+  const nonce = BigInt(bytesToHex(crypto.getRandomValues(new Uint8Array(32))))
   const request: LeafChallenge = { type: 'leaf-request', ...challenge, nonce, expect }
   const answer = await network.slotAcceptance(peer, request, options)
   if (answer.type !== 'leaf-response') throw protocolError('unexpected', 'expected a leaf answer')
