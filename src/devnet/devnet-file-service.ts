@@ -4,7 +4,13 @@
  */
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { createCairnFileService, type FileService, type GatewayComponents, type KnownNode } from '../api/index.ts'
+import {
+  createCairnFileService,
+  type FileService,
+  type GatewayComponents,
+  type KnownNode,
+  type S3NamesComponents,
+} from '../api/index.ts'
 import { createChainClient, loadPrivateKey } from '../chain/index.ts'
 import { createClient, createFileRecordStore, FILES_RECORD, withStorageDeals } from '../client/index.ts'
 import { createNetwork } from '../net/index.ts'
@@ -17,7 +23,7 @@ import { walletServices } from './wallet-services.ts'
 export interface DevnetFileService {
   files: FileService
   /** The gateway's quotes and auto-renewal (a devnet with a chain). */
-  onChain?: Pick<GatewayComponents, 'quote' | 'renewer'>
+  onChain?: Pick<GatewayComponents, 'quote' | 'renewer'> & S3NamesComponents
   devnet: DevnetState
   close(): Promise<void>
 }
@@ -77,13 +83,14 @@ export async function openDevnetFileService(
   )
   // On a devnet with a chain, uploads open a deal paid from the devnet's user wallet, like `cairn put`.
   const chain = devnet.chain
+  const userKey = chain === undefined ? undefined : await loadPrivateKey({ file: chain.user.keyFile })
   const wallet =
-    chain === undefined
+    chain === undefined || userKey === undefined
       ? undefined
       : createChainClient({
           rpcUrl: chain.rpc,
           chainId: chain.chainId,
-          privateKey: await loadPrivateKey({ file: chain.user.keyFile }),
+          privateKey: userKey,
           contracts: chain.contracts,
           transactionLockDir: join(devnetDir, 'client'),
         })
@@ -117,7 +124,16 @@ export async function openDevnetFileService(
       },
       init,
     ),
-    ...(onChain === undefined ? {} : { onChain: { quote: onChain.quote, renewer: onChain.renewer } }),
+    // S3 buckets kept through the user wallet's names, as `cairn gateway` keeps them (docs/protocol.md, "Names")
+    ...(onChain === undefined || wallet === undefined || userKey === undefined
+      ? {}
+      : {
+          onChain: {
+            quote: onChain.quote,
+            renewer: onChain.renewer,
+            s3Names: { client: wallet, privateKey: userKey },
+          },
+        }),
     get devnet() {
       return devnet
     },
