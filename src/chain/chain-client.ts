@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import { type Chain, createPublicClient, createWalletClient, defineChain, type Hex, publicActions } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { InvalidArgumentError } from '../errors.ts'
@@ -64,7 +63,7 @@ export function createChainClient(init: ChainClientInit): ChainClient {
   const lock =
     init.transactionLockDir === undefined
       ? {}
-      : { transactionLock: join(init.transactionLockDir, `wallet-${account.address.toLowerCase()}.lock`) }
+      : { transactionLock: `${init.transactionLockDir}/wallet-${account.address.toLowerCase()}.lock` }
   const client = createWalletClient({
     account,
     chain,

@@ -1,9 +1,9 @@
 import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, TransactionReceipt } from 'viem'
+import { acquireTransactionLock } from '#transaction-lock'
 import { AbortedError, ChainError, TimeoutError } from '../errors.ts'
 import { DEFAULT_TRANSACTION_TIMEOUT_MS } from './constants.ts'
 import { toCairnError } from './contract-errors.ts'
 import type { ChainCallOptions, ChainClient } from './interface.ts'
-import { acquireTransactionLock } from './transaction-lock.ts'
 
 export interface WriteRequest<abi extends Abi, name extends ContractFunctionName<abi, 'nonpayable' | 'payable'>> {
   address: Address
