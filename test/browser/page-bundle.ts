@@ -9,10 +9,10 @@ const NODE_ONLY = '\0cairn-node-only'
 export interface PageBundle {
   text: string
   /**
-   * Stopgap, to shrink to nothing: imports of Node built-ins that the page's code still links (`importer: node:x`).
-   * src/chain's transaction lock (node:fs, node:os, node:crypto) and chain-client's `join` (node:path) are linked
-   * by the page's wallet but never called there; until they sit behind a platform seam (as src/storage's do), the bundle links them to an empty
-   * module (a call would throw), and unused ones are dropped. No Node built-in is polyfilled.
+   * Imports of Node built-ins that modules the page's code reaches through an index still link (`importer: node:x`,
+   * e.g. src/node's state files through src/client's imports of src/node/index.ts). None is in the page: tree-shaking
+   * drops them (the page never calls them), and the bundle links any left to an empty module, so a call would throw.
+   * No Node built-in is polyfilled. A browser entry of the SDK that imports no node-only index would shrink this list.
    */
   nodeOnly: string[]
 }
