@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { gzipSync } from 'node:zlib'
-import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { build } from 'rolldown'
 import type { FileStatus } from '../../src/client/index.ts'
 import { addressTransport } from '../../src/net/index.ts'
@@ -25,7 +25,7 @@ import {
   startCairn,
   stopAll,
 } from '../e2e/devnet-fixture.ts'
-import { CHROMIUM, chromiumSkip, serveFolder } from './page-server.ts'
+import { chromiumSkip, openPage, serveFolder } from './page-server.ts'
 import type { PieceFetchRequest, PieceFetchResult } from './transport-page.ts'
 
 const skip = chromiumSkip('browser transport tests')
@@ -75,18 +75,13 @@ describe('a page fetches a piece straight from a devnet node (WebSockets, WebRTC
     status = await cli.status(capability)
     bootstrap = (JSON.parse(await readFile(join(dir, 'network.json'), 'utf8')) as { bootstrap: string[] }).bootstrap
     served = await serveFolder(folder)
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    })
-    page = context.pages()[0] ?? (await context.newPage())
-    page.on('pageerror', (error) => pageErrors.push(error.message))
-    await page.goto(served.url)
-    await page
-      .waitForFunction(() => 'cairnTransport' in globalThis, undefined, { timeout: 30_000 })
-      .catch((cause) => {
-        throw new Error(`the transport bundle did not load in chromium: ${pageErrors.join('; ') || cause}`)
-      })
+    ;({ context, page } = await openPage({
+      url: served.url,
+      profile,
+      readyGlobal: 'cairnTransport',
+      what: 'transport',
+      errors: pageErrors,
+    }))
   })
 
   after(async () => {

@@ -12,7 +12,7 @@ import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { parseCapability } from '../../src/storage/index.ts'
 import {
   type DevnetCli,
@@ -25,7 +25,7 @@ import {
 import { waitFor } from '../wait-for.ts'
 import type { PageDownload, PageGetRequest, PageGetResult, PagePutRequest, PagePutResult } from './client-page.ts'
 import { bundlePage } from './page-bundle.ts'
-import { CHROMIUM, chromiumSkip, serveFolder } from './page-server.ts'
+import { chromiumSkip, openPage, serveFolder } from './page-server.ts'
 
 const skip = chromiumSkip('browser client tests')
 
@@ -61,18 +61,13 @@ describe('a page reads a file straight from devnet nodes (no gateway)', { skip, 
     cli = devnetCli(dir, { timeoutMs: 180_000 })
     await copyFile(join(dir, 'network.json'), join(folder, 'network.json'))
     served = await serveFolder(folder)
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    })
-    page = context.pages()[0] ?? (await context.newPage())
-    page.on('pageerror', (error) => pageErrors.push(error.message))
-    await page.goto(served.url)
-    await page
-      .waitForFunction(() => 'cairnClient' in globalThis, undefined, { timeout: 30_000 })
-      .catch((cause) => {
-        throw new Error(`the client bundle did not load in chromium: ${pageErrors.join('; ') || cause}`)
-      })
+    ;({ context, page } = await openPage({
+      url: served.url,
+      profile,
+      readyGlobal: 'cairnClient',
+      what: 'client',
+      errors: pageErrors,
+    }))
   })
 
   after(async () => {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
+import { type BrowserContext, chromium, type Page } from 'playwright-core'
 
 export const CHROMIUM = process.env.CAIRN_CHROMIUM ?? '/usr/bin/chromium'
 
@@ -30,4 +31,41 @@ export async function serveFolder(folder: string): Promise<{ server: Server; url
   const address = server.address()
   assert.ok(address !== null && typeof address === 'object')
   return { server, url: `http://127.0.0.1:${address.port}/` }
+}
+
+export interface OpenPageInit {
+  url: string
+  /** The Chromium profile folder (the caller makes and removes it). */
+  profile: string
+  /** The global the page's script sets once it is ready. */
+  readyGlobal: string
+  /** Names the bundle in the error when the page does not get ready. */
+  what: string
+  /** Receives the page's uncaught errors (and its console errors with `consoleErrors`). */
+  errors: string[]
+  consoleErrors?: boolean
+}
+
+/**
+ * Opens `url` in a headless Chromium and waits until the page's script set `globalThis[readyGlobal]`; throws naming
+ * `what` and the page's errors when it does not within 30 s (the browser is closed then).
+ */
+export async function openPage(init: OpenPageInit): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await chromium.launchPersistentContext(init.profile, {
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  })
+  const page = context.pages()[0] ?? (await context.newPage())
+  page.on('pageerror', (error) => init.errors.push(error.message))
+  if (init.consoleErrors === true) {
+    page.on('console', (message) => message.type() === 'error' && init.errors.push(message.text()))
+  }
+  await page.goto(init.url)
+  await page
+    .waitForFunction((name) => name in globalThis, init.readyGlobal, { timeout: 30_000 })
+    .catch(async (cause) => {
+      await context.close()
+      throw new Error(`the ${init.what} bundle did not load in chromium: ${init.errors.join('; ') || cause}`)
+    })
+  return { context, page }
 }

@@ -14,12 +14,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { gzipSync } from 'node:zlib'
-import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { build } from 'rolldown'
 import { VECTOR_KEY, VECTOR_SALT, vectorInput } from '../../scripts/generate-file-format-vectors.ts'
 import { decodeManifest, encodeFile, parseCapability } from '../../src/storage/index.ts'
 import { decodeAll, testData } from '../storage/pipeline-helpers.ts'
-import { CHROMIUM, chromiumSkip, serveFolder } from './page-server.ts'
+import { chromiumSkip, openPage, serveFolder } from './page-server.ts'
 import type { EncodedInPage, StoragePage, VectorRequest } from './storage-page.ts'
 
 const skip = chromiumSkip('browser storage tests')
@@ -87,19 +87,14 @@ describe('src/storage in chromium (browser platform: @noble, zstd wasm, Reed-Sol
       '<!doctype html><meta charset="utf-8"><title>cairn storage</title><link rel="icon" href="data:,"><script type="module" src="storage.js"></script>\n',
     )
     served = await serveFolder(folder)
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    })
-    page = context.pages()[0] ?? (await context.newPage())
-    page.on('pageerror', (error) => pageErrors.push(error.message))
-    page.on('console', (message) => message.type() === 'error' && pageErrors.push(message.text()))
-    await page.goto(served.url)
-    await page
-      .waitForFunction(() => 'cairnStorage' in globalThis, undefined, { timeout: 30_000 })
-      .catch((cause) => {
-        throw new Error(`the storage bundle did not load in chromium: ${pageErrors.join('; ') || cause}`)
-      })
+    ;({ context, page } = await openPage({
+      url: served.url,
+      profile,
+      readyGlobal: 'cairnStorage',
+      what: 'storage',
+      errors: pageErrors,
+      consoleErrors: true,
+    }))
   })
 
   after(async () => {
