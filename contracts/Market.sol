@@ -253,7 +253,6 @@ contract Market is ReentrancyGuardTransient {
     error NothingToShorten(uint256 dealId, uint256 endEpoch);
     error SeedNotDrawn(uint256 epoch);
     error EpochAlreadyProven(uint256 dealId, uint256 slot, uint256 epoch);
-    error MissedEpochsUnreported(uint256 dealId, uint256 slot, uint256 fromEpoch, uint256 toEpoch);
     error InvalidLeafLength(uint256 expected, uint256 actual);
     error InvalidProof(uint256 dealId, uint256 slot, uint256 epoch, uint256 leafIndex);
     error NothingToReport(uint256 dealId, uint256 slot, uint256 nextEpoch);
@@ -798,8 +797,9 @@ contract Market is ReentrancyGuardTransient {
     }
 
     /// @dev The one implementation of a holder's proof (submitProof and submitProofs): every check first, in this
-    /// order, then the payment. Returns the ABI-encoded custom error that rejects the proof (nothing changed), or
-    /// empty bytes when the proof was accepted and paid.
+    /// order, then the payment. Returns the ABI-encoded custom error that rejects the proof, or empty bytes when the
+    /// proof was accepted and paid. Nothing changed on a rejection, except skipped epochs recorded as misses (which
+    /// stay recorded when submitProofs skips the proof; submitProof reverts them with it).
     function _prove(uint256 dealId, uint256 slotIndex, uint256 e, bytes calldata leaf, bytes32[] calldata proof)
         private
         returns (bytes memory failure)
@@ -814,9 +814,15 @@ contract Market is ReentrancyGuardTransient {
             return abi.encodeWithSelector(WrongSlotState.selector, dealId, slotIndex, s.state);
         }
         if (s.node != msg.sender) return abi.encodeWithSelector(NotSlotHolder.selector, dealId, slotIndex, msg.sender);
-        uint256 next = s.nextEpoch;
-        if (next > e) return abi.encodeWithSelector(EpochAlreadyProven.selector, dealId, slotIndex, e);
-        if (next < e) return abi.encodeWithSelector(MissedEpochsUnreported.selector, dealId, slotIndex, next, e - 1);
+        if (s.nextEpoch > e) return abi.encodeWithSelector(EpochAlreadyProven.selector, dealId, slotIndex, e);
+        // Epochs the holder skipped are recorded (and slashed) here as `reportMissed` would: one late epoch costs one
+        // miss, and the holder proves the current one in the same call.
+        if (s.nextEpoch < e) {
+            _processMisses(dealId, slotIndex, s, e);
+            if (s.state != SlotState.Active) {
+                return abi.encodeWithSelector(WrongSlotState.selector, dealId, slotIndex, s.state);
+            }
+        }
         failure = _challengeFailure(dealId, slotIndex, e, s, leaf, proof);
         if (failure.length != 0) return failure;
         s.nextEpoch = uint40(e + 1);

@@ -149,11 +149,6 @@ function describe(name: string, a: readonly unknown[]): [ErrorClass, string] {
       return [ChainError, `the challenge seed of epoch ${a[0]} is not drawn yet: call drawSeed first`]
     case 'EpochAlreadyProven':
       return [ChainError, `slot ${a[1]} of deal ${a[0]} has already been proven for epoch ${a[2]}`]
-    case 'MissedEpochsUnreported':
-      return [
-        ChainError,
-        `slot ${a[1]} of deal ${a[0]} missed epochs ${a[2]}..${a[3]}: report them first (reportMissed)`,
-      ]
     case 'InvalidLeafLength':
       return [InvalidArgumentError, `the challenged leaf must be ${a[0]} bytes, got ${a[1]}`]
     case 'InvalidProof':

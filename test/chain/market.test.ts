@@ -207,13 +207,17 @@ describe('submitProof', () => {
     )
   })
 
-  test('a holder that skipped an epoch must have it reported first', async () => {
+  test('a holder that skipped an epoch proves the current one: the skipped epoch costs one slashed miss', async () => {
     const dealId = await openDeal(user(), nodes(1), slots.slice(0, 1))
-    const start = await chain.nextEpoch()
     await chain.nextEpoch()
+    const now = await chain.nextEpoch()
+    const stake = (await getNode(user(), { account: node(0).account.address })).stake
     await challengeOf(node(0), dealId, 0)
-    const error = await rejectsWith(proveHeld(node(0), dealId, 0, slots[0]!), 'MissedEpochsUnreported')
-    assert.match(error.message, new RegExp(`missed epochs ${start}\\.\\.${start}`))
+    await proveHeld(node(0), dealId, 0, slots[0]!)
+    const slot = await getSlot(user(), { dealId, slotIndex: 0 })
+    assert.deepEqual([slot.state, slot.misses, slot.nextEpoch], ['active', 0, now + 1])
+    assert.equal((await getNode(user(), { account: node(0).account.address })).stake, stake - SLASH)
+    await rejectsWith(reportMissed(user(), { dealId, slotIndex: 0 }), 'NothingToReport')
   })
 })
 

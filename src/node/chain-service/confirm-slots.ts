@@ -3,7 +3,7 @@
  * signed an acceptance of that slot (accepted-slots/ in its data dir) and holds it; an active slot is handed on to
  * the prove duty when its proof of this epoch is due.
  */
-import { confirmSlot, type EpochInfo, reportMissed } from '../../chain/index.ts'
+import { confirmSlot, type EpochInfo } from '../../chain/index.ts'
 import { AcceptedSlots } from '../accepted-slots.ts'
 import type { ChainDutyContext } from './chain-duty.ts'
 import type { HeldSlot } from './market-book.ts'
@@ -54,10 +54,7 @@ export class SlotConfirmer {
       }
       if (slot.state !== 'active' || info.epoch < deal.startEpoch || slot.nextEpoch > info.epoch) return undefined
       if ((provedEpoch.get(id) ?? -1) >= info.epoch) return undefined
-      if (slot.nextEpoch < info.epoch) {
-        // Epochs this node missed (it was down) must be on record before it can prove again.
-        await reportMissed(client, { dealId, slotIndex: slot.index }, { signal }).catch(() => {})
-      }
+      // Epochs this node missed (it was down, or late) are recorded by the Market with the proof itself.
       return entry
     } catch (error) {
       if (signal.aborted) throw error
