@@ -10,6 +10,7 @@ import {
   createEventLog,
   type DealRecord,
   type EventLog,
+  getConfirmationFee,
   getDeal,
   getDealCount,
   getEpochInfo,
@@ -26,9 +27,10 @@ export interface DealSlotView {
   peerId: string | null
   proofsMade: number
   proofsMissed: number
+  /** Proof payments and confirmation fees paid to this slot's holders (token units). */
   paid: string
   nextEpoch: number
-  /** Slot bytes and the node's price per byte per epoch (token units): paid = proofs x size x price. */
+  /** Slot bytes and the node's price per byte per epoch (token units): paid = proofs x size x price + fees. */
   size: number
   pricePerByteEpoch: string
 }
@@ -88,7 +90,11 @@ function proofLogOf(reader: ChainReader, fromBlock: bigint): EventLog {
   if (byStart === undefined) proofLogs.set(reader, (byStart = new Map()))
   let log = byStart.get(fromBlock)
   if (log === undefined) {
-    log = createEventLog(reader, { contract: 'market', eventNames: ['ProofAccepted', 'ProofMissed'], fromBlock })
+    log = createEventLog(reader, {
+      contract: 'market',
+      eventNames: ['ProofAccepted', 'ProofMissed', 'SlotConfirmed'],
+      fromBlock,
+    })
     byStart.set(fromBlock, log)
   }
   return log
@@ -113,15 +119,20 @@ export async function readDeals(
   const blockNumber = await reader.getBlockNumber({ cacheTime: 0 })
   const at = { ...options, blockNumber }
   const count = await getDealCount(reader, at)
-  const [proofs, chosen, epoch] = await Promise.all([
+  const [proofs, chosen, epoch, confirmationFee] = await Promise.all([
     proofLogOf(reader, params.fromBlock).readTo(blockNumber, options),
     newestDeals(reader, count, params, at),
     getEpochInfo(reader, options),
+    getConfirmationFee(reader, at),
   ])
   const accepted = proofs.filter((e) => e.eventName === 'ProofAccepted')
   const missed = proofs.filter((e) => e.eventName === 'ProofMissed')
   const acceptedBySlot = groupBy(accepted, slotKey)
   const missedBySlot = groupBy(missed, slotKey)
+  const confirmedBySlot = groupBy(
+    proofs.filter((e) => e.eventName === 'SlotConfirmed'),
+    slotKey,
+  )
   const slotsOf = await Promise.all(chosen.map(({ id }) => getSlots(reader, { dealId: id }, at)))
   const holders = [...new Set(slotsOf.flat().map((slot) => slot.node))]
   const peerIds = new Map(
@@ -138,7 +149,11 @@ export async function readDeals(
     const extra: DealSnapshot['slots'] = []
     const slotViews = slots.map((slot): DealSlotView => {
       const proofs = acceptedBySlot.get(`${id}/${slot.index}`) ?? []
-      const paid = proofs.reduce((sum, log) => sum + BigInt((log.args.payment as bigint | undefined) ?? 0n), 0n)
+      // each proof's payment, and the confirmation fee each confirmation of the slot was paid
+      const confirmations = BigInt(confirmedBySlot.get(`${id}/${slot.index}`)?.length ?? 0)
+      const paid =
+        proofs.reduce((sum, log) => sum + BigInt((log.args.payment as bigint | undefined) ?? 0n), 0n) +
+        confirmations * confirmationFee
       paidSoFar += paid
       const last = proofs.at(-1)?.args.epoch
       extra.push(last === undefined ? { misses: slot.misses } : { misses: slot.misses, lastProofEpoch: Number(last) })

@@ -24,7 +24,7 @@ import {
   quoteDeal,
   withdrawEarnings,
 } from '../../src/chain/index.ts'
-import { quoteStorage } from '../../src/client/index.ts'
+import { quoteStorage, readDeals } from '../../src/client/index.ts'
 import { accepted, holdSlot, PRICE, registerNodes, slotData, tokenBalance, useTestChain } from './harness.ts'
 
 // Production economics: the minimum payment sized for a proof's gas at 2 gwei and 1,000 CAIRN per ether, and the
@@ -89,6 +89,12 @@ describe('issue 12: a confirmation is paid (griefer that ends the deal before it
     await withdrawEarnings(victim())
     assert.equal((await tokenBalance(victim(), victim().account.address)) - walletBefore, victimGain)
     await assertSolvent(griefer())
+    // What `cairn deals` shows the owner: the fee paid to the slot's holder
+    const view = (await readDeals(griefer(), { fromBlock: 0n, owner: griefer().account.address })).find(
+      (d) => d.view.dealId === dealId.toString(),
+    )?.view
+    assert.equal(view?.slots[0]?.paid, DEFAULT_CONFIRMATION_FEE.toString())
+    assert.equal(view?.paidSoFar, DEFAULT_CONFIRMATION_FEE.toString())
   })
 
   test('endDeal before the start keeps the fee of a slot not confirmed yet: it is paid if the node confirms, refunded at close if not', async () => {
