@@ -3,7 +3,7 @@
  * signed an acceptance of that slot (accepted-slots/ in its data dir) and holds it; an active slot is handed on to
  * the prove duty when its proof of this epoch is due.
  */
-import { confirmSlot, type EpochInfo } from '../../chain/index.ts'
+import { confirmSlot, type EpochInfo, reportMissed } from '../../chain/index.ts'
 import { AcceptedSlots } from '../accepted-slots.ts'
 import type { ChainDutyContext } from './chain-duty.ts'
 import type { HeldSlot } from './market-book.ts'
@@ -54,7 +54,15 @@ export class SlotConfirmer {
       }
       if (slot.state !== 'active' || info.epoch < deal.startEpoch || slot.nextEpoch > info.epoch) return undefined
       if ((provedEpoch.get(id) ?? -1) >= info.epoch) return undefined
-      // Epochs this node missed (it was down, or late) are recorded by the Market with the proof itself.
+      if (slot.nextEpoch < info.epoch) {
+        // Epochs this node missed (it was down, or late) go on record now, whoever watches: the Market would record
+        // them with the proof too (and takes the proof even when this report fails), but a proof that fails
+        // leaves them unrecorded.
+        await reportMissed(client, { dealId, slotIndex: slot.index }, { signal }).catch((error: unknown) => {
+          if (signal.aborted) throw error
+          emit({ type: 'chain:error', action: `reportMissed ${id}`, message: (error as Error).message })
+        })
+      }
       return entry
     } catch (error) {
       if (signal.aborted) throw error
