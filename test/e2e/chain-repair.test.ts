@@ -36,7 +36,7 @@ const REPAIR_ENV = {
   CAIRN_REPAIR_SCRUB_MS: '600000',
 }
 
-describe('a dead holder’s slot is repaired on chain', { timeout: 480_000 }, () => {
+describe('a dead holder’s slot is repaired on chain', { timeout: 900_000 }, () => {
   let dir: string
   let devnet: Devnet
   let state: DevnetState
@@ -108,8 +108,8 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 480_000 }, ()
         const s = await getSlot(reader, { dealId, slotIndex: victim.index })
         return s.node === repairer.address && s.state === 'active' ? s : undefined
       },
-      // generous: on a loaded 2-core machine watchers and the repairer may each let an epoch pass
-      (DEFAULT_MAX_MISSES + 10) * EPOCH_SECONDS * 1_000,
+      // generous: on a loaded 2-core machine (another devnet beside it) the reassignment took over 13 epochs
+      (DEFAULT_MAX_MISSES + 22) * EPOCH_SECONDS * 1_000,
       'the slot reassigned on chain',
     )
     assert.equal(slot.misses, 0)
@@ -238,7 +238,7 @@ describe('a dead holder’s slot is repaired on chain', { timeout: 480_000 }, ()
         const s = await getSlot(reader, { dealId, slotIndex: index })
         return s.node === spare.address && s.state === 'active' ? s : undefined
       },
-      (DEFAULT_MAX_MISSES + 10) * EPOCH_SECONDS * 1_000,
+      (DEFAULT_MAX_MISSES + 22) * EPOCH_SECONDS * 1_000,
       'the second dead slot reassigned on chain to the last spare node',
     )
     assert.equal(slot.misses, 0)
