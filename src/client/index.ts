@@ -39,6 +39,15 @@ export {
 } from './names.ts'
 export { checkName, checkNameValue, MAX_NAME_BYTES, openNameValue, sealNameValue } from './names-record.ts'
 export { type ClientComponents, type ClientInit, createClient } from './network-client.ts'
+export {
+  importPageKey,
+  indexedDbKeyStore,
+  type PageKeyStore,
+  type PageWalletKey,
+  pageWallet,
+  pageWalletKey,
+  parsePrivateKey,
+} from './page-wallet.ts'
 export { mergePeerViews } from './peer-views.ts'
 export {
   assertOffersWithinCap,
