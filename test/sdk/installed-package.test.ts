@@ -1,0 +1,176 @@
+/**
+ * The SDK as a user gets it: `npm run build:sdk`'s script builds dist/, `npm pack` packs the repo, and the tarball is
+ * unpacked into a fresh project's node_modules/cairn (its dependencies are linked from this repo's node_modules: an
+ * offline `npm install` of the tarball would need every dependency in npm's cache and takes minutes here). Then
+ * (a) a plain Node script imports 'cairn', puts and gets a file through the Node client over an in-memory network of
+ * four peers (the data path is real: compression, encryption, erasure coding, CIDs; no devnet), and sees a typed error;
+ * (b) rolldown, Vite's bundler, bundles `import { createClient } from 'cairn'` for the browser with its default
+ * settings, and the output imports no Node built-in; (c) tsc type-checks a TypeScript file using the package's types.
+ */
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { isBuiltin } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { promisify } from 'node:util'
+import { build } from 'rolldown'
+
+const run = promisify(execFile)
+const ROOT = new URL('../../', import.meta.url).pathname
+
+/** The script a Node user writes: four in-memory peers, a put and a get, and a bad capability. */
+const NODE_SCRIPT = `
+import { createHash, randomBytes } from 'node:crypto'
+import { CairnError, InvalidCapabilityError, createClient } from 'cairn'
+
+const peers = new Map([0, 1, 2, 3].map((i) => [\`peer-\${i}\`, { store: new Map(), address: \`/ip4/10.0.\${i}.1/tcp/4001\` }]))
+const network = {
+  peerId: 'script',
+  async storePiece(peer, cid, bytes) { peers.get(peer).store.set(cid.toString(), bytes.slice()) },
+  async fetchPiece(peer, cid) {
+    const bytes = peers.get(peer).store.get(cid.toString())
+    if (bytes === undefined) throw new Error(\`\${peer} does not hold \${cid}\`)
+    return bytes
+  },
+  async hasPieces(peer, cids) { return cids.map((cid) => peers.get(peer).store.has(cid.toString())) },
+  peers() {
+    return [...peers].map(([peerId, p]) => ({ peerId, state: 'alive', lastSeenMs: 0, multiaddrs: [p.address] }))
+  },
+  async slotAcceptance(peer, request) {
+    if (request.type === 'reserve-request') return { type: 'reserve-response', granted: true }
+    return { type: request.type.replace('request', 'response'), granted: false, reason: 'in-memory peers sign nothing' }
+  },
+}
+const client = createClient({ network })
+const data = randomBytes(300_000)
+const put = await client.put([data], { k: 2, n: 4 })
+const chunks = []
+for await (const chunk of client.get(put.capability)) chunks.push(chunk)
+const back = Buffer.concat(chunks)
+let error
+try {
+  for await (const _ of client.get('cairn:not-a-capability')) {}
+} catch (caught) {
+  error = { cairn: caught instanceof CairnError, typed: caught instanceof InvalidCapabilityError, code: caught.code, message: caught.message }
+}
+const sha = (bytes) => createHash('sha256').update(bytes).digest('hex')
+console.log(JSON.stringify({
+  resolved: import.meta.resolve('cairn'),
+  capability: put.capability,
+  slots: put.slots.length,
+  equal: sha(back) === sha(data),
+  error,
+}))
+`
+
+const TYPED_FILE = `
+import { type BrowserClient, createClient as createPageClient } from 'cairn'
+export type { BrowserClient }
+export const page: typeof createPageClient = createPageClient
+`
+
+describe('the SDK installed from its tarball', { timeout: 240_000 }, () => {
+  let dir: string
+  let project: string
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cairn-sdk-'))
+    project = join(dir, 'project')
+    await run(process.execPath, [join(ROOT, 'scripts/build-sdk.ts')], { cwd: ROOT })
+    // --ignore-scripts: prepack would build dist/ again and prepare builds the dashboard, which the SDK does not ship.
+    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+      cwd: ROOT,
+    })
+    const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>
+    assert.ok(packed !== undefined)
+    const packedPaths = packed.files.map((f) => f.path)
+    assert.ok(packedPaths.includes('dist/node/index.js') && packedPaths.includes('dist/browser/index.js'))
+    assert.ok(!packedPaths.some((p) => p.startsWith('src/') || p.startsWith('test/')), 'the tarball ships dist/ only')
+    const installed = join(project, 'node_modules', 'cairn')
+    await mkdir(installed, { recursive: true })
+    await run('tar', ['-xzf', join(dir, packed.filename), '-C', installed, '--strip-components=1'])
+    for (const name of await readdir(join(ROOT, 'node_modules'))) {
+      if (name === 'cairn' || name.startsWith('.')) continue
+      await symlink(join(ROOT, 'node_modules', name), join(project, 'node_modules', name))
+    }
+    await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'sdk-user', type: 'module', private: true }))
+  })
+
+  after(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+  })
+
+  it("(a) a Node script imports 'cairn' (the node condition) and puts and gets a file", async () => {
+    await writeFile(join(project, 'script.mjs'), NODE_SCRIPT)
+    const { stdout } = await run(process.execPath, ['script.mjs'], { cwd: project, timeout: 60_000 })
+    const result = JSON.parse(stdout) as {
+      resolved: string
+      capability: string
+      slots: number
+      equal: boolean
+      error: { cairn: boolean; typed: boolean; code: string; message: string }
+    }
+    assert.match(result.resolved, /node_modules\/cairn\/dist\/node\/index\.js$/)
+    assert.match(result.capability, /^cairn:\w+#/)
+    assert.equal(result.slots, 4)
+    assert.equal(result.equal, true, 'the file read back is the file put')
+    assert.equal(result.error.cairn && result.error.typed, true, `a typed error: ${JSON.stringify(result.error)}`)
+    assert.equal(result.error.code, 'ERR_INVALID_CAPABILITY')
+  })
+
+  it("(b) a bundler builds import { createClient } from 'cairn' for the browser with no Node built-in", async () => {
+    await writeFile(
+      join(project, 'page.js'),
+      "import { createBrowserHost, createClient, putFromPage } from 'cairn'\nglobalThis.cairn = { createBrowserHost, createClient, putFromPage }\n",
+    )
+    const builtins: string[] = []
+    const output = await build({
+      input: join(project, 'page.js'),
+      cwd: project,
+      platform: 'browser',
+      logLevel: 'silent',
+      plugins: [
+        {
+          name: 'no-node-builtins',
+          resolveId(id, importer) {
+            if (id.startsWith('node:') || isBuiltin(id)) builtins.push(`${importer}: ${id}`)
+            return null
+          },
+        },
+      ],
+      output: { dir: join(project, 'out'), format: 'esm', minify: true },
+      write: true,
+    })
+    assert.deepEqual(builtins, [], 'no module of the browser bundle imports a Node built-in')
+    const text = (await Promise.all(output.output.map((o) => ('code' in o ? o.code : '')))).join('\n')
+    assert.doesNotMatch(text, /(?:from|import)\s*\(?\s*["']node:/)
+    assert.doesNotMatch(text, /node-datachannel/, 'the Node WebRTC binding stays out of the page')
+    assert.match(text, /webrtc-direct/, 'the page client is in the bundle')
+  })
+
+  it('(c) the package carries its types: tsc checks a file importing the browser client', async () => {
+    await writeFile(join(project, 'page-types.ts'), TYPED_FILE)
+    const tsconfig = {
+      compilerOptions: {
+        target: 'esnext',
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        customConditions: ['browser'],
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        types: [],
+        lib: ['esnext', 'dom'],
+      },
+      files: ['page-types.ts'],
+    }
+    await writeFile(join(project, 'tsconfig.json'), JSON.stringify(tsconfig))
+    await run(join(ROOT, 'node_modules/.bin/tsc'), ['-p', project], { cwd: project, timeout: 120_000 }).catch(
+      (error: { stdout?: string }) => assert.fail(`tsc rejected the package's types: ${error.stdout}`),
+    )
+    const types = await readFile(join(project, 'node_modules/cairn/dist/types/client/sdk-browser.d.ts'), 'utf8')
+    assert.match(types, /createBrowserClient as createClient/)
+  })
+})
