@@ -1,5 +1,6 @@
 /**
- * `npm run chaos [-- --quick] [--seed N] [NAME...]`: the chaos suite of issue 16. Runs each scenario built (or the
+ * `npm run chaos [-- --quick] [--seed N] [--minutes M] [NAME...]`: the chaos suite of issue 16. `soak` names the
+ * churn soak (scenario 10) and `--minutes M` sets its length. Runs each scenario built (or the
  * ones named) against real node processes, prints one JSON line per scenario on stdout and a summary JSON line last;
  * progress goes to stderr. Every child process inherits TMPDIR set to a folder of this run (the canary scenario scans
  * it), and every devnet started is stopped and every folder removed at the end, on failure and on SIGINT/SIGTERM.
@@ -10,11 +11,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { stopEveryDevnet } from './chaos-devnet.ts'
+import { churnSoak, setSoakMinutes } from './churn-soak.ts'
 import { createRandom } from './random.ts'
 import { type ScenarioResult, summarize } from './scenario.ts'
 import { BUILT_SCENARIOS, NOT_BUILT } from './scenarios.ts'
 
-const USAGE = 'usage: npm run chaos -- [--quick] [--seed N] [--keep] [SCENARIO...]'
+const USAGE = 'usage: npm run chaos -- [--quick] [--seed N] [--minutes M] [--keep] [SCENARIO...]'
 
 async function main(): Promise<number> {
   let parsed: ReturnType<typeof parse>
@@ -24,7 +26,17 @@ async function main(): Promise<number> {
     process.stderr.write(`chaos: ${(err as Error).message}\n${USAGE}\n`)
     return 2
   }
-  const { values, positionals } = parsed
+  const { values } = parsed
+  // `soak` is the churn soak's short name (`npm run chaos -- soak --minutes 30`).
+  const positionals = parsed.positionals.map((name) => (name === 'soak' ? churnSoak.name : name))
+  if (values.minutes !== undefined) {
+    const minutes = Number(values.minutes)
+    if (!Number.isFinite(minutes) || minutes <= 0 || minutes > 24 * 60) {
+      process.stderr.write(`chaos: --minutes must be a number of minutes above 0 and at most 1440\n${USAGE}\n`)
+      return 2
+    }
+    setSoakMinutes(minutes)
+  }
   const quick = values.quick === true
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed)
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
@@ -113,7 +125,12 @@ async function main(): Promise<number> {
 
   function parse() {
     return parseArgs({
-      options: { quick: { type: 'boolean' }, seed: { type: 'string' }, keep: { type: 'boolean' } },
+      options: {
+        quick: { type: 'boolean' },
+        seed: { type: 'string' },
+        minutes: { type: 'string' },
+        keep: { type: 'boolean' },
+      },
       allowPositionals: true,
     })
   }
