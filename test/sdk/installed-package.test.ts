@@ -3,12 +3,15 @@
  * unpacked into a fresh project's node_modules/cairn (its dependencies are linked from this repo's node_modules: an
  * offline `npm install` of the tarball would need every dependency in npm's cache and takes minutes here). Then
  * (a) a plain Node script imports 'cairn', puts and gets a file through the Node client over an in-memory network of
- * four peers (the data path is real: compression, encryption, erasure coding, CIDs; no devnet), and sees a typed error;
- * (b) rolldown, Vite's bundler, bundles `import { createClient } from 'cairn'` for the browser with its default
- * settings, and the output imports no Node built-in; (c) tsc type-checks a TypeScript file using the package's types.
+ * four peers (the data path is real: compression, encryption, erasure coding, CIDs), and sees a typed error; (b) a
+ * Node script imports 'cairn' and puts (deal paid by the devnet's user key) and gets a 1 MB file straight from the
+ * nodes of a devnet (4 node processes, anvil, no gateway) as a page does, and `cairn get` reads it back byte-equal;
+ * (c) rolldown, Vite's bundler, bundles `import { createClient } from 'cairn'` for the browser with its default
+ * settings, and the output imports no Node built-in; (d) tsc type-checks a TypeScript file using the package's types.
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { isBuiltin } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -16,6 +19,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { build } from 'rolldown'
+import { devnetCli, type LongRunning, readDevnetJson, startCairn, stopAll } from '../e2e/devnet-fixture.ts'
 
 const run = promisify(execFile)
 const ROOT = new URL('../../', import.meta.url).pathname
@@ -65,13 +69,48 @@ console.log(JSON.stringify({
 }))
 `
 
+/** A Node script straight to a devnet's nodes, as a page does: its own host, the user's key paying the deal. */
+const DEVNET_SCRIPT = `
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { createBrowserClient, createBrowserHost, createChainClient, putFromPage } from 'cairn'
+
+const [networkFile, keyFile] = process.argv.slice(2)
+const network = JSON.parse(await readFile(networkFile, 'utf8'))
+const host = await createBrowserHost({ allowPrivateAddresses: network.allowPrivateAddresses })
+try {
+  const client = createBrowserClient({ host }, { network })
+  const nodes = await client.connect()
+  const wallet = createChainClient({
+    rpcUrl: network.rpc,
+    chainId: network.chainId,
+    privateKey: (await readFile(keyFile, 'utf8')).trim(),
+    contracts: network.contracts,
+  })
+  const data = randomBytes(1_000_003)
+  const { put, deal } = await putFromPage(client, wallet, [data], { k: 2, n: 4 })
+  const chunks = []
+  for await (const chunk of client.get(put.capability)) chunks.push(chunk)
+  const sha = (bytes) => createHash('sha256').update(bytes).digest('hex')
+  console.log(JSON.stringify({
+    nodes: nodes.length,
+    capability: put.capability,
+    dealId: deal.dealId,
+    sha256: sha(data),
+    equal: sha(Buffer.concat(chunks)) === sha(data),
+  }))
+} finally {
+  await host.stop()
+}
+`
+
 const TYPED_FILE = `
 import { type BrowserClient, createClient as createPageClient } from 'cairn'
 export type { BrowserClient }
 export const page: typeof createPageClient = createPageClient
 `
 
-describe('the SDK installed from its tarball', { timeout: 240_000 }, () => {
+describe('the SDK installed from its tarball', { timeout: 480_000 }, () => {
   let dir: string
   let project: string
 
@@ -120,7 +159,7 @@ describe('the SDK installed from its tarball', { timeout: 240_000 }, () => {
     assert.equal(result.error.code, 'ERR_INVALID_CAPABILITY')
   })
 
-  it("(b) a bundler builds import { createClient } from 'cairn' for the browser with no Node built-in", async () => {
+  it("(c) a bundler builds import { createClient } from 'cairn' for the browser with no Node built-in", async () => {
     await writeFile(
       join(project, 'page.js'),
       "import { createBrowserHost, createClient, putFromPage } from 'cairn'\nglobalThis.cairn = { createBrowserHost, createClient, putFromPage }\n",
@@ -150,7 +189,31 @@ describe('the SDK installed from its tarball', { timeout: 240_000 }, () => {
     assert.match(text, /webrtc-direct/, 'the page client is in the bundle')
   })
 
-  it('(c) the package carries its types: tsc checks a file importing the browser client', async () => {
+  it("(b) a Node script imports 'cairn' and puts and gets a file on a devnet's nodes directly", async () => {
+    const devnetDir = join(dir, 'devnet')
+    const devnet: LongRunning = startCairn(['devnet', '--dir', devnetDir, '--nodes', '4', '--no-gateway'])
+    let nodePids: number[] = []
+    try {
+      await devnet.waitForLine((line) => line.startsWith('devnet ready'), 180_000)
+      nodePids = (await readDevnetJson(devnetDir)).nodes.map((node) => node.pid)
+      await writeFile(join(project, 'devnet.mjs'), DEVNET_SCRIPT)
+      const { stdout } = await run(
+        process.execPath,
+        ['devnet.mjs', join(devnetDir, 'network.json'), join(devnetDir, 'user.key')],
+        { cwd: project, timeout: 180_000 },
+      )
+      const result = JSON.parse(stdout) as { nodes: number; capability: string; sha256: string; equal: boolean }
+      assert.equal(result.nodes, 4, 'the script reached every node of the network file')
+      assert.equal(result.equal, true, 'the script read back what it put')
+      const { bytes } = await devnetCli(devnetDir, { timeoutMs: 120_000 }).getBytes(result.capability)
+      assert.equal(createHash('sha256').update(bytes).digest('hex'), result.sha256, 'cairn get reads what the SDK put')
+    } finally {
+      await devnet.stop('SIGTERM', 15_000)
+      await stopAll(nodePids)
+    }
+  })
+
+  it('(d) the package carries its types: tsc checks a file importing the browser client', async () => {
     await writeFile(join(project, 'page-types.ts'), TYPED_FILE)
     const tsconfig = {
       compilerOptions: {
