@@ -11,7 +11,7 @@
  */
 
 import { execFileSync } from 'node:child_process'
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { isBuiltin } from 'node:module'
 import { join, relative } from 'node:path'
 import { build } from 'rolldown'
@@ -72,16 +72,19 @@ async function buildBrowser(): Promise<string[]> {
   return nodeOnly
 }
 
-/** Throws naming each Node built-in the browser bundle imports (a page cannot load them). */
+/** Throws naming each Node built-in a file of the browser bundle imports (a page cannot load them). */
 async function checkBrowserBundle(): Promise<void> {
-  const text = await readFile(join(DIST, 'browser', 'index.js'), 'utf8')
-  const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)].map((m) => m[1]!)
-  const builtins = specifiers.filter((s) => s.startsWith('node:') || isBuiltin(s))
-  if (builtins.length > 0 || text.includes(NODE_ONLY)) {
-    throw new Error(
-      `dist/browser/index.js imports Node built-ins (${[...new Set(builtins)].join(', ') || NODE_ONLY}): ` +
-        'a module src/client/sdk-browser.ts reaches calls them; move that call behind a browser implementation',
-    )
+  const folder = join(DIST, 'browser')
+  for (const name of (await readdir(folder)).filter((f) => f.endsWith('.js'))) {
+    const text = await readFile(join(folder, name), 'utf8')
+    const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)].map((m) => m[1]!)
+    const builtins = specifiers.filter((s) => s.startsWith('node:') || isBuiltin(s))
+    if (builtins.length > 0 || text.includes(NODE_ONLY)) {
+      throw new Error(
+        `dist/browser/${name} imports Node built-ins (${[...new Set(builtins)].join(', ') || NODE_ONLY}): ` +
+          'a module src/client/sdk-browser.ts reaches calls them; move that call behind a browser implementation',
+      )
+    }
   }
 }
 

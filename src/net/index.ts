@@ -71,7 +71,12 @@ export {
 export function createNetwork(components: { pieceStore: PieceStore }, init: NetworkInit): Network {
   return new CairnNetwork(components, init)
 }
-export { type BrowserHost, type BrowserHostInit, type BrowserTransport, createBrowserHost } from './browser-host.ts'
+export {
+  type BrowserHost,
+  type BrowserHostInit,
+  type BrowserTransport,
+  createBrowserHost,
+} from './lazy-browser-host.ts'
 export { type CairnTransport, nodeTransports, type TransportRefusals } from './node-transports.ts'
 export { addressTransport, firstAddressPerTransport, interleaveTransports } from './transport-addresses.ts'
 export * from './transport-constants.ts'

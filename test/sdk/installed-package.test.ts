@@ -3,11 +3,11 @@
  * unpacked into a fresh project's node_modules/cairn (its dependencies are linked from this repo's node_modules: an
  * offline `npm install` of the tarball would need every dependency in npm's cache and takes minutes here). Then
  * (a) a plain Node script imports 'cairn', puts and gets a file through the Node client over an in-memory network of
- * four peers (the data path is real: compression, encryption, erasure coding, CIDs), and sees a typed error; (b) a
- * Node script imports 'cairn' and puts (deal paid by the devnet's user key) and gets a 1 MB file straight from the
- * nodes of a devnet (4 node processes, anvil, no gateway) as a page does, and `cairn get` reads it back byte-equal;
- * (c) rolldown, Vite's bundler, bundles `import { createClient } from 'cairn'` for the browser with its default
- * settings, and the output imports no Node built-in; (d) tsc type-checks a TypeScript file using the package's types.
+ * four peers (the data path is real: compression, encryption, erasure coding, CIDs), and sees a typed error;
+ * (b) rolldown, Vite's bundler, bundles `import { createClient } from 'cairn'` for the browser with its default
+ * settings, and the output imports no Node built-in; (c) a Node script imports 'cairn' and puts (deal paid by the
+ * devnet's user key) and gets a 1 MB file straight from the nodes of a devnet (4 node processes, anvil, no gateway)
+ * as a page does, and `cairn get` reads it back byte-equal; (d) tsc type-checks a file using the package's types.
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
@@ -159,7 +159,7 @@ describe('the SDK installed from its tarball', { timeout: 480_000 }, () => {
     assert.equal(result.error.code, 'ERR_INVALID_CAPABILITY')
   })
 
-  it("(c) a bundler builds import { createClient } from 'cairn' for the browser with no Node built-in", async () => {
+  it("(b) a bundler builds import { createClient } from 'cairn' for the browser with no Node built-in", async () => {
     await writeFile(
       join(project, 'page.js'),
       "import { createBrowserHost, createClient, putFromPage } from 'cairn'\nglobalThis.cairn = { createBrowserHost, createClient, putFromPage }\n",
@@ -189,7 +189,7 @@ describe('the SDK installed from its tarball', { timeout: 480_000 }, () => {
     assert.match(text, /webrtc-direct/, 'the page client is in the bundle')
   })
 
-  it("(b) a Node script imports 'cairn' and puts and gets a file on a devnet's nodes directly", async () => {
+  it("(c) a Node script imports 'cairn' and puts and gets a file on a devnet's nodes directly", async () => {
     const devnetDir = join(dir, 'devnet')
     const devnet: LongRunning = startCairn(['devnet', '--dir', devnetDir, '--nodes', '4', '--no-gateway'])
     let nodePids: number[] = []
