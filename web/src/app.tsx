@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react'
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react'
 import { EventFeed } from './components/event-feed.tsx'
 import { TokenForm } from './components/token-form.tsx'
 import { shortId } from './format.ts'
@@ -7,6 +7,7 @@ import { BankPage } from './pages/bank-page.tsx'
 import { FilePage } from './pages/file-page.tsx'
 import { FilesPage } from './pages/files-page.tsx'
 import { NetworkPage } from './pages/network-page.tsx'
+import { DEFAULT_NETWORK_URL, hasNetworkFile } from './peer/network-url.ts'
 import { forgetToken, openApi, readToken, saveToken } from './session.ts'
 import { useEvents, usePolling } from './use-events.ts'
 
@@ -20,13 +21,62 @@ function useHashRoute(): string {
   return parseHash(hash).route
 }
 
+// the peer's code (libp2p, the data path, viem) loads only when the page works as a peer
+const PeerFilesPage = lazy(() => import('./pages/peer-files-page.tsx'))
+
 const TABS = [
   { path: '/network', label: 'Network' },
   { path: '/files', label: 'Files' },
   { path: '/bank', label: 'Deals & bank' },
 ]
 
+/**
+ * The dashboard: `#/peer` is the page as a peer (no gateway: files go straight between the page and the nodes);
+ * every other page talks to the gateway that served it. Opened with no gateway token where a network.json sits next
+ * to the page (any static server), it goes to `#/peer`.
+ */
 export function App() {
+  const route = useHashRoute()
+  // with no token, look for a network file first (a static server has one, a gateway none) before asking any API
+  const [probing, setProbing] = useState(() => readToken() === undefined)
+  useEffect(() => {
+    if (!probing) return
+    const controller = new AbortController()
+    hasNetworkFile(DEFAULT_NETWORK_URL, { signal: controller.signal }).then((found) => {
+      if (controller.signal.aborted) return
+      if (found) window.location.hash = '#/peer'
+      setProbing(false)
+    })
+    return () => controller.abort()
+  }, [probing])
+  if (route.startsWith('/peer')) return <PeerApp />
+  if (probing) return null
+  return <GatewayApp />
+}
+
+function PeerApp() {
+  return (
+    <div className="layout peer">
+      <header>
+        <h1>
+          <span className="logo">▲</span> Cairn
+        </h1>
+        <nav>
+          <a href="#/peer" className="active">
+            Files (this page is a peer)
+          </a>
+        </nav>
+      </header>
+      <main>
+        <Suspense fallback={<p className="muted">loading the peer…</p>}>
+          <PeerFilesPage />
+        </Suspense>
+      </main>
+    </div>
+  )
+}
+
+function GatewayApp() {
   const [token, setToken] = useState(() => readToken())
   const [unauthorized, setUnauthorized] = useState(false)
   const api = useMemo(() => openApi(token), [token])

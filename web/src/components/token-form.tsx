@@ -21,6 +21,10 @@ export function TokenForm({ wrong, onToken }: { wrong: boolean; onToken: (token:
         <input aria-label="token" value={value} onChange={(e) => setValue(e.target.value)} placeholder="token" />
         <button type="submit">Open</button>
       </form>
+      <p className="muted">
+        No gateway? <a href="#/peer">Use this page as a peer</a>: it stores and reads files straight from the nodes of a
+        network file.
+      </p>
     </div>
   )
 }

@@ -4,7 +4,7 @@ import type { QuoteInfo } from '../../../src/api/quote-info.ts'
 import { formatBytes, formatTokens } from '../format.ts'
 
 /** Redundancy choices; each obeys the storage layer's rule (redundancyPolicy: 1 <= k < n <= 255). */
-const REDUNDANCY = [
+export const REDUNDANCY = [
   { label: '3 copies (replication)', k: 1, n: 3 },
   { label: '2 of 4 (erasure, 2× size)', k: 2, n: 4 },
   { label: '4 of 6 (erasure, 1.5× size)', k: 4, n: 6 },

@@ -1,0 +1,85 @@
+/**
+ * The dashboard as a peer: no gateway in the data path. The page reads the network file (network.json next to the
+ * page, or a URL the user gives), dials the storage nodes it lists over its own libp2p host (WebSockets or
+ * WebRTC-direct), and pays deals from a browser wallet: the injected EIP-1193 wallet when there is one, else the key
+ * the page keeps in IndexedDB. Files are encoded and decoded in the page; their keys leave it only in capabilities.
+ */
+import { type BrowserClient, createBrowserClient, parseBrowserNetwork } from '../../../src/client/browser-client.ts'
+import { type Eip1193Provider, injectedWallet } from '../../../src/client/injected-wallet.ts'
+import { indexedDbKeyStore, pageWallet, pageWalletKey } from '../../../src/client/page-wallet.ts'
+import { createBrowserHost } from '../../../src/net/browser-host.ts'
+
+/** The page's wallet key store (one per origin). */
+export const walletStore = indexedDbKeyStore()
+
+/** Fetches the network file's contents from `url` and checks them; the error names the address and the fix. */
+export async function loadNetworkFile(url: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+  let response: Response
+  try {
+    response = await fetch(url, {
+      cache: 'no-store',
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    })
+  } catch (cause) {
+    throw new Error(`could not fetch the network file at ${url} (${(cause as Error).message}): check the address`)
+  }
+  if (!response.ok) {
+    throw new Error(
+      `the network file at ${url} answered HTTP ${response.status}: put network.json next to the page or give its URL`,
+    )
+  }
+  const text = await response.text()
+  parseBrowserNetwork(text)
+  return text
+}
+
+/** A page's connection to the network: its client over its own host, until `stop`. */
+export interface PeerSession {
+  client: BrowserClient
+  stop(): Promise<void>
+}
+
+/** Opens the page's host and dials the nodes of the network file. */
+export async function openPeerSession(
+  networkText: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<PeerSession> {
+  const network = parseBrowserNetwork(networkText)
+  const host = await createBrowserHost({ allowPrivateAddresses: network.allowPrivateAddresses })
+  try {
+    const client = createBrowserClient({ host }, { network: networkText })
+    await client.connect(options)
+    return { client, stop: () => host.stop() }
+  } catch (error) {
+    await host.stop()
+    throw error
+  }
+}
+
+/** The injected wallet of the page (`window.ethereum`), if the browser has one. */
+export function injectedProvider(): Eip1193Provider | undefined {
+  const provider = (window as unknown as { ethereum?: Eip1193Provider }).ethereum
+  return typeof provider?.request === 'function' ? provider : undefined
+}
+
+/** The wallet that pays: the injected one when present, else the page's own key. */
+export async function payingWallet(client: BrowserClient) {
+  const provider = injectedProvider()
+  if (provider !== undefined) return injectedWallet(provider, client.network)
+  const { key } = await pageWalletKey(walletStore)
+  return pageWallet(key, client.network)
+}
+
+/** A File's bytes as the put reads them, a chunk at a time (nothing is copied whole). */
+export async function* fileChunks(file: Blob): AsyncGenerator<Uint8Array> {
+  const reader = file.stream().getReader()
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      yield value
+    }
+  } finally {
+    reader.releaseLock()
+  }
+}
