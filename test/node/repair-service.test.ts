@@ -39,6 +39,8 @@ class Mesh {
   readonly nodes = new Map<string, MeshNode>()
   /** Peers that answer "held" to every has-pieces question and serve random bytes for any piece. */
   readonly liars = new Set<string>()
+  /** A store into a peer waits for this first (a slow link, or a stalled sender). */
+  storeDelay: (from: string) => Promise<void> = async () => {}
 
   add(peerId: string, extra: Partial<RepairServiceInit> = {}): MeshNode {
     const store = createMemoryPieceStore()
@@ -90,6 +92,7 @@ class Mesh {
             }),
           ),
       storePiece: async (peer: string, cid: CID, bytes: Uint8Array) => {
+        await this.storeDelay(self)
         await this.#reach(peer).repair.pieceStore.put(cid, bytes)
       },
       fetchPiece: async (peer: string, cid: CID) => {
@@ -213,6 +216,76 @@ describe('repair service', () => {
     }, 'the spare to adopt a copy')
     assert.ok(await holdsSlot(spare.store, file.manifest, 0))
     assert.equal(spare.adopted[0]!.newHolder, 'spare')
+  })
+})
+
+describe('a slot repair in flight', () => {
+  /** A (2, 4) file of 40 segments on a..d, two spares, fast fallbacks; c dies. */
+  const setUp = async (mesh: Mesh) => {
+    for (const id of ['a', 'b', 'c', 'd', 's1', 's2']) mesh.add(id, { fallbackMs: 150, concurrency: 1 })
+    for (const node of mesh.nodes.values()) await node.repair.start()
+    const file = await putFile(mesh, ['a', 'b', 'c', 'd'], 2, 40 * 64 * 1024 * 2 - 100)
+    for (const node of mesh.nodes.values()) await node.repair.check()
+    mesh.nodes.get('c')!.down = true
+    return file
+  }
+  const starts = (mesh: Mesh) =>
+    ['a', 'b', 'd'].flatMap((id) =>
+      mesh.nodes
+        .get(id)!
+        .events.filter((e) => e.type === 'repair:start')
+        .map((e) => ({ ...e, by: id })),
+    )
+
+  it('a slow repair that makes progress is not duplicated by the other holders', async (t) => {
+    const mesh = new Mesh()
+    t.after(() => mesh.stop())
+    const file = await setUp(mesh)
+    // Every store takes 30 ms: the repair takes over a second, several times the other holders' fallback.
+    mesh.storeDelay = async () => {
+      await sleep(30)
+    }
+    const adopted = await until(async () => {
+      await Promise.all(['a', 'b', 'd', 's1', 's2'].map((id) => mesh.nodes.get(id)!.repair.check()))
+      const done = ['s1', 's2'].flatMap((id) => mesh.nodes.get(id)!.adopted)
+      return done.length > 0 ? done : undefined
+    }, 'a spare to adopt slot 2')
+    assert.equal(adopted[0]!.slot, 2)
+    assert.equal(starts(mesh).length, 1, `one repair, not ${JSON.stringify(starts(mesh))}`)
+    const holding = await Promise.all(['s1', 's2'].map((id) => holdsSlot(mesh.nodes.get(id)!.store, file.manifest, 2)))
+    assert.deepEqual(holding.filter(Boolean).length, 1)
+  })
+
+  it('a repair that stalls (its sender hangs) is taken over by another holder', async (t) => {
+    const mesh = new Mesh()
+    const release = new AbortController()
+    t.after(() => {
+      release.abort()
+      return mesh.stop()
+    })
+    const file = await setUp(mesh)
+    // The first holder to send a piece hangs for good after its fifth piece.
+    let stalled: string | undefined
+    let sent = 0
+    mesh.storeDelay = async (from) => {
+      stalled ??= from
+      if (from === stalled && ++sent > 5)
+        await new Promise((resolve) => release.signal.addEventListener('abort', resolve, { once: true }))
+    }
+    const adopted = await until(
+      async () => {
+        await Promise.all(
+          ['a', 'b', 'd', 's1', 's2'].filter((id) => id !== stalled).map((id) => mesh.nodes.get(id)!.repair.check()),
+        )
+        const done = ['s1', 's2'].flatMap((id) => mesh.nodes.get(id)!.adopted)
+        return done.length > 0 ? done : undefined
+      },
+      'another holder to take over the stalled repair',
+      15_000,
+    )
+    assert.equal(adopted[0]!.slot, 2)
+    assert.ok(await holdsSlot(mesh.nodes.get(adopted[0]!.newHolder)!.store, file.manifest, 2))
+    assert.ok(starts(mesh).some((e) => e.by !== stalled))
   })
 })
 

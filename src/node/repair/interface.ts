@@ -43,6 +43,8 @@ export type RepairEvent =
       ms: number
     }
   | { type: 'repair:failed'; manifestCid: string; slot: number; target: string | null; error: string }
+  /** Another holder's repair of the slot is in flight (its target's pieces keep growing): this node waits. */
+  | { type: 'repair:waiting'; manifestCid: string; slot: number; target: string }
   | { type: 'repair:adopted'; manifestCid: string; slot: number; newHolder: string }
   | { type: 'repair:piece-healed'; manifestCid: string; cid: string; segment: number; slot: number; reason: string }
   | { type: 'repair:piece-failed'; manifestCid: string; cid: string; error: string }

@@ -16,6 +16,7 @@ import {
 } from './constants.ts'
 import { refreshPlacement } from './placement-refresh.ts'
 import type { RepairContext } from './repair-context.ts'
+import { repairInFlight } from './repair-in-flight.ts'
 import { errorText } from './repair-log.ts'
 import { chooseRepairTarget } from './repair-placement.ts'
 import { rebuildSlotPiece } from './slot-piece-rebuild.ts'
@@ -42,11 +43,18 @@ export async function repairSlot(context: RepairContext, file: TrackedFile, slot
     .map((h) =>
       h === me ? { peerId: me, multiaddrs: network.multiaddrs() } : (views.get(h) ?? { peerId: h, multiaddrs: [] }),
     )
+  const fallback = context.init.fallbackMs ?? DEFAULT_REPAIR_FALLBACK_MS
+  const outside = peers.filter((p) => p.state === 'alive' && !everyHolder.has(p.peerId)).map((p) => p.peerId)
+  const inFlight = await repairInFlight(context, file, slot, outside, fallback)
+  if (inFlight !== undefined) {
+    file.retryAfter.set(slot, Date.now() + fallback)
+    context.emit({ type: 'repair:waiting', manifestCid: file.key, slot, target: inFlight })
+    return
+  }
   const target = chooseRepairTarget(peers, liveHolders, everyHolder, {
     key,
     ...(context.init.capacityOf === undefined ? {} : { capacityOf: context.init.capacityOf }),
   })
-  const fallback = context.init.fallbackMs ?? DEFAULT_REPAIR_FALLBACK_MS
   if (target === undefined) {
     file.retryAfter.set(slot, Date.now() + fallback)
     context.emit({

@@ -31,6 +31,8 @@ export interface TrackedFile {
   scrubCursor: number
   /** When (ms) each slot repair of this file started, within the last repair period (the per-file budget). */
   repairStarts: number[]
+  /** Another holder's repair of a lost slot seen in flight: its target and how many sampled pieces it held when. */
+  inFlight: Map<number, { target: string; held: number; at: number }>
 }
 
 /** A slot repair this node runs. */
@@ -83,5 +85,6 @@ export function createTrackedFile(
     adoptingSince: record?.adoptingSince,
     scrubCursor: 0,
     repairStarts: [],
+    inFlight: new Map(),
   }
 }
