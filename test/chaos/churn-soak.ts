@@ -8,6 +8,7 @@
  * `cairn_node_repair_rebuilt_bytes_total` (fed by their `repair:done` events, which no log prints), sampled from every
  * node process every 10 s and right before it leaves, summed over every process that ran.
  */
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { killAndWait, type LongRunning, processExists, startCairn, waitForExit } from '../e2e/devnet-fixture.ts'
@@ -158,8 +159,10 @@ export const churnSoak: Scenario = {
         }
       }
       const churn = async (rng: Random) => {
-        while (running()) {
-          await pause(Math.min(periodMs, end - Date.now()), context.signal)
+        // Ticks on a fixed grid (started + k x period): a slow restart does not stretch the period (a grid point it
+        // overran is skipped, not made up for).
+        for (let tick = 1; running(); tick = Math.max(tick + 1, Math.ceil((Date.now() - started) / periodMs))) {
+          await pause(Math.min(started + tick * periodMs, end) - Date.now(), context.signal)
           if (!running()) break
           await sampleAll()
           // Join: the node that left longest ago comes back from its data dir.
@@ -220,9 +223,12 @@ export const churnSoak: Scenario = {
       }
       // The end: every acknowledged file, read back byte-equal (a failed read is tried once more 10 s later).
       context.log(`reading back ${files.length} acknowledged files`)
+      const finalMs: number[] = []
       for (const file of files) {
         if (context.signal.aborted) break
+        const began = Date.now()
         let got = await devnet.get(file.capability!)
+        finalMs.push(Date.now() - began)
         if (got.bytes === undefined || !got.bytes.equals(file.bytes)) {
           finalRetried++
           await pause(10_000, context.signal)
@@ -235,6 +241,13 @@ export const churnSoak: Scenario = {
           )
         }
       }
+      // Nodes jailed on chain (missed proofs) and back: `chain:unjailed` lines of every node process, left or not.
+      let unjails = 0
+      for (const slot of nodes) {
+        const log = await readFile(join(devnet.dir, `node-${slot.index}`, 'node.log'), 'utf8').catch(() => '')
+        unjails += log.split('\n').filter((l) => l.includes('"event":"chain:unjailed"')).length
+      }
+      for (const node of restarted) unjails += node.lines.filter((l) => l.includes('"event":"chain:unjailed"')).length
       const repairBytes = [...rebuiltByPid.values()].reduce((a, b) => a + b, 0)
       const figures = {
         acknowledged_files: files.length,
@@ -271,6 +284,9 @@ export const churnSoak: Scenario = {
           repair_rebuilt_bytes: repairBytes,
           node_processes_sampled: rebuiltByPid.size,
           final_reads_retried: finalRetried,
+          final_read_p50_ms: quantile(finalMs, 0.5),
+          final_read_max_ms: finalMs.length === 0 ? null : Math.max(...finalMs),
+          unjails_seen: unjails,
           get_latency: 'wall time of one `cairn get` process (Node start included), successful gets only',
         },
       }
