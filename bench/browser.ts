@@ -135,6 +135,13 @@ try {
       browser_connect_ms: Math.round(Math.max(pagePut.connectMs, pageGot.connectMs)),
     }),
   )
+} catch (error) {
+  // Playwright wraps a page's error with the page's stack: the first line names what failed.
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
+  console.error(
+    `browser bench failed: ${message}${pageErrors.length > 0 ? ` (page errors: ${pageErrors.join('; ')})` : ''}`,
+  )
+  process.exitCode = 1
 } finally {
   await context?.close()
   await new Promise((resolve) => (served === undefined ? resolve(undefined) : served.server.close(resolve)))
