@@ -216,8 +216,8 @@ export const churnSoak: Scenario = {
       ])
       await sampleAll()
       const churnMs = Date.now() - started
-      // Every node process that should be up still is (none died on its own).
-      for (const slot of nodes.filter((s) => s.leftAt === undefined)) {
+      // Every node process that should be up still is (none died on its own; an interrupted run is stopping them).
+      for (const slot of nodes.filter((s) => s.leftAt === undefined && !context.signal.aborted)) {
         const up = slot.process === undefined ? processExists(slot.pid) : slot.process.running()
         if (!up) failures.push(`node ${slot.index} (pid ${slot.pid}) exited on its own during the soak`)
       }
