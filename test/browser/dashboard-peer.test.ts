@@ -134,9 +134,15 @@ describe('the dashboard as a peer, served by a static server (no gateway)', { sk
       buffer: data,
     })
     const upload = page.locator('[data-testid=upload]').first()
-    await page.waitForSelector('[data-testid=upload][data-state=done], [data-testid=upload][data-state=failed]', {
-      timeout: 180_000,
-    })
+    await page
+      .waitForSelector('[data-testid=upload][data-state=done], [data-testid=upload][data-state=failed]', {
+        timeout: 180_000,
+      })
+      .catch(async (cause) => {
+        throw new Error(`the put did not end: ${await upload.textContent()}; page errors: ${pageErrors.join('; ')}`, {
+          cause,
+        })
+      })
     assert.equal(await upload.getAttribute('data-state'), 'done', (await upload.textContent()) ?? '')
     t.diagnostic(`page put of ${data.byteLength} B with its deal: ${Date.now() - started} ms`)
     const seen = await page.evaluate(() => (globalThis as unknown as { progressSeen: number[] }).progressSeen)
