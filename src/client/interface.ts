@@ -78,6 +78,12 @@ export interface RegistryPlacement {
    * (`registeredNodes` of a `ChainClient` sets it). Absent: reservations carry no ticket (nodes off chain).
    */
   uploadTicket?: UploadTicketSigner
+  /**
+   * The Registry read again once the pieces are stored, right before the deal: which nodes are still active. A node
+   * jailed (or gone) during the upload has its slot moved to an active spare, instead of the deal failing. Absent: no
+   * second read.
+   */
+  stillActive?: (options?: AbortOptions) => Promise<(peerId: string) => boolean>
 }
 
 export interface GetInit {

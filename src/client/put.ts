@@ -74,6 +74,8 @@ export async function putFile(
     upload.throwIfFailed()
     const file = await encoded.done
     init.onProgress?.({ type: 'put:manifest', manifestCid: file.manifestCid.toString() })
+    // Nodes can be jailed while a long upload runs: their slots move to active spares before the deal names them.
+    if (init.placement?.stillActive !== undefined) upload.replaceInactive(await init.placement.stillActive(options))
     await upload.finish(file.manifest, file.manifestCid, file.manifestBytes)
     const result: PutResult = {
       capability: file.capability,

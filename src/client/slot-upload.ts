@@ -106,6 +106,26 @@ export class SlotUpload {
     }
   }
 
+  /**
+   * Moves every slot whose node `isActive` no longer accepts (jailed or gone from the Registry during the upload) to
+   * an active spare; `finish` then rebuilds its pieces there. Throws NotEnoughNodesError when no active spare is left.
+   */
+  replaceInactive(isActive: (peerId: string) => boolean): void {
+    this.#holders.forEach((peer, slot) => {
+      if (isActive(peer)) return
+      let next = this.#spares.shift()
+      while (next !== undefined && !isActive(next)) next = this.#spares.shift()
+      if (next === undefined) {
+        throw new NotEnoughNodesError(
+          `node ${peer} holds slot ${slot} but is no longer an active node of the Registry (jailed or unstaked during the upload) and no active spare node is left: put again`,
+        )
+      }
+      this.#holders[slot] = next
+      const error = `node ${peer} is no longer an active node of the Registry`
+      this.#init.onProgress?.({ type: 'put:retry', slot, from: peer, to: next, error })
+    })
+  }
+
   /** After the encoder is done: rebuild what moved slots miss, then store the manifest on every slot's node. */
   async finish(manifest: Manifest, manifestCid: CID, manifestBytes: Uint8Array): Promise<void> {
     const manifestCidRaw = manifestPieceCid(manifestCid)

@@ -101,6 +101,10 @@ export async function registeredNodes(
       ...(payer === undefined
         ? {}
         : { uploadTicket: uploadTicketSigner(payer, (peerId) => byPeerId.get(peerId)?.account) }),
+      stillActive: async (again = {}) => {
+        const active = new Set((await listActiveNodes(reader, {}, again)).map((n) => n.peerId))
+        return (peerId) => active.has(peerId)
+      },
     },
   }
 }

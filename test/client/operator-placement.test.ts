@@ -150,3 +150,63 @@ describe('registeredNodes and the deal know each node operator (finding 5)', () 
     assert.ok(!asked.includes('createDeal'))
   })
 })
+
+describe('a node jailed while the pieces upload (chaos defect 10)', () => {
+  it('its slot moves to an active spare before the deal, which then holds every piece of it', async () => {
+    const network = new FakeNetwork(5)
+    const client = createClient({ network })
+    const bytes = randomBytes(300_000)
+    let first: string[] = []
+    const put = await client.put([bytes], {
+      k: 2,
+      n: 3,
+      segmentSize: 64 * 1024,
+      onProgress: (e) => {
+        if (e.type === 'put:placement') first = e.slots.map((s) => s.peerId)
+      },
+      // The node of slot 1 is jailed during the upload: the Registry read again no longer lists it.
+      placement: {
+        operatorOf: () => undefined,
+        endpointsOf: () => undefined,
+        stillActive: async () => (p) => p !== first[1],
+      },
+    })
+    assert.equal(put.slots[0]!.peerId, first[0])
+    assert.notEqual(put.slots[1]!.peerId, first[1])
+    assert.ok(!first.includes(put.slots[1]!.peerId))
+    // Only the new node of slot 1 and the node of slot 2 are up: the file reads back from them alone.
+    network.node(first[1]!).down = true
+    network.node(first[0]!).down = true
+    const chunks: Uint8Array[] = []
+    for await (const chunk of client.get(put.capability)) chunks.push(chunk)
+    assert.deepEqual(Buffer.concat(chunks), bytes)
+  })
+
+  it('with no active spare left, the put fails naming the node, the slot and the fix', async () => {
+    const network = new FakeNetwork(3)
+    const client = createClient({ network })
+    let first: string[] = []
+    await assert.rejects(
+      client.put([randomBytes(1_000)], {
+        k: 1,
+        n: 3,
+        onProgress: (e) => {
+          if (e.type === 'put:placement') first = e.slots.map((s) => s.peerId)
+        },
+        placement: {
+          operatorOf: () => undefined,
+          endpointsOf: () => undefined,
+          stillActive: async () => (p) => p !== first[2],
+        },
+      }),
+      (err: Error) => {
+        assert.ok(err instanceof NotEnoughNodesError)
+        assert.equal(
+          err.message,
+          `node ${first[2]} holds slot 2 but is no longer an active node of the Registry (jailed or unstaked during the upload) and no active spare node is left: put again`,
+        )
+        return true
+      },
+    )
+  })
+})
