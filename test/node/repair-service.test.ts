@@ -41,6 +41,8 @@ class Mesh {
   readonly liars = new Set<string>()
   /** A store into a peer waits for this first (a slow link, or a stalled sender). */
   storeDelay: (from: string) => Promise<void> = async () => {}
+  /** Peers whose has-pieces answers come from this instead of their store. */
+  readonly answers = new Map<string, (cids: CID[]) => boolean[]>()
 
   add(peerId: string, extra: Partial<RepairServiceInit> = {}): MeshNode {
     const store = createMemoryPieceStore()
@@ -103,6 +105,8 @@ class Mesh {
       hasPieces: async (peer: string, cids: CID[]) => {
         const node = this.#reach(peer)
         if (this.liars.has(peer)) return cids.map(() => true)
+        const answer = this.answers.get(peer)
+        if (answer !== undefined) return answer(cids)
         return await Promise.all(cids.map((c) => node.store.has(c)))
       },
       watch: () => {},
@@ -221,8 +225,8 @@ describe('repair service', () => {
 
 describe('a slot repair in flight', () => {
   /** A (2, 4) file of 40 segments on a..d, two spares, fast fallbacks; c dies. */
-  const setUp = async (mesh: Mesh) => {
-    for (const id of ['a', 'b', 'c', 'd', 's1', 's2']) mesh.add(id, { fallbackMs: 150, concurrency: 1 })
+  const setUp = async (mesh: Mesh, fallbackMs = 150) => {
+    for (const id of ['a', 'b', 'c', 'd', 's1', 's2']) mesh.add(id, { fallbackMs, concurrency: 1 })
     for (const node of mesh.nodes.values()) await node.repair.start()
     const file = await putFile(mesh, ['a', 'b', 'c', 'd'], 2, 40 * 64 * 1024 * 2 - 100)
     for (const node of mesh.nodes.values()) await node.repair.check()
@@ -240,10 +244,11 @@ describe('a slot repair in flight', () => {
   it('a slow repair that makes progress is not duplicated by the other holders', async (t) => {
     const mesh = new Mesh()
     t.after(() => mesh.stop())
-    const file = await setUp(mesh)
-    // Every store takes 30 ms: the repair takes over a second, several times the other holders' fallback.
+    const file = await setUp(mesh, 400)
+    // Every store takes 20 ms: the repair takes over 1.6 s, several times the other holders' fallback (and less than
+    // the ten fallbacks they wait at most).
     mesh.storeDelay = async () => {
-      await sleep(30)
+      await sleep(20)
     }
     const adopted = await until(async () => {
       await Promise.all(['a', 'b', 'd', 's1', 's2'].map((id) => mesh.nodes.get(id)!.repair.check()))
@@ -254,6 +259,30 @@ describe('a slot repair in flight', () => {
     assert.equal(starts(mesh).length, 1, `one repair, not ${JSON.stringify(starts(mesh))}`)
     const holding = await Promise.all(['s1', 's2'].map((id) => holdsSlot(mesh.nodes.get(id)!.store, file.manifest, 2)))
     assert.deepEqual(holding.filter(Boolean).length, 1)
+  })
+
+  it('a peer whose has-pieces answers grow without end delays the repair by ten fallback periods at most', async (t) => {
+    const mesh = new Mesh()
+    t.after(() => mesh.stop())
+    const file = await setUp(mesh)
+    // s2 says it holds the manifest and one more of the slot's pieces at every look: a repair "in flight" forever.
+    let looks = 0
+    mesh.answers.set('s2', (cids) => {
+      looks++
+      return cids.map((_, i) => i <= looks)
+    })
+    const started = Date.now()
+    await until(
+      async () => {
+        await Promise.all(['a', 'b', 'd', 's1'].map((id) => mesh.nodes.get(id)!.repair.check()))
+        return mesh.nodes.get('s1')!.adopted.length > 0 ? true : undefined
+      },
+      's1 to adopt slot 2 despite the lie',
+      15_000,
+    )
+    assert.ok(looks > 1, 'the lie was looked at')
+    assert.ok(await holdsSlot(mesh.nodes.get('s1')!.store, file.manifest, 2))
+    assert.ok(Date.now() - started < 10_000)
   })
 
   it('a repair that stalls (its sender hangs) is taken over by another holder', async (t) => {

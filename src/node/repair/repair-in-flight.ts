@@ -3,7 +3,9 @@
  * last, so until it ends its target is a live node outside the file that holds the manifest and some of the slot's
  * pieces. While the pieces it holds keep growing, a second repair would only copy the same slot to a second node (on a
  * loaded machine or for a large slot, every other holder's fallback runs out long before the first repair ends): the
- * other holders wait. A repair that stops growing for a fallback period is taken over.
+ * other holders wait. A repair that stops growing for a fallback period is taken over, and so is one still "growing"
+ * after MAX_WAIT_FALLBACKS fallback periods (a peer that answers has-pieces with a slowly growing lie delays a repair
+ * by that much at most).
  */
 import { manifestPieceCid } from '../../storage/index.ts'
 import type { RepairContext } from './repair-context.ts'
@@ -11,6 +13,8 @@ import type { TrackedFile } from './tracked-file.ts'
 
 /** Most of a slot's pieces asked about per peer (spread over the slot): progress shows in any sample of it. */
 const SAMPLED_PIECES = 255
+/** The longest other holders wait for one repair in flight, in fallback periods. */
+const MAX_WAIT_FALLBACKS = 10
 /** Deadline of one has-pieces question. */
 const PROBE_TIMEOUT_MS = 10_000
 
@@ -45,13 +49,18 @@ export async function repairInFlight(
     file.inFlight.delete(slot)
     return undefined
   }
-  const seen = { target: candidates[best]!, held: held[best]!, at: now }
+  const target = candidates[best]!
   const before = file.inFlight.get(slot)
-  if (before === undefined || before.target !== seen.target || seen.held > before.held) {
-    file.inFlight.set(slot, seen)
-    return seen.target
+  const since = before?.target === target ? before.since : now
+  if (now - since >= MAX_WAIT_FALLBACKS * stallMs) {
+    file.inFlight.delete(slot)
+    return undefined
   }
-  if (now - before.at < stallMs) return seen.target
+  if (before === undefined || before.target !== target || held[best]! > before.held) {
+    file.inFlight.set(slot, { target, held: held[best]!, at: now, since })
+    return target
+  }
+  if (now - before.at < stallMs) return target
   file.inFlight.delete(slot)
   return undefined
 }

@@ -31,8 +31,11 @@ export interface TrackedFile {
   scrubCursor: number
   /** When (ms) each slot repair of this file started, within the last repair period (the per-file budget). */
   repairStarts: number[]
-  /** Another holder's repair of a lost slot seen in flight: its target and how many sampled pieces it held when. */
-  inFlight: Map<number, { target: string; held: number; at: number }>
+  /**
+   * Another holder's repair of a lost slot seen in flight: its target, how many sampled pieces it held at the last
+   * look that saw them grow (`at`), and when this target was first seen (`since`).
+   */
+  inFlight: Map<number, { target: string; held: number; at: number; since: number }>
 }
 
 /** A slot repair this node runs. */
