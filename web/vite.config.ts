@@ -14,8 +14,18 @@ const nodeOnly: Plugin = {
   load: (id) => (id === NODE_ONLY ? 'export {}' : null),
 }
 
+const rolldownOptions = {
+  shimMissingExports: true,
+  // the node-only imports shimmed above are expected: do not list each one on every build
+  onLog: (level: never, log: { code?: string }, handler: (level: never, log: never) => void) =>
+    log.code === 'SHIMMED_EXPORT' ? undefined : handler(level, log as never),
+  treeshake: { moduleSideEffects: (id: string) => id.includes('/web/src/') || id.endsWith('.css') },
+}
+
 export default defineConfig({
   plugins: [react(), nodeOnly],
+  // the page's put worker (web/src/peer/put-worker.ts) is an ES module built the same way
+  worker: { format: 'es', plugins: () => [nodeOnly], rolldownOptions },
   server: {
     fs: { allow: ['..'] },
     // `npm run dev -w web` proxies the API to a running gateway (CAIRN_GATEWAY, default the devnet's port).
@@ -25,11 +35,6 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     chunkSizeWarningLimit: 1500,
-    rolldownOptions: {
-      shimMissingExports: true,
-      // the node-only imports shimmed above are expected: do not list each one on every build
-      onLog: (level, log, handler) => (log.code === 'SHIMMED_EXPORT' ? undefined : handler(level, log)),
-      treeshake: { moduleSideEffects: (id) => id.includes('/web/src/') || id.endsWith('.css') },
-    },
+    rolldownOptions,
   },
 })

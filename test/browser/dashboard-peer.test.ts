@@ -145,6 +145,7 @@ describe('the dashboard as a peer, served by a static server (no gateway)', { sk
       })
     assert.equal(await upload.getAttribute('data-state'), 'done', (await upload.textContent()) ?? '')
     t.diagnostic(`page put of ${data.byteLength} B with its deal: ${Date.now() - started} ms`)
+    assert.match((await upload.textContent()) ?? '', /encoded in a worker/, 'the encode ran in a Web Worker')
     const seen = await page.evaluate(() => (globalThis as unknown as { progressSeen: number[] }).progressSeen)
     assert.ok(
       seen.some((v) => v > 0 && v < data.byteLength),

@@ -4,7 +4,16 @@ import { REDUNDANCY } from '../components/upload-box.tsx'
 import { WalletBox } from '../components/wallet-box.tsx'
 import { formatBytes } from '../format.ts'
 import { savedNetworkUrl, saveNetworkUrl } from '../peer/network-url.ts'
-import { fileChunks, loadNetworkFile, openPeerSession, type PeerSession, payingWallet } from '../peer/peer-session.ts'
+import {
+  fileChunks,
+  injectedProvider,
+  loadNetworkFile,
+  openPeerSession,
+  type PeerSession,
+  type PutProgress,
+  payingWallet,
+  putInWorker,
+} from '../peer/peer-session.ts'
 
 interface PeerUpload {
   name: string
@@ -81,34 +90,51 @@ export default function PeerFilesPage() {
         index = list.length
         return [...list, { name: file.name, size: file.size, sent: 0, stage: 'encoding', state: 'sending' }]
       })
+      // the bar follows what reached the nodes: pieces stored, counted in plaintext bytes (k of every n pieces)
+      let encoded = 0
+      let storedBytes = 0
+      let pieces = 0
+      const onEvent = (event: PutProgress): void => {
+        if (event.type === 'put:read') {
+          encoded += event.bytes ?? 0
+          update(index, { stage: `${formatBytes(Math.min(encoded, file.size))} encoded` })
+        } else if (event.type === 'put:piece') {
+          pieces += 1
+          storedBytes += event.bytes ?? 0
+          const sent = Math.min(encoded, Math.floor((storedBytes * redundancy.k) / redundancy.n), file.size)
+          update(index, { sent, stage: `${pieces} pieces stored on nodes` })
+        } else if (event.type === 'deal:accepted') update(index, { stage: 'nodes accepted the slots' })
+        else if (event.type === 'deal:created') update(index, { stage: `deal ${event.dealId} created` })
+        else if (event.type === 'worker:connecting') update(index, { stage: 'worker dialling the nodes' })
+        else if (event.type === 'worker:connected') update(index, { stage: 'worker connected, encoding' })
+      }
       try {
-        const wallet = await payingWallet(session.client)
-        // the bar follows what reached the nodes: pieces stored, counted in plaintext bytes (k of every n pieces)
-        let encoded = 0
-        let storedBytes = 0
-        let pieces = 0
-        const { put, deal } = await putFromPage(session.client, wallet, fileChunks(file), {
-          k: redundancy.k,
-          n: redundancy.n,
-          metadata: { name: file.name, mtime: file.lastModified, ...(file.type === '' ? {} : { type: file.type }) },
-          onProgress: (event) => {
-            if (event.type === 'put:read') {
-              encoded += event.bytes
-              update(index, { stage: `${formatBytes(Math.min(encoded, file.size))} encoded` })
-            } else if (event.type === 'put:piece') {
-              pieces += 1
-              storedBytes += event.bytes
-              const sent = Math.min(encoded, Math.floor((storedBytes * redundancy.k) / redundancy.n), file.size)
-              update(index, { sent, stage: `${pieces} pieces stored on nodes` })
-            } else if (event.type === 'deal:accepted') update(index, { stage: 'nodes accepted the slots' })
-            else if (event.type === 'deal:created') update(index, { stage: `deal ${event.dealId} created` })
-          },
-        })
+        // with the page's own wallet the encode runs in a Web Worker (the page stays responsive); an injected wallet
+        // lives on the page's thread, and so does the put then (also when the worker reaches no node over WebSockets)
+        const inWorker =
+          injectedProvider() === undefined && typeof Worker !== 'undefined'
+            ? await putInWorker({ networkText: session.networkText, file, k: redundancy.k, n: redundancy.n }, onEvent)
+            : undefined
+        let result = inWorker
+        if (result === undefined) {
+          const { put, deal } = await putFromPage(
+            session.client,
+            await payingWallet(session.client),
+            fileChunks(file),
+            {
+              k: redundancy.k,
+              n: redundancy.n,
+              metadata: { name: file.name, mtime: file.lastModified, ...(file.type === '' ? {} : { type: file.type }) },
+              onProgress: onEvent,
+            },
+          )
+          result = { capability: put.capability, dealId: deal.dealId }
+        }
         update(index, {
           sent: file.size,
           state: 'done',
-          stage: `deal ${deal.dealId}`,
-          capability: put.capability,
+          stage: `deal ${result.dealId}${inWorker === undefined ? '' : ' (encoded in a worker)'}`,
+          capability: result.capability,
         })
       } catch (error) {
         update(index, { state: 'failed', message: (error as Error).message })

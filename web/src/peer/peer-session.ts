@@ -6,11 +6,12 @@
  */
 import { type BrowserClient, createBrowserClient, parseBrowserNetwork } from '../../../src/client/browser-client.ts'
 import { type Eip1193Provider, injectedWallet } from '../../../src/client/injected-wallet.ts'
-import { indexedDbKeyStore, pageWallet, pageWalletKey } from '../../../src/client/page-wallet.ts'
+import { pageWallet, pageWalletKey } from '../../../src/client/page-wallet.ts'
 import { createBrowserHost } from '../../../src/net/browser-host.ts'
+import type { PutWorkerMessage, PutWorkerRequest } from './put-worker.ts'
+import { walletStore } from './wallet-store.ts'
 
-/** The page's wallet key store (one per origin). */
-export const walletStore = indexedDbKeyStore()
+export { walletStore }
 
 /** Fetches the network file's contents from `url` and checks them; the error names the address and the fix. */
 export async function loadNetworkFile(url: string, options: { signal?: AbortSignal } = {}): Promise<string> {
@@ -36,6 +37,8 @@ export async function loadNetworkFile(url: string, options: { signal?: AbortSign
 /** A page's connection to the network: its client over its own host, until `stop`. */
 export interface PeerSession {
   client: BrowserClient
+  /** The network file's contents (a put worker dials from them). */
+  networkText: string
   stop(): Promise<void>
 }
 
@@ -49,7 +52,7 @@ export async function openPeerSession(
   try {
     const client = createBrowserClient({ host }, { network: networkText })
     await client.connect(options)
-    return { client, stop: () => host.stop() }
+    return { client, networkText, stop: () => host.stop() }
   } catch (error) {
     await host.stop()
     throw error
@@ -82,4 +85,29 @@ export async function* fileChunks(file: Blob): AsyncGenerator<Uint8Array> {
   } finally {
     reader.releaseLock()
   }
+}
+
+/** What a put reports while it runs, wherever it runs. */
+export type PutProgress = { type: string; bytes?: number; dealId?: string }
+
+/**
+ * Puts `file` in a Web Worker (the page's own wallet only: an injected one stays on the page's thread). Resolves
+ * `undefined` when the worker reached no node over WebSockets (the caller puts on the page's thread instead).
+ */
+export function putInWorker(
+  request: PutWorkerRequest,
+  onProgress: (event: PutProgress) => void,
+): Promise<{ capability: string; dealId: string } | undefined> {
+  const worker = new Worker(new URL('./put-worker.ts', import.meta.url), { type: 'module' })
+  return new Promise<{ capability: string; dealId: string } | undefined>((resolve, reject) => {
+    worker.onmessage = (message: MessageEvent<PutWorkerMessage>) => {
+      const data = message.data
+      if (data.type === 'ready') worker.postMessage(request)
+      else if (data.type === 'progress') onProgress(data.event)
+      else if (data.type === 'done') resolve({ capability: data.capability, dealId: data.dealId })
+      else if (data.type === 'unreachable') resolve(undefined)
+      else reject(new Error(data.message))
+    }
+    worker.onerror = (event) => reject(new Error(`the put worker failed: ${event.message}`))
+  }).finally(() => worker.terminate())
 }
