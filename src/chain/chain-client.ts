@@ -1,4 +1,12 @@
-import { type Chain, createPublicClient, createWalletClient, defineChain, type Hex, publicActions } from 'viem'
+import {
+  type Chain,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  fallback,
+  type Hex,
+  publicActions,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { InvalidArgumentError } from '../errors.ts'
 import { DEFAULT_POLLING_INTERVAL_MS, LOCAL_POLLING_INTERVAL_MS } from './constants.ts'
@@ -14,11 +22,18 @@ function logRangeOf(value: number | undefined): number {
   return range
 }
 
+/**
+ * The client's transport: `backoffHttp` to `rpcUrl`, or, with fallback URLs, viem's `fallback` over one per URL in
+ * order: a request that fails on an endpoint (after that endpoint's own backoff) goes to the next; a revert does not.
+ */
 function transportOf(init: ChainReaderInit) {
-  return backoffHttp(init.rpcUrl, {
-    batch: init.batch ?? false,
-    ...(init.rpcRetries === undefined ? {} : { retries: init.rpcRetries }),
-  })
+  const options = { batch: init.batch ?? false, ...(init.rpcRetries === undefined ? {} : { retries: init.rpcRetries }) }
+  const fallbacks = init.fallbackRpcUrls ?? []
+  if (fallbacks.length === 0) return backoffHttp(init.rpcUrl, options)
+  return fallback(
+    [init.rpcUrl, ...fallbacks].map((url) => backoffHttp(url, options)),
+    { retryCount: 0 },
+  )
 }
 
 function chainOf(rpcUrl: string, chainId: number): Chain {

@@ -43,6 +43,7 @@ export {
 export { type NameRecord, readNameRecords } from './names-history.ts'
 export {
   bootstrapProblem,
+  chainEndpoints,
   formatNetworkFile,
   MAX_BOOTSTRAP_ADDRESSES,
   NETWORK_FILE,

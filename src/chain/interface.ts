@@ -86,6 +86,8 @@ export type ChainReader = Pick<
 /** Settings to reach any EVM chain. */
 export interface ChainClientInit {
   rpcUrl: string
+  /** More endpoints of the same chain, tried in order when a request to `rpcUrl` fails (down, reset, 5xx). */
+  fallbackRpcUrls?: readonly string[]
   chainId: number
   /** 0x-prefixed secp256k1 key (see `loadPrivateKey` to read it from a file or the environment). */
   privateKey: Hex
@@ -107,6 +109,8 @@ export interface ChainClientInit {
 
 export interface ChainReaderInit {
   rpcUrl: string
+  /** More endpoints of the same chain, tried in order when a request to `rpcUrl` fails (down, reset, 5xx). */
+  fallbackRpcUrls?: readonly string[]
   chainId: number
   contracts: ChainContracts
   pollingInterval?: number

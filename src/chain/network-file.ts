@@ -18,6 +18,8 @@ export const NETWORK_FILE = 'network.json'
 const MAX_NETWORK_FILE_BYTES = 1024 * 1024
 /** Most bootstrap addresses a network file may list. */
 export const MAX_BOOTSTRAP_ADDRESSES = 256
+/** Most JSON-RPC endpoints a network file lists. */
+export const MAX_RPC_URLS = 8
 
 /** One Cairn network: its chain, its contracts and where to join it. */
 export interface NetworkFile {
@@ -27,6 +29,11 @@ export interface NetworkFile {
   chainId: number
   /** JSON-RPC endpoint of the chain (http, https, ws or wss). */
   rpc: string
+  /**
+   * More endpoints of the same chain, tried in order when `rpc` fails (in the file: `"rpc"` is then a list, the first
+   * being `rpc`). Absent or empty: one endpoint.
+   */
+  rpcFallbacks?: string[]
   /**
    * `token` is the payment token (CAIRN, ERC-20 with EIP-2612 permits); `registry` and `market` the Cairn contracts;
    * `names` the Names contract (absent in network files written before it: `cairn name` then names the fix).
@@ -94,7 +101,11 @@ export function parseNetworkFile(text: string, path = NETWORK_FILE): NetworkFile
   if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId) || chainId <= 0) {
     bad(`needs "chainId": a positive whole number, got ${JSON.stringify(chainId)}`)
   }
-  const rpc = checkRpcUrl(file.rpc, (problem) => bad(`needs "rpc": ${problem}`))
+  const rpcs = Array.isArray(file.rpc) ? (file.rpc as unknown[]) : [file.rpc]
+  if (rpcs.length === 0 || rpcs.length > MAX_RPC_URLS) {
+    bad(`needs "rpc": a JSON-RPC URL or a list of 1 to ${MAX_RPC_URLS} of them, got a list of ${rpcs.length}`)
+  }
+  const [rpc, ...rpcFallbacks] = rpcs.map((url) => checkRpcUrl(url, (problem) => bad(`needs "rpc": ${problem}`)))
   const contracts = file.contracts
   if (typeof contracts !== 'object' || contracts === null || Array.isArray(contracts)) {
     return bad('needs "contracts": an object with "token", "registry" and "market" addresses')
@@ -135,13 +146,30 @@ export function parseNetworkFile(text: string, path = NETWORK_FILE): NetworkFile
     format: NETWORK_FILE_FORMAT,
     name: name as string,
     chainId: chainId as number,
-    rpc,
+    rpc: rpc!,
+    ...(rpcFallbacks.length === 0 ? {} : { rpcFallbacks }),
     contracts: addresses,
     deploymentBlock,
     bootstrap,
     allowPrivateAddresses: allow as boolean,
     ...(epochSeconds === undefined ? {} : { epochSeconds: epochSeconds as number }),
   }
+}
+
+/**
+ * A network's chain endpoints as a chain client takes them: `rpc` first, then its fallbacks.
+ *
+ * @example
+ * ```ts
+ * const reader = createChainReader({ ...chainEndpoints(network), chainId: network.chainId, contracts: network.contracts })
+ * ```
+ */
+export function chainEndpoints(network: Pick<NetworkFile, 'rpc' | 'rpcFallbacks'>): {
+  rpcUrl: string
+  fallbackRpcUrls?: string[]
+} {
+  const fallbacks = network.rpcFallbacks ?? []
+  return fallbacks.length === 0 ? { rpcUrl: network.rpc } : { rpcUrl: network.rpc, fallbackRpcUrls: fallbacks }
 }
 
 /** An RPC URL: http(s) or ws(s), no credentials shown in errors. */
@@ -238,7 +266,7 @@ export function formatNetworkFile(network: NetworkFile): string {
       format: rest.format,
       name: rest.name,
       chainId: rest.chainId,
-      rpc: rest.rpc,
+      rpc: (rest.rpcFallbacks ?? []).length === 0 ? rest.rpc : [rest.rpc, ...rest.rpcFallbacks!],
       contracts: rest.contracts,
       deploymentBlock: deploymentBlock.toString(),
       ...(epochSeconds === undefined ? {} : { epochSeconds }),

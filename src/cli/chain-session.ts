@@ -1,4 +1,10 @@
-import { type ChainClient, createChainClient, loadPrivateKey, type NetworkFile } from '../chain/index.ts'
+import {
+  type ChainClient,
+  chainEndpoints,
+  createChainClient,
+  loadPrivateKey,
+  type NetworkFile,
+} from '../chain/index.ts'
 import { NotFoundError } from '../errors.ts'
 import type { NetworkLocation } from './client-session.ts'
 
@@ -30,7 +36,7 @@ export async function openUserChain(location: NetworkLocation): Promise<UserChai
     )
   }
   const client = createChainClient({
-    rpcUrl: network.rpc,
+    ...chainEndpoints(network),
     chainId: network.chainId,
     privateKey,
     contracts: network.contracts,

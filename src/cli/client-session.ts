@@ -3,6 +3,7 @@ import { homedir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import {
+  chainEndpoints,
   createChainReader,
   NETWORK_FILE,
   NETWORK_FILE_FORMAT,
@@ -188,7 +189,7 @@ export async function openClientSession(location: NetworkLocation): Promise<Clie
       : watchRegistryNodes(
           network,
           createChainReader({
-            rpcUrl: location.network.rpc,
+            ...chainEndpoints(location.network),
             chainId: location.network.chainId,
             contracts: location.network.contracts,
           }),

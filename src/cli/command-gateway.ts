@@ -9,7 +9,7 @@ import {
   DEFAULT_S3_PORT,
   withChainView,
 } from '../api/index.ts'
-import { createChainReader, loadPrivateKey } from '../chain/index.ts'
+import { chainEndpoints, createChainReader, loadPrivateKey } from '../chain/index.ts'
 import { openNetworkFileService } from '../devnet/index.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import { configureCrashPoint, mkdirDurable } from '../storage/index.ts'
@@ -56,7 +56,11 @@ export async function runGateway(parsed: ParsedCommandLine, context: CommandCont
   await mkdirDurable(dataDir, { mode: 0o700 })
   const service = await openNetworkFileService({ network, privateKey, home: location.home })
   try {
-    const reader = createChainReader({ rpcUrl: network.rpc, chainId: network.chainId, contracts: network.contracts })
+    const reader = createChainReader({
+      ...chainEndpoints(network),
+      chainId: network.chainId,
+      contracts: network.contracts,
+    })
     const view = createChainView(
       { reader },
       { account: privateKeyToAccount(privateKey).address, fromBlock: network.deploymentBlock },

@@ -45,11 +45,15 @@ export async function runNodeStart(parsed: ParsedCommandLine, context: CommandCo
 }
 
 /**
- * A network file's settings under the node's own: its RPC endpoint unless `--chain-rpc` names another, its bootstrap
- * list after the node's, and private addresses when the network is a LAN (or `--lan` says so).
+ * A network file's settings under the node's own: its RPC endpoints (the first, then its fallbacks) unless
+ * `--chain-rpc` names another, its bootstrap list after the node's, and private addresses when the network is a LAN
+ * (or `--lan` says so).
  */
 function joinNetworkFile(options: NodeOptions, network: NetworkFile): void {
-  options.chain.rpcUrl ??= network.rpc
+  if (options.chain.rpcUrl === undefined) {
+    options.chain.rpcUrl = network.rpc
+    if (network.rpcFallbacks !== undefined) options.chain.fallbackRpcUrls ??= network.rpcFallbacks
+  }
   options.network.bootstrap = [...new Set([...options.network.bootstrap, ...network.bootstrap])]
   options.network.allowPrivateAddresses ||= network.allowPrivateAddresses
 }

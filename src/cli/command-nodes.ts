@@ -1,5 +1,12 @@
 import type { Address } from 'viem'
-import { type ChainReader, createChainReader, getBalances, getNode, listActiveNodes } from '../chain/index.ts'
+import {
+  type ChainReader,
+  chainEndpoints,
+  createChainReader,
+  getBalances,
+  getNode,
+  listActiveNodes,
+} from '../chain/index.ts'
 import { mergePeerViews } from '../client/index.ts'
 import { NotFoundError } from '../errors.ts'
 import type { PeerView } from '../node/index.ts'
@@ -82,7 +89,7 @@ export async function runNodes(parsed: ParsedCommandLine, context: CommandContex
     network === undefined
       ? new Map<string, ChainNodeView>()
       : await chainViews(
-          createChainReader({ rpcUrl: network.rpc, chainId: network.chainId, contracts: network.contracts }),
+          createChainReader({ ...chainEndpoints(network), chainId: network.chainId, contracts: network.contracts }),
           location.devnet?.nodes.flatMap((n) => (n.address === undefined ? [] : [n.address])) ?? [],
           context.signal,
         )

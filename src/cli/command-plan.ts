@@ -1,4 +1,4 @@
-import { type ChainReader, createChainReader } from '../chain/index.ts'
+import { type ChainReader, chainEndpoints, createChainReader } from '../chain/index.ts'
 import {
   type DurabilityInputs,
   durabilityInputs,
@@ -40,7 +40,7 @@ export function networkReader(location: NetworkLocation): { reader: ChainReader;
     )
   }
   return {
-    reader: createChainReader({ rpcUrl: network.rpc, chainId: network.chainId, contracts: network.contracts }),
+    reader: createChainReader({ ...chainEndpoints(network), chainId: network.chainId, contracts: network.contracts }),
     fromBlock: network.deploymentBlock,
   }
 }

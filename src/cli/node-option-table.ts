@@ -39,6 +39,7 @@ export const NODE_OPTION_SOURCES: readonly NodeOptionSource[] = [
   { key: 'network.allowPrivateAddresses', flag: 'lan', boolean: true, env: 'CAIRN_NODE_LAN' },
   { key: 'storage.quota', flag: 'quota', env: 'CAIRN_NODE_QUOTA' },
   { key: 'chain.rpcUrl', flag: 'chain-rpc', env: 'CAIRN_CHAIN_RPC' },
+  { key: 'chain.fallbackRpcUrls', flag: 'chain-rpc-fallback', multiple: true, env: 'CAIRN_CHAIN_RPC_FALLBACK' },
   { key: 'chain.contractsFile', flag: 'contracts', env: 'CAIRN_CHAIN_CONTRACTS' },
   { key: 'chain.networkFile', flag: 'network', env: 'CAIRN_NETWORK' },
   { key: 'chain.privateKey', flag: 'key-file', env: 'CAIRN_PRIVATE_KEY', fromEnv: (text) => ({ text }) },

@@ -55,6 +55,8 @@ export type NodePrivateKeySource = { file: string } | { text: string }
 export interface NodeChainOptions {
   /** JSON-RPC URL of the chain; absent: the node runs off chain. */
   rpcUrl?: string
+  /** More endpoints of the chain, tried in order when `rpcUrl` fails (the network file's further `rpc` URLs). */
+  fallbackRpcUrls?: string[]
   /** The deployment file (e.g. a devchain's contracts.json): chain ID, contract addresses, first block. */
   contractsFile?: string
   /** The network file (network.json): chain, contracts, bootstrap list; `rpcUrl` and `contractsFile` override it. */

@@ -111,6 +111,12 @@ const addresses = (raw: unknown, label: string): string[] => {
   return [...(raw as string[])]
 }
 
+const rpcUrls = (raw: unknown, label: string): string[] => {
+  if (!Array.isArray(raw) || raw.some((s) => typeof s !== 'string' || !/^(https?|wss?):\/\/./.test(s)))
+    return bad(label, 'an array of http(s) or ws(s) JSON-RPC URLs', raw)
+  return [...(raw as string[])]
+}
+
 const onOff = (raw: unknown, label: string): boolean => {
   if (typeof raw === 'boolean') return raw
   if (raw === '1' || raw === 'true') return true
@@ -167,6 +173,7 @@ export const NODE_OPTION_SPECS: { [K in NodeOptionKey]: NodeOptionSpec<NodeOptio
   'network.allowPrivateAddresses': { parse: onOff },
   'storage.quota': { parse: size(false), legacy: 'quota' },
   'chain.rpcUrl': { parse: text },
+  'chain.fallbackRpcUrls': { parse: rpcUrls },
   'chain.contractsFile': { parse: text, isPath: true },
   'chain.networkFile': { parse: text, isPath: true },
   'chain.privateKey': {

@@ -188,6 +188,9 @@ class DaemonStorageNode implements StorageNode {
             {
               ...this.#init.chain,
               rpcUrl: this.#options.chain.rpcUrl ?? '',
+              ...(this.#options.chain.fallbackRpcUrls === undefined
+                ? {}
+                : { fallbackRpcUrls: this.#options.chain.fallbackRpcUrls }),
               pricePerByteEpoch: this.#options.chain.pricePerByteEpoch,
               stake: this.#options.chain.stake,
               watcher: this.#options.chain.watcher,

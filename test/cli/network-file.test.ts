@@ -57,6 +57,17 @@ describe('network file', () => {
     assert.deepEqual(parseNetworkFile(text, 'n.json'), VALID)
   })
 
+  it('takes a list of RPC URLs: the first is `rpc`, the others its fallbacks, written back as the same list', () => {
+    const urls = ['https://rpc.example.org', 'https://backup.example.net', 'wss://third.example.com']
+    const parsed = parseNetworkFile(withField('rpc', urls))
+    assert.equal(parsed.rpc, urls[0])
+    assert.deepEqual(parsed.rpcFallbacks, urls.slice(1))
+    assert.deepEqual(JSON.parse(formatNetworkFile(parsed)).rpc, urls)
+    assert.deepEqual(parseNetworkFile(formatNetworkFile(parsed)), parsed)
+    // One URL in a list is one URL.
+    assert.deepEqual(parseNetworkFile(withField('rpc', [urls[0]])), VALID)
+  })
+
   it('accepts an empty or absent bootstrap list and defaults to a public network', () => {
     const parsed = parseNetworkFile(withField('bootstrap', undefined))
     assert.deepEqual(parsed.bootstrap, [])
@@ -72,6 +83,8 @@ describe('network file', () => {
     ['a chain ID of zero', withField('chainId', 0), /"chainId": a positive whole number, got 0/],
     ['an RPC URL without a scheme', withField('rpc', 'rpc.example.org'), /"rpc": a JSON-RPC URL/],
     ['a file: RPC URL', withField('rpc', 'file:///etc/passwd'), /"rpc": an http, https, ws or wss URL/],
+    ['an empty RPC list', withField('rpc', []), /"rpc": a JSON-RPC URL or a list of 1 to 8 of them, got a list of 0/],
+    ['a bad fallback RPC URL', withField('rpc', ['https://a.example', 'ftp://b']), /"rpc": an http, https, ws/],
     ['a short address', withField('contracts', { ...VALID.contracts, market: '0x1234' }), /"contracts.market"/],
     [
       'one address for two contracts',

@@ -84,6 +84,11 @@ const SAMPLES: Record<
     env: ['http://env:8545', 'http://env:8545'],
     flags: [{ 'chain-rpc': 'http://flag:8545' }, 'http://flag:8545'],
   },
+  'chain.fallbackRpcUrls': {
+    file: [['http://file-b:8545'], ['http://file-b:8545']],
+    env: ['http://env-b:8545,https://env-c', ['http://env-b:8545', 'https://env-c']],
+    flags: [{ 'chain-rpc-fallback': ['http://flag-b:8545'] }, ['http://flag-b:8545']],
+  },
   'chain.contractsFile': {
     file: ['/etc/cairn/contracts.json', '/etc/cairn/contracts.json'],
     env: ['/env/contracts.json', '/env/contracts.json'],

@@ -58,6 +58,7 @@ class NodeChainService implements ChainService {
     this.#init = init
     this.client = createChainClient({
       rpcUrl: init.rpcUrl,
+      ...(init.fallbackRpcUrls === undefined ? {} : { fallbackRpcUrls: init.fallbackRpcUrls }),
       chainId: init.chainId,
       privateKey: init.privateKey,
       contracts: init.contracts,

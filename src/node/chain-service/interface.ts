@@ -39,6 +39,8 @@ export interface ChainServiceComponents {
 
 export interface ChainServiceInit {
   rpcUrl: string
+  /** More endpoints of the chain, tried in order when `rpcUrl` fails. */
+  fallbackRpcUrls?: readonly string[]
   chainId: number
   contracts: ChainContracts
   privateKey: `0x${string}`
