@@ -53,8 +53,15 @@ describe('S3 API and /api/v1 against a real devnet (4 node processes)', { timeou
     const range = await api.download(capability, { offset: 1_234_567, length: 100_000 })
     assert.equal(range.status, 206)
     assert.deepEqual(Buffer.from(await range.bytes()), data.subarray(1_234_567, 1_334_567))
-    const status = await api.status(capability)
-    assert.equal(status.health, 'healthy')
+    // Health is the gateway's live view of the holders: on a loaded machine a holder can be "suspect" for a beat.
+    const status = await waitFor(
+      async () => {
+        const now = await api.status(capability)
+        return now.health === 'healthy' ? now : undefined
+      },
+      15_000,
+      'the file to be healthy in the gateway status',
+    )
     assert.equal(new Set(status.slots.map((s) => s.peerId)).size, 4)
   })
   it('lists files put with the CLI (cairn put) next to its own, and serves them', async () => {
