@@ -132,7 +132,10 @@ export async function requestStream<T>(
   } catch (cause) {
     const mapped = deadline.error(cause, what)
     if (mapped !== cause) throw mapped
-    throw new UnreachableError(`cannot open a ${protocol} stream to ${peer}`, { cause, details: { peer } })
+    throw new UnreachableError(
+      `cannot open a ${protocol} stream to ${peer}: ${(cause as Error)?.message ?? String(cause)}`,
+      { cause, details: { peer } },
+    )
   }
   const detach = deadline.guard(stream)
   try {

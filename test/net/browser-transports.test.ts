@@ -70,6 +70,19 @@ describe('a node process over the browser transports', { timeout: 180_000 }, () 
     })
   }
 
+  it('after its connection to a node dropped, the page host redials the address it dialled for the next stream', async (t) => {
+    const host = await createBrowserHost({ transports: ['ws'], allowPrivateAddresses: true })
+    t.after(() => host.stop())
+    const address = info.multiaddrs.find((a) => addressTransport(a) === 'ws')!
+    const connection = await host.dial(address)
+    await host.libp2p.hangUp(connection.remotePeer)
+    assert.equal(host.libp2p.getConnections(connection.remotePeer).length, 0, 'the connection is gone')
+    const bytes = new Uint8Array(randomBytes(1024))
+    await host.reserveUpload(info.peerId, { bytes: bytes.byteLength, seconds: 60 })
+    await host.storePiece(info.peerId, pieceCid(bytes), bytes)
+    assert.ok(Buffer.from(await host.fetchPiece(info.peerId, pieceCid(bytes))).equals(Buffer.from(bytes)))
+  })
+
   it(`closes a WebSocket that sends a message over ${WEBSOCKET_MAX_MESSAGE_BYTES} bytes (1009)`, async () => {
     const address = info.multiaddrs.find((a) => addressTransport(a) === 'ws')!
     const port = address.split('/')[4]
