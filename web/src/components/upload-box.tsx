@@ -1,14 +1,8 @@
-import { useEffect, useRef, useState } from 'react'
+import { useEffect, useState } from 'react'
 import type { ApiClient } from '../../../src/api/api-client.ts'
 import type { QuoteInfo } from '../../../src/api/quote-info.ts'
 import { formatBytes, formatTokens } from '../format.ts'
-
-/** Redundancy choices; each obeys the storage layer's rule (redundancyPolicy: 1 <= k < n <= 255). */
-export const REDUNDANCY = [
-  { label: '3 copies (replication)', k: 1, n: 3 },
-  { label: '2 of 4 (erasure, 2× size)', k: 2, n: 4 },
-  { label: '4 of 6 (erasure, 1.5× size)', k: 4, n: 6 },
-]
+import { FileDrop, REDUNDANCY } from './file-drop.tsx'
 
 /** The size the dialog prices (prices are per byte: a file of half the size costs half). */
 const QUOTE_BYTES = 2 ** 30
@@ -24,9 +18,7 @@ interface Upload {
 export function UploadBox({ api, onUploaded }: { api: ApiClient; onUploaded: () => void }) {
   const [choice, setChoice] = useState(0)
   const [uploads, setUploads] = useState<Upload[]>([])
-  const [over, setOver] = useState(false)
   const [quote, setQuote] = useState<QuoteInfo | undefined>(undefined)
-  const input = useRef<HTMLInputElement>(null)
 
   // The price before paying, as `cairn quote` prints it, for 1 GiB at the chosen redundancy (off chain: none).
   useEffect(() => {
@@ -66,45 +58,12 @@ export function UploadBox({ api, onUploaded }: { api: ApiClient; onUploaded: () 
 
   return (
     <div className="upload">
-      <button
-        type="button"
-        className={`dropzone ${over ? 'over' : ''}`}
-        data-testid="dropzone"
-        onDragOver={(e) => {
-          e.preventDefault()
-          setOver(true)
-        }}
-        onDragLeave={() => setOver(false)}
-        onDrop={(e) => {
-          e.preventDefault()
-          setOver(false)
-          void send(e.dataTransfer.files)
-        }}
-        onClick={() => input.current?.click()}
-      >
-        Drop files here, or click to choose
-      </button>
-      <input
-        ref={input}
-        type="file"
-        multiple
-        hidden
-        data-testid="file-input"
-        onChange={(e) => {
-          if (e.target.files !== null) void send(e.target.files)
-          e.target.value = ''
-        }}
+      <FileDrop
+        hint="Drop files here, or click to choose"
+        choice={choice}
+        onChoice={setChoice}
+        onFiles={(files) => void send(files)}
       />
-      <label className="redundancy">
-        Redundancy{' '}
-        <select value={choice} onChange={(e) => setChoice(Number(e.target.value))} data-testid="redundancy">
-          {REDUNDANCY.map((r, i) => (
-            <option key={r.label} value={i}>
-              {r.label}
-            </option>
-          ))}
-        </select>
-      </label>
       {quote === undefined ? null : (
         <p className="muted" data-testid="quote">
           Price for {formatBytes(QUOTE_BYTES)} over {quote.durationEpochs} epochs: {formatTokens(quote.total)} escrow (

@@ -1,11 +1,11 @@
-import { useEffect, useRef, useState } from 'react'
+import { useEffect, useState } from 'react'
 import { putFromPage } from '../../../src/client/browser-put.ts'
-import { REDUNDANCY } from '../components/upload-box.tsx'
+import { FileDrop, REDUNDANCY } from '../components/file-drop.tsx'
 import { WalletBox } from '../components/wallet-box.tsx'
 import { formatBytes } from '../format.ts'
+import { fileChunks } from '../peer/file-chunks.ts'
 import { savedNetworkUrl, saveNetworkUrl } from '../peer/network-url.ts'
 import {
-  fileChunks,
   injectedProvider,
   loadNetworkFile,
   openPeerSession,
@@ -44,11 +44,9 @@ export default function PeerFilesPage() {
   const [status, setStatus] = useState('reading the network file…')
   const [choice, setChoice] = useState(1)
   const [uploads, setUploads] = useState<PeerUpload[]>([])
-  const [over, setOver] = useState(false)
   const [capability, setCapability] = useState('')
   const [saveAs, setSaveAs] = useState('')
   const [download, setDownload] = useState<PeerDownload | undefined>(undefined)
-  const input = useRef<HTMLInputElement>(null)
 
   useEffect(() => {
     const controller = new AbortController()
@@ -193,46 +191,13 @@ export default function PeerFilesPage() {
       </form>
       <WalletBox />
       <div className="upload">
-        <button
-          type="button"
-          className={`dropzone ${over ? 'over' : ''}`}
-          data-testid="dropzone"
+        <FileDrop
+          hint="Drop files here, or click to choose: they are encrypted here and stored straight to the nodes"
           disabled={session === undefined}
-          onDragOver={(e) => {
-            e.preventDefault()
-            setOver(true)
-          }}
-          onDragLeave={() => setOver(false)}
-          onDrop={(e) => {
-            e.preventDefault()
-            setOver(false)
-            void send(e.dataTransfer.files)
-          }}
-          onClick={() => input.current?.click()}
-        >
-          Drop files here, or click to choose: they are encrypted here and stored straight to the nodes
-        </button>
-        <input
-          ref={input}
-          type="file"
-          multiple
-          hidden
-          data-testid="file-input"
-          onChange={(e) => {
-            if (e.target.files !== null) void send(e.target.files)
-            e.target.value = ''
-          }}
+          choice={choice}
+          onChoice={setChoice}
+          onFiles={(files) => void send(files)}
         />
-        <label className="redundancy">
-          Redundancy{' '}
-          <select value={choice} onChange={(e) => setChoice(Number(e.target.value))} data-testid="redundancy">
-            {REDUNDANCY.map((r, i) => (
-              <option key={r.label} value={i}>
-                {r.label}
-              </option>
-            ))}
-          </select>
-        </label>
         <ul className="uploads">
           {uploads.map((u, i) => (
             // biome-ignore lint/suspicious/noArrayIndexKey: uploads are only appended
