@@ -73,20 +73,6 @@ export async function payingWallet(client: BrowserClient) {
   return pageWallet(key, client.network)
 }
 
-/** A File's bytes as the put reads them, a chunk at a time (nothing is copied whole). */
-export async function* fileChunks(file: Blob): AsyncGenerator<Uint8Array> {
-  const reader = file.stream().getReader()
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) return
-      yield value
-    }
-  } finally {
-    reader.releaseLock()
-  }
-}
-
 /** What a put reports while it runs, wherever it runs. */
 export type PutProgress = { type: string; bytes?: number; dealId?: string }
 

@@ -9,6 +9,7 @@ import { createBrowserClient, parseBrowserNetwork } from '../../../src/client/br
 import { putFromPage } from '../../../src/client/browser-put.ts'
 import { pageWallet, pageWalletKey } from '../../../src/client/page-wallet.ts'
 import { createBrowserHost } from '../../../src/net/browser-host.ts'
+import { fileChunks } from './file-chunks.ts'
 import { walletStore } from './wallet-store.ts'
 
 export interface PutWorkerRequest {
@@ -46,7 +47,7 @@ self.onmessage = async (message: MessageEvent<PutWorkerRequest>) => {
     }
     post({ type: 'progress', event: { type: 'worker:connected' } })
     const wallet = pageWallet((await pageWalletKey(walletStore)).key, client.network)
-    const { put, deal } = await putFromPage(client, wallet, chunksOf(file), {
+    const { put, deal } = await putFromPage(client, wallet, fileChunks(file), {
       k,
       n,
       metadata: { name: file.name, mtime: file.lastModified, ...(file.type === '' ? {} : { type: file.type }) },
@@ -68,12 +69,3 @@ self.onmessage = async (message: MessageEvent<PutWorkerRequest>) => {
 // the data path's modules finish loading (zstd's wasm, a top-level await) before this line runs: a request posted
 // earlier could reach a worker with no handler yet, so the page waits for this message before sending one
 post({ type: 'ready' })
-
-async function* chunksOf(file: Blob): AsyncGenerator<Uint8Array> {
-  const reader = file.stream().getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) return
-    yield value
-  }
-}
