@@ -43,12 +43,12 @@ export {
 export { type NameRecord, readNameRecords } from './names-history.ts'
 export {
   bootstrapProblem,
-  chainEndpoints,
   formatNetworkFile,
   MAX_BOOTSTRAP_ADDRESSES,
   NETWORK_FILE,
   NETWORK_FILE_FORMAT,
   type NetworkFile,
+  networkChain,
   parseNetworkFile,
   readNetworkFile,
   writeNetworkFile,

@@ -8,7 +8,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { type Address, getAddress, isAddress } from 'viem'
 import { InvalidArgumentError, NotFoundError } from '../errors.ts'
 import { writeFileDurable } from '../storage/index.ts'
-import type { ChainContracts } from './interface.ts'
+import type { ChainContracts, ChainReaderInit } from './interface.ts'
 
 /** The version of the network file's format this code reads and writes. */
 export const NETWORK_FILE_FORMAT = 1
@@ -157,19 +157,25 @@ export function parseNetworkFile(text: string, path = NETWORK_FILE): NetworkFile
 }
 
 /**
- * A network's chain endpoints as a chain client takes them: `rpc` first, then its fallbacks.
+ * A network's chain as a chain reader or client takes it: its endpoints (`rpc` first, then its fallbacks), chain ID
+ * and contracts.
  *
  * @example
  * ```ts
- * const reader = createChainReader({ ...chainEndpoints(network), chainId: network.chainId, contracts: network.contracts })
+ * const reader = createChainReader(networkChain(network))
+ * const client = createChainClient({ ...networkChain(network), privateKey })
  * ```
  */
-export function chainEndpoints(network: Pick<NetworkFile, 'rpc' | 'rpcFallbacks'>): {
-  rpcUrl: string
-  fallbackRpcUrls?: string[]
-} {
+export function networkChain(
+  network: Pick<NetworkFile, 'rpc' | 'rpcFallbacks' | 'chainId' | 'contracts'>,
+): Pick<ChainReaderInit, 'rpcUrl' | 'fallbackRpcUrls' | 'chainId' | 'contracts'> {
   const fallbacks = network.rpcFallbacks ?? []
-  return fallbacks.length === 0 ? { rpcUrl: network.rpc } : { rpcUrl: network.rpc, fallbackRpcUrls: fallbacks }
+  return {
+    rpcUrl: network.rpc,
+    ...(fallbacks.length === 0 ? {} : { fallbackRpcUrls: fallbacks }),
+    chainId: network.chainId,
+    contracts: network.contracts,
+  }
 }
 
 /** An RPC URL: http(s) or ws(s), no credentials shown in errors. */

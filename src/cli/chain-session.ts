@@ -1,10 +1,4 @@
-import {
-  type ChainClient,
-  chainEndpoints,
-  createChainClient,
-  loadPrivateKey,
-  type NetworkFile,
-} from '../chain/index.ts'
+import { type ChainClient, createChainClient, loadPrivateKey, type NetworkFile, networkChain } from '../chain/index.ts'
 import { NotFoundError } from '../errors.ts'
 import type { NetworkLocation } from './client-session.ts'
 
@@ -36,10 +30,8 @@ export async function openUserChain(location: NetworkLocation): Promise<UserChai
     )
   }
   const client = createChainClient({
-    ...chainEndpoints(network),
-    chainId: network.chainId,
+    ...networkChain(network),
     privateKey,
-    contracts: network.contracts,
     transactionLockDir: location.home,
   })
   return { client, network, fromBlock: network.deploymentBlock }

@@ -3,11 +3,11 @@ import { homedir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import {
-  chainEndpoints,
   createChainReader,
   NETWORK_FILE,
   NETWORK_FILE_FORMAT,
   type NetworkFile,
+  networkChain,
   readNetworkFile,
 } from '../chain/index.ts'
 import {
@@ -186,14 +186,7 @@ export async function openClientSession(location: NetworkLocation): Promise<Clie
   const registry =
     location.apis.length > 0 || location.network === undefined
       ? undefined
-      : watchRegistryNodes(
-          network,
-          createChainReader({
-            ...chainEndpoints(location.network),
-            chainId: location.network.chainId,
-            contracts: location.network.contracts,
-          }),
-        )
+      : watchRegistryNodes(network, createChainReader(networkChain(location.network)))
   const client = createClient(
     {
       network,

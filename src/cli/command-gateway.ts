@@ -9,7 +9,7 @@ import {
   DEFAULT_S3_PORT,
   withChainView,
 } from '../api/index.ts'
-import { chainEndpoints, createChainReader, loadPrivateKey } from '../chain/index.ts'
+import { createChainReader, loadPrivateKey, networkChain } from '../chain/index.ts'
 import { openNetworkFileService } from '../devnet/index.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import { configureCrashPoint, mkdirDurable } from '../storage/index.ts'
@@ -56,11 +56,7 @@ export async function runGateway(parsed: ParsedCommandLine, context: CommandCont
   await mkdirDurable(dataDir, { mode: 0o700 })
   const service = await openNetworkFileService({ network, privateKey, home: location.home })
   try {
-    const reader = createChainReader({
-      ...chainEndpoints(network),
-      chainId: network.chainId,
-      contracts: network.contracts,
-    })
+    const reader = createChainReader(networkChain(network))
     const view = createChainView(
       { reader },
       { account: privateKeyToAccount(privateKey).address, fromBlock: network.deploymentBlock },

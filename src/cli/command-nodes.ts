@@ -1,11 +1,11 @@
 import type { Address } from 'viem'
 import {
   type ChainReader,
-  chainEndpoints,
   createChainReader,
   getBalances,
   getNode,
   listActiveNodes,
+  networkChain,
 } from '../chain/index.ts'
 import { mergePeerViews } from '../client/index.ts'
 import { NotFoundError } from '../errors.ts'
@@ -89,7 +89,7 @@ export async function runNodes(parsed: ParsedCommandLine, context: CommandContex
     network === undefined
       ? new Map<string, ChainNodeView>()
       : await chainViews(
-          createChainReader({ ...chainEndpoints(network), chainId: network.chainId, contracts: network.contracts }),
+          createChainReader(networkChain(network)),
           location.devnet?.nodes.flatMap((n) => (n.address === undefined ? [] : [n.address])) ?? [],
           context.signal,
         )

@@ -1,4 +1,4 @@
-import { type ChainReader, chainEndpoints, createChainReader } from '../chain/index.ts'
+import { type ChainReader, createChainReader, networkChain } from '../chain/index.ts'
 import {
   type DurabilityInputs,
   durabilityInputs,
@@ -40,7 +40,7 @@ export function networkReader(location: NetworkLocation): { reader: ChainReader;
     )
   }
   return {
-    reader: createChainReader({ ...chainEndpoints(network), chainId: network.chainId, contracts: network.contracts }),
+    reader: createChainReader(networkChain(network)),
     fromBlock: network.deploymentBlock,
   }
 }

@@ -4,7 +4,7 @@
  * owner's address resolves it, without any node or gateway: the records are on chain (docs/protocol.md, "Names").
  */
 import { type Address, getAddress, isAddress } from 'viem'
-import { type ChainReader, chainEndpoints, createChainReader } from '../chain/index.ts'
+import { type ChainReader, createChainReader, networkChain } from '../chain/index.ts'
 import { checkName, checkNameValue, type NameEntry, nameHistory, publishName, resolveName } from '../client/index.ts'
 import { InvalidArgumentError, NotFoundError } from '../errors.ts'
 import { openUserChain } from './chain-session.ts'
@@ -42,7 +42,7 @@ async function readerFor(parsed: ParsedCommandLine): Promise<{ reader: ChainRead
   }
   if (owner !== undefined) {
     return {
-      reader: createChainReader({ ...chainEndpoints(network), chainId: network.chainId, contracts: network.contracts }),
+      reader: createChainReader(networkChain(network)),
       owner,
     }
   }

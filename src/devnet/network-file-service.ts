@@ -12,7 +12,7 @@ import {
   type GatewayComponents,
   type S3NamesComponents,
 } from '../api/index.ts'
-import { chainEndpoints, createChainClient, createChainReader, type NetworkFile } from '../chain/index.ts'
+import { createChainClient, createChainReader, type NetworkFile, networkChain } from '../chain/index.ts'
 import {
   createClient,
   createFileRecordStore,
@@ -66,7 +66,7 @@ export async function openNetworkFileService(init: NetworkFileServiceInit): Prom
   )
   await network.start()
   await seedAddresses(network, file.bootstrap)
-  const reader = createChainReader({ ...chainEndpoints(file), chainId: file.chainId, contracts: file.contracts })
+  const reader = createChainReader(networkChain(file))
   const registry = watchRegistryNodes(network, reader)
   await registry.refresh().catch(() => {})
   const records = createFileRecordStore({ path: join(init.home, FILES_RECORD) })
@@ -82,10 +82,8 @@ export async function openNetworkFileService(init: NetworkFileServiceInit): Prom
     {},
   )
   const wallet = createChainClient({
-    ...chainEndpoints(file),
-    chainId: file.chainId,
+    ...networkChain(file),
     privateKey: init.privateKey,
-    contracts: file.contracts,
     transactionLockDir: init.home,
   })
   const client = withStorageDeals(offChain, wallet, { network })
