@@ -29,8 +29,8 @@ export interface PhiAccrualDetectorInit {
  * @example
  * ```ts
  * const detector = new PhiAccrualDetector({ expectedIntervalMs: 1000 })
- * detector.heartbeat(Date.now())
- * detector.phi(Date.now() + 5000) // > 8: dead
+ * detector.heartbeat(performance.now()) // a monotonic clock: a wall-clock step must not look like silence
+ * detector.phi(performance.now() + 5000) // > 8: dead
  * ```
  */
 export class PhiAccrualDetector {

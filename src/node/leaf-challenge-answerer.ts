@@ -12,6 +12,7 @@ import { CID } from 'multiformats/cid'
 import { type LeafAnswer, type LeafChallenge, MAX_LEAF_PATH_HASHES } from '../net/index.ts'
 import type { SlotProver } from './chain-service/index.ts'
 import type { AbortOptions } from './interface.ts'
+import { monotonicNow } from './monotonic-clock.ts'
 
 /** How long a peer's challenges of a slot that failed a leaf proof are refused at once (ms). */
 export const FAILED_SLOT_MEMORY_MS = 10 * 60 * 1000
@@ -22,7 +23,7 @@ export interface LeafChallengeAnswererComponents {
   /** Absent: every challenge is refused. `pieces` tells a file whose manifest is not here (not a failed proof). */
   prover: Partial<Pick<SlotProver, 'prove' | 'pieces'>>
   mayChallenge: (peerId: string) => boolean
-  /** Clock in ms (tests). */
+  /** Monotonic clock in ms (tests; default `performance.now()`). */
   now?: () => number
 }
 
@@ -39,7 +40,7 @@ export function createLeafChallengeAnswerer(
   components: LeafChallengeAnswererComponents,
 ): (peer: string, challenge: LeafChallenge, options: AbortOptions) => Promise<LeafAnswer> {
   const failed = new Map<string, number>()
-  const now = () => components.now?.() ?? Date.now()
+  const now = () => components.now?.() ?? monotonicNow()
   const refuse = (reason: string): LeafAnswer => ({ type: 'leaf-response', granted: false, reason })
   return async (peer, challenge, options) => {
     const prove = components.prover.prove

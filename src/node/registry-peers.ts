@@ -1,4 +1,5 @@
 import { type ChainReader, listActiveNodes } from '../chain/index.ts'
+import { monotonicNow } from './monotonic-clock.ts'
 
 /** How long a read of the Registry's active nodes is used before it is read again. */
 const REGISTRY_PEERS_REFRESH_MS = 30_000
@@ -39,7 +40,7 @@ export interface RegistryPeers {
 export function registryPeers(reader: ChainReader): RegistryPeers {
   let addresses: string[] = []
   let staked = new Map<string, bigint>()
-  let readAt = 0
+  let readAt = Number.NEGATIVE_INFINITY
   let reading: Promise<void> | undefined
   const refresh = (): Promise<void> => {
     reading ??= (async () => {
@@ -51,7 +52,7 @@ export function registryPeers(reader: ChainReader): RegistryPeers {
             .filter((m) => !m.includes('/0.0.0.0/'))
             .map((m) => (m.includes('/p2p/') ? m : `${m}/p2p/${node.peerId}`)),
         )
-        readAt = Date.now()
+        readAt = monotonicNow()
       } catch {
         // an unreachable chain keeps the last read; the other join sources still work
       } finally {
@@ -60,7 +61,7 @@ export function registryPeers(reader: ChainReader): RegistryPeers {
     })()
     return reading
   }
-  const stale = () => Date.now() - readAt > REGISTRY_PEERS_REFRESH_MS
+  const stale = () => monotonicNow() - readAt > REGISTRY_PEERS_REFRESH_MS
   return {
     source: async () => {
       if (stale()) await refresh()

@@ -13,6 +13,7 @@ import { AcceptedManifests } from './accepted-manifests.ts'
 import { AcceptedSlots } from './accepted-slots.ts'
 import type { SlotProver } from './chain-service/index.ts'
 import { createLeafChallengeAnswerer } from './leaf-challenge-answerer.ts'
+import { monotonicNow } from './monotonic-clock.ts'
 import { createUploadAdmission } from './upload-admission.ts'
 import { UploadReservations } from './upload-reservations.ts'
 
@@ -87,9 +88,9 @@ export function createSlotAcceptancePolicy(
   let price: { value: bigint; at: number } | undefined
 
   const ownPrice = async (chain: ChainClient, signal: AbortSignal | undefined): Promise<bigint> => {
-    if (price === undefined || Date.now() - price.at > 30_000) {
+    if (price === undefined || monotonicNow() - price.at > 30_000) {
       const node = await getNode(chain, { account: chain.account.address }, signal === undefined ? {} : { signal })
-      price = { value: node.pricePerByteEpoch, at: Date.now() }
+      price = { value: node.pricePerByteEpoch, at: monotonicNow() }
     }
     return price.value
   }

@@ -21,6 +21,7 @@ import { DEFAULT_PEER_SAVE_INTERVAL_MS, MAX_WATCHED_PEERS, PIECES_DIR, READY_FIL
 import { type ControlApi, createControlApi } from './control-api.ts'
 import { createPieceCollector, type PieceCollector, type PieceCollectorEvent } from './gc/index.ts'
 import type { AbortOptions, NodeInfo, NodeOptions, StorageNode } from './interface.ts'
+import { monotonicNow } from './monotonic-clock.ts'
 import { createNodeMetrics } from './node-metrics.ts'
 import { defaultNodeOptions } from './node-options.ts'
 import { loadOrCreatePeerKey } from './peer-key.ts'
@@ -87,7 +88,7 @@ class DaemonStorageNode implements StorageNode {
   #watchTimer: NodeJS.Timeout | undefined
   #savedPeers: SavedPeer[] = []
   readonly #watched = new Set<string>()
-  #freeSpaceCache = { at: 0, value: 0 }
+  #freeSpaceCache = { at: Number.NEGATIVE_INFINITY, value: 0 }
 
   constructor(init: StorageNodeInit) {
     this.#init = init
@@ -276,6 +277,7 @@ class DaemonStorageNode implements StorageNode {
     if (faults.benchSink) await registerBenchSink(network.libp2p)
     this.#peerId = network.peerId
     const startedAt = Date.now()
+    const startedMonotonic = monotonicNow()
     const api = createControlApi(
       {
         pieceStore: store,
@@ -284,7 +286,9 @@ class DaemonStorageNode implements StorageNode {
           peerId: network.peerId,
           version: CAIRN_VERSION,
           pid: process.pid,
-          uptimeMs: Date.now() - startedAt,
+          uptimeMs: Math.round(monotonicNow() - startedMonotonic),
+          // the wall clock (ms since the Unix epoch), for an operator comparing clocks; nothing here is timed by it
+          clockMs: Date.now(),
           multiaddrs: network.multiaddrs(),
           connectedPeers: network.libp2p.getPeers().length,
           dataDir: this.#dataDir,
@@ -369,7 +373,7 @@ class DaemonStorageNode implements StorageNode {
 
   /** Bytes this node can still take: the quota left, capped by the disk's free space (cached for 5 s). */
   #freeSpace(): number {
-    const now = Date.now()
+    const now = monotonicNow()
     if (now - this.#freeSpaceCache.at > 5_000) {
       let disk = Number.MAX_SAFE_INTEGER
       try {

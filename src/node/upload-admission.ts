@@ -12,6 +12,7 @@ import { type Address, getAddress } from 'viem'
 import { type ChainClient, cairnTokenAbi, marketAbi } from '../chain/index.ts'
 import type { WireUploadTicket } from '../net/index.ts'
 import type { AbortOptions } from '../storage/index.ts'
+import { monotonicNow } from './monotonic-clock.ts'
 import { MAX_RESERVATIONS, type ReserveAnswer, type UploadReservations } from './upload-reservations.ts'
 import { uploadTicketProblem } from './upload-ticket.ts'
 
@@ -30,7 +31,7 @@ export interface UploadAdmissionComponents {
   isStaked: (peerId: string) => boolean
   /** This node's price per byte per epoch (cached by the caller). */
   price: (chain: ChainClient, signal: AbortSignal | undefined) => Promise<bigint>
-  /** Clock in ms (tests). */
+  /** Wall clock in ms (tests): upload tickets' expiries are Unix seconds signed by the payer. */
   now?: () => number
 }
 
@@ -61,7 +62,7 @@ export function createUploadAdmission(components: UploadAdmissionComponents): Up
   const balanceOf = async (chain: ChainClient, account: Address, signal: AbortSignal | undefined) => {
     const key = account.toLowerCase()
     const cached = balances.get(key)
-    if (cached !== undefined && now() - cached.at < BALANCE_CACHE_MS) return cached.value
+    if (cached !== undefined && monotonicNow() - cached.at < BALANCE_CACHE_MS) return cached.value
     if (signal?.aborted) throw signal.reason
     const value = await chain.readContract({
       address: chain.contracts.token,
@@ -70,7 +71,7 @@ export function createUploadAdmission(components: UploadAdmissionComponents): Up
       args: [account],
     })
     balances.delete(key)
-    balances.set(key, { value, at: now() })
+    balances.set(key, { value, at: monotonicNow() })
     if (balances.size > MAX_CACHED_BALANCES) balances.delete(balances.keys().next().value!)
     return value
   }

@@ -9,6 +9,7 @@
  * than its grace period (a day), which frees the pieces of a ticket that expired without a deal.
  */
 import { CID } from 'multiformats/cid'
+import { monotonicNow } from './monotonic-clock.ts'
 
 /** Longest reservation a node grants (a longer request gets this). */
 export const MAX_RESERVATION_SECONDS = 3_600
@@ -27,7 +28,7 @@ export interface UploadReservationsInit {
   freeSpace: () => number
   /** Share of the free space one peer may reserve (default DEFAULT_PEER_RESERVATION_SHARE). */
   peerShare?: number
-  /** Clock in ms (tests). */
+  /** Monotonic clock in ms (tests; default `performance.now()`): reservations end after their seconds, whatever the wall clock does. */
   now?: () => number
 }
 
@@ -38,7 +39,8 @@ interface Reservation {
   holder: string
   bytes: number
   used: number
-  expiresAt: number
+  /** When it ends, on the monotonic clock (`now`). */
+  endsAt: number
   pieces: string[]
 }
 
@@ -46,6 +48,7 @@ interface Reservation {
 export interface UnclaimedPiece {
   cid: string
   peer: string
+  /** When its reservation ended (wall clock, ms since the Unix epoch). */
   expiredAt: number
 }
 
@@ -68,7 +71,7 @@ export class UploadReservations {
   }
 
   #now(): number {
-    return this.#init.now?.() ?? Date.now()
+    return this.#init.now?.() ?? monotonicNow()
   }
 
   /**
@@ -100,13 +103,13 @@ export class UploadReservations {
     }
     const cap = Math.floor(free * (this.#init.peerShare ?? DEFAULT_PEER_RESERVATION_SHARE))
     if (mine + bytes > cap) return refuse(`${who} may reserve at most ${cap} bytes here, asked ${mine + bytes}`)
-    const expiresAt = now + Math.min(seconds, MAX_RESERVATION_SECONDS) * 1000
-    const reservation = { peer, holder, bytes, used: 0, expiresAt, pieces: [] }
+    const lifetimeMs = Math.min(seconds, MAX_RESERVATION_SECONDS) * 1000
+    const reservation = { peer, holder, bytes, used: 0, endsAt: now + lifetimeMs, pieces: [] }
     own.push(reservation)
     this.#byHolder.set(holder, own)
     this.#byPeer.set(peer, [...(this.#byPeer.get(peer) ?? []), reservation])
     this.#count++
-    return { type: 'reserve-response', granted: true, bytes, expiresAt }
+    return { type: 'reserve-response', granted: true, bytes, expiresAt: Date.now() + lifetimeMs }
   }
 
   /** Counts piece `cid` of `bytes` from `peer` against its live reservations; returns the refusal when it has none. */
@@ -167,19 +170,19 @@ export class UploadReservations {
 
   #sweep(now: number): void {
     for (const [holder, list] of this.#byHolder) {
-      const live = list.filter((r) => r.expiresAt > now)
+      const live = list.filter((r) => r.endsAt > now)
       if (live.length === list.length) continue
       if (live.length === 0) this.#byHolder.delete(holder)
       else this.#byHolder.set(holder, live)
     }
     for (const [peer, list] of this.#byPeer) {
-      const live = list.filter((r) => r.expiresAt > now)
+      const live = list.filter((r) => r.endsAt > now)
       if (live.length === list.length) continue
       const stillCarried = new Set(live.flatMap((r) => r.pieces))
       for (const r of list) {
-        if (r.expiresAt > now) continue
+        if (r.endsAt > now) continue
         for (const cid of r.pieces) {
-          this.#unclaimed.push({ cid, peer, expiredAt: r.expiresAt })
+          this.#unclaimed.push({ cid, peer, expiredAt: Date.now() - (now - r.endsAt) })
           if (!stillCarried.has(cid)) this.#forget(cid, peer)
         }
       }

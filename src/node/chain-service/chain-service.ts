@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import type { Address } from 'viem'
 import { type ChainClient, createChainClient, type EpochInfo, marketAbi } from '../../chain/index.ts'
 import type { AbortOptions } from '../index.ts'
+import { monotonicNow } from '../monotonic-clock.ts'
 import type { ChainDutyContext } from './chain-duty.ts'
 import { SlotClaims } from './claim-slots.ts'
 import { DealCloser } from './close-deals.ts'
@@ -162,7 +163,7 @@ class NodeChainService implements ChainService {
   async #tick(signal: AbortSignal): Promise<void> {
     const { info, head } = await this.#epochInfo(signal)
     await this.#book.sync(head, info.epoch, { signal })
-    this.#read = { epoch: info.epoch, chainTime: info.now, at: Date.now() }
+    this.#read = { epoch: info.epoch, chainTime: info.now, at: monotonicNow() }
     const held = this.#book.heldBy(this.account)
     // Confirms pending slots and lists the due ones, then proves every due slot at once: one batch transaction
     // (per DEFAULT_MAX_PROOFS_PER_TRANSACTION slots) instead of one transaction per slot.

@@ -103,7 +103,7 @@ export interface MarketView {
   epoch: number
   /** That block's time (Unix seconds, the chain's clock: acceptance expiries are on it). */
   chainTime: number
-  /** When that read finished (ms, this machine's clock). */
+  /** When that read finished (ms on the node's monotonic clock, `performance.now()`: compare, never show). */
   readAt: number
   deals: () => Iterable<MarketViewDeal>
 }

@@ -13,6 +13,7 @@ import {
   updateEndpoints,
   updateOffer,
 } from '../../chain/index.ts'
+import { monotonicNow } from '../monotonic-clock.ts'
 import type { ChainDutyContext } from './chain-duty.ts'
 import { DEFAULT_NODE_PRICE_PER_BYTE_EPOCH, DEFAULT_NODE_STAKE } from './constants.ts'
 
@@ -27,7 +28,7 @@ export class StandingKeeper {
   #checkedEpoch = -1
   /** The addresses registered, as last written or read (undefined until the node entered). */
   #registered: string | undefined
-  #updatedAt = 0
+  #updatedAt = Number.NEGATIVE_INFINITY
 
   constructor(context: Pick<ChainDutyContext, 'client' | 'account' | 'components' | 'init' | 'emit'>) {
     this.#context = context
@@ -56,7 +57,7 @@ export class StandingKeeper {
       const same = node.peerId === components.peerId() && node.multiaddrs.join(' ') === multiaddrs.join(' ')
       if (!same) await updateEndpoints(client, { peerId: components.peerId(), multiaddrs }, { signal })
       this.#registered = multiaddrs.join(' ')
-      this.#updatedAt = Date.now()
+      this.#updatedAt = monotonicNow()
       if (node.pricePerByteEpoch !== price || node.capacity !== capacity) {
         await updateOffer(client, { capacity, pricePerByteEpoch: price }, { signal })
       }
@@ -75,11 +76,11 @@ export class StandingKeeper {
   }
 
   async #refreshEndpoints(signal: AbortSignal): Promise<void> {
-    if (this.#registered === undefined || Date.now() - this.#updatedAt < ENDPOINT_UPDATE_INTERVAL_MS) return
+    if (this.#registered === undefined || monotonicNow() - this.#updatedAt < ENDPOINT_UPDATE_INTERVAL_MS) return
     const { client, components, emit, account } = this.#context
     const multiaddrs = components.multiaddrs().slice(0, 8)
     if (multiaddrs.length === 0 || multiaddrs.join(' ') === this.#registered) return
-    this.#updatedAt = Date.now()
+    this.#updatedAt = monotonicNow()
     await updateEndpoints(client, { peerId: components.peerId(), multiaddrs }, { signal })
     this.#registered = multiaddrs.join(' ')
     emit({ type: 'chain:endpoints', account })

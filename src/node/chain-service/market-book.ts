@@ -10,6 +10,7 @@ import type { Address, Hex } from 'viem'
 import { type ChainEvent, type ChainReader, getSlot, readChainLogs } from '../../chain/index.ts'
 import { crashPoint } from '../../storage/index.ts'
 import { readJsonState, writeJsonState } from '../json-state-file.ts'
+import { monotonicNow } from '../monotonic-clock.ts'
 import { CHAIN_STATE_FILE, CHAIN_STATE_SAVE_MS } from './constants.ts'
 
 /** One slot as the book keeps it. */
@@ -94,7 +95,7 @@ export class MarketBook {
   /** Last block whose events are in the book. */
   #cursor: bigint
   #savedCursor: bigint | undefined
-  #savedAt = 0
+  #savedAt = Number.NEGATIVE_INFINITY
   #dirty = false
   /** Slots an event changed in a way the event does not tell in full: read from the Market after the sync. */
   readonly #refresh = new Set<string>()
@@ -174,7 +175,7 @@ export class MarketBook {
             this.#cursor = to
             if (events.length > 0) this.#dirty = true
             // a long history is saved as it goes: a restart during the first read does not start over
-            if (Date.now() - this.#savedAt > CHAIN_STATE_SAVE_MS) await this.save()
+            if (monotonicNow() - this.#savedAt > CHAIN_STATE_SAVE_MS) await this.save()
           },
         },
       )
@@ -196,7 +197,7 @@ export class MarketBook {
       this.#refresh.delete(id)
     }
     this.#prune(epoch)
-    if (this.#dirty || (this.#cursor !== this.#savedCursor && Date.now() - this.#savedAt > CHAIN_STATE_SAVE_MS)) {
+    if (this.#dirty || (this.#cursor !== this.#savedCursor && monotonicNow() - this.#savedAt > CHAIN_STATE_SAVE_MS)) {
       await this.save()
     }
     return applied
@@ -233,7 +234,7 @@ export class MarketBook {
     await writeJsonState(join(this.#init.dataDir, CHAIN_STATE_FILE), state)
     crashPoint('chain-cursor:saved')
     this.#savedCursor = this.#cursor
-    this.#savedAt = Date.now()
+    this.#savedAt = monotonicNow()
     this.#dirty = false
   }
 

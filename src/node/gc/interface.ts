@@ -27,8 +27,10 @@ export interface PieceCollectorInit {
   intervalMs?: number
   /** Default DEFAULT_GC_MAX_BOOK_AGE_MS. */
   maxBookAgeMs?: number
-  /** Clock in ms (tests). */
+  /** Wall clock in ms (tests): piece files' times and gc-state.json's are on it. Also the book's clock when `monotonicNow` is not given. */
   now?: () => number
+  /** Monotonic clock in ms (tests; default `performance.now()`): the book's age (`MarketView.readAt`) is on it. */
+  monotonicNow?: () => number
   onEvent?: (event: PieceCollectorEvent) => void
 }
 

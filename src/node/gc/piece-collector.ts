@@ -21,6 +21,7 @@ import { decodeManifest, manifestPieceCid } from '../../storage/index.ts'
 import { type AcceptedSlotKey, acceptedSlotId } from '../accepted-slots.ts'
 import { SLOT_CACHE_DIR } from '../chain-service/index.ts'
 import { readJsonState, writeJsonState } from '../json-state-file.ts'
+import { monotonicNow } from '../monotonic-clock.ts'
 import { DEFAULT_GC_GRACE_MS, DEFAULT_GC_INTERVAL_MS, DEFAULT_GC_MAX_BOOK_AGE_MS, GC_STATE_FILE } from './constants.ts'
 import type { PieceCollector, PieceCollectorComponents, PieceCollectorInit, SweepReport } from './interface.ts'
 import { manifestCidOfText, type NeededSlot, neededSlotKey, neededSlots } from './needed-slots.ts'
@@ -88,13 +89,18 @@ class NodePieceCollector implements PieceCollector {
     return this.#init.now?.() ?? Date.now()
   }
 
+  /** The clock of the book's age: a wall-clock step must not make an old book look fresh (nor a fresh one old). */
+  #monotonicNow(): number {
+    return this.#init.monotonicNow?.() ?? this.#init.now?.() ?? monotonicNow()
+  }
+
   async #sweep(signal: AbortSignal | undefined): Promise<SweepReport> {
     const { pieceStore, market, accepted, repair } = this.#components
     const report = emptyReport()
     const now = this.#now()
     const view = market()
     if (view === undefined) return { ...report, skipped: 'the book of the Market was not read yet' }
-    const age = now - view.readAt
+    const age = this.#monotonicNow() - view.readAt
     if (age > (this.#init.maxBookAgeMs ?? DEFAULT_GC_MAX_BOOK_AGE_MS)) {
       return { ...report, skipped: `the book of the Market was last read ${Math.round(age / 1000)} s ago` }
     }

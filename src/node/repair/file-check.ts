@@ -4,6 +4,8 @@
  * (manifest CID, peer ID); the first repairs a slot lost for `confirmMs`, the others only if it is still lost after
  * `rank x fallbackMs`.
  */
+
+import { monotonicNow } from '../monotonic-clock.ts'
 import {
   DEFAULT_REPAIR_CONFIRM_MS,
   DEFAULT_REPAIR_FALLBACK_MS,
@@ -31,7 +33,7 @@ export async function checkFiles(context: RepairContext): Promise<void> {
 }
 
 async function checkFile(context: RepairContext, file: TrackedFile): Promise<void> {
-  const now = Date.now()
+  const now = monotonicNow()
   const me = context.me()
   if (file.adoptingSince !== undefined) {
     await checkAdoption(context, file, now)

@@ -5,6 +5,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import { decodeManifest, type Manifest } from '../../storage/index.ts'
+import { monotonicNow } from '../monotonic-clock.ts'
 import { manifestRefusal } from './manifest-admission.ts'
 import type { RepairContext } from './repair-context.ts'
 import type { RepairFileRecord } from './repair-state-file.ts'
@@ -67,7 +68,7 @@ export async function registerStoredManifest(context: RepairContext, cid: CID, b
     }
     if (context.files.has(key)) return
     const file = trackFile(context, manifestCid, manifest, bytes, undefined)
-    if (adopting) file.adoptingSince = Date.now()
+    if (adopting) file.adoptingSince = monotonicNow()
     context.emit({
       type: 'repair:file-known',
       manifestCid: file.key,

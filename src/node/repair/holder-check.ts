@@ -11,6 +11,7 @@ import { randomInt } from 'node:crypto'
 import { CorruptDataError, NotFoundError, ProtocolError, UnreachableError } from '../../errors.ts'
 import { challengeLeaf } from '../../net/index.ts'
 import { MERKLE_LEAF_SIZE, merkleLeafCount, pieceSize, verifyPiece } from '../../storage/index.ts'
+import { monotonicNow } from '../monotonic-clock.ts'
 import {
   DEFAULT_REPAIR_FAILED_PEER_MS,
   DEFAULT_REPAIR_SPOT_CHECK_TIMEOUT_MS,
@@ -40,7 +41,7 @@ export async function checkHolder(
   const key = `${file.key}:${peer}:${segments[0]!.pieces[slot]!.toString()}`
   const ttl = context.init.spotCheckTtlMs ?? DEFAULT_REPAIR_SPOT_CHECK_TTL_MS
   const passed = context.verified.get(key)
-  if (passed !== undefined && Date.now() - passed < ttl) return true
+  if (passed !== undefined && monotonicNow() - passed < ttl) return true
   const segment = randomInt(segments.length)
   const cid = segments[segment]!.pieces[slot]!
   try {
@@ -60,7 +61,7 @@ export async function checkHolder(
     return false
   }
   context.verified.delete(key)
-  context.verified.set(key, Date.now())
+  context.verified.set(key, monotonicNow())
   if (context.verified.size > MAX_VERIFIED) context.verified.delete(context.verified.keys().next().value!)
   return true
 }
@@ -105,7 +106,7 @@ async function leafCheck(
 
 /** Remembers `peer` as failed (no holder, source or target for `failedPeerMs`) and reports it. */
 export function rejectHolder(context: RepairContext, file: TrackedFile, peer: string, slot: number, reason: string) {
-  context.failedPeers.set(peer, Date.now() + (context.init.failedPeerMs ?? DEFAULT_REPAIR_FAILED_PEER_MS))
+  context.failedPeers.set(peer, monotonicNow() + (context.init.failedPeerMs ?? DEFAULT_REPAIR_FAILED_PEER_MS))
   for (const key of context.verified.keys()) if (key.includes(`:${peer}:`)) context.verified.delete(key)
   context.emit({ type: 'repair:holder-rejected', manifestCid: file.key, slot, peerId: peer, reason })
 }

@@ -4,6 +4,8 @@
  * its own slots from the answer, and watches the other holders (direct heartbeats). Only trusted peers (eligible, not
  * failed) are asked, and a claim counts only once the claimer passed a spot check of the slot (holder-check.ts).
  */
+
+import { monotonicNow } from '../monotonic-clock.ts'
 import { indexSlots } from './file-tracking.ts'
 import { checkHolder } from './holder-check.ts'
 import type { RepairContext } from './repair-context.ts'
@@ -66,7 +68,7 @@ export async function refreshPlacement(context: RepairContext, file: TrackedFile
   file.holdersOf = holdersOf
   const previous = file.holders
   file.holders = assignSlots(holdersOf, previous, live)
-  file.refreshedAt = Date.now()
+  file.refreshedAt = monotonicNow()
   const before = [...file.mySlots].join()
   file.mySlots = new Set(file.holders.flatMap((h, slot) => (h === me ? [slot] : [])))
   for (const slot of previous.keys()) if (previous[slot] === me && file.holders[slot] !== me) file.mySlots.add(slot)

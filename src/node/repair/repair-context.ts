@@ -4,6 +4,7 @@
  */
 import type { PieceStore } from '../../storage/index.ts'
 import type { PeerState } from '../index.ts'
+import { monotonicNow } from '../monotonic-clock.ts'
 import type { RepairEvent, RepairNetwork, RepairServiceComponents, RepairServiceInit } from './interface.ts'
 import { RepairLog } from './repair-log.ts'
 import { RepairStateSaver } from './repair-state-saver.ts'
@@ -82,7 +83,7 @@ export class RepairContext {
     if (peerId === this.me()) return true
     const until = this.failedPeers.get(peerId)
     if (until !== undefined) {
-      if (until > Date.now()) return false
+      if (until > monotonicNow()) return false
       this.failedPeers.delete(peerId)
     }
     return this.init.isEligible?.(peerId) ?? true

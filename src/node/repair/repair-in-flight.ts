@@ -8,6 +8,7 @@
  * by that much at most).
  */
 import { manifestPieceCid } from '../../storage/index.ts'
+import { monotonicNow } from '../monotonic-clock.ts'
 import type { RepairContext } from './repair-context.ts'
 import type { TrackedFile } from './tracked-file.ts'
 
@@ -44,7 +45,7 @@ export async function repairInFlight(
     }),
   )
   const best = held.reduce((top, count, i) => (count > (held[top] ?? 0) ? i : top), 0)
-  const now = Date.now()
+  const now = monotonicNow()
   if ((held[best] ?? 0) === 0) {
     file.inFlight.delete(slot)
     return undefined

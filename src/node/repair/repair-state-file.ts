@@ -13,7 +13,7 @@ export interface RepairFileRecord {
   mySlots: number[]
   /** Last known live holder per slot (null: none known). */
   holders: Array<string | null>
-  /** Set while this node is receiving a slot someone else is rebuilding for it (the time the manifest came). */
+  /** Set while this node is receiving a slot someone else is rebuilding for it (the time the manifest came, ms since the Unix epoch). */
   adoptingSince?: number
 }
 

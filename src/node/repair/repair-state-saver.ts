@@ -4,6 +4,7 @@
  */
 import { CID } from 'multiformats/cid'
 import { decodeManifest, type Manifest, manifestPieceCid, type PieceStore } from '../../storage/index.ts'
+import { wallFromMonotonic } from '../monotonic-clock.ts'
 import { type RepairFileRecord, readRepairState, writeRepairState } from './repair-state-file.ts'
 import type { TrackedFile } from './tracked-file.ts'
 
@@ -35,7 +36,7 @@ export class RepairStateSaver {
       manifestCid: f.key,
       mySlots: [...f.mySlots],
       holders: f.holders,
-      ...(f.adoptingSince === undefined ? {} : { adoptingSince: f.adoptingSince }),
+      ...(f.adoptingSince === undefined ? {} : { adoptingSince: wallFromMonotonic(f.adoptingSince) }),
     }))
     await writeRepairState(this.#dataDir, records)
   }

@@ -6,6 +6,7 @@
 import { access } from 'node:fs/promises'
 import { reserveUpload } from '../../net/index.ts'
 import { abortableSleep, manifestPieceCid } from '../../storage/index.ts'
+import { monotonicNow } from '../monotonic-clock.ts'
 import {
   DEFAULT_REPAIR_CONCURRENCY,
   DEFAULT_REPAIR_FALLBACK_MS,
@@ -47,7 +48,7 @@ export async function repairSlot(context: RepairContext, file: TrackedFile, slot
   const outside = peers.filter((p) => p.state === 'alive' && !everyHolder.has(p.peerId)).map((p) => p.peerId)
   const inFlight = await repairInFlight(context, file, slot, outside, fallback)
   if (inFlight !== undefined) {
-    file.retryAfter.set(slot, Date.now() + fallback)
+    file.retryAfter.set(slot, monotonicNow() + fallback)
     context.emit({ type: 'repair:waiting', manifestCid: file.key, slot, target: inFlight })
     return
   }
@@ -56,7 +57,7 @@ export async function repairSlot(context: RepairContext, file: TrackedFile, slot
     ...(context.init.capacityOf === undefined ? {} : { capacityOf: context.init.capacityOf }),
   })
   if (target === undefined) {
-    file.retryAfter.set(slot, Date.now() + fallback)
+    file.retryAfter.set(slot, monotonicNow() + fallback)
     context.emit({
       type: 'repair:failed',
       manifestCid: file.key,
@@ -68,11 +69,11 @@ export async function repairSlot(context: RepairContext, file: TrackedFile, slot
   }
   const budget = repairBudgetWait(context, file)
   if (budget !== undefined) {
-    file.retryAfter.set(slot, Date.now() + budget.waitMs)
+    file.retryAfter.set(slot, monotonicNow() + budget.waitMs)
     context.emit({ type: 'repair:failed', manifestCid: file.key, slot, target: null, error: budget.error })
     return
   }
-  file.repairStarts.push(Date.now())
+  file.repairStarts.push(monotonicNow())
   const segments = file.manifest.segments
   const active: ActiveRepair = { target: target.peerId, done: 0, pieces: segments.length, startedAt: Date.now() }
   context.active.set(key, active)
@@ -136,7 +137,7 @@ export async function repairSlot(context: RepairContext, file: TrackedFile, slot
     })
   } catch (err) {
     file.failedTargets.add(target.peerId)
-    file.retryAfter.set(slot, Date.now() + Math.min(fallback, 5_000))
+    file.retryAfter.set(slot, monotonicNow() + Math.min(fallback, 5_000))
     context.emit({ type: 'repair:failed', manifestCid: file.key, slot, target: target.peerId, error: errorText(err) })
     throw err
   } finally {
@@ -151,7 +152,7 @@ export async function repairSlot(context: RepairContext, file: TrackedFile, slot
 function repairBudgetWait(context: RepairContext, file: TrackedFile): { waitMs: number; error: string } | undefined {
   const max = context.init.maxRepairsPerFile ?? DEFAULT_REPAIR_MAX_REPAIRS_PER_FILE
   const period = context.init.repairPeriodMs ?? DEFAULT_REPAIR_PERIOD_MS
-  const now = Date.now()
+  const now = monotonicNow()
   file.repairStarts = file.repairStarts.filter((at) => now - at < period)
   if (file.repairStarts.length < max) return undefined
   return {

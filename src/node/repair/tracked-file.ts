@@ -4,6 +4,7 @@
  */
 import { CID } from 'multiformats/cid'
 import { createErasureCoder, type ErasureCoder, type Manifest } from '../../storage/index.ts'
+import { monotonicFromWall } from '../monotonic-clock.ts'
 import type { RepairFileRecord } from './repair-state-file.ts'
 
 const DAG_CBOR_CODE = 0x71
@@ -22,14 +23,20 @@ export interface TrackedFile {
   holders: Array<string | null>
   /** Every peer that answered holding each slot's first piece, at the last refresh. */
   holdersOf: string[][]
-  /** ms since the epoch; 0 until the first refresh. */
+  /**
+   * Times below are ms on the node's monotonic clock (monotonic-clock.ts), so that a wall-clock step neither fires a
+   * repair early nor puts it off. When the placement was last refreshed; 0 until the first refresh.
+   */
   refreshedAt: number
+  /** When each lost slot was first seen lost. */
   lostSince: Map<number, number>
+  /** Before when a slot's repair is not tried again. */
   retryAfter: Map<number, number>
   failedTargets: Set<string>
+  /** Since when this node is adopting the file (saved as wall-clock time in the repair state). */
   adoptingSince: number | undefined
   scrubCursor: number
-  /** When (ms) each slot repair of this file started, within the last repair period (the per-file budget). */
+  /** When each slot repair of this file started, within the last repair period (the per-file budget). */
   repairStarts: number[]
   /**
    * Another holder's repair of a lost slot seen in flight: its target, how many sampled pieces it held at the last
@@ -85,7 +92,7 @@ export function createTrackedFile(
     lostSince: new Map(),
     retryAfter: new Map(),
     failedTargets: new Set(),
-    adoptingSince: record?.adoptingSince,
+    adoptingSince: record?.adoptingSince === undefined ? undefined : monotonicFromWall(record.adoptingSince),
     scrubCursor: 0,
     repairStarts: [],
     inFlight: new Map(),
