@@ -7,8 +7,14 @@ import { createErasureCoder, type Manifest, manifestPieceCid, rebuildPiece } fro
 import { errorMessage } from './error-message.ts'
 import type { ClientNetwork, ClientProgressEvent, SlotPlacement } from './interface.ts'
 
-/** Bytes a put reserves on a node at a time (more when one piece is larger; less when the node has less room). */
+/**
+ * Bytes a put first reserves on a node (more when one piece is larger; less when the node has less room). Each
+ * further reservation on the same node asks for twice the previous one, up to UPLOAD_RESERVATION_MAX_BYTES: a node
+ * keeps at most 64 live reservations per account, so a flat 16 MiB stopped a 1 GiB put at its 64th reservation.
+ */
 export const UPLOAD_RESERVATION_BYTES = 16 * 1024 * 1024
+/** Largest reservation a put asks for at once. */
+export const UPLOAD_RESERVATION_MAX_BYTES = 1024 * 1024 * 1024
 /** Lifetime a put asks for its reservations; one ending within RESERVATION_MARGIN_MS is renewed first. */
 export const UPLOAD_RESERVATION_SECONDS = 600
 export const RESERVATION_MARGIN_MS = 60_000
@@ -41,6 +47,8 @@ export class SlotUpload {
   readonly #signal: AbortSignal
   /** Per node: bytes of this upload's reservation not used yet and when it ends (one request at a time per node). */
   readonly #reservations = new Map<string, Promise<{ left: number; expiresAt: number }>>()
+  /** Per node: the size of the next reservation this upload asks for. */
+  readonly #reservationAsk = new Map<string, number>()
   #failure: Error | undefined
 
   /** `ordered`: the nodes in placement order; the first `n` hold the slots, the others are spares. */
@@ -172,7 +180,8 @@ export class SlotUpload {
 
   /**
    * Makes sure this upload holds room for `bytes` more on `peer` (`/cairn/slot-accept/1.0.0` reserve): asks for
-   * UPLOAD_RESERVATION_BYTES at a time, or exactly `bytes` when the node has less room. Throws QuotaExceededError
+   * UPLOAD_RESERVATION_BYTES first and twice as much each time after (half after a refusal), or exactly `bytes`
+   * when the node refuses. Throws QuotaExceededError
    * naming the node and its reason when it refuses.
    */
   async #reserve(peer: string, bytes: number): Promise<void> {
@@ -189,10 +198,18 @@ export class SlotUpload {
           const ticket = await this.#init.uploadTicket?.(peer, request)
           return reserveUpload(this.#network, peer, { ...request, ticket }, options)
         }
-        const granted = await ask(Math.max(bytes, UPLOAD_RESERVATION_BYTES)).catch((err) => {
-          if (bytes >= UPLOAD_RESERVATION_BYTES || this.#signal.aborted) throw err
+        const wanted = Math.max(bytes, this.#reservationAsk.get(peer) ?? UPLOAD_RESERVATION_BYTES)
+        let refused = false
+        const granted = await ask(wanted).catch((err) => {
+          if (wanted <= bytes || this.#signal.aborted) throw err
+          refused = true
           return ask(bytes)
         })
+        const nextAsk = refused ? wanted / 2 : wanted * 2
+        this.#reservationAsk.set(
+          peer,
+          Math.min(Math.max(nextAsk, UPLOAD_RESERVATION_BYTES), UPLOAD_RESERVATION_MAX_BYTES),
+        )
         return { left: granted.bytes - bytes, expiresAt: granted.expiresAt }
       })
     this.#reservations.set(peer, next)

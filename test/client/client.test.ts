@@ -133,6 +133,17 @@ describe('client put/get/status', () => {
     }
   })
 
+  it('asks for larger reservations as a put goes on: a 1 GiB put fits in the 64 live reservations a node allows', async () => {
+    const network = new FakeNetwork(3)
+    // 24 pieces of 4 MiB + padding per node: 8 reservations of a flat 16 MiB (3 pieces each), 3 when they double.
+    const client = createClient({ network }, { segmentSize: 4 * 1024 * 1024 })
+    const put = await client.put([randomBytes(96 * 1024 * 1024)], { k: 1, n: 3 })
+    for (const slot of put.slots) {
+      const reserves = network.node(slot.peerId).reserves
+      assert.ok(reserves <= 3, `${slot.peerId} was asked for ${reserves} reservations`)
+    }
+  })
+
   it("a node refusing the upload reservation names itself and its reason in the put's error", async () => {
     const network = new FakeNetwork(3)
     network.node('peer-1').freeSpace = 0
