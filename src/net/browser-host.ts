@@ -1,17 +1,22 @@
 /**
  * A dial-only libp2p host for a web page: WebSockets and WebRTC-direct (the two transports a browser can dial a node
- * with, no signalling server), Noise, Yamux, identify and ping, no listener, no DHT, no discovery. It runs in Node too
+ * with, no signalling server), and WebRTC signalled over a circuit relay (`<relay>/p2p-circuit/webrtc/p2p/<node>`: the
+ * page dials the relay over WebSockets or WebRTC-direct, exchanges SDP with a node behind NAT over the relayed
+ * stream, then holds a direct WebRTC connection to it; no ICE server, host candidates only), Noise, Yamux, identify
+ * and ping, no listener, no DHT, no discovery. It runs in Node too
  * (tests stand it in for a page) and takes only what a page has: the node's multiaddr. The piece exchanges are the
  * node's own client functions (piece-protocol.ts, slot-acceptance-protocol.ts), so a page speaks the same wire format.
  *
  * Bundle this file (not src/net/index.ts, which pulls TCP, mDNS and the node's services) for the browser.
  */
+
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
-import { webRTCDirect } from '@libp2p/webrtc'
+import { webRTC, webRTCDirect } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
@@ -27,11 +32,14 @@ import type { WireUploadTicket } from './slot-acceptance-messages.ts'
 import { askSlotAcceptance, reserveUpload, type SlotAcceptanceRequester } from './slot-acceptance-protocol.ts'
 import { WEBSOCKET_BUFFER_POLL_MS } from './transport-constants.ts'
 
-/** The transports a page can dial a node with. */
-export type BrowserTransport = 'ws' | 'webrtc-direct'
+/**
+ * The transports a page can dial a node with: `webrtc` is WebRTC signalled over a relay, which the page reaches with
+ * one of the other two.
+ */
+export type BrowserTransport = 'ws' | 'webrtc-direct' | 'webrtc'
 
 export interface BrowserHostInit {
-  /** Default: both. */
+  /** Default: all three. */
   transports?: readonly BrowserTransport[]
   /** Dial loopback and private addresses (a devnet, a LAN); browsers' libp2p refuses them by default. Default false. */
   allowPrivateAddresses?: boolean
@@ -43,7 +51,10 @@ export interface BrowserHostInit {
 export interface BrowserHost {
   readonly libp2p: Libp2p
   readonly peerId: string
-  /** Dials a node's multiaddr (`/ip4/.../tcp/N/ws/p2p/...` or `/ip4/.../udp/N/webrtc-direct/certhash/.../p2p/...`). */
+  /**
+   * Dials a node's multiaddr (`/ip4/.../tcp/N/ws/p2p/...`, `/ip4/.../udp/N/webrtc-direct/certhash/.../p2p/...`, or
+   * `<relay's ws or webrtc-direct address>/p2p-circuit/webrtc/p2p/...` for a node behind NAT).
+   */
   dial(address: string, options?: AbortOptions): Promise<Connection>
   /** Reserves room on `peer`; a node on chain needs `ticket`, signed by the paying account (docs/protocol.md). */
   reserveUpload(
@@ -71,12 +82,23 @@ export interface BrowserHost {
  * ```
  */
 export async function createBrowserHost(init: BrowserHostInit = {}): Promise<BrowserHost> {
-  const chosen = new Set(init.transports ?? ['ws', 'webrtc-direct'])
+  const chosen = new Set(init.transports ?? ['ws', 'webrtc-direct', 'webrtc'])
   if (chosen.size === 0)
-    throw new InvalidArgumentError('a browser host needs a transport: pass ws, webrtc-direct or both')
+    throw new InvalidArgumentError('a browser host needs a transport: pass ws, webrtc-direct, webrtc or several')
+  if (chosen.has('webrtc') && !chosen.has('ws') && !chosen.has('webrtc-direct')) {
+    throw new InvalidArgumentError(
+      'webrtc is signalled over a relay the page dials with ws or webrtc-direct: pass one of them with webrtc',
+    )
+  }
   const transports: Array<(components: never) => unknown> = []
   if (chosen.has('ws')) transports.push(webSockets({ bufferedAmountPollInterval: WEBSOCKET_BUFFER_POLL_MS }) as never)
   if (chosen.has('webrtc-direct')) transports.push(webRTCDirect() as never)
+  if (chosen.has('webrtc')) {
+    // no ICE server: the default names public STUN servers, and a page of a private network must contact nothing else
+    transports.push(webRTC({ rtcConfiguration: { iceServers: [] } }) as never)
+    // dial only: with no `/p2p-circuit` listen address the page makes no reservation and accepts no relayed dial
+    transports.push(circuitRelayTransport() as never)
+  }
   const libp2p = await createLibp2p({
     privateKey: init.privateKey ?? (await generateKeyPair('Ed25519')),
     start: true,
@@ -105,11 +127,20 @@ export async function createBrowserHost(init: BrowserHostInit = {}): Promise<Bro
         throw new InvalidArgumentError(`not a multiaddr: ${address}`, { cause })
       }
       const signal = AbortSignal.any([AbortSignal.timeout(DEFAULT_CONTROL_TIMEOUT_MS), ...optionalSignal(options)])
+      let connection: Connection
       try {
-        return await libp2p.dial(target, { signal })
+        connection = await libp2p.dial(target, { signal })
       } catch (cause) {
         throw new UnreachableError(`cannot dial ${address}: ${(cause as Error)?.message ?? cause}`, { cause })
       }
+      // a relay-signalled WebRTC dial leaves the relayed (limited) connection that carried the SDP: close it, so that
+      // every stream goes over the direct one and the relay's circuit is freed
+      if (connection.limits === undefined) {
+        for (const other of libp2p.getConnections(connection.remotePeer)) {
+          if (other !== connection && other.limits !== undefined) void other.close().catch(() => {})
+        }
+      }
+      return connection
     },
     async reserveUpload(peer, request, options = {}) {
       const network: SlotAcceptanceRequester = {

@@ -1,5 +1,6 @@
 /**
- * Builds a Cairn node's libp2p host: TCP, WebSockets and WebRTC-direct (browsers dial the last two; node-transports.ts
+ * Builds a Cairn node's libp2p host: TCP, WebSockets, WebRTC-direct and, listening on `/webrtc`, relay-signalled WebRTC
+ * (browsers dial the last three; node-transports.ts
  * bounds their listeners) + circuit relay v2 for dialling relayed peers, Noise, Yamux,
  * identify, ping, Kademlia (`/cairn/kad/1.0.0`), gossipsub, AutoNAT, a relay server on storage nodes, and discovery
  * through a bootstrap list and mDNS. Every option is passed explicitly so no public-network default sneaks in.
@@ -51,7 +52,7 @@ export interface CairnHostInit {
   serveStore?: boolean
   version?: string
   connectionGater?: ConnectionGater
-  /** Transports to use (listen and dial). Default: tcp, ws, circuit-relay, and webrtc-direct when `listen` names it. */
+  /** Transports to use (listen and dial). Default: tcp, ws, circuit-relay, and webrtc-direct / webrtc when `listen` names them. */
   transports?: readonly CairnTransport[]
   /** Counters the bounded listeners increment when they refuse a connection (node-transports.ts). */
   transportRefusals?: TransportRefusals

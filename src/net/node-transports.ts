@@ -9,32 +9,52 @@
  *   malformed frame closes its socket instead of ending the process (an unhandled `ws` error event before).
  * - WebRTC-direct: every STUN request with a new ufrag makes the listener build an RTCPeerConnection before any
  *   handshake, so at most WEBRTC_DIRECT_MAX_PEER_CONNECTIONS exist at once, WEBRTC_DIRECT_MAX_PER_HOST from one IP.
+ * - WebRTC signalled over a relay (`/webrtc`, announced as `<relay>/p2p-circuit/webrtc`, what browsers dial to reach
+ *   a node behind NAT): every signalling stream (`/webrtc-signaling/0.0.1`, from any connected peer, relayed or not)
+ *   makes the node build an RTCPeerConnection, so at most WEBRTC_MAX_SIGNALLING exchanges run at once,
+ *   WEBRTC_MAX_SIGNALLING_PER_PEER per remote peer, and none starts while WEBRTC_MAX_PEER_CONNECTIONS WebRTC
+ *   connections are held; an exchange must finish within the inbound upgrade timeout. No ICE server is configured
+ *   unless the operator passes one: nothing is contacted to gather candidates (host candidates only).
  */
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import type { Listener, Transport } from '@libp2p/interface'
+import type { Connection, Listener, Stream, Transport } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { InvalidArgumentError } from '../errors.ts'
+import { addressTransport } from './transport-addresses.ts'
 import {
   WEBRTC_DIRECT_MAX_PEER_CONNECTIONS,
   WEBRTC_DIRECT_MAX_PER_HOST,
+  WEBRTC_MAX_PEER_CONNECTIONS,
+  WEBRTC_MAX_SIGNALLING,
+  WEBRTC_MAX_SIGNALLING_PER_PEER,
   WEBSOCKET_BUFFER_POLL_MS,
   WEBSOCKET_HEADERS_TIMEOUT_MS,
   WEBSOCKET_MAX_MESSAGE_BYTES,
 } from './transport-constants.ts'
 
 /** The transports a host may use; a node uses all of them, a test or a special host may pick. */
-export type CairnTransport = 'tcp' | 'ws' | 'webrtc-direct' | 'circuit-relay'
+export type CairnTransport = 'tcp' | 'ws' | 'webrtc-direct' | 'webrtc' | 'circuit-relay'
 
 /** What the bounded listeners counted as refused (for tests and metrics). */
 export interface TransportRefusals {
   webrtcDirect: number
+  /** Signalling streams of relay-signalled WebRTC refused (set on the first refusal). */
+  webrtc?: number
+}
+
+/** An ICE server (STUN or TURN) as RTCPeerConnection takes it. */
+export interface IceServer {
+  urls: string | string[]
+  username?: string
+  credential?: string
 }
 
 export interface NodeTransportsInit {
   /**
-   * Default: tcp, ws and circuit-relay, plus webrtc-direct when `listen` names a `/webrtc-direct` address (the
-   * WebRTC stack, node-datachannel, takes a second or two to load: hosts that do not listen on it skip it).
+   * Default: tcp, ws and circuit-relay, plus webrtc-direct when `listen` names a `/webrtc-direct` address and webrtc
+   * when it names `/webrtc` (the WebRTC stack, node-datachannel, takes a second or two to load: hosts that do not
+   * listen on it skip it).
    */
   transports?: readonly CairnTransport[]
   listen?: readonly string[]
@@ -42,6 +62,11 @@ export interface NodeTransportsInit {
   refusals?: TransportRefusals
   maxWebRTCDirectConnections?: number
   maxWebRTCDirectPerHost?: number
+  maxWebRTCSignalling?: number
+  maxWebRTCSignallingPerPeer?: number
+  maxWebRTCConnections?: number
+  /** ICE servers of relay-signalled WebRTC. Default none: only host candidates, nothing contacted. */
+  iceServers?: IceServer[]
 }
 
 type TransportFactory = (components: never) => Transport
@@ -55,8 +80,18 @@ type TransportFactory = (components: never) => Transport
  * ```
  */
 export async function nodeTransports(init: NodeTransportsInit = {}): Promise<TransportFactory[]> {
-  const webrtc = (init.listen ?? []).some((address) => address.split('/').includes('webrtc-direct'))
-  const chosen = new Set(init.transports ?? ['tcp', 'ws', 'circuit-relay', ...(webrtc ? ['webrtc-direct'] : [])])
+  const names = (init.listen ?? []).map((address) => address.split('/'))
+  const direct = names.some((parts) => parts.includes('webrtc-direct'))
+  const signalled = names.some((parts) => parts.includes('webrtc'))
+  const chosen = new Set(
+    init.transports ?? [
+      'tcp',
+      'ws',
+      'circuit-relay',
+      ...(direct ? ['webrtc-direct'] : []),
+      ...(signalled ? ['webrtc'] : []),
+    ],
+  )
   const refusals = init.refusals ?? { webrtcDirect: 0 }
   const factories: TransportFactory[] = []
   if (chosen.has('tcp')) factories.push(tcp() as TransportFactory)
@@ -71,7 +106,19 @@ export async function nodeTransports(init: NodeTransportsInit = {}): Promise<Tra
       }),
     )
   }
-  if (chosen.has('circuit-relay')) factories.push(circuitRelayTransport() as TransportFactory)
+  if (chosen.has('webrtc')) {
+    const { webRTC } = await import('@libp2p/webrtc')
+    factories.push(
+      boundedWebRTC(webRTC({ rtcConfiguration: { iceServers: init.iceServers ?? [] } }) as TransportFactory, {
+        max: init.maxWebRTCSignalling ?? WEBRTC_MAX_SIGNALLING,
+        perPeer: init.maxWebRTCSignallingPerPeer ?? WEBRTC_MAX_SIGNALLING_PER_PEER,
+        connections: init.maxWebRTCConnections ?? WEBRTC_MAX_PEER_CONNECTIONS,
+        refusals,
+      }),
+    )
+  }
+  // webRTC() needs the relay transport (it signals over relayed connections): a host that chose it gets both
+  if (chosen.has('circuit-relay') || chosen.has('webrtc')) factories.push(circuitRelayTransport() as TransportFactory)
   return factories
 }
 
@@ -166,4 +213,49 @@ function boundedWebRTCDirect(
       }
     }
   })
+}
+
+type SignallingHandler = (stream: Stream, connection: Connection, signal: AbortSignal) => Promise<void>
+
+function boundedWebRTC(
+  factory: TransportFactory,
+  bound: { max: number; perPeer: number; connections: number; refusals: TransportRefusals },
+): TransportFactory {
+  return (components) => {
+    const transport = factory(components)
+    // @libp2p/webrtc 6 answers every `/webrtc-signaling/0.0.1` stream with a new RTCPeerConnection, unbounded
+    const inner = transport as unknown as { _onProtocol?: SignallingHandler }
+    const handle = inner._onProtocol
+    if (typeof handle !== 'function') {
+      throw new InvalidArgumentError(
+        'the WebRTC transport has no _onProtocol (was @libp2p/webrtc upgraded?): pin 6.0.33 or port the bound in src/net/node-transports.ts',
+      )
+    }
+    const manager = () => (components as { connectionManager: { getConnections(): Connection[] } }).connectionManager
+    const byPeer = new Map<string, number>()
+    let running = 0
+    inner._onProtocol = async (stream, connection, signal) => {
+      const peer = connection.remotePeer.toString()
+      const fromPeer = byPeer.get(peer) ?? 0
+      const held = manager()
+        .getConnections()
+        .filter((c) => addressTransport(c.remoteAddr.toString()) === 'webrtc').length
+      if (running >= bound.max || fromPeer >= bound.perPeer || running + held >= bound.connections) {
+        bound.refusals.webrtc = (bound.refusals.webrtc ?? 0) + 1
+        stream.abort(new Error('too many WebRTC signalling exchanges at once: try again later'))
+        return
+      }
+      running++
+      byPeer.set(peer, fromPeer + 1)
+      try {
+        await handle.call(transport, stream, connection, signal)
+      } finally {
+        running--
+        const left = (byPeer.get(peer) ?? 1) - 1
+        if (left > 0) byPeer.set(peer, left)
+        else byPeer.delete(peer)
+      }
+    }
+    return transport
+  }
 }

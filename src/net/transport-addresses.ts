@@ -6,8 +6,10 @@
 import type { CairnTransport } from './node-transports.ts'
 
 /**
- * The transport `address` is dialled with: `circuit-relay` (any `/p2p-circuit`), `webrtc-direct`, `ws` (`/ws`,
- * `/wss`, `/tls/ws`), `tcp`, or `other` (QUIC, WebTransport, unix sockets: none of Cairn's).
+ * The transport `address` is dialled with: `webrtc` (`<relay>/p2p-circuit/webrtc/p2p/<peer>`, WebRTC signalled over
+ * a relay, then direct; `/webrtc/p2p/<peer>` as the node sees such a connection), `circuit-relay` (any other
+ * `/p2p-circuit`), `webrtc-direct`, `ws` (`/ws`, `/wss`, `/tls/ws`), `tcp`, or `other` (QUIC, WebTransport, unix
+ * sockets: none of Cairn's).
  *
  * @example
  * ```ts
@@ -16,7 +18,9 @@ import type { CairnTransport } from './node-transports.ts'
  */
 export function addressTransport(address: string): CairnTransport | 'other' {
   const parts = address.split('/')
-  if (parts.includes('p2p-circuit')) return 'circuit-relay'
+  const circuit = parts.indexOf('p2p-circuit')
+  if (parts[circuit + 1] === 'webrtc' || parts[1] === 'webrtc') return 'webrtc'
+  if (circuit >= 0) return 'circuit-relay'
   if (parts.includes('webrtc-direct')) return 'webrtc-direct'
   if (parts.includes('ws') || parts.includes('wss')) return 'ws'
   if (parts.includes('tcp')) return 'tcp'

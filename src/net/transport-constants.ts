@@ -16,3 +16,13 @@ export const WEBSOCKET_BUFFER_POLL_MS = 5
 export const WEBRTC_DIRECT_MAX_PEER_CONNECTIONS = 128
 /** WebRTC-direct peer connections one remote IP may hold at once (a household or an office behind one NAT). */
 export const WEBRTC_DIRECT_MAX_PER_HOST = 16
+/**
+ * WebRTC signalled over a relay (`/p2p-circuit/webrtc`, what browsers dial to reach a node behind NAT): every
+ * signalling stream makes the node build an RTCPeerConnection and gather ICE candidates before the dialer proved
+ * anything but a peer ID (free to make), so at most this many signalling exchanges run at once...
+ */
+export const WEBRTC_MAX_SIGNALLING = 16
+/** ...at most this many of them for one remote peer (a page needs one)... */
+export const WEBRTC_MAX_SIGNALLING_PER_PEER = 2
+/** ...and no new one starts while the node holds this many WebRTC connections (signalled or being signalled). */
+export const WEBRTC_MAX_PEER_CONNECTIONS = 128
