@@ -40,6 +40,12 @@ export {
 export { checkName, checkNameValue, MAX_NAME_BYTES, openNameValue, sealNameValue } from './names-record.ts'
 export { type ClientComponents, type ClientInit, createClient } from './network-client.ts'
 export {
+  type ConnectInit,
+  type ConnectionPutInit,
+  connectNetwork,
+  type NetworkConnection,
+} from './network-connection.ts'
+export {
   importPageKey,
   indexedDbKeyStore,
   type PageKeyStore,

@@ -3,8 +3,6 @@
  * bootstrap list and the Registry's active nodes (no control API, no devnet), the client over it, and deals paid from
  * one wallet. What `cairn gateway --network FILE` serves.
  */
-import { join } from 'node:path'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Hex } from 'viem'
 import {
   createCairnFileService,
@@ -12,17 +10,8 @@ import {
   type GatewayComponents,
   type S3NamesComponents,
 } from '../api/index.ts'
-import { createChainClient, createChainReader, type NetworkFile, networkChain } from '../chain/index.ts'
-import {
-  createClient,
-  createFileRecordStore,
-  FILES_RECORD,
-  seedAddresses,
-  watchRegistryNodes,
-  withStorageDeals,
-} from '../client/index.ts'
-import { createNetwork } from '../net/index.ts'
-import { createMemoryPieceStore } from '../storage/index.ts'
+import type { ChainClient, NetworkFile } from '../chain/index.ts'
+import { connectNetwork, withStorageDeals } from '../client/index.ts'
 import { walletServices } from './wallet-services.ts'
 
 export interface NetworkFileServiceInit {
@@ -52,42 +41,11 @@ export interface NetworkFileService {
  * ```
  */
 export async function openNetworkFileService(init: NetworkFileServiceInit): Promise<NetworkFileService> {
-  const { network: file } = init
-  const network = createNetwork(
-    { pieceStore: createMemoryPieceStore() },
-    {
-      privateKey: await generateKeyPair('Ed25519'),
-      listen: [],
-      bootstrap: file.bootstrap,
-      allowPrivateAddresses: file.allowPrivateAddresses,
-      mdns: false,
-      serveStore: false,
-    },
-  )
-  await network.start()
-  await seedAddresses(network, file.bootstrap)
-  const reader = createChainReader(networkChain(file))
-  const registry = watchRegistryNodes(network, reader)
-  await registry.refresh().catch(() => {})
-  const records = createFileRecordStore({ path: join(init.home, FILES_RECORD) })
-  const offChain = createClient(
-    {
-      network,
-      records,
-      peerViews: async (options) => {
-        await registry.settle(options)
-        return []
-      },
-    },
-    {},
-  )
-  const wallet = createChainClient({
-    ...networkChain(file),
-    privateKey: init.privateKey,
-    transactionLockDir: init.home,
-  })
-  const client = withStorageDeals(offChain, wallet, { network })
-  const onChain = walletServices(wallet, records, file.deploymentBlock)
+  const connection = await connectNetwork({ network: init.network, privateKey: init.privateKey, home: init.home })
+  const wallet = connection.wallet as ChainClient // a key was given
+  const { records } = connection
+  const client = withStorageDeals(connection.client, wallet, { network: connection.host })
+  const onChain = walletServices(wallet, records, init.network.deploymentBlock)
   return {
     files: createCairnFileService(
       { client, records, endDeals: onChain.endDeals },
@@ -99,6 +57,6 @@ export async function openNetworkFileService(init: NetworkFileServiceInit): Prom
       renewer: onChain.renewer,
       s3Names: { client: wallet, privateKey: init.privateKey },
     },
-    close: () => network.stop(),
+    close: () => connection.close(),
   }
 }

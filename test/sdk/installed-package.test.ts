@@ -104,6 +104,44 @@ try {
 }
 `
 
+/** A Node script joins the devnet from its network file alone with connectNetwork (TCP, like the CLI) and pays a deal. */
+const CONNECT_SCRIPT = `
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { connectNetwork } from 'cairn'
+
+const [networkFile, keyFile] = process.argv.slice(2)
+const cairn = await connectNetwork({
+  network: await readFile(networkFile, 'utf8'),
+  privateKey: (await readFile(keyFile, 'utf8')).trim(),
+})
+try {
+  const data = randomBytes(2_000_029)
+  const put = await cairn.put([data], { k: 2, n: 4 })
+  const chunks = []
+  for await (const chunk of cairn.get(put.capability)) chunks.push(chunk)
+  const sha = (bytes) => createHash('sha256').update(bytes).digest('hex')
+  let readOnly
+  const reader = await connectNetwork({ network: await readFile(networkFile, 'utf8') })
+  try {
+    await reader.put([data])
+  } catch (caught) {
+    readOnly = { code: caught.code, message: caught.message }
+  } finally {
+    await reader.close()
+  }
+  console.log(JSON.stringify({
+    capability: put.capability,
+    dealId: put.deal.dealId,
+    sha256: sha(data),
+    equal: sha(Buffer.concat(chunks)) === sha(data),
+    readOnly,
+  }))
+} finally {
+  await cairn.close()
+}
+`
+
 const TYPED_FILE = `
 import { type BrowserClient, createClient as createPageClient } from 'cairn'
 export type { BrowserClient }
@@ -207,6 +245,29 @@ describe('the SDK installed from its tarball', { timeout: 480_000 }, () => {
       assert.equal(result.equal, true, 'the script read back what it put')
       const { bytes } = await devnetCli(devnetDir, { timeoutMs: 120_000 }).getBytes(result.capability)
       assert.equal(createHash('sha256').update(bytes).digest('hex'), result.sha256, 'cairn get reads what the SDK put')
+
+      // connectNetwork: the network file and a key are all a Node program needs; a put opens and pays its deal
+      await writeFile(join(project, 'connect.mjs'), CONNECT_SCRIPT)
+      const connected = JSON.parse(
+        (
+          await run(process.execPath, ['connect.mjs', join(devnetDir, 'network.json'), join(devnetDir, 'user.key')], {
+            cwd: project,
+            timeout: 180_000,
+          })
+        ).stdout,
+      ) as {
+        capability: string
+        dealId: string
+        sha256: string
+        equal: boolean
+        readOnly?: { code: string; message: string }
+      }
+      assert.equal(connected.equal, true, 'connectNetwork read back what it put')
+      assert.match(connected.dealId, /^\d+$/, 'the put opened a deal')
+      assert.equal(connected.readOnly?.code, 'ERR_INVALID_ARGUMENT', 'a put without a key says it needs one')
+      assert.match(connected.readOnly?.message ?? '', /privateKey of a funded wallet/)
+      const again = await devnetCli(devnetDir, { timeoutMs: 120_000 }).getBytes(connected.capability)
+      assert.equal(createHash('sha256').update(again.bytes).digest('hex'), connected.sha256, 'cairn get reads it too')
     } finally {
       await devnet.stop('SIGTERM', 15_000)
       await stopAll(nodePids)
