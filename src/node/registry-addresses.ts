@@ -37,7 +37,7 @@ export function registryAddresses(
   }
   const outside = addresses.filter((address) => !LOOPBACK.test(address))
   const usable = (outside.length > 0 ? outside : [...addresses]).filter(fits)
-  const relayed = usable.filter((address) => address.includes('/p2p-circuit'))
+  const relayed = interleaveTransports(usable.filter((address) => address.includes('/p2p-circuit')))
   const direct = interleaveTransports(usable.filter((address) => !address.includes('/p2p-circuit')))
   const ordered = init.reachability === 'private' ? [...relayed, ...direct] : [...direct, ...relayed]
   return ordered.slice(0, MAX_REGISTERED_ADDRESSES)

@@ -15,6 +15,7 @@ import { createBrowserHost } from '../../src/net/browser-host.ts'
 import { addressTransport, createNetwork, type Network } from '../../src/net/index.ts'
 import { type CairnLibp2p, createCairnLibp2p } from '../../src/net/libp2p-host.ts'
 import { WEBRTC_MAX_SIGNALLING_PER_PEER } from '../../src/net/transport-constants.ts'
+import { MAX_REGISTERED_ADDRESSES, registryAddresses } from '../../src/node/index.ts'
 import { createMemoryPieceStore, type PieceStore, pieceCid } from '../../src/storage/index.ts'
 import { waitFor } from '../wait-for.ts'
 
@@ -76,6 +77,26 @@ describe('WebRTC signalled over a relay (a node behind NAT, as the page reaches 
       .filter((c) => c.status === 'open')
       .map((c) => ({ transport: addressTransport(c.remoteAddr.toString()), limited: c.limits !== undefined }))
     assert.deepEqual(open, [{ transport: 'webrtc', limited: false }], 'the page holds one direct WebRTC connection')
+  })
+
+  it('a node behind NAT registers relay-signalled WebRTC addresses even when relayed ones would fill the 8', () => {
+    const node = '12D3KooWBaYRzkNHfzBtXtd8AXV1M6U5CzQA43PQtATx2XgefQ7G'
+    const relays = ['10.13.1.11', '10.13.2.11', '10.13.3.11'].flatMap((ip, i) => [
+      `/ip4/${ip}/tcp/4001/p2p/12D3KooWRelay${i}/p2p-circuit`,
+      `/ip4/${ip}/tcp/4002/ws/p2p/12D3KooWRelay${i}/p2p-circuit`,
+    ])
+    // the host lists its circuit listeners' addresses before the WebRTC listener's, which derives from them
+    const held = ['/ip4/192.168.77.11/tcp/4001', ...relays, ...relays.map((a) => `${a}/webrtc`)].map(
+      (a) => `${a}/p2p/${node}`,
+    )
+    const registered = registryAddresses(held, { announce: [], reachability: 'private' })
+    assert.equal(registered.length, MAX_REGISTERED_ADDRESSES)
+    const webrtc = registered.filter((a) => addressTransport(a) === 'webrtc')
+    assert.ok(webrtc.length >= 3, `relay-signalled WebRTC addresses registered: ${registered.join(' ')}`)
+    assert.ok(
+      webrtc.some((a) => a.includes('/ws/')),
+      'one a page can dial (its relay over WebSockets)',
+    )
   })
 
   it(`one peer gets at most ${WEBRTC_MAX_SIGNALLING_PER_PEER} signalling exchanges at once; the rest are refused, others still connect`, async (t) => {
