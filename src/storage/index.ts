@@ -43,6 +43,7 @@ export {
   merkleProof,
   merkleRoot,
   merkleVerify,
+  packedTreeBytes,
 } from './merkle.ts'
 export { decryptMetadata } from './metadata.ts'
 export { isPieceCid, pieceCid, verifyPiece } from './piece-cid.ts'

@@ -196,21 +196,71 @@ export function merklePackedLevels(leafHashes: Uint8Array): Uint8Array[] {
   if (leafHashes.byteLength === 0 || leafHashes.byteLength % 32 !== 0) {
     throw new InvalidArgumentError('packed leaf hashes must be a non-empty multiple of 32 bytes')
   }
-  const levels = [leafHashes]
-  let level = leafHashes
-  let width = leafHashes.byteLength / 32
-  while (width > 1) {
-    const nextWidth = (width + 1) >> 1
-    const next = new Uint8Array(nextWidth * 32)
+  const widths = packedLevelWidths(leafHashes.byteLength / 32)
+  const upper = foldPackedLevels(leafHashes, new Uint8Array((packedTreeNodes(widths) - widths[0]!) * 32), widths)
+  return [leafHashes, ...upper]
+}
+
+/** Nodes per level of a tree of `leafCount` leaves, leaves first, root (1) last. */
+export function packedLevelWidths(leafCount: number): number[] {
+  const widths = [leafCount]
+  for (let width = leafCount; width > 1; ) {
+    width = (width + 1) >> 1
+    widths.push(width)
+  }
+  return widths
+}
+
+/** Nodes of a whole tree whose level widths are `widths`. */
+export function packedTreeNodes(widths: readonly number[]): number {
+  return widths.reduce((sum, width) => sum + width, 0)
+}
+
+/**
+ * Hashes the levels above `leaves` (packed, `widths[0]` hashes) into `out`, level after level (no other
+ * allocation), and returns them as views of `out`. `out` may directly follow `leaves` in one buffer: the whole
+ * tree is then one contiguous buffer (`packedTreeBytes`).
+ */
+export function foldPackedLevels(leaves: Uint8Array, out: Uint8Array, widths: readonly number[]): Uint8Array[] {
+  const levels: Uint8Array[] = []
+  let level = leaves
+  let offset = 0
+  for (let depth = 1; depth < widths.length; depth++) {
+    const width = widths[depth - 1]!
+    const next = out.subarray(offset, offset + widths[depth]! * 32)
     for (let i = 0; i + 1 < width; i += 2) {
       next.set(merkleNodeHash(level.subarray(i * 32, i * 32 + 32), level.subarray(i * 32 + 32, i * 32 + 64)), i * 16)
     }
-    if (width % 2 === 1) next.set(level.subarray((width - 1) * 32), (nextWidth - 1) * 32)
+    if (width % 2 === 1) next.set(level.subarray((width - 1) * 32, width * 32), (widths[depth]! - 1) * 32)
     levels.push(next)
+    offset += next.byteLength
     level = next
-    width = nextWidth
   }
   return levels
+}
+
+/**
+ * The levels as one buffer (leaves first, root last: the layout of a slot's tree file). Levels that are adjacent
+ * views of one buffer, as `slotMerkleLevels` returns them, give that buffer's view without a copy; others are
+ * concatenated.
+ */
+export function packedTreeBytes(levels: readonly Uint8Array[]): Uint8Array {
+  const first = levels[0]
+  if (first === undefined) return new Uint8Array(0)
+  let end = first.byteOffset + first.byteLength
+  for (const level of levels.slice(1)) {
+    if (level.buffer !== first.buffer || level.byteOffset !== end) {
+      const out = new Uint8Array(levels.reduce((sum, l) => sum + l.byteLength, 0))
+      let at = 0
+      for (const l of levels) {
+        out.set(l, at)
+        at += l.byteLength
+      }
+      return out
+    }
+    end += level.byteLength
+  }
+  return new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset)
 }
 
 /** `merkleProof` over packed levels (`merklePackedLevels`). */

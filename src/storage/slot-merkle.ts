@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from '../errors.ts'
 import { MERKLE_LEAF_SIZE } from './constants.ts'
-import { merkleLeafHash, merklePackedLevels } from './merkle.ts'
+import { foldPackedLevels, merkleLeafHash, packedLevelWidths, packedTreeNodes } from './merkle.ts'
 
 /**
  * A piece of the slot given by its leaf hashes (`pieceLeafHashes`: 32 bytes per 1 KiB leaf, the last leaf may be
@@ -21,7 +21,8 @@ export interface HashedPiece {
 /**
  * All levels of a slot's tree as packed buffers (32 bytes a node; `merklePackedLevels`), leaves first, root last:
  * `levels.at(-1)` is the manifest's slot root. Any chunking of the input works; a piece may also come as its leaf
- * hashes (`HashedPiece`), which are taken as they are. Memory is about 64 bytes per 1 KiB leaf.
+ * hashes (`HashedPiece`), which are taken as they are. Memory is 64 bytes per 1 KiB leaf, in one buffer: the levels are
+ * adjacent views of it, and `packedTreeBytes(levels)` gives the whole tree without a copy.
  *
  * @example
  * ```ts
@@ -34,19 +35,10 @@ export interface HashedPiece {
 export async function slotMerkleLevels(
   pieces: AsyncIterable<Uint8Array | HashedPiece> | Iterable<Uint8Array | HashedPiece>,
 ): Promise<Uint8Array[]> {
-  let leaves = new Uint8Array(32 * 1024)
+  // Leaf hashes are gathered as chunks (a hashed piece's own buffer, no copy) and packed once at the end into one
+  // buffer that holds every level: no growing buffer, no second copy of the leaves (a 1 GiB slot's leaves are 32 MiB).
+  const chunks: Uint8Array[] = []
   let count = 0
-  const reserve = (bytes: number) => {
-    if (count * 32 + bytes <= leaves.byteLength) return
-    const grown = new Uint8Array(Math.max(leaves.byteLength * 2, count * 32 + bytes))
-    grown.set(leaves.subarray(0, count * 32))
-    leaves = grown
-  }
-  const add = (hash: Uint8Array) => {
-    reserve(32)
-    leaves.set(hash, count * 32)
-    count++
-  }
   const pending = new Uint8Array(MERKLE_LEAF_SIZE)
   let filled = 0
   // A hashed piece whose last leaf was short must be the last piece.
@@ -62,28 +54,49 @@ export async function slotMerkleLevels(
       }
       if (filled !== 0) throw new InvalidArgumentError('a hashed piece must start at a leaf boundary')
       shortLeafSeen = piece.size % MERKLE_LEAF_SIZE !== 0
-      reserve(hashes.byteLength)
-      leaves.set(hashes, count * 32)
+      chunks.push(hashes)
       count += hashes.byteLength / 32
       continue
     }
-    let offset = 0
-    while (offset < piece.byteLength) {
-      if (filled === 0 && piece.byteLength - offset >= MERKLE_LEAF_SIZE) {
-        add(merkleLeafHash(piece.subarray(offset, offset + MERKLE_LEAF_SIZE)))
-        offset += MERKLE_LEAF_SIZE
-        continue
-      }
-      const take = Math.min(MERKLE_LEAF_SIZE - filled, piece.byteLength - offset)
-      pending.set(piece.subarray(offset, offset + take), filled)
-      filled += take
-      offset += take
+    // At most one leaf completed from `pending`, then whole leaves, then a partial leaf kept in `pending`.
+    const head = filled === 0 ? 0 : Math.min(MERKLE_LEAF_SIZE - filled, piece.byteLength)
+    const whole = Math.floor((piece.byteLength - head) / MERKLE_LEAF_SIZE)
+    const hashes = new Uint8Array((whole + 1) * 32)
+    let made = 0
+    if (head > 0) {
+      pending.set(piece.subarray(0, head), filled)
+      filled += head
       if (filled === MERKLE_LEAF_SIZE) {
-        add(merkleLeafHash(pending))
+        hashes.set(merkleLeafHash(pending), 32 * made++)
         filled = 0
       }
     }
+    for (let i = 0; i < whole; i++) {
+      const at = head + i * MERKLE_LEAF_SIZE
+      hashes.set(merkleLeafHash(piece.subarray(at, at + MERKLE_LEAF_SIZE)), 32 * made++)
+    }
+    const rest = piece.subarray(head + whole * MERKLE_LEAF_SIZE)
+    if (rest.byteLength > 0) {
+      pending.set(rest, filled)
+      filled += rest.byteLength
+    }
+    if (made > 0) {
+      chunks.push(hashes.subarray(0, made * 32))
+      count += made
+    }
   }
-  if (filled > 0 || count === 0) add(merkleLeafHash(pending.subarray(0, filled)))
-  return merklePackedLevels(leaves.slice(0, count * 32))
+  if (filled > 0 || count === 0) {
+    chunks.push(merkleLeafHash(pending.subarray(0, filled)))
+    count++
+  }
+  const widths = packedLevelWidths(count)
+  const tree = new Uint8Array(packedTreeNodes(widths) * 32)
+  let at = 0
+  for (const chunk of chunks) {
+    tree.set(chunk, at)
+    at += chunk.byteLength
+  }
+  chunks.length = 0
+  const leaves = tree.subarray(0, count * 32)
+  return [leaves, ...foldPackedLevels(leaves, tree.subarray(count * 32), widths)]
 }
