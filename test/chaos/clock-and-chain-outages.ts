@@ -8,11 +8,15 @@
  * must come back byte-equal. Then the clock jumps to an hour ahead of the true time for another window: peers must
  * still see it alive, the chain must accept its proofs, and its slots must stay whole on its disk.
  *
+ * The node measures intervals on the monotonic clock (defect 7): its `/health` `uptimeMs` must keep counting up
+ * through both steps, while its `clockMs` (its wall clock) shows each step took.
+ *
  * (b) Chain outage: some nodes are restarted with their chain endpoint behind test/chain/rpc-proxy.ts, which is then
- * cut (connections refused and reset) for two whole epochs and restored. Nodes have one RPC URL each today (the
- * network file's `rpc` is one string), so there is nothing to fall back to: the scenario says so in its details. The
- * cut nodes must stay up and prove again after the outage. Misses are classified by the chain's ProofMissed events:
- * one for a node in an epoch where it was cut or restarting is expected (the chain's deadline passed while it could
+ * cut (connections refused and reset) for two whole epochs and restored. Nodes given a fallback
+ * (`--chain-rpc-fallback`, a second proxy that stays up: 1 node quick, 2 full) must keep proving through the outage,
+ * keep their slots and not be slashed at all; nodes with the one cut URL (1) have nothing to fall back to: they must
+ * stay up and prove again after the outage. Misses are classified by the chain's ProofMissed events: one for a node in
+ * an epoch where it was restarting, or cut with no fallback, is expected (the chain's deadline passed while it could
  * not reach it); any other is a false slash.
  */
 import { existsSync } from 'node:fs'
@@ -43,10 +47,13 @@ async function peersOf(api: string): Promise<PeerView[] | undefined> {
   }
 }
 
-async function uptimeOf(api: string): Promise<number | undefined> {
+/** The node's `/health` uptime (monotonic) and its wall clock's offset from this process's (ms). */
+async function clockOf(api: string): Promise<{ uptimeMs: number; offsetMs: number } | undefined> {
   try {
     const response = await fetch(`${api}/health`, { signal: AbortSignal.timeout(5_000) })
-    return ((await response.json()) as { uptimeMs?: number }).uptimeMs
+    const health = (await response.json()) as { uptimeMs?: number; clockMs?: number }
+    if (typeof health.uptimeMs !== 'number' || typeof health.clockMs !== 'number') return undefined
+    return { uptimeMs: health.uptimeMs, offsetMs: health.clockMs - Date.now() }
   } catch {
     return undefined
   }
@@ -131,17 +138,24 @@ export const clockAndChainOutages: Scenario = {
         context.log(`node ${clockVictim}'s clock stepped to ${STEP}`)
         const steppedAt = Date.now()
         const stepEpoch = await chain.epoch()
-        // The step took: the node's own uptime (wall clock now - wall clock at start) falls by about an hour.
-        const uptime = await waitFor(
+        // The step took: the node's wall clock (`clockMs`) is about an hour behind; its uptime (monotonic) still counts up.
+        const uptimeBefore = (await clockOf(devnet.nodes[clockVictim]!.api))?.uptimeMs
+        const back = await waitFor(
           async () => {
-            const u = await uptimeOf(devnet.nodes[clockVictim]!.api)
-            return u !== undefined && u < -1_800_000 ? u : undefined
+            const c = await clockOf(devnet.nodes[clockVictim]!.api)
+            return c !== undefined && c.offsetMs < -1_800_000 ? c : undefined
           },
           15_000,
           'the node to see its clock stepped back',
         ).catch(() => undefined)
-        details.victim_uptime_ms_after_step = uptime ?? null
-        if (uptime === undefined) failures.push('the clock step did not reach the node (its uptime did not fall)')
+        details.victim_clock_offset_ms_after_step = back?.offsetMs ?? null
+        details.victim_uptime_ms = { before_step: uptimeBefore ?? null, after_step: back?.uptimeMs ?? null }
+        if (back === undefined) failures.push('the clock step did not reach the node (its clockMs did not fall)')
+        else if (uptimeBefore !== undefined && back.uptimeMs < uptimeBefore) {
+          failures.push(
+            `node ${clockVictim}'s uptime fell from ${uptimeBefore} to ${back.uptimeMs} ms with its wall clock`,
+          )
+        }
         const windowMs = context.quick ? 30_000 : 3 * EPOCH_SECONDS * 1_000 + 60_000
         const states = { alive: 0, suspect: 0, dead: 0, absent: 0 }
         let slotMoves = 0
@@ -170,6 +184,26 @@ export const clockAndChainOutages: Scenario = {
         context.log(`node ${clockVictim}'s clock stepped to ${FORWARD}`)
         const forwardAt = Date.now()
         const forwardEpoch = await chain.epoch()
+        const ahead = await waitFor(
+          async () => {
+            const c = await clockOf(devnet.nodes[clockVictim]!.api)
+            return c !== undefined && c.offsetMs > 1_800_000 ? c : undefined
+          },
+          15_000,
+          'the node to see its clock stepped ahead',
+        ).catch(() => undefined)
+        details.victim_clock_offset_ms_after_forward_step = ahead?.offsetMs ?? null
+        details.victim_uptime_ms = {
+          ...(details.victim_uptime_ms as object),
+          after_forward_step: ahead?.uptimeMs ?? null,
+        }
+        if (ahead === undefined)
+          failures.push('the forward clock step did not reach the node (its clockMs did not rise)')
+        else if (back !== undefined && ahead.uptimeMs < back.uptimeMs) {
+          failures.push(
+            `node ${clockVictim}'s uptime fell from ${back.uptimeMs} to ${ahead.uptimeMs} ms with its wall clock`,
+          )
+        }
         const forwardStates = { alive: 0, suspect: 0, dead: 0, absent: 0 }
         while (Date.now() - forwardAt < windowMs && !context.signal.aborted) {
           for (const view of await Promise.all(others(clockVictim).map((o) => peersOf(o.api)))) {
@@ -208,24 +242,31 @@ export const clockAndChainOutages: Scenario = {
         }
       }
 
-      // (b) The chain outage.
-      const cutCount = context.quick ? 1 : 2
+      // (b) The chain outage: the first `fallbackCount` cut nodes have a second endpoint that stays up.
+      const fallbackCount = context.quick ? 1 : 2
+      const cutCount = fallbackCount + 1
       const candidates = devnet.nodes.map((_, i) => i).filter((i) => i !== clockVictim)
       const cut = context.rng.pick(candidates, cutCount)
+      const withFallback = cut.slice(0, fallbackCount)
+      const singleUrl = cut.slice(fallbackCount)
       details.cut_nodes = cut
-      details.rpc_fallback =
-        'not tested: a node takes one RPC URL (--chain-rpc; the network file\'s "rpc" is one string), so there is no other URL to fall back to'
-      const proxies = await Promise.all(
-        cut.map(() => startRpcProxy({ upstream: chain.rpcUrl, maxLogRange: 1e9, maxRequestsPerSecond: Infinity })),
-      )
+      details.cut_with_fallback = withFallback
+      details.cut_single_url = singleUrl
+      const newProxy = () => startRpcProxy({ upstream: chain.rpcUrl, maxLogRange: 1e9, maxRequestsPerSecond: Infinity })
+      const proxies = await Promise.all(cut.map(newProxy))
+      const fallbacks = await Promise.all(withFallback.map(newProxy))
       const stopProxies = registerCleanup(async () => {
-        await Promise.all(proxies.map((p) => p.stop()))
+        await Promise.all([...proxies, ...fallbacks].map((p) => p.stop()))
       })
       try {
         for (const [j, index] of cut.entries()) {
           const from = await chain.epoch()
+          const fallback = fallbacks[j]
           const node = await restartNode(devnet, index, pids[index]!, {
-            change: (args) => withFlag(args, '--chain-rpc', proxies[j]!.url),
+            change: (args) => {
+              const changed = withFlag(args, '--chain-rpc', proxies[j]!.url)
+              return fallback === undefined ? changed : [...changed, '--chain-rpc-fallback', fallback.url]
+            },
           })
           restarted.push(node)
           pids[index] = node.pid
@@ -240,9 +281,23 @@ export const clockAndChainOutages: Scenario = {
         await Promise.all(proxies.map((p) => p.setDown(false)))
         const healed = await chain.epoch()
         context.log(`restored at epoch ${healed}`)
-        // The epoch it came back in is not counted: the chain is there for the whole of it.
-        for (const index of cut) for (let e = start; e < healed; e++) unreachable[index]!.add(e)
+        // The epoch it came back in is not counted: the chain is there for the whole of it. A node with a fallback
+        // could reach the chain all along: its misses in the outage are false.
+        for (const index of singleUrl) for (let e = start; e < healed; e++) unreachable[index]!.add(e)
         details.outage_epochs = [start, healed]
+        const duringOutage = await chain.accepted()
+        details.proofs_during_outage = Object.fromEntries(
+          cut.map((i) => [
+            i,
+            duringOutage.filter((p) => p.node === addresses[i] && p.epoch >= start && p.epoch < healed).length,
+          ]),
+        )
+        for (const index of withFallback) {
+          const proved = duringOutage.filter((p) => p.node === addresses[index] && p.epoch >= start && p.epoch < healed)
+          if (proved.length === 0) {
+            failures.push(`node ${index} proved nothing during the outage of its first endpoint despite its fallback`)
+          }
+        }
         // Three epochs more: the cut nodes prove again, and watchers report whatever was missed.
         await chain.untilEpoch(healed + 3, 6 * EPOCH_SECONDS * 1_000)
         const accepted = await chain.accepted()
@@ -258,9 +313,20 @@ export const clockAndChainOutages: Scenario = {
           cut.map((i) => [i, accepted.filter((p) => p.node === addresses[i] && p.epoch > healed).length]),
         )
         details.rpc_requests_through_proxies = proxies.map((p) => p.records.length)
+        details.rpc_requests_through_fallbacks = fallbacks.map((p) => p.records.length)
+        // A node with a fallback keeps its slots: each file's slot it held is still its own, whole.
+        for (const index of withFallback) {
+          const peer = devnet.nodes[index]!.peerId
+          const status = await devnet.status(files[0]!.capability!)
+          const slot = status?.slots.find((s) => s.peerId === peer)
+          if (slot === undefined) failures.push(`node ${index} lost its slot of ${files[0]!.name} despite its fallback`)
+          else if (slot.held !== slot.pieces) {
+            failures.push(`node ${index} holds ${slot.held} of ${slot.pieces} pieces of its slot of ${files[0]!.name}`)
+          }
+        }
       } finally {
         stopProxies()
-        await Promise.all(proxies.map((p) => p.stop()))
+        await Promise.all([...proxies, ...fallbacks].map((p) => p.stop()))
       }
 
       // Slashes: a miss in an epoch where its node could reach the chain is false.
@@ -280,6 +346,7 @@ export const clockAndChainOutages: Scenario = {
           in_its_confirmation_epoch: atConfirmation.includes(m),
         })),
       }
+      details.misses_of_fallback_nodes = missed.filter((m) => withFallback.some((i) => addresses[i] === m.node)).length
       if (falseSlashes > 0) failures.push(`${falseSlashes} slashes of nodes in epochs where they could reach the chain`)
 
       for (const file of files) {
