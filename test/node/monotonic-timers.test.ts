@@ -17,20 +17,22 @@ import { RepairContext } from '../../src/node/repair/repair-context.ts'
 import type { TrackedFile } from '../../src/node/repair/tracked-file.ts'
 import { UploadReservations } from '../../src/node/upload-reservations.ts'
 import { createMemoryPieceStore } from '../../src/storage/index.ts'
+import { waitFor } from '../wait-for.ts'
 
 const HOUR = 3_600_000
 
 /**
  * Both clocks under the test's hand: `step(ms)` moves the wall clock only (an NTP step), `pass(ms)` moves both (time
- * passing). With `frozen: false` the monotonic clock stays real (for tests that run a real node) and only the wall
- * clock is offset.
+ * passing); neither moves otherwise. With `frozen: false` both run as real time does (for tests that run a real node)
+ * and `step` offsets the wall clock.
  */
 function clocks(t: TestContext, frozen = true) {
   const realDateNow = Date.now.bind(Date)
   const realPerformanceNow = performance.now.bind(performance)
   let wallOffset = 0
   let monotonic = realPerformanceNow()
-  t.mock.method(Date, 'now', () => realDateNow() + wallOffset)
+  const wallBase = realDateNow()
+  t.mock.method(Date, 'now', () => (frozen ? wallBase : realDateNow()) + wallOffset)
   if (frozen) t.mock.method(performance, 'now', () => monotonic)
   return {
     step: (ms: number) => {
@@ -129,6 +131,55 @@ describe('node intervals and deadlines keep to the monotonic clock (defect 7)', 
     assert.ok(Math.abs(after.clockMs - (clock.realDateNow() - HOUR)) < 10_000, 'clockMs is the stepped wall clock')
     // the start time the node published stays a wall-clock time (node.json)
     assert.ok(Math.abs(info.startedAt - clock.realDateNow()) < 60_000)
+  })
+
+  it('a peer heartbeating through a step back of an hour of the wall clock is never declared dead', async (t) => {
+    const dirs = await Promise.all([0, 1].map(() => mkdtemp(join(tmpdir(), 'cairn-monotonic-peer-'))))
+    const nodes: StorageNode[] = []
+    t.after(async () => {
+      for (const node of nodes.reverse()) await node.stop().catch(() => {})
+      for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+    })
+    const start = async (dataDir: string, bootstrap: string[]) => {
+      const options = await loadNodeOptions(dataDir, {
+        flags: {
+          network: {
+            devnet: true,
+            mdns: false,
+            listen: ['/ip4/127.0.0.1/tcp/0'],
+            apiPort: 0,
+            heartbeatIntervalMs: 200,
+            bootstrap,
+          },
+        },
+      })
+      const node = createStorageNode({ dataDir, options })
+      nodes.push(node)
+      return node.start()
+    }
+    const first = await start(dirs[0]!, [])
+    const second = await start(
+      dirs[1]!,
+      first.multiaddrs.filter((m) => m.includes('/tcp/') && !m.includes('/ws')),
+    )
+    const views: string[] = []
+    const stateOfFirst = async () => {
+      const peers = (await (await fetch(`${second.api}/peers`)).json()) as Array<{ peerId: string; state: string }>
+      const state = peers.find((p) => p.peerId === first.peerId)?.state ?? 'absent'
+      views.push(state)
+      return state
+    }
+    await waitFor(async () => (await stateOfFirst()) === 'alive', 20_000, 'the first node seen alive')
+    const clock = clocks(t, false)
+    clock.step(-HOUR)
+    const seen = views.length
+    // 25 looks, about 3 s (15 heartbeat intervals): a detector on the wall clock would see an hour of silence at once
+    await waitFor(async () => (await stateOfFirst()) === 'dead' || views.length - seen >= 25, 30_000, 'views')
+    assert.deepEqual(
+      views.slice(seen).filter((state) => state !== 'alive'),
+      [],
+      'the peer was not seen alive throughout',
+    )
   })
 
   it('a wall-clock timestamp read from disk becomes a monotonic time of the same age', async (t) => {
