@@ -45,6 +45,7 @@ export {
   bootstrapProblem,
   formatNetworkFile,
   MAX_BOOTSTRAP_ADDRESSES,
+  MAX_RPC_URLS,
   NETWORK_FILE,
   NETWORK_FILE_FORMAT,
   type NetworkFile,

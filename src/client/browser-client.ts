@@ -8,6 +8,7 @@
  * host comes in as a component, so src/net's node-only parts (TCP, mDNS, the DHT) never reach the page.
  */
 import type { CID } from 'multiformats/cid'
+import { MAX_RPC_URLS } from '../chain/index.ts'
 import { InvalidArgumentError, UnreachableError } from '../errors.ts'
 import type { SlotAcceptanceAnswer, SlotAcceptanceRequest } from '../net/index.ts'
 import type { AbortOptions, PeerView } from '../node/index.ts'
@@ -40,7 +41,10 @@ export interface BrowserClientHost {
 /** The parts of a network file (network.json) a page uses. */
 export interface BrowserNetwork {
   chainId: number
+  /** The chain's JSON-RPC endpoint (the first of the file's `"rpc"`, which may be a list). */
   rpc: string
+  /** The file's other endpoints, tried in order when `rpc` fails; empty with one endpoint. */
+  rpcFallbacks?: string[]
   contracts: Record<string, string>
   /** Multiaddrs ending in `/p2p/<peer ID>`; the page dials those of a transport it has (ws, webrtc-direct). */
   bootstrap: string[]
@@ -173,11 +177,20 @@ export function parseBrowserNetwork(input: string | object): BrowserNetwork {
     throw problem('needs "bootstrap": a list of multiaddrs ending in /p2p/<peer ID>')
   }
   if (typeof file.chainId !== 'number' || !Number.isSafeInteger(file.chainId)) throw problem('needs a "chainId"')
-  if (typeof file.rpc !== 'string' || !/^(https?|wss?):\/\//.test(file.rpc)) throw problem('needs an "rpc" URL')
+  const rpc = typeof file.rpc === 'string' ? [file.rpc] : file.rpc
+  if (
+    !Array.isArray(rpc) ||
+    rpc.length === 0 ||
+    rpc.length > MAX_RPC_URLS ||
+    rpc.some((url) => typeof url !== 'string' || !/^(https?|wss?):\/\//.test(url))
+  ) {
+    throw problem(`needs an "rpc" URL (http, https, ws or wss), or a list of 1 to ${MAX_RPC_URLS} of them`)
+  }
   if (typeof file.contracts !== 'object' || file.contracts === null) throw problem('needs "contracts"')
   return {
     chainId: file.chainId,
-    rpc: file.rpc,
+    rpc: rpc[0] as string,
+    rpcFallbacks: rpc.slice(1) as string[],
     contracts: file.contracts as Record<string, string>,
     bootstrap: file.bootstrap as string[],
     allowPrivateAddresses: file.allowPrivateAddresses === true,

@@ -200,6 +200,7 @@ export async function importPageKey(store: PageKeyStore, text: string): Promise<
 export function pageWallet(key: Hex, network: BrowserNetwork): ChainClient {
   return createChainClient({
     rpcUrl: network.rpc,
+    ...(network.rpcFallbacks === undefined ? {} : { fallbackRpcUrls: network.rpcFallbacks }),
     chainId: network.chainId,
     privateKey: parsePrivateKey(key),
     contracts: network.contracts as unknown as ChainContracts,
