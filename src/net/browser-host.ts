@@ -30,7 +30,12 @@ import { PeerScores } from './peer-scores.ts'
 import { fetchPieceFromPeer, peerHasPieces, storePieceOnPeer } from './piece-protocol.ts'
 import type { WireUploadTicket } from './slot-acceptance-messages.ts'
 import { askSlotAcceptance, reserveUpload, type SlotAcceptanceRequester } from './slot-acceptance-protocol.ts'
-import { WEBSOCKET_BUFFER_POLL_MS } from './transport-constants.ts'
+import { addressTransport } from './transport-addresses.ts'
+import { WEBRTC_DIAL_TIMEOUT_MS, WEBSOCKET_BUFFER_POLL_MS } from './transport-constants.ts'
+
+/** Protocols the relay and WebRTC transports serve, which a dial-only page must not. */
+export const RELAY_STOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/stop'
+export const WEBRTC_SIGNALLING_PROTOCOL = '/webrtc-signaling/0.0.1'
 
 /**
  * The transports a page can dial a node with: `webrtc` is WebRTC signalled over a relay, which the page reaches with
@@ -96,7 +101,7 @@ export async function createBrowserHost(init: BrowserHostInit = {}): Promise<Bro
   if (chosen.has('webrtc')) {
     // no ICE server: the default names public STUN servers, and a page of a private network must contact nothing else
     transports.push(webRTC({ rtcConfiguration: { iceServers: [] } }) as never)
-    // dial only: with no `/p2p-circuit` listen address the page makes no reservation and accepts no relayed dial
+    // dial only: no `/p2p-circuit` listen address (no reservation), and its STOP handler is removed below
     transports.push(circuitRelayTransport() as never)
   }
   const libp2p = await createLibp2p({
@@ -107,9 +112,14 @@ export async function createBrowserHost(init: BrowserHostInit = {}): Promise<Bro
     connectionEncrypters: [noise()],
     streamMuxers: [guardedYamux()],
     peerDiscovery: [],
+    // each dial carries its own deadline (below); libp2p's per-address default, 6 s, cut relay-signalled WebRTC short
+    connectionManager: { dialTimeout: WEBRTC_DIAL_TIMEOUT_MS, addressDialTimeout: WEBRTC_DIAL_TIMEOUT_MS },
     services: { identify: identify(), ping: ping() },
     ...(init.allowPrivateAddresses === true ? { connectionGater: { denyDialMultiaddr: () => false } } : {}),
   })
+  // the page only dials: it answers no relay's STOP (the relay transport would reserve a slot on any relay that sends
+  // one, then accept the relayed dial) and no WebRTC offer (each would build an RTCPeerConnection in the page)
+  if (chosen.has('webrtc')) await libp2p.unhandle([RELAY_STOP_PROTOCOL, WEBRTC_SIGNALLING_PROTOCOL])
   const client = {
     libp2p,
     scores: new PeerScores({}),
@@ -126,7 +136,8 @@ export async function createBrowserHost(init: BrowserHostInit = {}): Promise<Bro
       } catch (cause) {
         throw new InvalidArgumentError(`not a multiaddr: ${address}`, { cause })
       }
-      const signal = AbortSignal.any([AbortSignal.timeout(DEFAULT_CONTROL_TIMEOUT_MS), ...optionalSignal(options)])
+      const deadline = addressTransport(address) === 'webrtc' ? WEBRTC_DIAL_TIMEOUT_MS : DEFAULT_CONTROL_TIMEOUT_MS
+      const signal = AbortSignal.any([AbortSignal.timeout(deadline), ...optionalSignal(options)])
       let connection: Connection
       try {
         connection = await libp2p.dial(target, { signal })

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createBrowserHost } from '../../src/net/browser-host.ts'
+import { createBrowserHost, RELAY_STOP_PROTOCOL, WEBRTC_SIGNALLING_PROTOCOL } from '../../src/net/browser-host.ts'
 import { addressTransport, createNetwork, type Network } from '../../src/net/index.ts'
 import { type CairnLibp2p, createCairnLibp2p } from '../../src/net/libp2p-host.ts'
 import { WEBRTC_MAX_SIGNALLING_PER_PEER } from '../../src/net/transport-constants.ts'
@@ -19,7 +19,7 @@ import { MAX_REGISTERED_ADDRESSES, registryAddresses } from '../../src/node/inde
 import { createMemoryPieceStore, type PieceStore, pieceCid } from '../../src/storage/index.ts'
 import { waitFor } from '../wait-for.ts'
 
-const SIGNALLING = '/webrtc-signaling/0.0.1'
+const SIGNALLING = WEBRTC_SIGNALLING_PROTOCOL
 
 async function start(listen: string[], pieceStore: PieceStore = createMemoryPieceStore()): Promise<Network> {
   const network = createNetwork(
@@ -62,6 +62,9 @@ describe('WebRTC signalled over a relay (a node behind NAT, as the page reaches 
 
     const host = await createBrowserHost({ transports: ['ws', 'webrtc'], allowPrivateAddresses: true })
     t.after(() => host.stop())
+    const served = host.libp2p.getProtocols()
+    assert.ok(!served.includes(RELAY_STOP_PROTOCOL), 'the page accepts no relayed dial')
+    assert.ok(!served.includes(WEBRTC_SIGNALLING_PROTOCOL), 'the page answers no WebRTC offer')
     const connection = await host.dial(target)
     assert.equal(connection.remotePeer.toString(), node.peerId)
     assert.equal(connection.limits, undefined, 'not a limited (relayed) connection')
