@@ -14,6 +14,8 @@ import { makeStorageDeal, registeredNodes, type StorageDeal, type StorageDealEve
 export interface PagePutInit {
   k?: number
   n?: number
+  /** Bytes per segment (default: the storage layer's). */
+  segmentSize?: number
   /** Epochs the deal lasts (default DEFAULT_DEAL_DURATION_EPOCHS). */
   durationEpochs?: number
   /** Highest price per byte per epoch the page's wallet pays a node (default DEFAULT_DEAL_MAX_PRICE). */
@@ -55,6 +57,7 @@ export async function putFromPage(
       placement,
       ...(init.k === undefined ? {} : { k: init.k }),
       ...(init.n === undefined ? {} : { n: init.n }),
+      ...(init.segmentSize === undefined ? {} : { segmentSize: init.segmentSize }),
       ...(init.metadata === undefined ? {} : { metadata: init.metadata }),
       ...(init.onProgress === undefined ? {} : { onProgress: init.onProgress }),
     },

@@ -5,9 +5,8 @@
  * sha-256 as WebCrypto computes it.
  */
 import type { Hex } from 'viem'
-import { createChainClient } from '../../src/chain/index.ts'
 import { createBrowserClient } from '../../src/client/browser-client.ts'
-import { putFromPage } from '../../src/client/browser-put.ts'
+import { connectNetwork } from '../../src/client/browser-connection.ts'
 import { createBrowserHost } from '../../src/net/browser-host.ts'
 
 export interface PageGetRequest {
@@ -81,31 +80,26 @@ function pageFile(size: number, canary: string): Uint8Array<ArrayBuffer> {
   return bytes
 }
 
+/** A put through the SDK's one call, `connectNetwork` (the same arguments as in Node), paid by the page's key. */
 async function putFile(request: PagePutRequest): Promise<PagePutResult> {
   const started = performance.now()
-  const host = await createBrowserHost({ allowPrivateAddresses: true })
+  const cairn = await connectNetwork({
+    network: await (await fetch(request.networkUrl)).text(),
+    privateKey: request.privateKey as Hex,
+  })
   try {
-    const network = await (await fetch(request.networkUrl)).text()
-    const client = createBrowserClient({ host }, { network })
-    await client.connect()
-    const wallet = createChainClient({
-      rpcUrl: client.network.rpc,
-      chainId: client.network.chainId,
-      privateKey: request.privateKey as Hex,
-      contracts: client.network.contracts as never,
-    })
     const bytes = pageFile(request.size, request.canary)
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
-    const { put, deal } = await putFromPage(client, wallet, [bytes], { k: request.k, n: request.n })
+    const put = await cairn.put([bytes], { k: request.k, n: request.n })
     return {
       capability: put.capability,
-      dealId: deal.dealId,
+      dealId: put.deal.dealId,
       sha256: hex(digest),
       slots: put.slots.map((s) => s.peerId),
       ms: performance.now() - started,
     }
   } finally {
-    await host.stop()
+    await cairn.close()
   }
 }
 

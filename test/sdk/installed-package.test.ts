@@ -143,9 +143,11 @@ try {
 `
 
 const TYPED_FILE = `
-import { type BrowserClient, createClient as createPageClient } from 'cairn'
+import { type BrowserClient, type PageConnection, connectNetwork, createClient as createPageClient } from 'cairn'
 export type { BrowserClient }
 export const page: typeof createPageClient = createPageClient
+// connectNetwork takes the Node entry's arguments in a page too
+export const joining: Promise<PageConnection> = connectNetwork({ network: '{}', privateKey: '0x01' })
 `
 
 describe('the SDK installed from its tarball', { timeout: 480_000 }, () => {
@@ -200,7 +202,7 @@ describe('the SDK installed from its tarball', { timeout: 480_000 }, () => {
   it("(b) a bundler builds import { createClient } from 'cairn' for the browser with no Node built-in", async () => {
     await writeFile(
       join(project, 'page.js'),
-      "import { createBrowserHost, createClient, putFromPage } from 'cairn'\nglobalThis.cairn = { createBrowserHost, createClient, putFromPage }\n",
+      "import { connectNetwork, createBrowserHost, createClient, putFromPage } from 'cairn'\nglobalThis.cairn = { connectNetwork, createBrowserHost, createClient, putFromPage }\n",
     )
     const builtins: string[] = []
     const output = await build({
