@@ -6,7 +6,9 @@
  * src/net/browser-host.ts) from a static server on that host's 127.0.0.1. The page dials the relay over WebSockets,
  * exchanges SDP with the NATed node over the relayed stream, then holds a direct WebRTC connection to it (the node's
  * outbound ICE checks open the NAT mapping; no STUN server, host candidates only), reserves room, stores a piece and
- * fetches it back byte-equal over that connection. Skips, saying why, without namespaces or Chromium.
+ * fetches it back byte-equal over that connection, whose ICE candidate pair runs from the user host over UDP to a
+ * peer-reflexive candidate, the node's NAT mapping (Chromium's own stats). Skips, saying why, without namespaces or
+ * Chromium.
  */
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -104,9 +106,17 @@ describe('a page reaches a node behind NAT over WebRTC signalled through a relay
         assert.equal(addressTransport(connection.remoteAddr), 'webrtc', JSON.stringify(seen.connections))
         assert.equal(connection.limited, false, 'direct WebRTC, not a relayed limited connection')
       }
+      // the ICE path Chromium used: UDP from the user host to a peer-reflexive candidate, an address Chromium learnt from
+      // the node's own connectivity checks (the node's host candidate, 192.168.77.11, is unroutable from here, and
+      // no STUN server exists): the NAT's mapping of the node (Chromium hides a prflx candidate's address in stats)
+      const user = c.host('user').address
+      assert.ok(
+        seen.paths.some((p) => p.protocol === 'udp' && p.local.address === user && p.remote.type === 'prflx'),
+        `a candidate pair from ${user} to the node's NAT mapping over UDP: ${JSON.stringify(seen.paths)}`,
+      )
       const mbps = (ms: number) => (PIECE_BYTES / 1e6 / (ms / 1000)).toFixed(1)
       process.stderr.write(
-        `page to NATed node: dial ${seen.dialMs.toFixed(0)} ms, store ${mbps(seen.storeMs)} MB/s, fetch ${mbps(seen.fetchMs)} MB/s\n`,
+        `page to NATed node (${JSON.stringify(seen.paths)}): dial ${seen.dialMs.toFixed(0)} ms, store ${mbps(seen.storeMs)} MB/s, fetch ${mbps(seen.fetchMs)} MB/s\n`,
       )
     } catch (error) {
       for (const p of processes) process.stderr.write(`--- ${p.host}\n${p.output().slice(-3000)}\n`)
