@@ -8,7 +8,8 @@ import type { BrowserHost, BrowserHostInit } from './browser-host.ts'
 export type { BrowserHost, BrowserHostInit, BrowserTransport } from './browser-host.ts'
 
 /**
- * Creates and starts a page's dial-only host (WebSockets, WebRTC-direct); see browser-host.ts.
+ * Creates and starts a page's dial-only host (WebSockets, WebRTC-direct, WebRTC signalled over a relay); see
+ * browser-host.ts.
  *
  * @example
  * ```ts
