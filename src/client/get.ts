@@ -94,6 +94,8 @@ export async function* getFile(
         concurrency: context.getConcurrency,
         hedgeAfter: context.hedgeAfterMs,
         slotOrder,
+        // The fetched pieces are this call's own buffers: freed as soon as their segment is decoded, not at the next GC.
+        releasePieces: true,
       },
       options,
     )) {

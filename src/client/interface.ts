@@ -17,7 +17,10 @@ import type { UploadTicketSigner } from '../node/index.ts'
 export interface ClientNetwork {
   readonly peerId: string
   storePiece(peer: string, cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
-  /** Resolves with bytes verified against `cid`; `CorruptDataError` when the peer sent others. */
+  /**
+   * Resolves with bytes verified against `cid`; `CorruptDataError` when the peer sent others. The buffer is the
+   * caller's: a get frees it as soon as its segment is decoded.
+   */
   fetchPiece(peer: string, cid: CID, options?: AbortOptions): Promise<Uint8Array>
   hasPieces(peer: string, cids: CID[], options?: AbortOptions): Promise<boolean[]>
   peers(): PeerView[]

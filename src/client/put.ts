@@ -4,6 +4,7 @@ import type { AbortOptions } from '../node/index.ts'
 import { encodeFile, redundancyPolicy } from '../storage/index.ts'
 import type { ClientContext } from './client-context.ts'
 import type { PutInit, PutResult } from './interface.ts'
+import { SegmentBuffers } from './segment-buffers.ts'
 import { slotNodes } from './slot-nodes.ts'
 import { SlotUpload } from './slot-upload.ts'
 
@@ -53,20 +54,24 @@ export async function putFile(
   encoded.done.catch(() => {})
   try {
     const inFlight = new Set<Promise<void>>()
+    const segments = new SegmentBuffers(n)
     let bytesInFlight = 0
     for await (const piece of encoded.pieces) {
+      segments.add(piece)
+      // Each piece counts, also when k = 1 sends one buffer to n slots: each slot's stream holds its own encrypted copy.
+      const size = piece.bytes.byteLength
       while (
         inFlight.size > 0 &&
-        (inFlight.size >= context.putConcurrency ||
-          bytesInFlight + piece.bytes.byteLength > context.putMaxInFlightBytes)
+        (inFlight.size >= context.putConcurrency || bytesInFlight + size > context.putMaxInFlightBytes)
       ) {
         await Promise.race(inFlight)
       }
       upload.throwIfFailed()
-      bytesInFlight += piece.bytes.byteLength
+      bytesInFlight += size
       const task = upload.storeEncodedPiece(piece).finally(() => {
-        bytesInFlight -= piece.bytes.byteLength
+        bytesInFlight -= size
         inFlight.delete(task)
+        if (upload.failure() === undefined) segments.done(piece.segment)
       })
       inFlight.add(task)
     }
