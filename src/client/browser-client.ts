@@ -12,6 +12,7 @@ import { MAX_RPC_URLS } from '../chain/index.ts'
 import { InvalidArgumentError, UnreachableError } from '../errors.ts'
 import type { SlotAcceptanceAnswer, SlotAcceptanceRequest } from '../net/index.ts'
 import type { AbortOptions, PeerView } from '../node/index.ts'
+import { pageNodeAddresses } from './browser-node-directory.ts'
 import type { ClientContext } from './client-context.ts'
 import {
   DEFAULT_ENCODE_WORKERS,
@@ -58,8 +59,15 @@ export interface BrowserClientComponents {
 export interface BrowserClientInit {
   /** The network file's contents: its JSON text or the parsed object. */
   network: string | object
-  /** Transports tried per node, in order (a node is dialled once). Default: ws, then webrtc-direct. */
+  /**
+   * Transports tried per node, in order (a node is dialled once). Default: ws, then webrtc-direct, then webrtc
+   * (signalled through a relay: nodes behind NAT).
+   */
   transports?: readonly string[]
+  /** Also find nodes in the Registry (through the network file's RPC). Default true. */
+  registry?: boolean
+  /** Most nodes dialled by `connect` (MAX_PAGE_NODES); the others are dialled when a get or put first needs them. */
+  maxNodes?: number
   getConcurrency?: number
   hedgeAfterMs?: number
   pieceTimeoutMs?: number
@@ -79,7 +87,9 @@ export interface BrowserClient {
   readonly context: ClientContext
 }
 
-const DEFAULT_BROWSER_TRANSPORTS = ['ws', 'webrtc-direct']
+const DEFAULT_BROWSER_TRANSPORTS = ['ws', 'webrtc-direct', 'webrtc']
+/** Most nodes a page dials when it connects (the others, e.g. a file's holders, are dialled when first used). */
+export const MAX_PAGE_NODES = 64
 
 /**
  * Creates a page's client over `components.host`.
@@ -97,18 +107,65 @@ export function createBrowserClient(components: BrowserClientComponents, init: B
   const { host } = components
   const transports = init.transports ?? DEFAULT_BROWSER_TRANSPORTS
   let reached: PeerView[] = []
+  // every node found at the last connect, and the dials made to the ones not dialled then (a file's holders)
+  let directory = new Map<string, string[]>()
+  const dialled = new Map<string, Promise<unknown>>()
+  const dialNode = (peerId: string, addresses: string[], options: AbortOptions): Promise<PeerView | undefined> =>
+    (async () => {
+      for (const address of addresses) {
+        try {
+          await host.dial(address, options)
+          return { peerId, state: 'alive', lastSeenMs: 0, multiaddrs: [address], direct: true } as PeerView
+        } catch {}
+      }
+      return undefined
+    })()
+  const unreached = (): PeerView[] =>
+    [...directory.keys()]
+      .filter((peerId) => !reached.some((p) => p.peerId === peerId))
+      .slice(0, MAX_PAGE_NODES)
+      .map((peerId) => ({ peerId, state: 'suspect', lastSeenMs: 0, multiaddrs: directory.get(peerId)!, direct: false }))
+  /** Dials a node not reached at connect once, on its first use; a node the page cannot dial is left to the host. */
+  const reach = async (peer: string, options: AbortOptions = {}): Promise<void> => {
+    if (reached.some((p) => p.peerId === peer)) return
+    const addresses = directory.get(peer)
+    if (addresses === undefined) return
+    let dialling = dialled.get(peer)
+    if (dialling === undefined) {
+      dialling = dialNode(peer, addresses, options).then((view) => {
+        if (view === undefined) dialled.delete(peer)
+        else if (!reached.some((p) => p.peerId === peer)) reached = [...reached, view]
+        return view
+      })
+      dialled.set(peer, dialling)
+    }
+    await dialling
+  }
   const clientNetwork: ClientNetwork = {
     peerId: host.peerId,
-    storePiece: (peer, cid, bytes, options) => host.storePiece(peer, cid, bytes, options),
-    fetchPiece: (peer, cid, options) => host.fetchPiece(peer, cid, options),
-    hasPieces: (peer, cids, options) => host.hasPieces(peer, cids, options),
+    storePiece: async (peer, cid, bytes, options) => {
+      await reach(peer, options)
+      return host.storePiece(peer, cid, bytes, options)
+    },
+    fetchPiece: async (peer, cid, options) => {
+      await reach(peer, options)
+      return host.fetchPiece(peer, cid, options)
+    },
+    hasPieces: async (peer, cids, options) => {
+      await reach(peer, options)
+      return host.hasPieces(peer, cids, options)
+    },
     peers: () => reached,
-    slotAcceptance: (peer, request, options) => host.slotAcceptance(peer, request, options),
+    slotAcceptance: async (peer, request, options) => {
+      await reach(peer, options)
+      return host.slotAcceptance(peer, request, options)
+    },
   }
   const context: ClientContext = {
     network: clientNetwork,
     records: memoryRecords(),
-    nodes: async () => reached,
+    // a get also asks the nodes found but not dialled (as suspect: a put stores only on nodes it reached)
+    nodes: async () => [...reached, ...unreached()],
     putConcurrency: DEFAULT_PUT_CONCURRENCY,
     putMaxInFlightBytes: DEFAULT_PUT_MAX_IN_FLIGHT_BYTES,
     slotAttempts: DEFAULT_SLOT_ATTEMPTS,
@@ -123,22 +180,16 @@ export function createBrowserClient(components: BrowserClientComponents, init: B
     network,
     context,
     async connect(options = {}) {
-      const byPeer = addressesByPeer(network.bootstrap, transports)
-      const views = await Promise.all(
-        [...byPeer].map(async ([peerId, addresses]) => {
-          for (const address of addresses) {
-            try {
-              await host.dial(address, options)
-              return { peerId, state: 'alive', lastSeenMs: 0, multiaddrs: [address], direct: true } as PeerView
-            } catch {}
-          }
-          return undefined
-        }),
-      )
+      directory = await pageNodeAddresses(network, transports, {
+        ...options,
+        ...(init.registry === undefined ? {} : { registry: init.registry }),
+      })
+      const chosen = [...directory].slice(0, init.maxNodes ?? MAX_PAGE_NODES)
+      const views = await Promise.all(chosen.map(([peerId, addresses]) => dialNode(peerId, addresses, options)))
       reached = views.filter((v) => v !== undefined)
       if (reached.length === 0) {
         throw new UnreachableError(
-          `none of the ${byPeer.size} nodes of the network file answered over ${transports.join(' or ')}: check that they run and that their WebSocket or WebRTC-direct ports are reachable from this page`,
+          `none of the ${chosen.length} nodes of the network file and the Registry answered over ${transports.join(' or ')}: check that they run and that their WebSocket or WebRTC ports are reachable from this page`,
         )
       }
       return reached
@@ -195,25 +246,6 @@ export function parseBrowserNetwork(input: string | object): BrowserNetwork {
     bootstrap: file.bootstrap as string[],
     allowPrivateAddresses: file.allowPrivateAddresses === true,
   }
-}
-
-/** Per peer, its addresses of the given transports, in the order of `transports`. */
-function addressesByPeer(bootstrap: string[], transports: readonly string[]): Map<string, string[]> {
-  const out = new Map<string, string[]>()
-  for (const transport of transports) {
-    for (const address of bootstrap) {
-      if (transportOf(address) !== transport) continue
-      const peer = address.slice(address.lastIndexOf('/p2p/') + 5)
-      out.set(peer, [...(out.get(peer) ?? []), address])
-    }
-  }
-  return out
-}
-
-function transportOf(address: string): string {
-  if (address.includes('/webrtc-direct')) return 'webrtc-direct'
-  if (/\/wss?(\/|$)/.test(address)) return 'ws'
-  return 'tcp'
 }
 
 /** The page keeps no record of files between loads: the capability is the record. */
