@@ -44,7 +44,9 @@ export { type NameRecord, readNameRecords } from './names-history.ts'
 export {
   bootstrapProblem,
   formatNetworkFile,
+  iceServersProblem,
   MAX_BOOTSTRAP_ADDRESSES,
+  MAX_ICE_SERVERS,
   MAX_RPC_URLS,
   NETWORK_FILE,
   NETWORK_FILE_FORMAT,

@@ -20,6 +20,8 @@ const MAX_NETWORK_FILE_BYTES = 1024 * 1024
 export const MAX_BOOTSTRAP_ADDRESSES = 256
 /** Most JSON-RPC endpoints a network file lists. */
 export const MAX_RPC_URLS = 8
+/** Most STUN servers a network file lists. */
+export const MAX_ICE_SERVERS = 8
 
 /** One Cairn network: its chain, its contracts and where to join it. */
 export interface NetworkFile {
@@ -47,6 +49,11 @@ export interface NetworkFile {
   allowPrivateAddresses: boolean
   /** The contracts' epoch length in seconds (informative: the Market holds the real value). */
   epochSeconds?: number
+  /**
+   * STUN servers (`stun:` / `stuns:` URLs) pages and nodes use for relay-signalled WebRTC, so that a page on another
+   * network reaches a node behind NAT. Absent: none (host candidates only).
+   */
+  iceServers?: string[]
 }
 
 const KEYS = new Set([
@@ -59,7 +66,27 @@ const KEYS = new Set([
   'bootstrap',
   'allowPrivateAddresses',
   'epochSeconds',
+  'iceServers',
 ])
+
+/**
+ * Why `list` is not a list of STUN server URLs (`stun:host[:port]` or `stuns:`, at most MAX_ICE_SERVERS), or
+ * undefined when it is one. TURN needs credentials, which a network file (public) must not hold.
+ *
+ * @example
+ * ```ts
+ * iceServersProblem(['stun:stun.example.org:3478']) // undefined
+ * ```
+ */
+export function iceServersProblem(list: unknown): string | undefined {
+  if (!Array.isArray(list) || list.length > MAX_ICE_SERVERS) {
+    return `must be a list of at most ${MAX_ICE_SERVERS} STUN URLs such as "stun:stun.example.org:3478"`
+  }
+  const bad = list.find((url) => typeof url !== 'string' || !/^stuns?:[A-Za-z0-9.\-[\]:]+$/.test(url))
+  return bad === undefined
+    ? undefined
+    : `must hold STUN URLs such as "stun:stun.example.org:3478" (no TURN: a network file is public), got ${JSON.stringify(bad)}`
+}
 
 /**
  * Parses and checks a network file's text. Every problem is an `InvalidArgumentError` naming the file (`path`), the
@@ -142,6 +169,9 @@ export function parseNetworkFile(text: string, path = NETWORK_FILE): NetworkFile
   ) {
     bad(`"epochSeconds" must be a positive whole number, got ${JSON.stringify(epochSeconds)}`)
   }
+  const iceServers = file.iceServers
+  const iceProblem = iceServers === undefined ? undefined : iceServersProblem(iceServers)
+  if (iceProblem !== undefined) bad(`"iceServers" ${iceProblem}`)
   return {
     format: NETWORK_FILE_FORMAT,
     name: name as string,
@@ -153,6 +183,7 @@ export function parseNetworkFile(text: string, path = NETWORK_FILE): NetworkFile
     bootstrap,
     allowPrivateAddresses: allow as boolean,
     ...(epochSeconds === undefined ? {} : { epochSeconds: epochSeconds as number }),
+    ...((iceServers as string[] | undefined)?.length ? { iceServers: [...(iceServers as string[])] } : {}),
   }
 }
 
@@ -278,6 +309,7 @@ export function formatNetworkFile(network: NetworkFile): string {
       ...(epochSeconds === undefined ? {} : { epochSeconds }),
       bootstrap: rest.bootstrap,
       allowPrivateAddresses: rest.allowPrivateAddresses,
+      ...((rest.iceServers ?? []).length === 0 ? {} : { iceServers: rest.iceServers }),
     },
     null,
     2,

@@ -54,7 +54,7 @@ export const COMMANDS = {
   },
   'node start': {
     usage:
-      'cairn node start [--network FILE] [--dir DIR] [--key-file FILE] [--listen MULTIADDR]... [--announce MULTIADDR]... [--bootstrap MULTIADDR]... [--lan] [--quota SIZE] [--price UNITS] [--stake CAIRN] [--api-port PORT] [--no-mdns] [--chain-rpc URL [--chain-rpc-fallback URL]... --contracts FILE] [--no-watcher] [--repair-*-ms MS] [--max-bytes-in-flight BYTES]',
+      'cairn node start [--network FILE] [--dir DIR] [--key-file FILE] [--listen MULTIADDR]... [--announce MULTIADDR]... [--ice-server STUN-URL]... [--bootstrap MULTIADDR]... [--lan] [--quota SIZE] [--price UNITS] [--stake CAIRN] [--api-port PORT] [--no-mdns] [--chain-rpc URL [--chain-rpc-fallback URL]... --contracts FILE] [--no-watcher] [--repair-*-ms MS] [--max-bytes-in-flight BYTES]',
     summary:
       'run one storage node (each setting from its flag, else its CAIRN_* variable, else DIR/config.json, else the default: docs/node.md)',
     positionals: 0,

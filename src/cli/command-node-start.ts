@@ -46,8 +46,8 @@ export async function runNodeStart(parsed: ParsedCommandLine, context: CommandCo
 
 /**
  * A network file's settings under the node's own: its RPC endpoints (the first, then its fallbacks) unless
- * `--chain-rpc` names another, its bootstrap list after the node's, and private addresses when the network is a LAN
- * (or `--lan` says so).
+ * `--chain-rpc` names another, its bootstrap list after the node's, private addresses when the network is a LAN
+ * (or `--lan` says so), and its STUN servers unless `--ice-server` names others.
  */
 function joinNetworkFile(options: NodeOptions, network: NetworkFile): void {
   if (options.chain.rpcUrl === undefined) {
@@ -56,6 +56,9 @@ function joinNetworkFile(options: NodeOptions, network: NetworkFile): void {
   }
   options.network.bootstrap = [...new Set([...options.network.bootstrap, ...network.bootstrap])]
   options.network.allowPrivateAddresses ||= network.allowPrivateAddresses
+  if (options.network.iceServers.length === 0 && network.iceServers !== undefined) {
+    options.network.iceServers = network.iceServers
+  }
 }
 
 /**

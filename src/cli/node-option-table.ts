@@ -36,6 +36,7 @@ export const NODE_OPTION_SOURCES: readonly NodeOptionSource[] = [
   { key: 'network.heartbeatIntervalMs', flag: 'heartbeat-ms', env: 'CAIRN_NODE_HEARTBEAT_MS' },
   { key: 'network.apiPort', flag: 'api-port', env: 'CAIRN_NODE_API_PORT' },
   { key: 'network.announce', flag: 'announce', multiple: true, env: 'CAIRN_NODE_ANNOUNCE' },
+  { key: 'network.iceServers', flag: 'ice-server', multiple: true, env: 'CAIRN_NODE_ICE_SERVERS' },
   { key: 'network.allowPrivateAddresses', flag: 'lan', boolean: true, env: 'CAIRN_NODE_LAN' },
   { key: 'storage.quota', flag: 'quota', env: 'CAIRN_NODE_QUOTA' },
   { key: 'chain.rpcUrl', flag: 'chain-rpc', env: 'CAIRN_CHAIN_RPC' },

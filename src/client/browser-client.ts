@@ -8,7 +8,7 @@
  * host comes in as a component, so src/net's node-only parts (TCP, mDNS, the DHT) never reach the page.
  */
 import type { CID } from 'multiformats/cid'
-import { MAX_RPC_URLS } from '../chain/index.ts'
+import { iceServersProblem, MAX_RPC_URLS } from '../chain/index.ts'
 import { InvalidArgumentError, UnreachableError } from '../errors.ts'
 import type { SlotAcceptanceAnswer, SlotAcceptanceRequest } from '../net/index.ts'
 import type { AbortOptions, PeerView } from '../node/index.ts'
@@ -50,6 +50,8 @@ export interface BrowserNetwork {
   /** Multiaddrs ending in `/p2p/<peer ID>`; the page dials those of a transport it has (ws, webrtc-direct). */
   bootstrap: string[]
   allowPrivateAddresses: boolean
+  /** STUN servers for relay-signalled WebRTC (pass them to `createBrowserHost`); absent: none. */
+  iceServers?: string[]
 }
 
 export interface BrowserClientComponents {
@@ -238,6 +240,8 @@ export function parseBrowserNetwork(input: string | object): BrowserNetwork {
     throw problem(`needs an "rpc" URL (http, https, ws or wss), or a list of 1 to ${MAX_RPC_URLS} of them`)
   }
   if (typeof file.contracts !== 'object' || file.contracts === null) throw problem('needs "contracts"')
+  const iceProblem = file.iceServers === undefined ? undefined : iceServersProblem(file.iceServers)
+  if (iceProblem !== undefined) throw problem(`"iceServers" ${iceProblem}`)
   return {
     chainId: file.chainId,
     rpc: rpc[0] as string,
@@ -245,6 +249,7 @@ export function parseBrowserNetwork(input: string | object): BrowserNetwork {
     contracts: file.contracts as Record<string, string>,
     bootstrap: file.bootstrap as string[],
     allowPrivateAddresses: file.allowPrivateAddresses === true,
+    ...(file.iceServers === undefined ? {} : { iceServers: [...(file.iceServers as string[])] }),
   }
 }
 

@@ -55,7 +55,10 @@ export async function connectNetwork(init: PageConnectInit, options: AbortOption
     throw new InvalidArgumentError('pass either privateKey or wallet, not both: one wallet pays the deals')
   }
   const network = parseBrowserNetwork(init.network)
-  const host = await createBrowserHost({ allowPrivateAddresses: network.allowPrivateAddresses })
+  const host = await createBrowserHost({
+    allowPrivateAddresses: network.allowPrivateAddresses,
+    ...(network.iceServers === undefined ? {} : { iceServers: network.iceServers }),
+  })
   try {
     const client = createBrowserClient({ host }, { network })
     await client.connect(options)

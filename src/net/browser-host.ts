@@ -50,6 +50,12 @@ export interface BrowserHostInit {
   allowPrivateAddresses?: boolean
   /** Default: a fresh Ed25519 key (the page's peer ID lives as long as the page). */
   privateKey?: PrivateKey
+  /**
+   * STUN servers (`stun:` URLs) of relay-signalled WebRTC (the network file's `iceServers`). Default none: host
+   * candidates only, which reach a NATed node on the same LAN or through its NAT's mapping but not a browser that
+   * hides its addresses behind mDNS names (Chromium's default).
+   */
+  iceServers?: readonly string[]
 }
 
 /** A page's connection to the network: dial nodes, reserve room, store and fetch pieces. */
@@ -99,8 +105,9 @@ export async function createBrowserHost(init: BrowserHostInit = {}): Promise<Bro
   if (chosen.has('ws')) transports.push(webSockets({ bufferedAmountPollInterval: WEBSOCKET_BUFFER_POLL_MS }) as never)
   if (chosen.has('webrtc-direct')) transports.push(webRTCDirect() as never)
   if (chosen.has('webrtc')) {
-    // no ICE server: the default names public STUN servers, and a page of a private network must contact nothing else
-    transports.push(webRTC({ rtcConfiguration: { iceServers: [] } }) as never)
+    // only the given ICE servers: the library's default names public STUN servers, and a page must contact nothing else
+    const iceServers = (init.iceServers ?? []).map((urls) => ({ urls }))
+    transports.push(webRTC({ rtcConfiguration: { iceServers } }) as never)
     // dial only: no `/p2p-circuit` listen address (no reservation), and its STOP handler is removed below
     transports.push(circuitRelayTransport() as never)
   }

@@ -88,6 +88,11 @@ export interface NetworkInit {
    * Omit to announce what the host listens on and what peers observe.
    */
   announce?: string[]
+  /**
+   * ICE servers (`stun:`/`turn:` URLs) of relay-signalled WebRTC (`/webrtc` listeners): what a node behind NAT needs for
+   * browsers on other networks to reach it. Default none: host candidates only, nothing contacted.
+   */
+  iceServers?: string[]
   /** Keep private (RFC 1918, loopback) addresses in the DHT: a network that says it is a LAN. Default: devnet. */
   allowPrivateAddresses?: boolean
   /** Default true unless devnet. */

@@ -43,6 +43,8 @@ export interface CairnHostInit {
   devnet?: boolean
   /** Announce these addresses instead of the listen ones (libp2p `addresses.announce`). */
   announce?: string[]
+  /** ICE servers (`stun:`/`turn:` URLs) of the `/webrtc` listener; default none. */
+  iceServers?: string[]
   /** Keep private addresses in the DHT, dial them back and upgrade to them (a LAN network). Default: devnet. */
   allowPrivateAddresses?: boolean
   /** Called when the reachability service changes its mind (storage nodes outside devnet mode). */
@@ -139,6 +141,7 @@ export async function createCairnLibp2p(init: CairnHostInit): Promise<CairnLibp2
       listen,
       ...(init.transports === undefined ? {} : { transports: init.transports }),
       ...(init.transportRefusals === undefined ? {} : { refusals: init.transportRefusals }),
+      ...(init.iceServers === undefined ? {} : { iceServers: init.iceServers.map((urls) => ({ urls })) }),
     })) as never,
     connectionEncrypters: [noise()],
     streamMuxers: [guardedYamux()],

@@ -122,6 +122,7 @@ export class CairnNetwork extends TypedEventEmitter<NetworkEvents> implements Ne
       ...(init.bootstrap === undefined ? {} : { bootstrap: init.bootstrap }),
       ...(init.mdns === undefined ? {} : { mdns: init.mdns }),
       ...(init.announce === undefined ? {} : { announce: init.announce }),
+      ...(init.iceServers === undefined ? {} : { iceServers: init.iceServers }),
       allowPrivateAddresses: init.allowPrivateAddresses ?? this.#devnet,
       onReachability: (status) => this.safeDispatchEvent('reachability', { detail: status }),
       connectionGater: {

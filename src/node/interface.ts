@@ -40,6 +40,11 @@ export interface NodeNetworkOptions {
    * forward); empty: the listen addresses.
    */
   announce: string[]
+  /**
+   * STUN servers (`stun:` URLs) of the `/webrtc` listener (relay-signalled WebRTC: pages on other networks reaching a
+   * node behind NAT); empty: host candidates only. Default: the network file's `iceServers`.
+   */
+  iceServers: string[]
   /** Private and loopback addresses are dialled and kept in the DHT: a LAN network (also set by the network file). */
   allowPrivateAddresses: boolean
 }

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { DEFAULT_LOG_BLOCK_RANGE, TOKEN_DECIMALS } from '../chain/index.ts'
+import { DEFAULT_LOG_BLOCK_RANGE, iceServersProblem, TOKEN_DECIMALS } from '../chain/index.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import { mkdirDurable, writeFileDurable } from '../storage/index.ts'
 import { parseByteSize } from './byte-size.ts'
@@ -72,6 +72,7 @@ export function defaultNodeOptions(): NodeOptions {
       devnet: false,
       apiPort: DEFAULT_API_PORT,
       announce: [],
+      iceServers: [],
       allowPrivateAddresses: false,
     },
     storage: { quota: DEFAULT_QUOTA },
@@ -114,6 +115,12 @@ const addresses = (raw: unknown, label: string): string[] => {
 const rpcUrls = (raw: unknown, label: string): string[] => {
   if (!Array.isArray(raw) || raw.some((s) => typeof s !== 'string' || !/^(https?|wss?):\/\/./.test(s)))
     return bad(label, 'an array of http(s) or ws(s) JSON-RPC URLs', raw)
+  return [...(raw as string[])]
+}
+
+const stunUrls = (raw: unknown, label: string): string[] => {
+  const problem = iceServersProblem(raw)
+  if (problem !== undefined) throw new InvalidArgumentError(`${label} ${problem}`)
   return [...(raw as string[])]
 }
 
@@ -170,6 +177,7 @@ export const NODE_OPTION_SPECS: { [K in NodeOptionKey]: NodeOptionSpec<NodeOptio
   'network.heartbeatIntervalMs': { parse: whole(100, 60_000, ' of milliseconds'), legacy: 'heartbeatIntervalMs' },
   'network.apiPort': { parse: whole(0, 65535), legacy: 'apiPort' },
   'network.announce': { parse: addresses },
+  'network.iceServers': { parse: stunUrls },
   'network.allowPrivateAddresses': { parse: onOff },
   'storage.quota': { parse: size(false), legacy: 'quota' },
   'chain.rpcUrl': { parse: text },

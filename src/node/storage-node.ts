@@ -229,6 +229,7 @@ class DaemonStorageNode implements StorageNode {
         devnet: net.devnet,
         mdns: net.mdns,
         ...(net.announce.length > 0 ? { announce: net.announce } : {}),
+        ...(net.iceServers.length > 0 ? { iceServers: net.iceServers } : {}),
         allowPrivateAddresses: net.allowPrivateAddresses || net.devnet,
         dataDir: this.#dataDir,
         ...(net.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: net.heartbeatIntervalMs }),

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { formatNetworkFile, type NetworkFile } from '../../src/chain/index.ts'
+import { formatNetworkFile, type NetworkFile, parseNetworkFile } from '../../src/chain/index.ts'
 import { pageWallet, parseBrowserNetwork } from '../../src/client/index.ts'
 
 const FILE: NetworkFile = {
@@ -47,5 +47,18 @@ describe('parseBrowserNetwork', () => {
     for (const rpc of [[], ['ftp://x'], [7], 'not a url', Array(9).fill('http://127.0.0.1:1')]) {
       assert.throws(() => parseBrowserNetwork({ ...base, rpc }), /network file needs an "rpc" URL.*network\.json/)
     }
+  })
+})
+
+describe('STUN servers in the network file', () => {
+  test('the page and the node read the same list; TURN (a credential in a public file) is refused', () => {
+    const withStun = { ...FILE, iceServers: ['stun:stun.example.org:3478', 'stuns:stun.example.org:5349'] }
+    const text = formatNetworkFile(withStun)
+    assert.deepEqual(parseNetworkFile(text).iceServers, withStun.iceServers)
+    assert.deepEqual(parseBrowserNetwork(text).iceServers, withStun.iceServers)
+    const turn = { ...JSON.parse(text), iceServers: ['turn:user:secret@turn.example.org'] }
+    assert.throws(() => parseNetworkFile(JSON.stringify(turn)), /"iceServers" must hold STUN URLs .*no TURN/)
+    assert.throws(() => parseBrowserNetwork(turn), /"iceServers" must hold STUN URLs .*no TURN/)
+    assert.equal(parseBrowserNetwork(formatNetworkFile(FILE)).iceServers, undefined)
   })
 })

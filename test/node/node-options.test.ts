@@ -59,6 +59,14 @@ const SAMPLES: Record<
     ],
     flags: [{ announce: ['/ip4/203.0.113.3/tcp/4001'] }, ['/ip4/203.0.113.3/tcp/4001']],
   },
+  'network.iceServers': {
+    file: [['stun:file.example.org:3478'], ['stun:file.example.org:3478']],
+    env: [
+      'stun:env-a.example.org, stuns:env-b.example.org:5349',
+      ['stun:env-a.example.org', 'stuns:env-b.example.org:5349'],
+    ],
+    flags: [{ 'ice-server': ['stun:flag.example.org'] }, ['stun:flag.example.org']],
+  },
   'network.allowPrivateAddresses': { file: [true, true], env: ['0', false], flags: [{ lan: true }, true] },
   'chain.logBlockRange': { file: [500, 500], env: ['1000', 1000], flags: [{ 'log-block-range': '100' }, 100] },
   'chain.networkFile': {
@@ -217,6 +225,9 @@ describe('node options: flags > environment > config.json > defaults', () => {
     })
     assert.throws(() => nodeOptionsFromFlags({ mdns: true, 'no-mdns': true }), {
       message: '--mdns and --no-mdns contradict each other',
+    })
+    assert.throws(() => nodeOptionsFromFlags({ 'ice-server': ['turn:user:secret@turn.example.org'] }), {
+      message: /^--ice-server must hold STUN URLs such as "stun:stun.example.org:3478" \(no TURN/,
     })
     assert.deepEqual(nodeOptionsFromEnv({ CAIRN_NODE_QUOTA: '' }), {}, 'an empty variable is unset')
   })

@@ -48,7 +48,10 @@ export async function openPeerSession(
   options: { signal?: AbortSignal } = {},
 ): Promise<PeerSession> {
   const network = parseBrowserNetwork(networkText)
-  const host = await createBrowserHost({ allowPrivateAddresses: network.allowPrivateAddresses })
+  const host = await createBrowserHost({
+    allowPrivateAddresses: network.allowPrivateAddresses,
+    ...(network.iceServers === undefined ? {} : { iceServers: network.iceServers }),
+  })
   try {
     const client = createBrowserClient({ host }, { network: networkText })
     await client.connect(options)
