@@ -11,10 +11,8 @@ import { type BrowserHost, createBrowserHost } from '../net/index.ts'
 import type { AbortOptions } from '../node/index.ts'
 import { type BrowserClient, type BrowserNetwork, createBrowserClient, parseBrowserNetwork } from './browser-client.ts'
 import { putFromPage } from './browser-put.ts'
-import type { PutResult } from './interface.ts'
-import type { ConnectionPutInit } from './network-connection.ts'
+import type { CairnConnection } from './network-connection.ts'
 import { pageWallet } from './page-wallet.ts'
-import type { StorageDeal } from './storage-deal.ts'
 
 export interface PageConnectInit {
   /** The network file: its contents as text (network.json) or parsed. */
@@ -25,20 +23,11 @@ export interface PageConnectInit {
   wallet?: ChainClient
 }
 
-export interface PageConnection {
+export interface PageConnection extends CairnConnection {
   readonly network: BrowserNetwork
   readonly client: BrowserClient
   readonly host: BrowserHost
   readonly wallet: ChainClient | undefined
-  /** Stores a file from the page and opens its deal; resolves once every holder confirmed its slot. */
-  put(
-    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-    init?: ConnectionPutInit,
-    options?: AbortOptions,
-  ): Promise<PutResult & { deal: StorageDeal }>
-  /** The file's bytes, verified, decoded and decrypted in the page, as they come. */
-  get(capability: string, options?: AbortOptions): AsyncIterable<Uint8Array>
-  close(): Promise<void>
 }
 
 /**

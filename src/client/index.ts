@@ -40,6 +40,7 @@ export {
 export { checkName, checkNameValue, MAX_NAME_BYTES, openNameValue, sealNameValue } from './names-record.ts'
 export { type ClientComponents, type ClientInit, createClient } from './network-client.ts'
 export {
+  type CairnConnection,
   type ConnectInit,
   type ConnectionPutInit,
   connectNetwork,

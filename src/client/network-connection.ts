@@ -47,16 +47,8 @@ export interface ConnectionPutInit extends Omit<PutInit, 'eligible' | 'placement
   onProgress?: (event: ClientProgressEvent | StorageDealEvent) => void
 }
 
-export interface NetworkConnection {
-  readonly network: NetworkFile
-  /** The client over the joined network (put stores without a deal: use the connection's `put` to pay one). */
-  readonly client: Client
-  /** The record of files put (FILES_RECORD in `home`, or in memory). */
-  readonly records: FileRecordStore
-  /** The libp2p host (for diagnostics and services built on it). */
-  readonly host: Network
-  /** The paying wallet, when a key was given. */
-  readonly wallet: ChainClient | undefined
+/** What `connectNetwork` gives in Node and in a page (./browser-connection.ts): the same put, get and close. */
+export interface CairnConnection {
   /**
    * Stores a file on Registry-active nodes within the price (one slot per operator) and opens its deal, paid by the
    * wallet; resolves once every holder confirmed its slot on chain.
@@ -69,6 +61,18 @@ export interface NetworkConnection {
   /** The file's bytes, verified, decoded and decrypted, as they come. */
   get(capability: string, options?: AbortOptions): AsyncIterable<Uint8Array>
   close(): Promise<void>
+}
+
+export interface NetworkConnection extends CairnConnection {
+  readonly network: NetworkFile
+  /** The client over the joined network (put stores without a deal: use the connection's `put` to pay one). */
+  readonly client: Client
+  /** The record of files put (FILES_RECORD in `home`, or in memory). */
+  readonly records: FileRecordStore
+  /** The libp2p host (for diagnostics and services built on it). */
+  readonly host: Network
+  /** The paying wallet, when a key was given. */
+  readonly wallet: ChainClient | undefined
 }
 
 /**
