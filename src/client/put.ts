@@ -68,10 +68,10 @@ export async function putFile(
       }
       upload.throwIfFailed()
       bytesInFlight += size
-      const task = upload.storeEncodedPiece(piece).finally(() => {
+      const task = upload.storeEncodedPiece(piece).then((clean) => {
         bytesInFlight -= size
         inFlight.delete(task)
-        if (upload.failure() === undefined) segments.done(piece.segment)
+        segments.done(piece.segment, clean && upload.failure() === undefined)
       })
       inFlight.add(task)
     }

@@ -10,13 +10,13 @@ import { releaseBuffer } from '../storage/index.ts'
  * @example
  * ```ts
  * segments.add(piece)
- * await upload.storeEncodedPiece(piece)
- * segments.done(piece.segment)
+ * const clean = await upload.storeEncodedPiece(piece)
+ * segments.done(piece.segment, clean)
  * ```
  */
 export class SegmentBuffers {
   readonly #n: number
-  readonly #open = new Map<number, { buffers: Set<Uint8Array>; left: number }>()
+  readonly #open = new Map<number, { buffers: Set<Uint8Array>; left: number; clean: boolean }>()
 
   constructor(n: number) {
     this.#n = n
@@ -26,17 +26,22 @@ export class SegmentBuffers {
   add(piece: { segment: number; bytes: Uint8Array }): void {
     let open = this.#open.get(piece.segment)
     if (open === undefined) {
-      open = { buffers: new Set(), left: this.#n }
+      open = { buffers: new Set(), left: this.#n, clean: true }
       this.#open.set(piece.segment, open)
     }
     open.buffers.add(piece.bytes)
   }
 
-  /** One piece of `segment` was acknowledged; after the n-th, the segment's buffers are freed. */
-  done(segment: number): void {
+  /**
+   * One piece of `segment` is settled; after the n-th, the segment's buffers are freed, unless a piece was not
+   * `clean` (stored only after a failed attempt, whose stream may still hold its bytes: then the GC frees them).
+   */
+  done(segment: number, clean = true): void {
     const open = this.#open.get(segment)
-    if (open === undefined || --open.left > 0) return
+    if (open === undefined) return
+    open.clean &&= clean
+    if (--open.left > 0) return
     this.#open.delete(segment)
-    for (const bytes of open.buffers) releaseBuffer(bytes)
+    if (open.clean) for (const bytes of open.buffers) releaseBuffer(bytes)
   }
 }

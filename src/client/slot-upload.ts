@@ -85,8 +85,12 @@ export class SlotUpload {
     this.#controller.abort(err)
   }
 
-  /** Stores piece `slot` of `segment` on the slot's node, moving the slot on failure. Never rejects. */
-  async storeEncodedPiece(piece: { segment: number; slot: number; cid: CID; bytes: Uint8Array }): Promise<void> {
+  /**
+   * Stores piece `slot` of `segment` on the slot's node, moving the slot on failure. Never rejects. Resolves true
+   * when the first attempt stored it (no stream that failed midway may still hold its bytes).
+   */
+  async storeEncodedPiece(piece: { segment: number; slot: number; cid: CID; bytes: Uint8Array }): Promise<boolean> {
+    let clean = true
     try {
       while (true) {
         const peer = this.#holders[piece.slot]!
@@ -101,16 +105,19 @@ export class SlotUpload {
               peerId: peer,
               bytes: piece.bytes.byteLength,
             })
-            return
+            return clean
           }
           // The slot moved while this piece was in flight: send it to the new node.
+          clean = false
         } catch (err) {
+          clean = false
           this.throwIfFailed()
           await this.#moveSlot(piece.slot, peer, err)
         }
       }
     } catch (err) {
       this.abort(err)
+      return false
     }
   }
 

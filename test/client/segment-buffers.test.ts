@@ -16,4 +16,14 @@ describe('SegmentBuffers', () => {
     assert.equal(shared.byteLength, 0)
     assert.equal(other.byteLength, 1024 * 1024, 'another segment was freed')
   })
+
+  it('leaves a segment to the GC when one of its pieces needed a retry', () => {
+    const segments = new SegmentBuffers(2)
+    const bytes = new Uint8Array(1024 * 1024)
+    segments.add({ segment: 0, bytes })
+    segments.add({ segment: 0, bytes })
+    segments.done(0, false)
+    segments.done(0)
+    assert.equal(bytes.byteLength, 1024 * 1024)
+  })
 })
