@@ -24,6 +24,7 @@ import {
   merkleLeafCount,
   merkleVerify,
   type PieceStore,
+  packedTreeBytes,
   pieceSize,
   slotMerkleLevels,
   slotPieces,
@@ -94,7 +95,8 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
 
   /** Every level of the tree, leaves first, in one file (32 bytes per node), written durably. */
   const writeCachedLevels = async (key: SlotKey, levels: Uint8Array[]): Promise<void> => {
-    await writeFileDurable(cachePath(key), Buffer.concat(levels))
+    // the levels share one buffer (slotMerkleLevels): written as they lie, not copied (64 MiB per 1 GiB slot)
+    await writeFileDurable(cachePath(key), packedTreeBytes(levels))
     // The leaf-only cache of earlier versions is not read any more.
     await rm(join(init.cacheDir, `${key.manifestCid}-${key.slotIndex}.leaves`), { force: true })
   }
@@ -169,9 +171,10 @@ export function createSlotProver(components: SlotProverComponents, init: SlotPro
         }
       })(),
     )
+    // the received leaf hashes are folded: free them before the tree file is written (a failed check reads the disk)
+    components.pieceLeaves?.delete(cids)
     if (toHex(levels.at(-1)!) !== expected.root.toLowerCase()) return 'the pieces held do not hash to the slot root'
     await writeCachedLevels(key, levels)
-    components.pieceLeaves?.delete(cids)
     return undefined
   }
 
