@@ -79,6 +79,7 @@ describe('node data dir', () => {
       devnet: true,
       heartbeatIntervalMs: 500,
       announce: [],
+      iceServers: [],
       allowPrivateAddresses: false,
     })
     assert.equal(options.storage.quota, 2 * 2 ** 30)
