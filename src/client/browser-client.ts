@@ -112,16 +112,19 @@ export function createBrowserClient(components: BrowserClientComponents, init: B
   // every node found at the last connect, and the dials made to the ones not dialled then (a file's holders)
   let directory = new Map<string, string[]>()
   const dialled = new Map<string, Promise<unknown>>()
-  const dialNode = (peerId: string, addresses: string[], options: AbortOptions): Promise<PeerView | undefined> =>
-    (async () => {
-      for (const address of addresses) {
-        try {
-          await host.dial(address, options)
-          return { peerId, state: 'alive', lastSeenMs: 0, multiaddrs: [address], direct: true } as PeerView
-        } catch {}
-      }
-      return undefined
-    })()
+  const dialNode = async (
+    peerId: string,
+    addresses: string[],
+    options: AbortOptions,
+  ): Promise<PeerView | undefined> => {
+    for (const address of addresses) {
+      try {
+        await host.dial(address, options)
+        return { peerId, state: 'alive', lastSeenMs: 0, multiaddrs: [address], direct: true }
+      } catch {}
+    }
+    return undefined
+  }
   const unreached = (): PeerView[] =>
     [...directory.keys()]
       .filter((peerId) => !reached.some((p) => p.peerId === peerId))

@@ -9,7 +9,7 @@ import type { AbortOptions } from '../node/index.ts'
 import type { BrowserClient } from './browser-client.ts'
 import type { ClientProgressEvent, PutResult } from './interface.ts'
 import { putFile } from './put.ts'
-import { makeStorageDeal, registeredNodes, type StorageDeal, type StorageDealEvent } from './storage-deal.ts'
+import { putWithDeal, type StorageDeal, type StorageDealEvent } from './storage-deal.ts'
 
 export interface PagePutInit {
   k?: number
@@ -47,32 +47,25 @@ export async function putFromPage(
   init: PagePutInit = {},
   options: AbortOptions = {},
 ): Promise<PagePutResult> {
-  const price = init.maxPricePerByteEpoch === undefined ? {} : { maxPricePerByteEpoch: init.maxPricePerByteEpoch }
-  const { eligible, placement } = await registeredNodes(wallet, price, options)
-  const put = await putFile(
-    client.context,
+  const { k, n, segmentSize, metadata, onProgress, durationEpochs, maxPricePerByteEpoch } = init
+  const context = client.context
+  return putWithDeal(
+    { put: (files, putInit, putOptions) => putFile(context, files, putInit, putOptions) },
+    wallet,
     source,
     {
-      eligible,
-      placement,
-      ...(init.k === undefined ? {} : { k: init.k }),
-      ...(init.n === undefined ? {} : { n: init.n }),
-      ...(init.segmentSize === undefined ? {} : { segmentSize: init.segmentSize }),
-      ...(init.metadata === undefined ? {} : { metadata: init.metadata }),
-      ...(init.onProgress === undefined ? {} : { onProgress: init.onProgress }),
+      ...(k === undefined ? {} : { k }),
+      ...(n === undefined ? {} : { n }),
+      ...(segmentSize === undefined ? {} : { segmentSize }),
+      ...(metadata === undefined ? {} : { metadata }),
+      ...(onProgress === undefined ? {} : { onProgress }),
     },
-    options,
-  )
-  const deal = await makeStorageDeal(
-    wallet,
-    put,
     {
-      network: client.context.network,
-      ...price,
-      ...(init.durationEpochs === undefined ? {} : { durationEpochs: init.durationEpochs }),
-      ...(init.onProgress === undefined ? {} : { onProgress: init.onProgress }),
+      network: context.network,
+      ...(maxPricePerByteEpoch === undefined ? {} : { maxPricePerByteEpoch }),
+      ...(durationEpochs === undefined ? {} : { durationEpochs }),
+      ...(onProgress === undefined ? {} : { onProgress }),
     },
     options,
   )
-  return { put, deal }
 }

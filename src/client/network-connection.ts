@@ -24,7 +24,7 @@ import { createFileRecordStore, createMemoryFileRecordStore } from './file-recor
 import type { Client, ClientProgressEvent, FileRecordStore, PutInit, PutResult } from './interface.ts'
 import { createClient } from './network-client.ts'
 import { seedAddresses, watchRegistryNodes } from './registry-node-watch.ts'
-import { makeStorageDeal, registeredNodes, type StorageDeal, type StorageDealEvent } from './storage-deal.ts'
+import { putWithDeal, type StorageDeal, type StorageDealEvent } from './storage-deal.ts'
 
 export interface ConnectInit {
   /** The network file: its contents as text (network.json) or parsed. */
@@ -136,22 +136,21 @@ export async function connectNetwork(init: ConnectInit): Promise<NetworkConnecti
         if (wallet === undefined) {
           throw new InvalidArgumentError('a put pays a deal: connect with the privateKey of a funded wallet')
         }
-        const { durationEpochs, maxPricePerByteEpoch, ...rest } = putInit
-        const price = maxPricePerByteEpoch === undefined ? {} : { maxPricePerByteEpoch }
-        const { eligible, placement } = await registeredNodes(wallet, price, options)
-        const result = await client.put(source, { ...rest, eligible, placement }, options)
-        const deal = await makeStorageDeal(
+        const { durationEpochs, maxPricePerByteEpoch, onProgress, ...rest } = putInit
+        const { put, deal } = await putWithDeal(
+          client,
           wallet,
-          result,
+          source,
+          { ...rest, ...(onProgress === undefined ? {} : { onProgress }) },
           {
             network: host,
-            ...price,
+            ...(maxPricePerByteEpoch === undefined ? {} : { maxPricePerByteEpoch }),
             ...(durationEpochs === undefined ? {} : { durationEpochs }),
-            ...(putInit.onProgress === undefined ? {} : { onProgress: putInit.onProgress }),
+            ...(onProgress === undefined ? {} : { onProgress }),
           },
           options,
         )
-        return { ...result, deal }
+        return { ...put, deal }
       },
       get: (capability, options = {}) => client.get(capability, {}, options),
       close: () => host.stop(),

@@ -21,7 +21,7 @@ import { requestSlotAcceptance, type SlotAcceptanceRequester } from '../net/inde
 import { type AbortOptions, uploadTicketSigner } from '../node/index.ts'
 import { DEFAULT_DEAL_DURATION_EPOCHS, SLOT_CHECK_BYTES_PER_S } from './constants.ts'
 import { DEFAULT_DEAL_MAX_PRICE } from './deal-defaults.ts'
-import type { Client, PutResult, RegistryPlacement } from './interface.ts'
+import type { Client, PutInit, PutResult, RegistryPlacement } from './interface.ts'
 
 export interface StorageDealInit {
   /** Epochs the deal lasts (default DEFAULT_DEAL_DURATION_EPOCHS). */
@@ -263,6 +263,31 @@ async function acceptSlots(
 }
 
 /**
+ * Stores `source` through `client` on Registry-active nodes within the deal's price (one slot per operator, upload
+ * tickets signed by `chain`, the paying wallet) and opens its deal; resolves once every slot is active.
+ *
+ * @example
+ * ```ts
+ * const { put, deal } = await putWithDeal(client, wallet, [bytes], { k: 2, n: 4 }, { network })
+ * ```
+ */
+export async function putWithDeal(
+  client: Pick<Client, 'put'>,
+  chain: ChainClient,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  putInit: PutInit,
+  dealInit: StorageDealInit,
+  options: AbortOptions = {},
+): Promise<{ put: PutResult; deal: StorageDeal }> {
+  const price =
+    dealInit.maxPricePerByteEpoch === undefined ? {} : { maxPricePerByteEpoch: dealInit.maxPricePerByteEpoch }
+  const { eligible, placement } = await registeredNodes(chain, price, options)
+  const put = await client.put(source, { ...putInit, eligible, placement }, options)
+  const deal = await makeStorageDeal(chain, put, dealInit, options)
+  return { put, deal }
+}
+
+/**
  * A client whose `put` stores only on nodes that take the deal and returns once the file's deal is active (the
  * gateway uses it so uploads from the dashboard or S3 are paid for like `cairn put`).
  *
@@ -277,15 +302,7 @@ export function withStorageDeals(client: Client, chain: ChainClient, init: Stora
     nodes: (options) => client.nodes(options),
     get: (capability, getInit, options) => client.get(capability, getInit, options),
     status: (capability, options) => client.status(capability, options),
-    async put(source, putInit = {}, options = {}) {
-      const { eligible, placement } = await registeredNodes(
-        chain,
-        init.maxPricePerByteEpoch === undefined ? {} : { maxPricePerByteEpoch: init.maxPricePerByteEpoch },
-        options,
-      )
-      const result = await client.put(source, { ...putInit, eligible, placement }, options)
-      await makeStorageDeal(chain, result, init, options)
-      return result
-    },
+    put: async (source, putInit = {}, options = {}) =>
+      (await putWithDeal(client, chain, source, putInit, init, options)).put,
   }
 }
